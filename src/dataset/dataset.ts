@@ -1,0 +1,133 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { ValidateFunction } from 'ajv';
+import { SlipwayError } from '../errors.js';
+import { compileSchema, describeErrors, type JsonSchema, schemaDigest, toCanonicalSchema } from './schema.js';
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
+
+export interface DatasetDefinition<S> {
+  /** Logical name, lower case: `orders`. */
+  name: string;
+  /** Semantic version of the schema. The major goes into the physical topic name (`orders.v1`). */
+  version: string;
+  /** The field of the record whose value is the record key (partitioning, keyed state, canaries). */
+  key: string;
+  /** JSON Schema of one record, e.g. a TypeBox `Type.Object({...})`. */
+  schema: S;
+  /** Partitions of the physical topic (default 4). */
+  partitions?: number;
+  description?: string;
+}
+
+/** A typed, versioned dataset. Create with {@link defineDataset}. */
+export interface Dataset<T = unknown> {
+  readonly kind: 'slipway.dataset';
+  readonly name: string;
+  readonly version: string;
+  readonly major: number;
+  /** Physical topic: `<name>.v<major>`. */
+  readonly topic: string;
+  readonly key: string;
+  readonly partitions: number;
+  /** The canonical JSON Schema (no TypeBox symbols). */
+  readonly schema: JsonSchema;
+  /** `sha256:<hex>` of the canonical schema. */
+  readonly schemaDigest: string;
+  readonly description?: string;
+  /** True when `value` matches the schema. */
+  is(value: unknown): value is T;
+  /** Why `value` does not match, or undefined when it does. */
+  explain(value: unknown): string | undefined;
+  /** The record key of a valid value, as a string. */
+  keyOf(value: T): string;
+  /** Phantom field carrying the record type; never set at run time. */
+  readonly __type?: T;
+}
+
+/** The record type of a dataset. */
+export type RecordOf<D> = D extends Dataset<infer T> ? T : never;
+
+/**
+ * Defines a typed, versioned dataset.
+ *
+ * @example
+ * import { Type } from '@sinclair/typebox'
+ * export const orders = defineDataset({
+ *   name: 'orders', version: '1.0.0', key: 'customerId', partitions: 4,
+ *   schema: Type.Object({ orderId: Type.String(), customerId: Type.String(), amount: Type.Number() }),
+ * })
+ */
+export function defineDataset<S extends TSchema>(definition: DatasetDefinition<S>): Dataset<Static<S>>;
+export function defineDataset<T = unknown>(definition: DatasetDefinition<JsonSchema>): Dataset<T>;
+export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<unknown> {
+  const where = `dataset '${String(definition?.name)}'`;
+  const bad = (message: string, field: string): never => {
+    throw new SlipwayError('SLIPWAY_INVALID_DEFINITION', `Invalid ${where}: ${message}`, {
+      details: { dataset: definition?.name, field },
+    });
+  };
+  if (typeof definition !== 'object' || definition === null) bad('pass an object', '(root)');
+  if (typeof definition.name !== 'string' || !NAME.test(definition.name))
+    bad('name must be lower case letters, digits, _ or -, starting with a letter', 'name');
+  if (typeof definition.version !== 'string' || !SEMVER.test(definition.version))
+    bad(`version '${String(definition.version)}' is not a semantic version like 1.2.0`, 'version');
+  const partitions = definition.partitions ?? 4;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000)
+    bad('partitions must be a whole number from 1 to 10000', 'partitions');
+  if (typeof definition.schema !== 'object' || definition.schema === null)
+    bad('schema must be a JSON Schema object', 'schema');
+  const schema = toCanonicalSchema(definition.schema);
+  let validate: ValidateFunction;
+  try {
+    validate = compileSchema(schema);
+  } catch (err) {
+    throw new SlipwayError(
+      'SLIPWAY_INVALID_DEFINITION',
+      `Invalid ${where}: schema is not valid JSON Schema: ${(err as Error).message}`,
+      {
+        cause: err,
+        details: { dataset: definition.name, field: 'schema' },
+      },
+    );
+  }
+  const key = definition.key;
+  const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = (schema.required ?? []) as string[];
+  if (typeof key !== 'string' || !(key in properties))
+    bad(
+      `key '${String(key)}' is not a property of the schema (properties: ${Object.keys(properties).join(', ') || 'none'})`,
+      'key',
+    );
+  if (!required.includes(key)) bad(`key '${key}' must be a required property of the schema`, 'key');
+  const keyType = properties[key]?.type;
+  if (keyType !== 'string' && keyType !== 'integer' && keyType !== 'number')
+    bad(`key '${key}' must be a string or a number, not ${JSON.stringify(keyType)}`, 'key');
+
+  const major = Number((SEMVER.exec(definition.version) as RegExpExecArray)[1]);
+  return Object.freeze({
+    kind: 'slipway.dataset' as const,
+    name: definition.name,
+    version: definition.version,
+    major,
+    topic: `${definition.name}.v${major}`,
+    key,
+    partitions,
+    schema,
+    schemaDigest: schemaDigest(schema),
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+    is: (value: unknown): value is unknown => validate(value) as boolean,
+    explain: (value: unknown): string | undefined => (validate(value) ? undefined : describeErrors(validate.errors)),
+    keyOf: (value: unknown): string => String((value as Record<string, unknown>)[key]),
+  });
+}
+
+/** True when `value` is a Dataset made by defineDataset. */
+export function isDataset(value: unknown): value is Dataset {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'slipway.dataset';
+}
+
+/** The dead-letter topic of an input dataset: `<topic>.dlq`. */
+export function dlqTopic(dataset: Dataset): string {
+  return `${dataset.topic}.dlq`;
+}

@@ -1,0 +1,140 @@
+/**
+ * The Log: the durable, partitioned record log under everything.
+ * It knows topics, partitions, records, offsets, owners and epochs — nothing of pipelines or deployments.
+ * Every engine (embedded SQLite, Kafka) implements this interface and passes the contract suite
+ * in `contract.ts`.
+ *
+ * Offsets follow Kafka's convention: a committed offset is the offset of the *next* record to read.
+ */
+
+/** Record headers: small string key/values carried beside the value. */
+export type Headers = Record<string, string>;
+
+/** A record as it is appended. */
+export interface AppendRecord {
+  /** Partition to write to. The caller partitions (see `partitionFor`). */
+  partition: number;
+  key: string | null;
+  /** The value, as text (Slipway datasets store JSON). */
+  value: string;
+  headers?: Headers;
+  /** Milliseconds since the epoch; defaults to the append time. */
+  timestamp?: number;
+}
+
+/** A record as it is read back. */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  headers: Headers;
+  timestamp: number;
+}
+
+export interface TopicInfo {
+  name: string;
+  partitions: number;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+/** An offset for one topic partition. */
+export interface PartitionOffset extends TopicPartition {
+  offset: number;
+}
+
+/** One keyed state write; `value: null` deletes the key. */
+export interface StateWrite {
+  partition: number;
+  key: string;
+  value: string | null;
+}
+
+/**
+ * Everything one processing step writes, committed atomically: all of it or none of it.
+ * Refused with `SLIPWAY_FENCED` (nothing written) when `epoch` is not `owner`'s current epoch.
+ */
+export interface CommitBatch {
+  /** The owner claiming the right to write (e.g. `pipeline:enrich-orders`). */
+  owner: string;
+  /** The epoch returned by `fence(owner)`. */
+  epoch: number;
+  /** Output records, by topic. */
+  outputs?: ReadonlyArray<{ topic: string; records: ReadonlyArray<AppendRecord> }>;
+  /** Keyed state writes, in one state namespace. */
+  state?: { namespace: string; writes: ReadonlyArray<StateWrite> };
+  /** Input offsets consumed, committed for `group`. */
+  offsets?: { group: string; offsets: ReadonlyArray<PartitionOffset> };
+}
+
+export interface CommitResult {
+  /** For each output topic, the offsets assigned to its records, in order. */
+  offsets: Record<string, number[]>;
+}
+
+export interface CreateTopicOptions {
+  partitions: number;
+}
+
+/** Change notifications: a cheap way to wait for new data without busy polling. */
+export interface WaitOptions {
+  /** Give up after this many milliseconds (resolves false). */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The log interface every engine implements.
+ *
+ * @example
+ * const log = await openEmbeddedLog({ path: '.slipway/log.db' })
+ * await log.createTopic('orders.v1', { partitions: 4 })
+ * await log.append('orders.v1', [{ partition: 0, key: 'o-1', value: '{"id":"o-1"}' }])
+ * const records = await log.read('orders.v1', 0, 0, 100)
+ */
+export interface Log {
+  /** Engine name, for messages and metrics (`embedded`, `kafka`). */
+  readonly engine: string;
+
+  /** Creates a topic; idempotent when it exists with the same partition count, `SLIPWAY_TOPIC_MISMATCH` otherwise. */
+  createTopic(name: string, options: CreateTopicOptions): Promise<void>;
+  /** The topic, or undefined when it does not exist. */
+  describeTopic(name: string): Promise<TopicInfo | undefined>;
+  listTopics(): Promise<TopicInfo[]>;
+
+  /** Appends records outside any owner (producers, tests). Returns the assigned offsets, in order. */
+  append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]>;
+  /** Reads up to `max` records of one partition starting at `fromOffset` (inclusive). */
+  read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]>;
+  /** The offset the next appended record of the partition will get (the high watermark). */
+  endOffset(topic: string, partition: number): Promise<number>;
+
+  /** The committed offsets of a consumer group (only partitions it has committed). */
+  committedOffsets(group: string): Promise<PartitionOffset[]>;
+  /** Commits consumer-group offsets outside any owner (plain consumers). */
+  commitOffsets(group: string, offsets: ReadonlyArray<PartitionOffset>): Promise<void>;
+
+  /** Claims ownership: bumps and returns `owner`'s epoch. Every commit under an older epoch is refused from now on. */
+  fence(owner: string): Promise<number>;
+  /** The owner's current epoch (0 when never fenced). */
+  currentEpoch(owner: string): Promise<number>;
+  /** Writes outputs, state and offsets atomically under an owner's epoch. */
+  commit(batch: CommitBatch): Promise<CommitResult>;
+
+  /** Every live key of one state namespace partition. */
+  readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>>;
+
+  /**
+   * Resolves true as soon as anything may have been appended or committed since the call,
+   * false after `timeoutMs`. May resolve early (spurious wake-ups are allowed).
+   */
+  waitForChange(options: WaitOptions): Promise<boolean>;
+
+  /** Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,163 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Dataset } from '../dataset/dataset.js';
+import { isDataset } from '../dataset/dataset.js';
+import { compileSchema, describeErrors, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
+import { SlipwayError } from '../errors.js';
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
+
+/** Where the record being processed came from. */
+export interface SourceInfo {
+  /** Input dataset name (logical, e.g. `orders`). */
+  dataset: string;
+  /** Physical topic (`orders.v1`). */
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  /** Append time of the input record, ms since the epoch. */
+  timestamp: number;
+  headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Keyed state of the pipeline, scoped to the input partition being processed: records with the same
+ * dataset key always land in the same partition, so key your state by the input dataset's key.
+ * Values are JSON. Writes commit atomically with the outputs and the input offsets.
+ */
+export interface KeyedState {
+  get<V = unknown>(key: string): V | undefined;
+  set(key: string, value: unknown): void;
+  delete(key: string): void;
+}
+
+/** What `process` gets beside the record. */
+export interface ProcessContext<C> {
+  /** Writes one record to an output dataset. Validated against the dataset's schema. */
+  emit<T>(dataset: Dataset<T>, value: T): void;
+  readonly state: KeyedState;
+  /** The pipeline's config, validated (with defaults applied) when the runner starts. */
+  readonly config: C;
+  readonly source: SourceInfo;
+  /** The pipeline's name and version. */
+  readonly pipeline: { name: string; version: string };
+}
+
+export interface PipelineDefinition<I extends Dataset, CS> {
+  name: string;
+  version: string;
+  inputs: readonly I[];
+  outputs: readonly Dataset[];
+  /** JSON Schema of the config (TypeBox works); config is validated once, at start. */
+  config?: CS;
+  /** Version of the keyed state's layout. Bump it when the shape of stored state changes. */
+  stateVersion?: number;
+  description?: string;
+  process(record: I extends Dataset<infer T> ? T : never, ctx: ProcessContext<ConfigOf<CS>>): void;
+}
+
+type ConfigOf<CS> = CS extends TSchema ? Static<CS> : Record<string, unknown>;
+
+/** A pipeline made by {@link definePipeline}. */
+export interface Pipeline<C = Record<string, unknown>> {
+  readonly kind: 'slipway.pipeline';
+  readonly name: string;
+  readonly version: string;
+  readonly inputs: readonly Dataset[];
+  readonly outputs: readonly Dataset[];
+  readonly configSchema: JsonSchema | undefined;
+  readonly stateVersion: number;
+  readonly description?: string;
+  readonly process: (record: unknown, ctx: ProcessContext<C>) => void;
+  /** Validates config and applies its defaults; throws `SLIPWAY_INVALID_CONFIG` naming the bad field. */
+  resolveConfig(config: unknown): C;
+}
+
+/**
+ * Defines a pipeline: code that reads datasets and writes datasets.
+ *
+ * @example
+ * export const enrich = definePipeline({
+ *   name: 'enrich-orders', version: '1.0.0', inputs: [orders], outputs: [enrichedOrders],
+ *   config: Type.Object({ vatRate: Type.Number({ default: 0.2 }) }),
+ *   process(order, ctx) {
+ *     const total = (ctx.state.get<number>(order.customerId) ?? 0) + order.amount
+ *     ctx.state.set(order.customerId, total)
+ *     ctx.emit(enrichedOrders, { ...order, customerTotal: total })
+ *   },
+ * })
+ */
+export function definePipeline<I extends Dataset, CS = undefined>(
+  definition: PipelineDefinition<I, CS>,
+): Pipeline<ConfigOf<CS>> {
+  const where = `pipeline '${String(definition?.name)}'`;
+  const bad = (message: string, field: string): never => {
+    throw new SlipwayError('SLIPWAY_INVALID_DEFINITION', `Invalid ${where}: ${message}`, {
+      details: { pipeline: definition?.name, field },
+    });
+  };
+  if (typeof definition !== 'object' || definition === null) bad('pass an object', '(root)');
+  if (typeof definition.name !== 'string' || !NAME.test(definition.name))
+    bad('name must be lower case letters, digits, _ or -, starting with a letter', 'name');
+  if (typeof definition.version !== 'string' || !SEMVER.test(definition.version))
+    bad(`version '${String(definition.version)}' is not a semantic version like 1.2.0`, 'version');
+  if (!Array.isArray(definition.inputs) || definition.inputs.length === 0)
+    bad('inputs must list at least one dataset', 'inputs');
+  if (!Array.isArray(definition.outputs)) bad('outputs must be a list of datasets', 'outputs');
+  definition.inputs.forEach((d, i) => {
+    if (!isDataset(d)) bad(`inputs[${i}] is not a dataset made by defineDataset`, `inputs[${i}]`);
+  });
+  definition.outputs.forEach((d, i) => {
+    if (!isDataset(d)) bad(`outputs[${i}] is not a dataset made by defineDataset`, `outputs[${i}]`);
+  });
+  const topics = new Set<string>();
+  for (const d of [...definition.inputs, ...definition.outputs]) {
+    if (topics.has(d.topic))
+      bad(`dataset ${d.topic} is listed twice (a pipeline may not read its own output)`, 'outputs');
+    topics.add(d.topic);
+  }
+  if (typeof definition.process !== 'function') bad('process must be a function (record, ctx) => void', 'process');
+  const stateVersion = definition.stateVersion ?? 1;
+  if (!Number.isInteger(stateVersion) || stateVersion < 1)
+    bad('stateVersion must be a whole number ≥ 1', 'stateVersion');
+
+  const configSchema = definition.config === undefined ? undefined : toCanonicalSchema(definition.config);
+  let validateConfig: ReturnType<typeof compileSchema> | undefined;
+  if (configSchema !== undefined) {
+    try {
+      validateConfig = compileSchema(configSchema, { defaults: true });
+    } catch (err) {
+      bad(`config is not valid JSON Schema: ${(err as Error).message}`, 'config');
+    }
+  }
+  const name = definition.name;
+  return Object.freeze({
+    kind: 'slipway.pipeline' as const,
+    name,
+    version: definition.version,
+    inputs: Object.freeze([...definition.inputs]) as readonly Dataset[],
+    outputs: Object.freeze([...definition.outputs]),
+    configSchema,
+    stateVersion,
+    ...(definition.description === undefined ? {} : { description: definition.description }),
+    process: definition.process as unknown as (record: unknown, ctx: ProcessContext<ConfigOf<CS>>) => void,
+    resolveConfig(config: unknown): ConfigOf<CS> {
+      const value = structuredClone(config ?? {}) as ConfigOf<CS>;
+      if (validateConfig !== undefined && !validateConfig(value)) {
+        const first = validateConfig.errors?.[0];
+        throw new SlipwayError(
+          'SLIPWAY_INVALID_CONFIG',
+          `Config of pipeline '${name}' is invalid: ${describeErrors(validateConfig.errors)}. Fix the config given at deploy or run time.`,
+          { details: { pipeline: name, path: first?.instancePath ?? '', errors: validateConfig.errors } },
+        );
+      }
+      return value;
+    },
+  });
+}
+
+/** True when `value` is a Pipeline made by definePipeline. */
+export function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'slipway.pipeline';
+}

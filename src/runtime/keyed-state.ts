@@ -1,0 +1,118 @@
+import type { StateWrite } from '../log/log.js';
+import type { KeyedState } from '../pipeline/pipeline.js';
+
+const DELETED = Symbol('deleted');
+type Slot = unknown | typeof DELETED;
+
+/**
+ * In-memory keyed state for the partitions a runner owns: the committed base, an overlay of the
+ * batch being processed, and an undo log for the record being processed (so a record that fails
+ * leaves no trace). The base is loaded from the log at activation.
+ */
+export class StateStore implements KeyedState {
+  readonly #base = new Map<number, Map<string, unknown>>();
+  #overlay = new Map<number, Map<string, Slot>>();
+  #undo: Array<[number, string, Slot | undefined]> | undefined;
+  #partition = 0;
+
+  /** Replaces the committed base of one partition (values are JSON text). */
+  load(partition: number, entries: Array<[string, string]>): void {
+    const map = new Map<string, unknown>();
+    for (const [k, v] of entries) map.set(k, JSON.parse(v));
+    this.#base.set(partition, map);
+  }
+
+  clear(): void {
+    this.#base.clear();
+    this.#overlay = new Map();
+    this.#undo = undefined;
+  }
+
+  /** Scopes the following get/set/delete calls to one input partition and starts a record. */
+  beginRecord(partition: number): void {
+    this.#partition = partition;
+    this.#undo = undefined;
+  }
+
+  /** Undoes every write of the current record. */
+  rollbackRecord(): void {
+    const undo = this.#undo;
+    if (undo === undefined) return;
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const [p, key, prev] = undo[i] as [number, string, Slot | undefined];
+      const overlay = this.#overlay.get(p) as Map<string, Slot>;
+      if (prev === undefined) overlay.delete(key);
+      else overlay.set(key, prev);
+    }
+    this.#undo = undefined;
+  }
+
+  get<V = unknown>(key: string): V | undefined {
+    const overlay = this.#overlay.get(this.#partition);
+    if (overlay !== undefined) {
+      const v = overlay.get(key);
+      if (v === DELETED) return undefined;
+      if (v !== undefined) return v as V;
+    }
+    return this.#base.get(this.#partition)?.get(key) as V | undefined;
+  }
+
+  set(key: string, value: unknown): void {
+    this.#write(key, value === undefined ? DELETED : value);
+  }
+
+  delete(key: string): void {
+    this.#write(key, DELETED);
+  }
+
+  #write(key: string, slot: Slot): void {
+    if (typeof key !== 'string') throw new TypeError(`state keys are strings, got ${typeof key}`);
+    let overlay = this.#overlay.get(this.#partition);
+    if (overlay === undefined) {
+      overlay = new Map();
+      this.#overlay.set(this.#partition, overlay);
+    }
+    if (this.#undo === undefined) this.#undo = [];
+    this.#undo.push([this.#partition, key, overlay.get(key)]);
+    overlay.set(key, slot);
+  }
+
+  /** The batch's writes, serialised for the commit. */
+  pendingWrites(): StateWrite[] {
+    const writes: StateWrite[] = [];
+    for (const [partition, overlay] of this.#overlay) {
+      for (const [key, slot] of overlay) {
+        writes.push({ partition, key, value: slot === DELETED ? null : JSON.stringify(slot) });
+      }
+    }
+    return writes;
+  }
+
+  /** After a successful commit: the batch's writes become the base. */
+  applyBatch(): void {
+    for (const [partition, overlay] of this.#overlay) {
+      let base = this.#base.get(partition);
+      if (base === undefined) {
+        base = new Map();
+        this.#base.set(partition, base);
+      }
+      for (const [key, slot] of overlay) {
+        if (slot === DELETED) base.delete(key);
+        else base.set(key, slot);
+      }
+    }
+    this.#overlay = new Map();
+    this.#undo = undefined;
+  }
+
+  /** After a failed commit: forget the batch. */
+  discardBatch(): void {
+    this.#overlay = new Map();
+    this.#undo = undefined;
+  }
+
+  /** A snapshot of one partition's committed state (for tests and the harness). */
+  snapshot(partition: number): Record<string, unknown> {
+    return Object.fromEntries(this.#base.get(partition) ?? []);
+  }
+}

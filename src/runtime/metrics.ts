@@ -1,0 +1,103 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The runner's Prometheus metrics, in a registry of its own (several runners may share a process). */
+export class RunnerMetrics {
+  readonly registry: Registry;
+  readonly recordsIn: Counter<'pipeline' | 'version' | 'topic'>;
+  readonly recordsOut: Counter<'pipeline' | 'version' | 'topic'>;
+  readonly dlq: Counter<'pipeline' | 'version' | 'topic' | 'reason'>;
+  readonly lag: Gauge<'pipeline' | 'version' | 'topic' | 'partition'>;
+  readonly batchSeconds: Histogram<'pipeline' | 'version'>;
+  readonly endToEndSeconds: Histogram<'pipeline' | 'version'>;
+  readonly commits: Counter<'pipeline' | 'version'>;
+
+  constructor(registry = new Registry()) {
+    this.registry = registry;
+    this.recordsIn = new Counter({
+      name: 'slipway_records_in_total',
+      help: 'Input records processed and committed',
+      labelNames: ['pipeline', 'version', 'topic'],
+      registers: [registry],
+    });
+    this.recordsOut = new Counter({
+      name: 'slipway_records_out_total',
+      help: 'Output records committed',
+      labelNames: ['pipeline', 'version', 'topic'],
+      registers: [registry],
+    });
+    this.dlq = new Counter({
+      name: 'slipway_dlq_total',
+      help: 'Input records sent to the dead-letter dataset',
+      labelNames: ['pipeline', 'version', 'topic', 'reason'],
+      registers: [registry],
+    });
+    this.lag = new Gauge({
+      name: 'slipway_lag_records',
+      help: 'Records in the partition not yet committed by the pipeline',
+      labelNames: ['pipeline', 'version', 'topic', 'partition'],
+      registers: [registry],
+    });
+    this.batchSeconds = new Histogram({
+      name: 'slipway_batch_duration_seconds',
+      help: 'Time to read, process and commit one batch',
+      labelNames: ['pipeline', 'version'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.endToEndSeconds = new Histogram({
+      name: 'slipway_end_to_end_latency_seconds',
+      help: 'From an input record being appended to its outputs being committed',
+      labelNames: ['pipeline', 'version'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.commits = new Counter({
+      name: 'slipway_commits_total',
+      help: 'Atomic commits (outputs + state + offsets)',
+      labelNames: ['pipeline', 'version'],
+      registers: [registry],
+    });
+  }
+}
+
+export interface MetricsServer {
+  readonly port: number;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` (Prometheus text format) for one or more registries.
+ *
+ * @example
+ * const server = await serveMetrics([runner.metrics.registry], { port: 9464 })
+ */
+export async function serveMetrics(
+  registries: Registry[],
+  options: { port?: number; host?: string; beforeScrape?: () => Promise<void> } = {},
+): Promise<MetricsServer> {
+  const merged = Registry.merge(registries);
+  const server: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at GET /metrics\n');
+      return;
+    }
+    Promise.resolve(options.beforeScrape?.())
+      .then(() => merged.metrics())
+      .then((text) => res.writeHead(200, { 'content-type': merged.contentType }).end(text))
+      .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`));
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return {
+    port,
+    url: `http://${host}:${port}/metrics`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}

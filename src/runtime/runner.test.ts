@@ -1,0 +1,234 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Type } from '@sinclair/typebox';
+import {
+  defineDataset,
+  definePipeline,
+  isSlipwayError,
+  partitionFor,
+  Runner,
+  SOURCE_HEADER,
+  serveMetrics,
+} from 'slipway';
+import { enrichedOrders, orders } from '../../examples/orders/datasets.js';
+import { enrichOrders } from '../../examples/orders/pipeline.js';
+import { makeOrder, produceOrders, readAll, type TempLog, tempLog } from '../../test/helpers/orders.js';
+
+async function waitForState(runner: Runner, state: string): Promise<void> {
+  while (runner.state !== state) await new Promise<void>((resolve) => runner.once('state', () => resolve()));
+}
+
+describe('Runner', () => {
+  let t: TempLog;
+  before(async () => {
+    t = await tempLog();
+  });
+  after(async () => t.cleanup());
+
+  it('processes every input once, with source headers, keyed state and committed offsets', async () => {
+    const { log } = await tempLog().then((x) => {
+      t = x;
+      return x;
+    });
+    await produceOrders(log, 0, 1000, 10);
+    const runner = new Runner({ pipeline: enrichOrders, log, batchSize: 128 });
+    await runner.start();
+    assert.equal(runner.state, 'standby');
+    await runner.activate();
+    const offsets = await runner.drain();
+    assert.equal(runner.state, 'paused');
+    assert.equal(
+      offsets.reduce((n, o) => n + o.offset, 0),
+      1000,
+    );
+    const out = await readAll(log, enrichedOrders.topic);
+    assert.equal(out.length, 1000);
+    const sources = new Set(out.map((r) => r.headers[SOURCE_HEADER]));
+    assert.equal(sources.size, 1000);
+    const inputs = await readAll(log, orders.topic);
+    for (const r of inputs) assert.ok(sources.has(`${r.topic}/${r.partition}/${r.offset}`));
+    // running totals: the last output for c3 counts all of c3's orders
+    const c3 = out.filter((r) => r.key === 'c3').map((r) => JSON.parse(r.value));
+    assert.equal(Math.max(...c3.map((v) => v.customerOrders)), 100);
+    for (const r of out) assert.equal(r.partition, partitionFor(String(r.key), enrichedOrders.partitions));
+    const committed = await log.committedOffsets(runner.group);
+    assert.deepEqual(
+      committed.map((o) => o.offset).reduce((a, b) => a + b, 0),
+      1000,
+    );
+    const p = partitionFor('c3', orders.partitions);
+    assert.equal((runner.stateSnapshot(p).c3 as { orders: number }).orders, 100);
+    assert.deepEqual(
+      (await log.readState(runner.stateNamespace, p)).find(([k]) => k === 'c3')?.[1],
+      JSON.stringify(runner.stateSnapshot(p).c3),
+    );
+    await runner.stop();
+    assert.equal(runner.state, 'stopped');
+  });
+
+  it('sends poison records to <input>.dlq with their reason and keeps going', async () => {
+    const x = await tempLog();
+    const log = x.log;
+    await log.createTopic(orders.topic, { partitions: orders.partitions });
+    const good = makeOrder(1);
+    const fraud = { ...makeOrder(2), amount: 5_000_000 };
+    const badSchema = { ...makeOrder(3), amount: 'lots' };
+    const p = (v: Record<string, unknown>) => partitionFor(String(v.customerId), orders.partitions);
+    await log.append(orders.topic, [
+      { partition: p(good), key: String(good.customerId), value: JSON.stringify(good) },
+      { partition: 0, key: 'x', value: '{not json' },
+      { partition: p(fraud), key: String(fraud.customerId), value: JSON.stringify(fraud) },
+      { partition: p(badSchema), key: String(badSchema.customerId), value: JSON.stringify(badSchema) },
+      { partition: p(good), key: String(good.customerId), value: JSON.stringify({ ...good, orderId: 'o-after' }) },
+    ]);
+    const runner = new Runner({ pipeline: enrichOrders, log });
+    await runner.start();
+    await runner.activate();
+    await runner.drain();
+    const out = await readAll(log, enrichedOrders.topic);
+    assert.deepEqual(out.map((r) => JSON.parse(r.value).orderId).sort(), ['o-1', 'o-after']);
+    const dlq = (await readAll(log, `${orders.topic}.dlq`)).map((r) => JSON.parse(r.value));
+    assert.deepEqual(dlq.map((d) => d.reason).sort(), ['input-schema', 'invalid-json', 'process-error']);
+    const thrown = dlq.find((d) => d.reason === 'process-error');
+    assert.match(thrown.message, /fraud limit/);
+    assert.equal(JSON.parse(thrown.value).orderId, 'o-2');
+    assert.match(thrown.source, /^orders\.v1\/\d+\/\d+$/);
+    assert.match(dlq.find((d) => d.reason === 'input-schema').message, /\/amount must be number/);
+    // the throwing record left no state behind: c2 has no orders counted
+    assert.equal(runner.stateSnapshot(p(fraud)).c2, undefined);
+    const metrics = await runner.metrics.registry.getSingleMetricAsString('slipway_dlq_total');
+    assert.match(metrics, /reason="process-error"[^\n]* 1/);
+    await runner.stop();
+    await x.cleanup();
+  });
+
+  it('sends a record whose output breaks the output schema to the DLQ, discarding its other emits', async () => {
+    const x = await tempLog();
+    const input = defineDataset({
+      name: 'numbers',
+      version: '1.0.0',
+      key: 'n',
+      partitions: 1,
+      schema: Type.Object({ n: Type.Integer() }),
+    });
+    const output = defineDataset({
+      name: 'halves',
+      version: '2.1.0',
+      key: 'n',
+      partitions: 1,
+      schema: Type.Object({ n: Type.Integer() }),
+    });
+    const pipeline = definePipeline({
+      name: 'halve',
+      version: '1.0.0',
+      inputs: [input],
+      outputs: [output],
+      process(r, ctx) {
+        ctx.state.set('seen', (ctx.state.get<number>('seen') ?? 0) + 1);
+        ctx.emit(output, { n: r.n });
+        ctx.emit(output, { n: r.n / 2 });
+      },
+    });
+    assert.equal(output.topic, 'halves.v2');
+    await x.log.createTopic(input.topic, { partitions: 1 });
+    await x.log.append(
+      input.topic,
+      [1, 2, 3, 4].map((n) => ({ partition: 0, key: String(n), value: JSON.stringify({ n }) })),
+    );
+    const runner = new Runner({ pipeline, log: x.log });
+    await runner.start();
+    await runner.activate();
+    await runner.drain();
+    const out = await readAll(x.log, output.topic);
+    assert.deepEqual(
+      out.map((r) => [JSON.parse(r.value).n, r.headers[SOURCE_HEADER]]),
+      [
+        [2, 'numbers.v1/0/1'],
+        [1, 'numbers.v1/0/1#1'],
+        [4, 'numbers.v1/0/3'],
+        [2, 'numbers.v1/0/3#1'],
+      ],
+    );
+    const dlq = (await readAll(x.log, 'numbers.v1.dlq')).map((r) => JSON.parse(r.value));
+    assert.deepEqual(
+      dlq.map((d) => d.reason),
+      ['output-schema', 'output-schema'],
+    );
+    assert.equal(runner.stateSnapshot(0).seen, 2, 'state writes of the failed records were undone');
+    await runner.stop();
+    await x.cleanup();
+  });
+
+  it('pauses at committed offsets, resumes from them, and runs exactly to a barrier', async () => {
+    const x = await tempLog();
+    await produceOrders(x.log, 0, 400, 50);
+    const runner = new Runner({ pipeline: enrichOrders, log: x.log, batchSize: 10 });
+    await runner.start();
+    const barrier = [];
+    for (let p = 0; p < orders.partitions; p++) barrier.push({ topic: orders.topic, partition: p, offset: 20 + p });
+    const reached = await runner.runUntil(barrier);
+    assert.deepEqual(reached, barrier);
+    assert.equal(runner.state, 'paused');
+    assert.equal((await readAll(x.log, enrichedOrders.topic)).length, 20 * 4 + 6);
+    assert.deepEqual(await runner.pause(), barrier);
+    await assert.rejects(runner.runUntil([{ topic: orders.topic, partition: 0, offset: 5 }]), (err) =>
+      isSlipwayError(err, 'SLIPWAY_INVALID_STATE'),
+    );
+    await runner.activate();
+    await runner.drain();
+    const out = await readAll(x.log, enrichedOrders.topic);
+    assert.equal(out.length, 400);
+    assert.equal(new Set(out.map((r) => r.headers[SOURCE_HEADER])).size, 400);
+    await runner.stop();
+    await x.cleanup();
+  });
+
+  it('stops writing once fenced: a commit from the old epoch is refused and writes nothing', async () => {
+    const x = await tempLog();
+    await produceOrders(x.log, 0, 200, 50);
+    const blue = new Runner({ pipeline: enrichOrders, log: x.log, batchSize: 10 });
+    await blue.start();
+    await blue.runUntil([{ topic: orders.topic, partition: 0, offset: 5 }]);
+    const before = (await readAll(x.log, enrichedOrders.topic)).length;
+    const epoch = await x.log.fence(blue.owner);
+    assert.ok(epoch > blue.epoch);
+    await blue.activate({ epoch: blue.epoch });
+    await waitForState(blue, 'fenced');
+    assert.equal(blue.state, 'fenced');
+    assert.ok(isSlipwayError(blue.error, 'SLIPWAY_FENCED'));
+    assert.equal((await readAll(x.log, enrichedOrders.topic)).length, before);
+    await blue.stop();
+    await x.cleanup();
+  });
+
+  it('refuses invalid config at start, naming the field', async () => {
+    const runner = new Runner({ pipeline: enrichOrders, log: t.log, config: { vipThresholdEur: -5 } });
+    await assert.rejects(runner.start(), (err) => {
+      assert.ok(isSlipwayError(err, 'SLIPWAY_INVALID_CONFIG'));
+      assert.match(err.message, /vipThresholdEur must be >= 0/);
+      return true;
+    });
+    assert.equal(runner.state, 'failed');
+  });
+
+  it('serves metrics on /metrics', async () => {
+    const x = await tempLog();
+    await produceOrders(x.log, 0, 50, 5);
+    const runner = new Runner({ pipeline: enrichOrders, log: x.log });
+    await runner.start();
+    await runner.activate();
+    await runner.drain();
+    const server = await serveMetrics([runner.metrics.registry], {
+      beforeScrape: async () => void (await runner.lag()),
+    });
+    const text = await (await fetch(server.url)).text();
+    assert.match(text, /slipway_records_in_total\{pipeline="enrich-orders",version="1.0.0",topic="orders.v1"\} 50/);
+    assert.match(text, /slipway_records_out_total\{[^}]*topic="enriched-orders.v1"\} 50/);
+    assert.match(text, /slipway_lag_records\{[^}]*partition="0"\} 0/);
+    assert.match(text, /slipway_end_to_end_latency_seconds_count\{[^}]*\} 50/);
+    assert.equal((await fetch(server.url.replace('/metrics', '/nope'))).status, 404);
+    await server.close();
+    await runner.stop();
+    await x.cleanup();
+  });
+});
