@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerProduce } from './commands/produce.js';
+import { registerRun } from './commands/run.js';
+import { registerTail } from './commands/tail.js';
+import { registerTopics } from './commands/topics.js';
+import { createContext } from './context.js';
+import { type Io, processIo, reportError } from './io.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/**
+ * Runs the CLI with `argv` (as in process.argv) and resolves with the exit code.
+ * Each command lives in `commands/<name>.ts` and registers itself on the program.
+ */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const program = new Command('slipway')
+    .description('Continuous delivery for streaming data pipelines')
+    .version(version())
+    .option('--log <path>', 'embedded log file (default: $SLIPWAY_LOG or .slipway/log.db)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  const ctx = createContext(program, io, interrupt.signal);
+  registerProduce(program, ctx);
+  registerRun(program, ctx);
+  registerTail(program, ctx);
+  registerTopics(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride();
+
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError || err instanceof InvalidArgumentError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(io, err);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
