@@ -18,7 +18,8 @@ export interface CliContext {
 }
 
 export function createContext(program: Command, io: Io, interrupted: AbortSignal): CliContext {
-  const logPath = (): string => resolve((program.opts().log as string | undefined) ?? process.env.SLIPWAY_LOG ?? DEFAULT_LOG_PATH);
+  const logPath = (): string =>
+    resolve((program.opts().log as string | undefined) ?? process.env.SLIPWAY_LOG ?? DEFAULT_LOG_PATH);
   return {
     io,
     logPath,

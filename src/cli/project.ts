@@ -22,7 +22,9 @@ export const PROJECT_FILES = ['slipway.config.ts', 'slipway.config.js', 'slipway
 export async function loadModule(file: string): Promise<LoadedModule> {
   const path = resolve(file);
   if (!existsSync(path)) {
-    throw new SlipwayError('SLIPWAY_FILE_NOT_FOUND', `${file} does not exist (looked at ${path}).`, { details: { path } });
+    throw new SlipwayError('SLIPWAY_FILE_NOT_FOUND', `${file} does not exist (looked at ${path}).`, {
+      details: { path },
+    });
   }
   let exported: Record<string, unknown>;
   try {
@@ -70,9 +72,13 @@ export function pickDataset(module: LoadedModule, name: string): Dataset {
       `Dataset '${name}' is ambiguous in ${module.path}: ${matches.map((d) => d.topic).join(', ')}. Name the version, e.g. ${matches[0]?.topic}.`,
     );
   }
-  throw new SlipwayError('SLIPWAY_NOT_EXPORTED', `Dataset '${name}' is not exported by ${module.path} (it exports: ${known}).`, {
-    details: { dataset: name, path: module.path },
-  });
+  throw new SlipwayError(
+    'SLIPWAY_NOT_EXPORTED',
+    `Dataset '${name}' is not exported by ${module.path} (it exports: ${known}).`,
+    {
+      details: { dataset: name, path: module.path },
+    },
+  );
 }
 
 /** Picks the pipeline to run: the only one, or the one named. */

@@ -23,7 +23,12 @@ export interface GenerateOptions {
  * Makes one value matching a JSON Schema (objects, strings with enum/format/length, numbers with bounds,
  * arrays, unions). Used by `slipway produce --generate`; `slipway sample synth` shapes values by a sample's stats.
  */
-export function generateValue(schema: JsonSchema, random: () => number, options: GenerateOptions = {}, name = 'value'): unknown {
+export function generateValue(
+  schema: JsonSchema,
+  random: () => number,
+  options: GenerateOptions = {},
+  name = 'value',
+): unknown {
   const cardinality = options.cardinality ?? 1000;
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   if ('const' in schema) return schema.const;
@@ -31,7 +36,8 @@ export function generateValue(schema: JsonSchema, random: () => number, options:
   const union = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
   if (Array.isArray(union) && union.length > 0) return generateValue(pick(union), random, options, name);
   let type = schema.type as string | string[] | undefined;
-  if (Array.isArray(type)) type = pick(type.filter((t) => t !== 'null').length > 0 ? type.filter((t) => t !== 'null') : type);
+  if (Array.isArray(type))
+    type = pick(type.filter((t) => t !== 'null').length > 0 ? type.filter((t) => t !== 'null') : type);
   switch (type) {
     case 'object': {
       const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
@@ -79,7 +85,10 @@ function generateString(schema: JsonSchema, random: () => number, cardinality: n
     case 'email':
       return `user${n}@example.com`;
     case 'uuid': {
-      const hex = () => Math.floor(random() * 0x10000).toString(16).padStart(4, '0');
+      const hex = () =>
+        Math.floor(random() * 0x10000)
+          .toString(16)
+          .padStart(4, '0');
       return `${hex()}${hex()}-${hex()}-4${hex().slice(1)}-a${hex().slice(1)}-${hex()}${hex()}${hex()}`;
     }
     case 'uri':

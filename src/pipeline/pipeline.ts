@@ -69,7 +69,7 @@ export interface Pipeline<C = Record<string, unknown>> {
   readonly configSchema: JsonSchema | undefined;
   readonly stateVersion: number;
   readonly description?: string;
-  readonly process: (record: unknown, ctx: ProcessContext<C>) => void;
+  process(record: unknown, ctx: ProcessContext<C>): void;
   /** Validates config and applies its defaults; throws `SLIPWAY_INVALID_CONFIG` naming the bad field. */
   resolveConfig(config: unknown): C;
 }

@@ -73,7 +73,7 @@ describe('Runner', () => {
     const good = makeOrder(1);
     const fraud = { ...makeOrder(2), amount: 5_000_000 };
     const badSchema = { ...makeOrder(3), amount: 'lots' };
-    const p = (v: Record<string, unknown>) => partitionFor(String(v.customerId), orders.partitions);
+    const p = (v: { customerId: string }) => partitionFor(String(v.customerId), orders.partitions);
     await log.append(orders.topic, [
       { partition: p(good), key: String(good.customerId), value: JSON.stringify(good) },
       { partition: 0, key: 'x', value: '{not json' },

@@ -28,7 +28,7 @@ export type RunnerMode = 'live' | 'shadow';
 export type DlqReason = 'invalid-json' | 'input-schema' | 'process-error' | 'output-schema';
 
 export interface RunnerOptions {
-  pipeline: Pipeline<never> | Pipeline;
+  pipeline: Pipeline;
   log: Log;
   /** Pipeline config; validated against the pipeline's config schema at `start()`. */
   config?: unknown;

@@ -29,13 +29,23 @@ export async function tempLog(prefix = 'slipway-test-'): Promise<TempLog> {
 
 const CURRENCIES = ['EUR', 'USD', 'GBP'] as const;
 
+export interface Order {
+  orderId: string;
+  customerId: string;
+  amount: number | string;
+  currency: string;
+  items: number;
+  createdAt: string;
+  email?: string;
+}
+
 /** A deterministic order: customer `c<i % customers>`. */
-export function makeOrder(i: number, customers = 50): Record<string, unknown> {
+export function makeOrder(i: number, customers = 50): Order {
   return {
     orderId: `o-${i}`,
     customerId: `c${i % customers}`,
     amount: ((i * 7919) % 50000) / 100,
-    currency: CURRENCIES[i % 3],
+    currency: CURRENCIES[i % 3] as string,
     items: 1 + (i % 5),
     createdAt: new Date(Date.UTC(2026, 0, 1) + i * 1000).toISOString(),
   };

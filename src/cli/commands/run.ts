@@ -1,0 +1,119 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { SlipwayError } from '../../errors.js';
+import { serveMetrics } from '../../runtime/metrics.js';
+import { Runner } from '../../runtime/runner.js';
+import { type CliContext, intOption } from '../context.js';
+import { loadModule, pickPipeline } from '../project.js';
+
+interface RunOptions {
+  pipeline?: string;
+  config?: string;
+  metricsPort?: number;
+  batchSize?: number;
+  untilCaughtUp?: boolean;
+}
+
+/** `--config '{"a":1}'` or `--config @file.json`. */
+export function parseConfigOption(value: string | undefined): unknown {
+  if (value === undefined) return undefined;
+  const text = value.startsWith('@') ? readConfigFile(value.slice(1)) : value;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new SlipwayError(
+      'SLIPWAY_PARSE',
+      `--config is not valid JSON (${(err as Error).message}). Pass JSON or @file.json.`,
+    );
+  }
+}
+
+function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new SlipwayError('SLIPWAY_FILE_NOT_FOUND', `Config file ${path} cannot be read.`);
+  }
+}
+
+export function registerRun(program: Command, ctx: CliContext): void {
+  program
+    .command('run')
+    .description('Run a pipeline on the embedded log, exactly once, until interrupted (Ctrl-C drains and stops)')
+    .argument('<pipeline-file>', 'TypeScript or JavaScript module exporting the pipeline')
+    .option('--pipeline <name>', 'which pipeline, when the file exports several')
+    .option('-c, --config <json>', 'pipeline config as JSON, or @file.json')
+    .option(
+      '--metrics-port <port>',
+      'serve Prometheus metrics on http://127.0.0.1:<port>/metrics',
+      intOption('--metrics-port'),
+    )
+    .option('--batch-size <n>', 'most records per atomic commit', intOption('--batch-size', 1), 2000)
+    .option('--until-caught-up', 'stop once every input partition is processed to its end')
+    .action(async (file: string, opts: RunOptions) => {
+      const module = await loadModule(file);
+      const pipeline = pickPipeline(module, opts.pipeline);
+      const config = parseConfigOption(opts.config);
+      const log = await ctx.openLog();
+      const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
+      let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+      let inputs = 0;
+      let outputs = 0;
+      let dlq = 0;
+      runner.on('commit', (e: { inputs: number; outputs: number; dlq: number }) => {
+        inputs += e.inputs;
+        outputs += e.outputs;
+        dlq += e.dlq;
+      });
+      runner.on('dlq', (e: { reason: string; source: string; message: string }) =>
+        ctx.io.err(`dlq ${e.source} (${e.reason}): ${e.message}`),
+      );
+      try {
+        await runner.start();
+        if (opts.metricsPort !== undefined) {
+          metrics = await serveMetrics([runner.metrics.registry], {
+            port: opts.metricsPort,
+            beforeScrape: async () => void (await runner.lag()),
+          });
+          ctx.io.err(`metrics at ${metrics.url}`);
+        }
+        ctx.io.err(
+          `running ${pipeline.name}@${pipeline.version} on ${ctx.logPath()} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
+        );
+        const show = async (): Promise<void> => {
+          const lag = (await runner.lag()).reduce((n, p) => n + p.lag, 0);
+          ctx.io.progress(`in ${inputs}  out ${outputs}  dlq ${dlq}  lag ${lag}`);
+        };
+        const timer = setInterval(() => void show().catch(() => {}), 1000);
+        try {
+          if (opts.untilCaughtUp) {
+            await runner.drain();
+          } else {
+            await runner.activate();
+            await new Promise<void>((resolve) => {
+              ctx.interrupted.addEventListener('abort', () => resolve(), { once: true });
+              runner.on('state', (s: string) => {
+                if (s === 'failed' || s === 'fenced') resolve();
+              });
+            });
+          }
+        } finally {
+          clearInterval(timer);
+        }
+        if (runner.state === 'fenced') {
+          throw new SlipwayError(
+            'SLIPWAY_FENCED',
+            `Another instance of ${pipeline.name} took over; this one stopped without writing more.`,
+          );
+        }
+        await runner.stop();
+        if (runner.state === 'failed') throw runner.error;
+        await show();
+        ctx.io.done();
+        ctx.io.err(`stopped ${pipeline.name}: ${inputs} in, ${outputs} out, ${dlq} to the DLQ; offsets committed`);
+      } finally {
+        await metrics?.close();
+        await log.close();
+      }
+    });
+}

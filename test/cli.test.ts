@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
+
+const example = resolve('examples/orders');
+const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
+const logPath = join(dir, 'log.db');
+const cli = (args: string[], input?: string) =>
+  runCli(['--log', logPath, ...args], { cwd: example, ...(input === undefined ? {} : { input }) });
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('slipway CLI', () => {
+  it('produces a JSON Lines file, runs the example pipeline, lists topics and tails the output', async () => {
+    const produced = await cli(['produce', 'orders', '--file', 'data/orders.jsonl']);
+    assert.equal(produced.code, 0, produced.stderr);
+    assert.match(produced.stderr, /produced 200 records to orders\.v1/);
+
+    const run = await cli(['run', 'pipeline.ts', '--until-caught-up']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /200 in, 200 out, 0 to the DLQ/);
+
+    const topics = await cli(['topics', '--json']);
+    assert.equal(topics.code, 0, topics.stderr);
+    const byName = Object.fromEntries(
+      JSON.parse(topics.stdout).map((t: { name: string; records: number }) => [t.name, t.records]),
+    );
+    assert.equal(byName['orders.v1'], 200);
+    assert.equal(byName['enriched-orders.v1'], 200);
+    assert.equal(byName['orders.v1.dlq'], 0);
+
+    const tail = await cli(['tail', 'enriched-orders', '--from', 'beginning']);
+    assert.equal(tail.code, 0, tail.stderr);
+    const lines = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.equal(lines.length, 200);
+    assert.ok(lines.every((l) => /^orders\.v1\/\d\/\d+$/.test(l.headers['slipway-source'])));
+    const c0 = lines.filter((l) => l.key === 'c0');
+    assert.equal(Math.max(...c0.map((l) => l.value.customerOrders)), 10);
+
+    const again = await cli(['run', 'pipeline.ts', '--until-caught-up']);
+    assert.match(again.stderr, /0 in, 0 out/, 'a second run resumes from the committed offsets');
+  });
+
+  it('generates schema-valid records at a rate', async () => {
+    const res = await cli(['produce', 'orders.v1', '--generate', '--count', '300', '--rate', '2000']);
+    assert.equal(res.code, 0, res.stderr);
+    const tail = await cli(['tail', 'orders.v1', '--from', 'beginning', '--values']);
+    assert.equal(tail.stdout.trim().split('\n').length, 500);
+  });
+
+  it('refuses a file with a bad line, naming the line, and writes nothing', async () => {
+    const file = join(dir, 'bad.jsonl');
+    const good = readFileSync(join(example, 'data/orders.jsonl'), 'utf8').split('\n').slice(0, 3);
+    writeFileSync(
+      file,
+      [
+        ...good,
+        '{"orderId":"x","customerId":"c","amount":-1,"currency":"EUR","items":1,"createdAt":"2026-01-01T00:00:00Z"}',
+      ].join('\n'),
+    );
+    const before = JSON.parse((await cli(['topics', '--json'])).stdout);
+    const res = await cli(['produce', 'orders', '--file', file]);
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /error SLIPWAY_VALIDATION: .*bad\.jsonl:4 .*\/amount must be >= 0.*Nothing was written/);
+    const afterTopics = JSON.parse((await cli(['topics', '--json'])).stdout);
+    assert.deepEqual(afterTopics, before);
+
+    writeFileSync(file, '{"orderId": oops}\n');
+    const parse = await cli(['produce', 'orders', '--file', file]);
+    assert.equal(parse.code, 1);
+    assert.match(parse.stderr, /error SLIPWAY_PARSE: .*bad\.jsonl:1 is not valid JSON/);
+  });
+
+  it('gives clear errors for a missing file, a bad schema and a corrupt log', async () => {
+    const missing = await cli(['run', 'nope.ts']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /error SLIPWAY_FILE_NOT_FOUND: nope\.ts does not exist/);
+
+    // a user project of its own, with slipway installed
+    mkdirSync(join(dir, 'node_modules'), { recursive: true });
+    symlinkSync(resolve('.'), join(dir, 'node_modules', 'slipway'));
+    const badFile = join(dir, 'bad-pipeline.ts');
+    writeFileSync(
+      badFile,
+      `import { defineDataset } from 'slipway';\nexport const d = defineDataset({ name: 'x', version: '1.0', key: 'id', schema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] } });\n`,
+    );
+    const bad = await cli(['run', badFile]);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /error SLIPWAY_INVALID_DEFINITION: .*version '1\.0' is not a semantic version/);
+
+    const corrupt = join(dir, 'corrupt.db');
+    writeFileSync(corrupt, 'not a database '.repeat(100));
+    const res = await runCli(['--log', corrupt, 'topics'], { cwd: example });
+    assert.equal(res.code, 1);
+    assert.match(res.stderr, /error SLIPWAY_LOG_CORRUPT: /);
+
+    const usage = await cli(['produce', 'orders']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /Give exactly one of --file <path> or --generate/);
+  });
+});
