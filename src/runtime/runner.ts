@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { AppendRecord, Log, LogRecord, PartitionOffset, TopicPartition } from '../log/log.js';
+import type { AppendRecord, CommitBatch, Log, LogRecord, PartitionOffset, TopicPartition } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
 import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
 import { StateStore } from './keyed-state.js';
@@ -69,8 +69,21 @@ interface Slot {
   dataset: Dataset;
   topic: string;
   partition: number;
+  /** Committed: the next offset to process after the last successful commit. */
   position: number;
+  /** Read ahead: the next offset to read (ahead of `position` while a commit is in flight). */
+  readPos: number;
   target: number | undefined;
+}
+
+/** A processed batch, ready to commit. */
+interface PreparedBatch {
+  commit: CommitBatch;
+  touched: Array<[Slot, number]>;
+  batch: LogRecord[];
+  outputs: number;
+  dlq: number;
+  started: number;
 }
 
 interface OutputSlot {
@@ -206,7 +219,7 @@ export class Runner extends EventEmitter {
             `Assigned partition ${tp.topic}/${tp.partition} does not exist.`,
           );
         }
-        return { dataset, topic: tp.topic, partition: tp.partition, position: 0, target: undefined };
+        return { dataset, topic: tp.topic, partition: tp.partition, position: 0, readPos: 0, target: undefined };
       });
       this.#setState('standby');
     } catch (err) {
@@ -233,6 +246,7 @@ export class Runner extends EventEmitter {
     for (const o of options.offsets ?? []) committed.set(`${o.topic}/${o.partition}`, o.offset);
     for (const slot of this.#slots) {
       slot.position = committed.get(`${slot.topic}/${slot.partition}`) ?? 0;
+      slot.readPos = slot.position;
       slot.target = undefined;
     }
     this.#store.clear();
@@ -272,14 +286,14 @@ export class Runner extends EventEmitter {
     const wanted = new Map(offsets.map((o) => [`${o.topic}/${o.partition}`, o.offset]));
     for (const slot of this.#slots) {
       const target = wanted.get(`${slot.topic}/${slot.partition}`);
-      if (target !== undefined && target < slot.position) {
+      if (target !== undefined && target < slot.readPos) {
         throw new SlipwayError(
           'SLIPWAY_INVALID_STATE',
-          `Runner of '${this.pipeline.name}' is already at ${slot.topic}/${slot.partition}@${slot.position}, past the barrier ${target}.`,
-          { details: { topic: slot.topic, partition: slot.partition, position: slot.position, target } },
+          `Runner of '${this.pipeline.name}' is already at ${slot.topic}/${slot.partition}@${slot.readPos}, past the barrier ${target}. Pause it first, then run it to a barrier ahead of it.`,
+          { details: { topic: slot.topic, partition: slot.partition, position: slot.readPos, target } },
         );
       }
-      slot.target = target ?? slot.position;
+      slot.target = target ?? slot.readPos;
     }
     if (!wasRunning) this.#startLoop();
     await this.#loop;
@@ -333,8 +347,14 @@ export class Runner extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
+  /**
+   * The loop. Processing of batch k overlaps the commit of batch k-1 (at most one commit in flight):
+   * batch k is processed against the state batch k-1 left, and its commit is issued only after
+   * k-1's commit succeeded, so commits stay in order and a failed one stops everything after it.
+   */
   async #run(halt: AbortSignal): Promise<void> {
     let next = 0;
+    let inflight: Promise<void> | undefined;
     try {
       while (!halt.aborted) {
         const started = performance.now();
@@ -344,22 +364,38 @@ export class Runner extends EventEmitter {
         for (let i = 0; i < this.#slots.length && batch.length < this.#batchSize; i++) {
           const slot = this.#slots[(next + i) % this.#slots.length] as Slot;
           let max = this.#batchSize - batch.length;
-          if (slot.target !== undefined) max = Math.min(max, slot.target - slot.position);
+          if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
           if (max <= 0) continue;
           allAtTarget = false;
-          const records = await this.log.read(slot.topic, slot.partition, slot.position, max);
+          const records = await this.log.read(slot.topic, slot.partition, slot.readPos, max);
           if (records.length === 0) continue;
           for (const r of records) batch.push(r);
           touched.push([slot, records.length]);
         }
         next = (next + 1) % Math.max(1, this.#slots.length);
         if (batch.length === 0) {
+          if (inflight !== undefined) {
+            const done = inflight;
+            inflight = undefined;
+            await done;
+            continue;
+          }
           if (allAtTarget && this.#slots.every((s) => s.target !== undefined)) break;
           await this.log.waitForChange({ timeoutMs: this.#idleWaitMs, signal: halt });
           continue;
         }
-        await this.#processAndCommit(batch, touched, started);
+        const prepared = this.#processBatch(batch, touched, started);
+        for (const [slot, count] of touched) slot.readPos += count;
+        if (inflight !== undefined) {
+          const done = inflight;
+          inflight = undefined;
+          await done;
+        }
+        inflight = this.#commitPrepared(prepared);
+        // Handled when awaited; this only keeps an early failure from being reported as unhandled.
+        inflight.catch(() => {});
       }
+      if (inflight !== undefined) await inflight;
       for (const s of this.#slots) s.target = undefined;
       if (this.#state === 'running' || this.#state === 'pausing') this.#setState('paused');
     } catch (err) {
@@ -374,7 +410,8 @@ export class Runner extends EventEmitter {
     }
   }
 
-  async #processAndCommit(batch: LogRecord[], touched: Array<[Slot, number]>, started: number): Promise<void> {
+  /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
+  #processBatch(batch: LogRecord[], touched: Array<[Slot, number]>, started: number): PreparedBatch {
     const store = this.#store;
     const pipeline = this.pipeline;
     const outputs = this.#outputs;
@@ -408,7 +445,7 @@ export class Runner extends EventEmitter {
           partition: partitionFor(key, dataset.partitions),
           key,
           value: JSON.stringify(value),
-          headers: { [SOURCE_HEADER]: emitIndex === 0 ? source : `${source}#${emitIndex}` },
+          headers: { 'slipway-source': emitIndex === 0 ? source : `${source}#${emitIndex}` },
         });
         emitIndex++;
         emittedThisRecord.push(out);
@@ -485,44 +522,52 @@ export class Runner extends EventEmitter {
     }
 
     const commitOutputs: Array<{ topic: string; records: AppendRecord[] }> = [];
-    for (const out of outputs.values())
+    for (const out of outputs.values()) {
       if (out.records.length > 0) commitOutputs.push({ topic: out.topic, records: out.records });
+      out.records = [];
+    }
     for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
-    const newOffsets: PartitionOffset[] = touched.map(([slot, count]) => ({
+    const offsets: PartitionOffset[] = touched.map(([slot, count]) => ({
       topic: slot.topic,
       partition: slot.partition,
-      offset: slot.position + count,
+      offset: slot.readPos + count,
     }));
-    try {
-      await this.#commitWithRetry({
-        owner: this.owner,
-        epoch: this.#epoch,
-        outputs: commitOutputs,
-        state: { namespace: this.stateNamespace, writes: store.pendingWrites() },
-        offsets: { group: this.group, offsets: newOffsets },
-      });
-    } finally {
-      for (const out of outputs.values()) out.records = [];
-    }
+    const commit: CommitBatch = {
+      owner: this.owner,
+      epoch: this.#epoch,
+      outputs: commitOutputs,
+      state: { namespace: this.stateNamespace, writes: store.pendingWrites() },
+      offsets: { group: this.group, offsets },
+    };
+    // Optimistic: the next batch is processed against this one's state. If this commit fails the
+    // runner stops, and the next activation reloads state from the log.
     store.applyBatch();
-    for (let i = 0; i < touched.length; i++)
-      (touched[i] as [Slot, number])[0].position = (newOffsets[i] as PartitionOffset).offset;
+    return { commit, touched, batch, outputs: outCount, dlq: dlqCount, started };
+  }
+
+  async #commitPrepared(prepared: PreparedBatch): Promise<void> {
+    await this.#commitWithRetry(prepared.commit);
+    const { touched, batch } = prepared;
+    for (const [slot, count] of touched) slot.position += count;
 
     const now = Date.now();
     const m = this.metrics;
     for (const [slot, count] of touched) m.recordsIn.inc({ ...this.#labels, topic: slot.topic }, count);
-    for (const out of commitOutputs) m.recordsOut.inc({ ...this.#labels, topic: out.topic }, out.records.length);
+    for (const out of prepared.commit.outputs ?? [])
+      m.recordsOut.inc({ ...this.#labels, topic: out.topic }, out.records.length);
     m.commits.inc(this.#labels);
+    // Latency is sampled (at most ~256 records per batch, evenly spread) to keep the hot path cheap.
     const e2e = m.endToEndSeconds.labels(this.#labels);
-    for (const r of batch) e2e.observe((now - r.timestamp) / 1000);
-    const durationMs = performance.now() - started;
+    const stride = Math.ceil(batch.length / 256);
+    for (let i = 0; i < batch.length; i += stride) e2e.observe((now - (batch[i] as LogRecord).timestamp) / 1000);
+    const durationMs = performance.now() - prepared.started;
     m.batchSeconds.observe(this.#labels, durationMs / 1000);
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {
         inputs: batch.length,
-        outputs: outCount,
-        dlq: dlqCount,
-        offsets: newOffsets,
+        outputs: prepared.outputs,
+        dlq: prepared.dlq,
+        offsets: (prepared.commit.offsets?.offsets ?? []).map((o) => ({ ...o })),
         inputTimestamps: batch.map((r) => r.timestamp),
         committedAt: now,
         durationMs,

@@ -14,6 +14,7 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
+import { CommitWriter } from './commit-writer.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
 const FORMAT = 'slipway-embedded-log';
@@ -25,10 +26,6 @@ CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UN
 CREATE TABLE IF NOT EXISTS partitions (
   topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
   PRIMARY KEY (topic_id, partition)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS records (
-  topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
-  key TEXT, value TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL,
-  PRIMARY KEY (topic_id, partition, offset)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS group_offsets (
   grp TEXT NOT NULL, topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
   PRIMARY KEY (grp, topic_id, partition)) WITHOUT ROWID;
@@ -49,11 +46,34 @@ export interface EmbeddedLogOptions {
   durability?: 'normal' | 'full';
   /** How often `waitForChange` looks for commits by other processes, in ms (default 1). */
   pollIntervalMs?: number;
+  /**
+   * Run `commit` on a worker thread with its own connection (default true for files), so a runner
+   * processes its next batch while the last one is written.
+   */
+  commitThread?: boolean;
 }
 
 interface TopicRow {
   id: number;
   partitions: number;
+}
+
+/** Statements of one partition's table. */
+interface PartitionStatements {
+  insert1: Database.Statement;
+  insertN: Database.Statement;
+  read: Database.Statement;
+}
+
+/** Rows per multi-row INSERT: fewer statement runs, measurably faster appends. */
+const ROWS_PER_INSERT = 32;
+
+/**
+ * Each partition is its own rowid table whose rowid is the offset: appends go to the end of one
+ * B-tree and reads are rowid range scans, the fastest paths SQLite has.
+ */
+function partitionTable(topicId: number, partition: number): string {
+  return `p_${topicId}_${partition}`;
 }
 
 type Stmt = Database.Statement;
@@ -75,9 +95,12 @@ class EmbeddedLog implements Log {
   readonly #path: string;
   readonly #pollIntervalMs: number;
   readonly #topics = new Map<string, TopicRow>();
+  readonly #partitionStatements = new Map<string, PartitionStatements>();
   readonly #waiters = new Set<() => void>();
   #closed = false;
   #dataVersion = 0;
+  #writer: CommitWriter | undefined;
+  readonly #writerOptions: EmbeddedLogOptions | undefined;
 
   readonly #s: {
     topicByName: Stmt;
@@ -86,8 +109,6 @@ class EmbeddedLog implements Log {
     insertPartition: Stmt;
     nextOffset: Stmt;
     setNextOffset: Stmt;
-    insertRecord: Stmt;
-    read: Stmt;
     groupOffsets: Stmt;
     upsertGroupOffset: Stmt;
     epoch: Stmt;
@@ -98,8 +119,9 @@ class EmbeddedLog implements Log {
     dataVersion: Stmt;
   };
 
-  private constructor(db: Database.Database, path: string, pollIntervalMs: number) {
+  private constructor(db: Database.Database, path: string, pollIntervalMs: number, writerOptions?: EmbeddedLogOptions) {
     this.#db = db;
+    this.#writerOptions = writerOptions;
     this.#path = path;
     this.#pollIntervalMs = pollIntervalMs;
     this.#s = {
@@ -109,14 +131,6 @@ class EmbeddedLog implements Log {
       insertPartition: db.prepare('INSERT INTO partitions (topic_id, partition, next_offset) VALUES (?, ?, 0)'),
       nextOffset: db.prepare('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?').pluck(),
       setNextOffset: db.prepare('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?'),
-      insertRecord: db.prepare(
-        'INSERT INTO records (topic_id, partition, offset, key, value, headers, ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      ),
-      read: db
-        .prepare(
-          'SELECT offset, key, value, headers, ts FROM records WHERE topic_id = ? AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?',
-        )
-        .raw(),
       groupOffsets: db
         .prepare(
           'SELECT t.name, g.partition, g.offset FROM group_offsets g JOIN topics t ON t.id = g.topic_id WHERE g.grp = ? ORDER BY t.name, g.partition',
@@ -150,7 +164,8 @@ class EmbeddedLog implements Log {
       if (path !== ':memory:') db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
       EmbeddedLog.#migrate(db, path);
-      return new EmbeddedLog(db, path, options.pollIntervalMs ?? 1);
+      const threaded = (options.commitThread ?? true) && path !== ':memory:';
+      return new EmbeddedLog(db, path, options.pollIntervalMs ?? 1, threaded ? { ...options, path } : undefined);
     } catch (err) {
       db?.close();
       throw translateSqliteError(err, path);
@@ -267,7 +282,12 @@ class EmbeddedLog implements Log {
             return;
           }
           const id = Number(this.#s.insertTopic.run(name, options.partitions).lastInsertRowid);
-          for (let p = 0; p < options.partitions; p++) this.#s.insertPartition.run(id, p);
+          for (let p = 0; p < options.partitions; p++) {
+            this.#s.insertPartition.run(id, p);
+            this.#db.exec(
+              `CREATE TABLE IF NOT EXISTS ${partitionTable(id, p)} (offset INTEGER PRIMARY KEY, key TEXT, value TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL)`,
+            );
+          }
         })
         .immediate();
       this.#notify();
@@ -285,29 +305,58 @@ class EmbeddedLog implements Log {
     return this.#guard(() => this.#s.allTopics.all() as TopicInfo[]);
   }
 
+  #statements(row: TopicRow, partition: number): PartitionStatements {
+    const table = partitionTable(row.id, partition);
+    let st = this.#partitionStatements.get(table);
+    if (st === undefined) {
+      const values = Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ');
+      st = {
+        insert1: this.#db.prepare(`INSERT INTO ${table} (offset, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)`),
+        insertN: this.#db.prepare(`INSERT INTO ${table} (offset, key, value, headers, ts) VALUES ${values}`),
+        read: this.#db
+          .prepare(`SELECT offset, key, value, headers, ts FROM ${table} WHERE offset >= ? ORDER BY offset LIMIT ?`)
+          .raw(),
+      };
+      this.#partitionStatements.set(table, st);
+    }
+    return st;
+  }
+
   /** Appends inside the caller's transaction; returns the assigned offsets. */
   #appendIn(topic: string, records: ReadonlyArray<AppendRecord>, now: number): number[] {
     const row = this.#topic(topic);
-    const next = new Map<number, number>();
+    const pending = new Map<number, { next: number; args: unknown[]; st: PartitionStatements }>();
     const offsets = new Array<number>(records.length);
-    const insert = this.#s.insertRecord;
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as AppendRecord;
-      let offset = next.get(r.partition);
-      if (offset === undefined) {
+      let part = pending.get(r.partition);
+      if (part === undefined) {
         this.#partition(topic, row, r.partition);
-        offset = this.#s.nextOffset.get(row.id, r.partition) as number;
+        part = {
+          next: this.#s.nextOffset.get(row.id, r.partition) as number,
+          args: [],
+          st: this.#statements(row, r.partition),
+        };
+        pending.set(r.partition, part);
       }
       if (typeof r.value !== 'string') {
         throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
           details: { topic, index: i },
         });
       }
-      insert.run(row.id, r.partition, offset, r.key, r.value, encodeHeaders(r.headers), r.timestamp ?? now);
-      offsets[i] = offset;
-      next.set(r.partition, offset + 1);
+      offsets[i] = part.next;
+      part.args.push(part.next++, r.key, r.value, encodeHeaders(r.headers), r.timestamp ?? now);
+      if (part.args.length === ROWS_PER_INSERT * 5) {
+        part.st.insertN.run(part.args);
+        part.args = [];
+      }
     }
-    for (const [partition, offset] of next) this.#s.setNextOffset.run(offset, row.id, partition);
+    for (const [partition, part] of pending) {
+      const args = part.args;
+      for (let j = 0; j < args.length; j += 5)
+        part.st.insert1.run(args[j], args[j + 1], args[j + 2], args[j + 3], args[j + 4]);
+      this.#s.setNextOffset.run(part.next, row.id, partition);
+    }
     return offsets;
   }
 
@@ -325,7 +374,7 @@ class EmbeddedLog implements Log {
       const row = this.#topic(topic);
       this.#partition(topic, row, partition);
       this.#offset(fromOffset, 'The offset to read from');
-      const rows = this.#s.read.all(row.id, partition, fromOffset, Math.max(0, Math.floor(max))) as Array<
+      const rows = this.#statements(row, partition).read.all(fromOffset, Math.max(0, Math.floor(max))) as Array<
         [number, string | null, string, string | null, number]
       >;
       const out = new Array<LogRecord>(rows.length);
@@ -337,7 +386,7 @@ class EmbeddedLog implements Log {
           offset: r[0],
           key: r[1],
           value: r[2],
-          headers: r[3] === null ? {} : (JSON.parse(r[3]) as Headers),
+          headers: r[3] === null ? NO_HEADERS : (JSON.parse(r[3]) as Headers),
           timestamp: r[4],
         };
       }
@@ -392,6 +441,13 @@ class EmbeddedLog implements Log {
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
+    if (this.#writerOptions !== undefined && !this.#closed) {
+      this.#writer ??= new CommitWriter(this.#writerOptions);
+      return this.#writer.commit(batch).then((result) => {
+        this.#notify();
+        return result;
+      });
+    }
     return this.#guard(() => {
       const now = Date.now();
       const result = this.#db
@@ -476,18 +532,21 @@ class EmbeddedLog implements Log {
     });
   }
 
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     this.#notify();
+    await this.#writer?.close();
     try {
       this.#db.close();
     } catch {
       // Closing twice or after a fatal error: nothing left to release.
     }
-    return Promise.resolve();
   }
 }
+
+/** Shared by every record read without headers (frozen: readers must not add to it). */
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
 
 function encodeHeaders(headers: Headers | undefined): string | null {
   if (headers === undefined) return null;
