@@ -1,0 +1,59 @@
+/** Turning `Log` records and state writes into Kafka records (after their topics and partitions are checked). */
+import { SlipwayError } from '../../errors.js';
+import type { AppendRecord, StateWrite } from '../log.js';
+import { encodeHeaders, type OutgoingRecord } from './kafka-producer.js';
+
+/** Output or appended records: UTF-8 key and value, headers as Kafka headers, timestamp defaulting to `now`. */
+export function toOutgoing(topic: string, records: ReadonlyArray<AppendRecord>, now: number): OutgoingRecord[] {
+  const out = new Array<OutgoingRecord>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as AppendRecord;
+    if (typeof r.value !== 'string') {
+      throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
+        details: { topic, index: i },
+      });
+    }
+    out[i] = {
+      topic,
+      partition: r.partition,
+      key: r.key === null || r.key === undefined ? null : Buffer.from(r.key, 'utf8'),
+      value: Buffer.from(r.value, 'utf8'),
+      headers: encodeHeaders(r.headers),
+      timestamp: BigInt(r.timestamp ?? now),
+    };
+  }
+  return out;
+}
+
+/** How many changelog partitions the writes need (highest partition + 1); checks keys and partitions. */
+export function statePartitionsNeeded(namespace: string, writes: ReadonlyArray<StateWrite>): number {
+  let partitions = 0;
+  for (const w of writes) {
+    if (!Number.isInteger(w.partition) || w.partition < 0 || typeof w.key !== 'string') {
+      throw new SlipwayError(
+        'SLIPWAY_VALIDATION',
+        `State write for key '${String(w.key)}' needs a string key and a partition ≥ 0, got partition ${w.partition}.`,
+        { details: { namespace, partition: w.partition } },
+      );
+    }
+    if (w.value !== null && typeof w.value !== 'string') {
+      throw new SlipwayError('SLIPWAY_VALIDATION', `State write for key '${w.key}' needs a string value or null.`, {
+        details: { namespace, key: w.key },
+      });
+    }
+    partitions = Math.max(partitions, w.partition + 1);
+  }
+  return partitions;
+}
+
+/** Changelog records: key = state key, value = state value, null (a tombstone) = deleted. */
+export function stateRecords(topic: string, writes: ReadonlyArray<StateWrite>, now: number): OutgoingRecord[] {
+  return writes.map((w) => ({
+    topic,
+    partition: w.partition,
+    key: Buffer.from(w.key, 'utf8'),
+    value: w.value === null ? null : Buffer.from(w.value, 'utf8'),
+    headers: new Map(),
+    timestamp: BigInt(now),
+  }));
+}

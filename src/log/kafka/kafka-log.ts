@@ -1,0 +1,456 @@
+/**
+ * The Kafka engine of the `Log` interface.
+ *
+ * Design
+ * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
+ *   consumer group). Each transaction ends with a commit marker on every partition it wrote, so offsets of
+ *   transactional outputs have gaps; plain `append`s (idempotent producer, no transaction) are consecutive.
+ *   `endOffset` is the offset after the last committed data record (below the last stable offset): where a
+ *   reader that has read everything stands, so lag is 0 there even when a marker follows.
+ * - Owners: owner X maps to the transactional id `<transactionalIdPrefix>X` (default `slipway-X`).
+ *   `fence(X)` calls InitProducerId for that id, which bumps Kafka's producer epoch and aborts any open
+ *   transaction of an older session; the Slipway epoch is derived from the new session
+ *   (`producerId * 32768 + producerEpoch + 1`), so it grows on every fence and names that exact session.
+ *   The fence then writes `X → epoch` to the compacted owners topic `<prefix>-owners` in a transaction of
+ *   that session, and waits until it is readable, so `currentEpoch(X)` on any handle shows it.
+ * - `commit(batch)` is one Kafka transaction of the session that holds `batch.epoch`: outputs, state changelog
+ *   records and a TxnOffsetCommit for the group. A handle holds the session it fenced; a handle given an epoch
+ *   fenced elsewhere (a controller fences, a runner commits) takes that session over with InitProducerId
+ *   (expected id and epoch), which fails when anything fenced or took it over since. A stale epoch, or Kafka
+ *   fencing the session (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH), gives `SLIPWAY_FENCED` and the transaction
+ *   is aborted: read-committed readers never see any of it. `commit` resolves only after the transaction's
+ *   markers are written (DescribeTransactions leaves PrepareCommit), so outputs, state and group offsets are
+ *   visible to every handle when it returns; `committedOffsets` also asks Kafka for stable offsets only.
+ * - State: namespace N lives in the compacted topic `<prefix>-state.N`, state partition p in topic partition p
+ *   (created on first write, grown when a higher partition is written). `readState` replays a partition to its
+ *   last stable offset: last value per key, null = deleted, sorted by key.
+ * - `commitOffsets` is a plain OffsetCommit for a group without members (generation -1).
+ * - `waitForChange` long-polls read-committed Fetches on the partitions of every topic the handle has used
+ *   (see kafka-watch.ts).
+ */
+import { SlipwayError } from '../../errors.js';
+import type {
+  AppendRecord,
+  CommitBatch,
+  CommitResult,
+  CreateTopicOptions,
+  Log,
+  LogRecord,
+  PartitionOffset,
+  Snapshot,
+  SnapshotRequest,
+  TopicInfo,
+  WaitOptions,
+} from '../log.js';
+import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
+import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
+import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
+import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
+import { OwnersView } from './kafka-owners.js';
+import {
+  initIdempotentSession,
+  isSequenceError,
+  type OutgoingRecord,
+  type ProducerSession,
+  produce,
+} from './kafka-producer.js';
+import { committedEnd, decodeHeaders, fetchPartition } from './kafka-reader.js';
+import { takeSnapshot } from './kafka-snapshot.js';
+import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
+import { fencedError, TransactionalProducer } from './kafka-transactions.js';
+import {
+  checkNamespace,
+  checkOffset,
+  checkOptions,
+  checkOwner,
+  checkPartition,
+  checkTopicName,
+  topicNotFound,
+} from './kafka-validation.js';
+import { ChangeWatcher } from './kafka-watch.js';
+
+export interface KafkaLogOptions {
+  /** Bootstrap brokers, `host:port`. */
+  brokers: string[];
+  /** Client id sent to Kafka (default `slipway`). */
+  clientId?: string;
+  /** Owner X uses the transactional id `<transactionalIdPrefix>X` (default `slipway-`). */
+  transactionalIdPrefix?: string;
+  /** Prefix of Slipway's own topics: `<prefix>-owners`, `<prefix>-state.<namespace>` (default `__slipway`). */
+  internalTopicPrefix?: string;
+  /** Kafka aborts a transaction left open this long, e.g. by a crashed runner (default 10,000 ms). */
+  transactionTimeoutMs?: number;
+  /** Timeout of one request, and how long retriable errors are retried (default 30,000 ms). */
+  requestTimeoutMs?: number;
+  /** Default 5,000 ms. */
+  connectTimeoutMs?: number;
+  /** Replication factor of the topics Slipway creates (default -1: the broker's default.replication.factor). */
+  replicationFactor?: number;
+}
+
+/**
+ * Opens a Log on a Kafka cluster (3.1 or newer). Connects and negotiates protocol versions before resolving.
+ *
+ * @example
+ * const log = await openKafkaLog({ brokers: ['127.0.0.1:9092'] })
+ * await log.createTopic('orders.v1', { partitions: 4 })
+ */
+export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
+  checkOptions(options);
+  const log = new KafkaLog(options);
+  try {
+    await log.connect();
+  } catch (err) {
+    await log.close();
+    throw err;
+  }
+  return log;
+}
+
+class KafkaLog implements Log {
+  readonly engine = 'kafka';
+  readonly #client: KafkaClient;
+  readonly #owners: OwnersView;
+  readonly #watcher: ChangeWatcher;
+  readonly #txnPrefix: string;
+  readonly #internalPrefix: string;
+  readonly #txnTimeoutMs: number;
+  readonly #replicationFactor: number;
+  readonly #producers = new Map<string, TransactionalProducer>();
+  readonly #waiters = new Set<() => void>();
+  #appendSession: ProducerSession | undefined;
+  #appendQueue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(options: KafkaLogOptions) {
+    this.#client = new KafkaClient({
+      brokers: options.brokers,
+      clientId: options.clientId ?? 'slipway',
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+    });
+    this.#txnPrefix = options.transactionalIdPrefix ?? 'slipway-';
+    this.#internalPrefix = options.internalTopicPrefix ?? '__slipway';
+    this.#txnTimeoutMs = options.transactionTimeoutMs ?? 10_000;
+    this.#replicationFactor = options.replicationFactor ?? -1;
+    this.#owners = new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor);
+    this.#watcher = new ChangeWatcher(this.#client, this.#internalPrefix);
+  }
+
+  connect(): Promise<void> {
+    return this.#guard('connecting', async () => {
+      await this.#client.apis();
+    });
+  }
+
+  /** Runs an operation: refused after close; library errors become SlipwayErrors. */
+  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw closedError();
+    try {
+      return await fn();
+    } catch (err) {
+      if (this.#closed) throw closedError();
+      throw isKafkaClientError(err) ? toSlipwayError(err, what, this.#client.brokers) : err;
+    }
+  }
+
+  async #topic(name: string): Promise<TopicMeta> {
+    const meta = (await this.#client.topic(name)) ?? (await this.#client.topic(name, true));
+    if (meta === undefined) throw topicNotFound(name, this.#client.brokers);
+    return meta;
+  }
+
+  /** Checks a partition number, refreshing metadata once in case partitions were added. */
+  async #partition(meta: TopicMeta, partition: number): Promise<void> {
+    if (Number.isInteger(partition) && partition >= meta.partitions.length) {
+      const fresh = await this.#client.topic(meta.name, true);
+      if (fresh !== undefined) meta = fresh;
+    }
+    checkPartition(meta.name, meta.partitions.length, partition);
+  }
+
+  createTopic(name: string, options: CreateTopicOptions): Promise<void> {
+    return this.#guard(`creating topic '${name}'`, async () => {
+      checkTopicName(name, options.partitions);
+      let meta = await this.#client.topic(name, true);
+      if (meta === undefined) {
+        const created = await this.#client.createTopic(name, options.partitions, [], this.#replicationFactor);
+        meta = await this.#topic(name);
+        if (created) for (let p = 0; p < options.partitions; p++) this.#watcher.saw(name, p, 0n);
+      }
+      this.#watcher.touch(name);
+      if (meta.partitions.length !== options.partitions) {
+        throw new SlipwayError(
+          'SLIPWAY_TOPIC_MISMATCH',
+          `Topic '${name}' exists with ${meta.partitions.length} partitions, not ${options.partitions}. Slipway does not change partition counts: declare ${meta.partitions.length}, or use a new dataset version.`,
+          { details: { topic: name, existing: meta.partitions.length, wanted: options.partitions } },
+        );
+      }
+    });
+  }
+
+  describeTopic(name: string): Promise<TopicInfo | undefined> {
+    return this.#guard(`describing topic '${name}'`, async () => {
+      const meta = await this.#client.topic(name, true);
+      return meta === undefined ? undefined : { name, partitions: meta.partitions.length };
+    });
+  }
+
+  listTopics(): Promise<TopicInfo[]> {
+    return this.#guard('listing topics', async () =>
+      (await this.#client.allTopics())
+        .filter((t) => !t.internal && !t.name.startsWith(this.#internalPrefix))
+        .map((t) => ({ name: t.name, partitions: t.partitions.length }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    );
+  }
+
+  /** Checks the topic and partitions of records and turns them into Kafka records. */
+  async #outgoing(topic: string, records: ReadonlyArray<AppendRecord>, now: number): Promise<OutgoingRecord[]> {
+    const meta = await this.#topic(topic);
+    for (const r of records) {
+      if (!(Number.isInteger(r.partition) && r.partition >= 0 && r.partition < meta.partitions.length)) {
+        await this.#partition(meta, r.partition);
+      }
+    }
+    return toOutgoing(topic, records, now);
+  }
+
+  append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]> {
+    return this.#guard(`appending to '${topic}'`, async () => {
+      const outgoing = await this.#outgoing(topic, records, Date.now());
+      this.#watcher.touch(topic);
+      if (outgoing.length === 0) return [];
+      // One idempotent session per handle; appends queue so its sequence numbers stay in order.
+      const single = new Set(outgoing.map((r) => r.partition)).size === 1;
+      const send = async (): Promise<number[]> => {
+        for (let attempt = 0; ; attempt++) {
+          this.#appendSession ??= await initIdempotentSession(this.#client);
+          try {
+            return await produce(this.#client, this.#appendSession, outgoing);
+          } catch (err) {
+            if (!isSequenceError(err)) throw err;
+            // The broker lost track of the session (expired) or it is out of step: start a new one. Into one
+            // partition the refused batch was not written, so it is sent again; across several, some may have been.
+            this.#appendSession = undefined;
+            if (attempt > 0 || !single) throw err;
+          }
+        }
+      };
+      const queued = this.#appendQueue.then(send, send);
+      this.#appendQueue = queued.catch(() => undefined);
+      return queued;
+    });
+  }
+
+  read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
+    return this.#guard(`reading ${topic}/${partition}`, async () => {
+      await this.#partition(await this.#topic(topic), partition);
+      checkOffset(fromOffset, 'The offset to read from');
+      this.#watcher.touch(topic);
+      const limit = Math.max(0, Math.floor(max));
+      const out: LogRecord[] = [];
+      let position = BigInt(fromOffset);
+      while (out.length < limit) {
+        const result = await fetchPartition(this.#client, topic, partition, position);
+        for (const r of result.records) {
+          if (out.length >= limit) break;
+          out.push({
+            topic,
+            partition,
+            offset: r.offset,
+            key: r.key === null ? null : r.key.toString('utf8'),
+            // Slipway never writes null values; another producer's tombstone reads as ''.
+            value: r.value === null ? '' : r.value.toString('utf8'),
+            headers: decodeHeaders(r.headers),
+            timestamp: r.timestamp,
+          });
+        }
+        if (result.next >= result.lastStable) this.#watcher.saw(topic, partition, result.lastStable);
+        if (result.next <= position || result.next >= result.lastStable) break;
+        position = result.next;
+      }
+      return out;
+    });
+  }
+
+  endOffset(topic: string, partition: number): Promise<number> {
+    return this.#guard(`reading the end of ${topic}/${partition}`, async () => {
+      await this.#partition(await this.#topic(topic), partition);
+      const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [{ topic, partition }]);
+      const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
+      this.#watcher.saw(topic, partition, lastStable);
+      return Number(await committedEnd(this.#client, topic, partition, lastStable));
+    });
+  }
+
+  committedOffsets(group: string): Promise<PartitionOffset[]> {
+    return this.#guard(`reading the offsets of group '${group}'`, () => fetchGroupOffsets(this.#client, group));
+  }
+
+  async #checkOffsets(offsets: ReadonlyArray<PartitionOffset>): Promise<void> {
+    for (const o of offsets) {
+      await this.#partition(await this.#topic(o.topic), o.partition);
+      checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
+    }
+  }
+
+  commitOffsets(group: string, offsets: ReadonlyArray<PartitionOffset>): Promise<void> {
+    return this.#guard(`committing offsets of group '${group}'`, async () => {
+      await this.#checkOffsets(offsets);
+      await commitGroupOffsets(this.#client, group, offsets);
+    });
+  }
+
+  fence(owner: string): Promise<number> {
+    return this.#guard(`fencing owner '${owner}'`, async () => {
+      checkOwner(owner);
+      await this.#owners.ensureTopic();
+      const producer = await TransactionalProducer.fence(this.#client, this.#producerOptions(owner));
+      try {
+        await producer.run(async (tx) => {
+          await tx.addPartitions([{ topic: this.#owners.topic, partition: 0 }]);
+          await tx.produce([this.#owners.record(owner, producer.epoch)]);
+        });
+      } catch (err) {
+        if ((err as SlipwayError).code !== 'SLIPWAY_FENCED') throw err;
+        throw new SlipwayError(
+          'SLIPWAY_FENCED',
+          `fence('${owner}') lost to another fence of the same owner that ran at the same moment. Only one instance should claim an owner; call fence again to claim it.`,
+          { cause: err, details: { owner } },
+        );
+      }
+      this.#producers.set(owner, producer);
+      await this.#owners.awaitEpoch(owner, producer.epoch, this.#client.requestTimeoutMs);
+      return producer.epoch;
+    });
+  }
+
+  currentEpoch(owner: string): Promise<number> {
+    return this.#guard(`reading the epoch of owner '${owner}'`, async () => {
+      checkOwner(owner);
+      return this.#owners.epochOf(owner);
+    });
+  }
+
+  #producerOptions(owner: string) {
+    return { owner, transactionalId: this.#txnPrefix + owner, transactionTimeoutMs: this.#txnTimeoutMs };
+  }
+
+  /** The session to commit `epoch` with: the one this handle holds, or the one fenced elsewhere, taken over. */
+  async #producerFor(owner: string, epoch: number): Promise<TransactionalProducer> {
+    const held = this.#producers.get(owner);
+    if (held !== undefined && !held.fenced) {
+      if (held.epoch === epoch) return held;
+      if (epoch < held.epoch) throw fencedError(owner, epoch, undefined, `epoch ${held.epoch} is newer`);
+    }
+    const current = await this.#owners.epochOf(owner);
+    if (current !== epoch) throw fencedError(owner, epoch, undefined, `the current epoch is ${current}`);
+    const adopted = await TransactionalProducer.adopt(this.#client, this.#producerOptions(owner), epoch);
+    this.#producers.set(owner, adopted);
+    return adopted;
+  }
+
+  commit(batch: CommitBatch): Promise<CommitResult> {
+    return this.#guard(`committing for owner '${batch.owner}'`, async () => {
+      checkOwner(batch.owner);
+      const now = Date.now();
+      const records: OutgoingRecord[] = [];
+      for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
+      const outputCount = records.length;
+      const offsets = batch.offsets;
+      if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);
+      const writes = batch.state?.writes ?? [];
+      const namespace = writes.length > 0 ? checkNamespace(batch.state?.namespace as string) : '';
+      const statePartitions = statePartitionsNeeded(namespace, writes);
+      const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
+      if (records.length === 0 && writes.length === 0 && !hasOffsets) {
+        // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
+        const current = await this.#owners.epochOf(batch.owner);
+        if (current !== batch.epoch) {
+          throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
+        }
+        return { offsets: {} };
+      }
+      // Everything is checked: claim the session (may take it over from another handle), then write.
+      const producer = await this.#producerFor(batch.owner, batch.epoch);
+      if (writes.length > 0) {
+        const topic = stateTopicName(this.#internalPrefix, namespace);
+        await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
+        records.push(...stateRecords(topic, writes, now));
+      }
+      let assigned: number[];
+      try {
+        assigned = await producer.run(async (tx) => {
+          // Records and offsets go to different brokers: send both at once, and let both settle before
+          // the transaction ends either way (a late Produce must not land after an abort).
+          const [produced, committed] = await Promise.allSettled([
+            tx.addPartitions(records).then(() => (records.length > 0 ? tx.produce(records) : [])),
+            hasOffsets ? tx.commitOffsets(offsets.group, offsets.offsets) : undefined,
+          ]);
+          if (produced.status === 'rejected') throw produced.reason;
+          if (committed.status === 'rejected') throw committed.reason;
+          return produced.value;
+        });
+      } catch (err) {
+        if ((err as SlipwayError).code === 'SLIPWAY_FENCED' && this.#producers.get(batch.owner) === producer) {
+          this.#producers.delete(batch.owner);
+        }
+        throw err;
+      }
+      const result: Record<string, number[]> = {};
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i] as OutgoingRecord;
+        const offset = assigned[i] as number;
+        // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
+        this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
+        if (i >= outputCount) continue;
+        const list = result[r.topic];
+        if (list === undefined) result[r.topic] = [offset];
+        else list.push(offset);
+      }
+      return { offsets: result };
+    });
+  }
+
+  readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>> {
+    return this.#guard(`reading state '${namespace}'`, async () => {
+      if (!Number.isInteger(partition) || partition < 0) return [];
+      return readStatePartition(
+        this.#client,
+        stateTopicName(this.#internalPrefix, checkNamespace(namespace)),
+        partition,
+      );
+    });
+  }
+
+  snapshot(request: SnapshotRequest): Promise<Snapshot> {
+    return this.#guard(`taking a snapshot of group '${request.group}'`, async () =>
+      takeSnapshot(
+        {
+          client: this.#client,
+          stateTopic: stateTopicName(this.#internalPrefix, checkNamespace(request.namespace)),
+          committedOffsets: (group) => this.committedOffsets(group),
+          partitionsOf: async (topic) => (await this.#topic(topic)).partitions.length,
+        },
+        request,
+      ),
+    );
+  }
+
+  waitForChange(options: WaitOptions): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(false);
+    return this.#watcher.waitForChange(options, this.#waiters);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const wake of this.#waiters) wake();
+    await this.#client.close();
+  }
+}
+
+function closedError(): SlipwayError {
+  return new SlipwayError('SLIPWAY_LOG_CLOSED', 'The Kafka log is closed; open it again to use it.');
+}

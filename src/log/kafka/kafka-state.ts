@@ -1,0 +1,73 @@
+/**
+ * Keyed state on Kafka: one compacted changelog topic per state namespace, `<prefix>-state.<namespace>`,
+ * whose partition p holds state partition p (key = state key, value = state value, null = deleted).
+ * The topic is created on the first write and grown (CreatePartitions) when a higher partition is written;
+ * partitions are never re-hashed, since every record names its partition.
+ */
+import { createHash } from 'node:crypto';
+import type { KafkaClient } from './kafka-client.js';
+import { COMPACTED } from './kafka-owners.js';
+import { readToStable } from './kafka-reader.js';
+
+const SAFE = /^[A-Za-z0-9._-]+$/;
+const MAX_TOPIC_NAME = 249;
+
+/** The changelog topic of a namespace. Names Kafka would refuse are made safe and suffixed with a hash. */
+export function stateTopicName(prefix: string, namespace: string): string {
+  const base = `${prefix}-state.`;
+  if (SAFE.test(namespace) && base.length + namespace.length <= MAX_TOPIC_NAME) return base + namespace;
+  const hash = createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, 12);
+  const readable = namespace.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_TOPIC_NAME - base.length - hash.length - 1);
+  return `${base}${readable}-${hash}`;
+}
+
+/** Makes sure the changelog topic exists with at least `count` partitions. */
+export async function ensureStateTopic(
+  client: KafkaClient,
+  topic: string,
+  count: number,
+  replicationFactor: number,
+): Promise<void> {
+  let meta = await client.topic(topic);
+  if (meta === undefined || meta.partitions.length < count) meta = await client.topic(topic, true);
+  if (meta === undefined) {
+    const created = await client.createTopic(topic, count, COMPACTED, replicationFactor);
+    if (created) return;
+    meta = await client.topic(topic, true);
+  }
+  if (meta !== undefined && meta.partitions.length < count) await client.growTopic(topic, count);
+}
+
+/**
+ * Rebuilds one state partition from its changelog (up to `until`, default its last stable offset):
+ * last value per key, deletes dropped, sorted by key.
+ */
+export async function readStatePartition(
+  client: KafkaClient,
+  topic: string,
+  partition: number,
+  until?: bigint,
+): Promise<Array<[string, string]>> {
+  let meta = await client.topic(topic);
+  if (meta === undefined || partition >= meta.partitions.length) meta = await client.topic(topic, true);
+  if (meta === undefined || partition >= meta.partitions.length) return [];
+  const state = new Map<string, Buffer>();
+  await readToStable(
+    client,
+    topic,
+    partition,
+    0n,
+    (r) => {
+      if (r.key === null) return;
+      const key = r.key.toString('utf8');
+      if (r.value === null) state.delete(key);
+      else state.set(key, r.value);
+    },
+    until,
+  );
+  // Byte order of the UTF-8 keys, as the embedded engine's SQLite sorts them.
+  return [...state]
+    .map(([key, value]) => [Buffer.from(key, 'utf8'), key, value] as const)
+    .sort((a, b) => Buffer.compare(a[0], b[0]))
+    .map(([, key, value]) => [key, value.toString('utf8')]);
+}
