@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ArtifactStore, DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
+import { shortDigest } from '../../artifact/manifest.js';
+import type { CliContext } from '../context.js';
+
+/** The store named by `--store`, else `$SLIPWAY_ARTIFACTS`, else `.slipway/artifacts` in the working directory. */
+export function storeFromOption(dir: string | undefined): ArtifactStore {
+  return new ArtifactStore({ dir: resolve(dir ?? process.env.SLIPWAY_ARTIFACTS ?? DEFAULT_ARTIFACT_STORE_DIR) });
+}
+
+/** `a1b2c3d4e5f6`, `a1b2c3d4e5f6 dirty`, or `-` outside git. */
+export function describeCommit(commit: string | null, dirty: boolean | null): string {
+  if (commit === null) return dirty === true ? '(no commit) dirty' : '-';
+  return `${commit.slice(0, 12)}${dirty ? ' dirty' : ''}`;
+}
+
+export function registerArtifacts(program: Command, ctx: CliContext): void {
+  program
+    .command('artifacts')
+    .description('List the built artifacts in the artifact store, newest first')
+    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option('--json', 'print JSON')
+    .action(async (opts: { store?: string; json?: boolean }) => {
+      const store = storeFromOption(opts.store);
+      const entries = await store.list();
+      if (opts.json) {
+        const rows = entries.map((e) => ({
+          digest: e.digest,
+          name: e.manifest.name,
+          version: e.manifest.version,
+          gitCommit: e.manifest.provenance.gitCommit,
+          gitDirty: e.manifest.provenance.gitDirty,
+          builtAt: e.builtAt.toISOString(),
+          bytes: e.manifest.bundle.bytes,
+          slipwayVersion: e.manifest.slipwayVersion,
+          dir: e.dir,
+        }));
+        ctx.io.out(JSON.stringify(rows, null, 2));
+        return;
+      }
+      if (entries.length === 0) {
+        ctx.io.out(`no artifacts in ${store.dir}; build one with \`slipway build <pipeline-file>\``);
+        return;
+      }
+      const rows = entries.map((e) => [
+        shortDigest(e.digest),
+        e.manifest.name,
+        e.manifest.version,
+        describeCommit(e.manifest.provenance.gitCommit, e.manifest.provenance.gitDirty),
+        e.builtAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      ]);
+      const header = ['DIGEST', 'NAME', 'VERSION', 'COMMIT', 'BUILT AT'];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+      const line = (cells: string[]) =>
+        cells
+          .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+          .join('  ')
+          .trimEnd();
+      ctx.io.out(line(header));
+      for (const r of rows) ctx.io.out(line(r));
+    });
+}

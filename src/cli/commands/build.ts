@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
+import { buildArtifact } from '../../artifact/build-artifact.js';
+import type { DatasetManifest } from '../../artifact/manifest.js';
+import { shortDigest } from '../../artifact/manifest.js';
+import type { CliContext } from '../context.js';
+import { describeCommit, storeFromOption } from './artifacts.js';
+
+interface BuildOptions {
+  pipeline?: string;
+  store?: string;
+  json?: boolean;
+}
+
+export function registerBuild(program: Command, ctx: CliContext): void {
+  program
+    .command('build')
+    .description('Bundle a pipeline into an immutable artifact named by its content digest; prints the digest')
+    .argument('<pipeline-file>', 'TypeScript or JavaScript module exporting the pipeline')
+    .option('--pipeline <name>', 'which pipeline, when the file exports several')
+    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option('--json', 'print the result and the manifest as JSON')
+    .action(async (file: string, opts: BuildOptions) => {
+      const store = storeFromOption(opts.store);
+      const result = await buildArtifact({
+        entry: file,
+        store,
+        ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
+      });
+      for (const w of result.warnings) ctx.io.err(`warning: ${w}`);
+      const { manifest } = result;
+      const { gitCommit, gitDirty } = manifest.provenance;
+      if (gitDirty === true) {
+        ctx.io.err(
+          `warning: the work tree has uncommitted changes, so commit ${gitCommit?.slice(0, 12) ?? '(none)'} does not describe this artifact's sources. Commit, then build again.`,
+        );
+      }
+      if (opts.json) {
+        ctx.io.out(
+          JSON.stringify(
+            {
+              digest: result.digest,
+              dir: result.dir,
+              created: result.created,
+              builtAt: result.builtAt.toISOString(),
+              bytes: result.bytes,
+              warnings: result.warnings,
+              manifest,
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      const datasets = (list: DatasetManifest[]) =>
+        list.map((d) => `${d.topic} (schema ${shortDigest(d.schemaDigest)})`).join(', ') || '-';
+      ctx.io.err(
+        `built ${manifest.name}@${manifest.version} ${shortDigest(result.digest)} ${
+          result.created ? `into ${store.dir}` : `(already in ${store.dir}, since ${result.builtAt.toISOString()})`
+        }`,
+      );
+      ctx.io.err(`  inputs   ${datasets(manifest.inputs)}`);
+      ctx.io.err(`  outputs  ${datasets(manifest.outputs)}`);
+      ctx.io.err(`  bundle   ${formatBytes(result.bytes)}, state version ${manifest.stateVersion}`);
+      ctx.io.err(
+        `  git      ${gitCommit === null && gitDirty === null ? 'not a git work tree' : describeCommit(gitCommit, gitDirty)}`,
+      );
+      ctx.io.out(result.digest);
+    });
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
