@@ -27,14 +27,22 @@ await runner.activate();
 console.log(`latency: ${RATE} records/s for ${SECONDS} s from a producer process (first ${WARMUP_MS} ms not counted)`);
 const producer = spawn(
   process.execPath,
-  [...process.execArgv, fileURLToPath(new URL('./latency-producer.ts', import.meta.url)), tmp.path, String(RATE), String(SECONDS)],
+  [
+    ...process.execArgv,
+    fileURLToPath(new URL('./latency-producer.ts', import.meta.url)),
+    tmp.path,
+    String(RATE),
+    String(SECONDS),
+  ],
   { stdio: ['ignore', 'pipe', 'inherit'] },
 );
 let out = '';
 producer.stdout.on('data', (d) => {
   out += d;
 });
-await new Promise<void>((resolve, reject) => producer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`)))));
+await new Promise<void>((resolve, reject) =>
+  producer.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`producer exited ${code}`)))),
+);
 const { sent } = JSON.parse(out) as { sent: number };
 await runner.drain();
 await runner.stop();
@@ -44,5 +52,7 @@ tmp.remove();
 latencies.sort((a, b) => a - b);
 const p50 = percentile(latencies, 50);
 const p99 = percentile(latencies, 99);
-console.log(`sent ${sent}, measured ${latencies.length}; p50 ${p50} ms, p90 ${percentile(latencies, 90)} ms, p99 ${p99} ms, max ${latencies.at(-1)} ms`);
+console.log(
+  `sent ${sent}, measured ${latencies.length}; p50 ${p50} ms, p90 ${percentile(latencies, 90)} ms, p99 ${p99} ms, max ${latencies.at(-1)} ms`,
+);
 console.log(JSON.stringify({ bench: 'latency', rate: RATE, records: sent, p50Ms: p50, p99Ms: p99 }));

@@ -35,6 +35,42 @@ export const ErrorCodes = {
   PARSE: 'SLIPWAY_PARSE',
   /** Thrown when a command-line argument or option is invalid. */
   USAGE: 'SLIPWAY_USAGE',
+  /** Thrown when a supervised runner process exited while a command to it was pending. */
+  RUNNER_EXITED: 'SLIPWAY_RUNNER_EXITED',
+  /** Thrown when a supervised runner reported an error without a Slipway code. */
+  RUNNER_FAILED: 'SLIPWAY_RUNNER_FAILED',
+  /** Thrown when the control store cannot be opened or written. */
+  CONTROL_STORE: 'SLIPWAY_CONTROL_STORE',
+  /** Thrown when a deployment id is unknown. */
+  DEPLOYMENT_NOT_FOUND: 'SLIPWAY_DEPLOYMENT_NOT_FOUND',
+  /** Thrown when a deployment is refused before it starts (nothing live, one already running, state change without migration). */
+  DEPLOY_REFUSED: 'SLIPWAY_DEPLOY_REFUSED',
+  /** Thrown when the control-plane daemon cannot be reached. */
+  DAEMON_UNAVAILABLE: 'SLIPWAY_DAEMON_UNAVAILABLE',
+  /** Thrown when a masking rule needs the secret key (`SLIPWAY_MASK_KEY`) and it is unset or shorter than 16 characters. */
+  MASK_KEY_MISSING: 'SLIPWAY_MASK_KEY_MISSING',
+  /** Thrown when a sample would keep a field that looks like personal data (emails, phone or card numbers) unmasked. */
+  PII_UNMASKED: 'SLIPWAY_PII_UNMASKED',
+  /** Thrown when a stored sample (`samples/<topic>/<name>.jsonl`) does not exist. */
+  SAMPLE_NOT_FOUND: 'SLIPWAY_SAMPLE_NOT_FOUND',
+  /** Thrown by `slipway sample check` when live data has drifted from the sample. */
+  SAMPLE_DRIFT: 'SLIPWAY_SAMPLE_DRIFT',
+  /** Thrown when long work (a capture, a scan) is stopped by its abort signal. Nothing was written. */
+  INTERRUPTED: 'SLIPWAY_INTERRUPTED',
+  /** Thrown when the Kafka cluster cannot be reached or does not answer in time (retryable). */
+  KAFKA_UNAVAILABLE: 'SLIPWAY_KAFKA_UNAVAILABLE',
+  /** Thrown when the Kafka cluster refuses a request for a reason retrying will not fix (ACLs, policy, old broker). */
+  KAFKA_REJECTED: 'SLIPWAY_KAFKA_REJECTED',
+  /** Thrown when `slipway build` cannot bundle a pipeline (a syntax error, an import that does not resolve); the message lists esbuild's errors with file:line. */
+  BUILD_FAILED: 'SLIPWAY_BUILD_FAILED',
+  /** Thrown when no artifact in the store matches a digest or digest prefix. */
+  ARTIFACT_NOT_FOUND: 'SLIPWAY_ARTIFACT_NOT_FOUND',
+  /** Thrown when a digest prefix matches more than one artifact in the store. */
+  ARTIFACT_AMBIGUOUS: 'SLIPWAY_ARTIFACT_AMBIGUOUS',
+  /** Thrown when an artifact's files no longer match its digest (the bundle or the manifest was changed after the build). */
+  ARTIFACT_TAMPERED: 'SLIPWAY_ARTIFACT_TAMPERED',
+  /** Thrown when an artifact's code, once loaded, defines a different pipeline than its manifest records. */
+  ARTIFACT_MISMATCH: 'SLIPWAY_ARTIFACT_MISMATCH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

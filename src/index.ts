@@ -2,14 +2,36 @@
  * Slipway — continuous delivery for streaming data pipelines.
  * This file is the public API: everything not exported here is internal and may change.
  */
+
+export * from './artifact/index.js';
+export type {
+  ArtifactRef,
+  ControlStore,
+  DeploymentEvent,
+  DeploymentRecord,
+  DeploymentStatus,
+  DeployOptions,
+  GateConfig,
+  Release,
+  Strategy,
+} from './control/control-store.js';
+export { openSqliteControlStore } from './control/sqlite-control-store.js';
 export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
+export type { ControllerOptions } from './deploy/controller.js';
+export { Controller } from './deploy/controller.js';
+export type { ExactlyOnceReport } from './deploy/exactly-once-check.js';
+export { checkExactlyOnce } from './deploy/exactly-once-check.js';
+export type { OutputDiff } from './deploy/output-diff.js';
+export { diffOutputs } from './deploy/output-diff.js';
 export type { ErrorCode, SlipwayErrorOptions } from './errors.js';
 export { ErrorCodes, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';
 export { openEmbeddedLog } from './log/embedded/embedded-log.js';
+export type { KafkaLogOptions } from './log/kafka/kafka-log.js';
+export { openKafkaLog } from './log/kafka/kafka-log.js';
 export type {
   AppendRecord,
   CommitBatch,
@@ -19,6 +41,8 @@ export type {
   Log,
   LogRecord,
   PartitionOffset,
+  Snapshot,
+  SnapshotRequest,
   StateWrite,
   TopicInfo,
   TopicPartition,
@@ -29,5 +53,14 @@ export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceIn
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
 export type { MetricsServer } from './runtime/metrics.js';
 export { RunnerMetrics, serveMetrics } from './runtime/metrics.js';
-export type { CommitEvent, DlqEvent, DlqReason, RunnerMode, RunnerOptions, RunnerState } from './runtime/runner.js';
+export type {
+  ActivateOptions,
+  CommitEvent,
+  DlqEvent,
+  DlqReason,
+  RunnerMode,
+  RunnerOptions,
+  RunnerState,
+} from './runtime/runner.js';
 export { Runner, SOURCE_HEADER } from './runtime/runner.js';
+export * from './samples/index.js';

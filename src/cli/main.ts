@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { registerArtifacts } from './commands/artifacts.js';
+import { registerBuild } from './commands/build.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
+import { registerSample } from './commands/sample.js';
 import { registerTail } from './commands/tail.js';
 import { registerTopics } from './commands/topics.js';
 import { createContext } from './context.js';
@@ -33,8 +36,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   const ctx = createContext(program, io, interrupt.signal);
+  registerBuild(program, ctx);
+  registerArtifacts(program, ctx);
   registerProduce(program, ctx);
   registerRun(program, ctx);
+  registerSample(program, ctx);
   registerTail(program, ctx);
   registerTopics(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();

@@ -289,6 +289,33 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       assert.deepEqual(await log.committedOffsets(group), []);
     });
 
+    it('snapshots committed offsets, state and end offsets together', async () => {
+      const log = await open();
+      const input = unique('in');
+      const output = unique('out');
+      const group = unique('g');
+      const owner = unique('owner');
+      const ns = unique('ns');
+      await log.createTopic(input, { partitions: 2 });
+      await log.createTopic(output, { partitions: 1 });
+      await log.append(input, [
+        { partition: 0, key: 'a', value: '1' },
+        { partition: 1, key: 'b', value: '2' },
+      ]);
+      const epoch = await log.fence(owner);
+      await log.commit({
+        owner,
+        epoch,
+        outputs: [{ topic: output, records: [{ partition: 0, key: 'a', value: 'A' }] }],
+        state: { namespace: ns, writes: [{ partition: 0, key: 'a', value: '"x"' }] },
+        offsets: { group, offsets: [{ topic: input, partition: 0, offset: 1 }] },
+      });
+      const snap = await log.snapshot({ group, namespace: ns, partitions: [0, 1], topics: [output] });
+      assert.deepEqual(snap.offsets, [{ topic: input, partition: 0, offset: 1 }]);
+      assert.deepEqual(snap.state, { 0: [['a', '"x"']], 1: [] });
+      assert.deepEqual(snap.endOffsets, [{ topic: output, partition: 0, offset: 1 }]);
+    });
+
     it('keeps offsets unique when two handles append concurrently', async () => {
       const a = await open();
       const b = await open();

@@ -77,6 +77,21 @@ export interface CommitResult {
   offsets: Record<string, number[]>;
 }
 
+export interface SnapshotRequest {
+  group: string;
+  namespace: string;
+  /** State partitions to include. */
+  partitions: number[];
+  /** Topics whose end offsets (every partition) to include. */
+  topics: string[];
+}
+
+export interface Snapshot {
+  offsets: PartitionOffset[];
+  state: Record<number, Array<[key: string, value: string]>>;
+  endOffsets: PartitionOffset[];
+}
+
 export interface CreateTopicOptions {
   partitions: number;
 }
@@ -128,6 +143,12 @@ export interface Log {
 
   /** Every live key of one state namespace partition. */
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>>;
+
+  /**
+   * A consistent view as of one moment between commits: a group's committed offsets, the state of a
+   * namespace for some partitions, and the end offsets of some topics. A shadow run starts from it.
+   */
+  snapshot(request: SnapshotRequest): Promise<Snapshot>;
 
   /**
    * Resolves true as soon as anything may have been appended or committed since the call,

@@ -44,6 +44,20 @@ export interface RunnerOptions {
   /** Longest wait for new input before looking again, in ms (default 250). */
   idleWaitMs?: number;
   metrics?: RunnerMetrics;
+  /**
+   * Canary share: process only records whose key bucket (`keyBucket(key)`, 0..9999) is in
+   * [from, to); the rest are passed over (their offsets still advance). Default: every record.
+   */
+  keyRange?: { from: number; to: number };
+}
+
+export interface ActivateOptions {
+  /** Where to start, per partition (default: the group's committed offsets, else 0). */
+  offsets?: ReadonlyArray<PartitionOffset>;
+  /** The epoch to write under, from the caller's `fence(owner)` (default: the runner fences itself). */
+  epoch?: number;
+  /** Keyed state to start from, per partition, instead of the runner's own namespace (a shadow run's snapshot). */
+  state?: Record<number, Array<[string, string]>>;
 }
 
 export interface CommitEvent {
@@ -79,7 +93,7 @@ interface Slot {
 /** A processed batch, ready to commit. */
 interface PreparedBatch {
   commit: CommitBatch;
-  touched: Array<[Slot, number]>;
+  touched: Array<[Slot, number, number]>;
   batch: LogRecord[];
   outputs: number;
   dlq: number;
@@ -125,6 +139,7 @@ export class Runner extends EventEmitter {
   readonly #batchSize: number;
   readonly #idleWaitMs: number;
   readonly #options: RunnerOptions;
+  #keyRange: { from: number; to: number } | undefined;
   #loop: Promise<void> | undefined;
   #halt: AbortController | undefined;
   #error: unknown;
@@ -150,6 +165,7 @@ export class Runner extends EventEmitter {
       throw new SlipwayError('SLIPWAY_USAGE', `batchSize must be a whole number ≥ 1, got ${options.batchSize}.`);
     }
     this.metrics = options.metrics ?? new RunnerMetrics();
+    this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
     for (const d of this.pipeline.inputs) this.#inputs.set(d.topic, d);
     for (const d of this.pipeline.outputs) {
@@ -159,6 +175,11 @@ export class Runner extends EventEmitter {
 
   get state(): RunnerState {
     return this.#state;
+  }
+
+  /** Changes the canary key share; takes effect from the next batch (use at an offset barrier). */
+  setKeyRange(range: { from: number; to: number } | undefined): void {
+    this.#keyRange = range;
   }
 
   /** The epoch this runner writes under (0 before activation). */
@@ -232,14 +253,14 @@ export class Runner extends EventEmitter {
    * Takes ownership and starts processing. Without `offsets`, resumes from the group's committed
    * offsets; without `epoch`, fences the owner itself (a controller passes the epoch it fenced).
    */
-  async activate(options: { offsets?: ReadonlyArray<PartitionOffset>; epoch?: number } = {}): Promise<void> {
+  async activate(options: ActivateOptions = {}): Promise<void> {
     this.#expect('activate', 'standby', 'paused', 'fenced');
     await this.#prepare(options);
     this.#startLoop();
   }
 
   /** Fences (or takes the given epoch), sets positions and loads the partitions' committed state. */
-  async #prepare(options: { offsets?: ReadonlyArray<PartitionOffset>; epoch?: number }): Promise<void> {
+  async #prepare(options: ActivateOptions): Promise<void> {
     this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
     const committed = new Map<string, number>();
     for (const o of await this.log.committedOffsets(this.group)) committed.set(`${o.topic}/${o.partition}`, o.offset);
@@ -251,7 +272,7 @@ export class Runner extends EventEmitter {
     }
     this.#store.clear();
     for (const p of new Set(this.#slots.map((s) => s.partition))) {
-      this.#store.load(p, await this.log.readState(this.stateNamespace, p));
+      this.#store.load(p, options.state?.[p] ?? (await this.log.readState(this.stateNamespace, p)));
     }
   }
 
@@ -359,7 +380,7 @@ export class Runner extends EventEmitter {
       while (!halt.aborted) {
         const started = performance.now();
         const batch: LogRecord[] = [];
-        const touched: Array<[Slot, number]> = [];
+        const touched: Array<[Slot, number, number]> = [];
         let allAtTarget = true;
         for (let i = 0; i < this.#slots.length && batch.length < this.#batchSize; i++) {
           const slot = this.#slots[(next + i) % this.#slots.length] as Slot;
@@ -370,7 +391,8 @@ export class Runner extends EventEmitter {
           const records = await this.log.read(slot.topic, slot.partition, slot.readPos, max);
           if (records.length === 0) continue;
           for (const r of records) batch.push(r);
-          touched.push([slot, records.length]);
+          // Offsets may have gaps (Kafka's transaction markers): continue after the last record read.
+          touched.push([slot, records.length, (records.at(-1) as LogRecord).offset + 1]);
         }
         next = (next + 1) % Math.max(1, this.#slots.length);
         if (batch.length === 0) {
@@ -385,7 +407,7 @@ export class Runner extends EventEmitter {
           continue;
         }
         const prepared = this.#processBatch(batch, touched, started);
-        for (const [slot, count] of touched) slot.readPos += count;
+        for (const [slot, , next] of touched) slot.readPos = next;
         if (inflight !== undefined) {
           const done = inflight;
           inflight = undefined;
@@ -411,7 +433,7 @@ export class Runner extends EventEmitter {
   }
 
   /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
-  #processBatch(batch: LogRecord[], touched: Array<[Slot, number]>, started: number): PreparedBatch {
+  #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
     const store = this.#store;
     const pipeline = this.pipeline;
     const outputs = this.#outputs;
@@ -485,8 +507,13 @@ export class Runner extends EventEmitter {
       if (this.listenerCount('dlq') > 0) this.emit('dlq', { reason, message, source } satisfies DlqEvent);
     };
 
+    const range = this.#keyRange;
     for (let i = 0; i < batch.length; i++) {
       current = batch[i] as LogRecord;
+      if (range !== undefined) {
+        const bucket = keyBucket(current.key ?? '');
+        if (bucket < range.from || bucket >= range.to) continue;
+      }
       source = `${current.topic}/${current.partition}/${current.offset}`;
       emitIndex = 0;
       const dataset = this.#inputs.get(current.topic) as Dataset;
@@ -527,10 +554,10 @@ export class Runner extends EventEmitter {
       out.records = [];
     }
     for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
-    const offsets: PartitionOffset[] = touched.map(([slot, count]) => ({
+    const offsets: PartitionOffset[] = touched.map(([slot, , next]) => ({
       topic: slot.topic,
       partition: slot.partition,
-      offset: slot.readPos + count,
+      offset: next,
     }));
     const commit: CommitBatch = {
       owner: this.owner,
@@ -548,7 +575,7 @@ export class Runner extends EventEmitter {
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
     await this.#commitWithRetry(prepared.commit);
     const { touched, batch } = prepared;
-    for (const [slot, count] of touched) slot.position += count;
+    for (const [slot, , next] of touched) slot.position = next;
 
     const now = Date.now();
     const m = this.metrics;
@@ -586,6 +613,16 @@ export class Runner extends EventEmitter {
       }
     }
   }
+}
+
+/** A stable bucket 0..9999 of a record key (FNV-1a, independent of the partitioner), for canary shares. */
+export function keyBucket(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % 10_000;
 }
 
 /** An emit that the pipeline made wrongly: the record goes to the DLQ as `output-schema`. */

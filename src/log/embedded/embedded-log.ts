@@ -11,6 +11,8 @@ import type {
   Log,
   LogRecord,
   PartitionOffset,
+  Snapshot,
+  SnapshotRequest,
   TopicInfo,
   WaitOptions,
 } from '../log.js';
@@ -501,6 +503,28 @@ class EmbeddedLog implements Log {
       this.#notify();
       return result;
     });
+  }
+
+  snapshot(request: SnapshotRequest): Promise<Snapshot> {
+    return this.#guard(() =>
+      // One read transaction: every part sees the same committed state of the database.
+      this.#db.transaction((): Snapshot => {
+        const offsets = (this.#s.groupOffsets.all(request.group) as Array<[string, number, number]>).map(
+          ([topic, partition, offset]) => ({ topic, partition, offset }),
+        );
+        const state: Snapshot['state'] = {};
+        for (const p of request.partitions)
+          state[p] = this.#s.stateAll.all(request.namespace, p) as Array<[string, string]>;
+        const endOffsets: PartitionOffset[] = [];
+        for (const topic of request.topics) {
+          const row = this.#topic(topic);
+          for (let p = 0; p < row.partitions; p++) {
+            endOffsets.push({ topic, partition: p, offset: this.#s.nextOffset.get(row.id, p) as number });
+          }
+        }
+        return { offsets, state, endOffsets };
+      })(),
+    );
   }
 
   readState(namespace: string, partition: number): Promise<Array<[string, string]>> {

@@ -1,0 +1,307 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { loadModule, pickPipeline } from '../cli/project.js';
+import type {
+  ArtifactRef,
+  ControlStore,
+  DeploymentEvent,
+  DeploymentRecord,
+  DeployOptions,
+  Release,
+} from '../control/control-store.js';
+import { SlipwayError } from '../errors.js';
+import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
+import type { Log } from '../log/log.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { RunnerProcess } from '../supervisor/runner-process.js';
+import { DeploymentSteps } from './deployment-context.js';
+import { runBlueGreen } from './strategies/blue-green.js';
+import { runRecreate } from './strategies/recreate.js';
+
+export interface ControllerOptions {
+  store: ControlStore;
+  /** The embedded log every runner of this control plane uses. */
+  logPath: string;
+  environment?: string;
+}
+
+/** What a strategy gets from the controller. */
+export interface StrategyContext {
+  steps: DeploymentSteps;
+  log: Log;
+  pipeline: Pipeline;
+  /** The live runner of this pipeline, if any (blue). */
+  live(): RunnerProcess | undefined;
+  /** Starts a runner process for an artifact, in standby. */
+  startRunner(artifact: ArtifactRef, role: string, extra?: Partial<RunnerProcess['spec']>): Promise<RunnerProcess>;
+  /** Makes `runner` the live one for the pipeline and records the release. */
+  setLive(runner: RunnerProcess, artifact: ArtifactRef): Promise<void>;
+  /** The previous live runner kept warm for a rollback (set by the strategy). */
+  warm: RunnerProcess | undefined;
+  /** Resolves when someone asks this deployment to roll back (`slipway rollback`). */
+  rollbackRequested: Promise<void>;
+  owner: string;
+  group: string;
+}
+
+/**
+ * The controller: runs deployments as persisted state machines and keeps the live runner of every
+ * pipeline running (restarting a crashed one from committed offsets). Every step is recorded in
+ * the control store before it is acted on; `start()` resumes deployments a crash interrupted.
+ */
+export class Controller extends EventEmitter {
+  readonly store: ControlStore;
+  readonly logPath: string;
+  readonly environment: string;
+  #log: Log | undefined;
+  readonly #live = new Map<string, { runner: RunnerProcess; artifact: ArtifactRef }>();
+  readonly #running = new Map<string, Promise<DeploymentRecord>>();
+  readonly #rollbackTriggers = new Map<string, () => void>();
+  readonly #pipelines = new Map<string, Pipeline>();
+  readonly #handoff = new Set<string>();
+  readonly #all = new Set<RunnerProcess>();
+  #closing = false;
+
+  constructor(options: ControllerOptions) {
+    super();
+    this.store = options.store;
+    this.logPath = options.logPath;
+    this.environment = options.environment ?? 'local';
+  }
+
+  get log(): Log {
+    if (this.#log === undefined) throw new SlipwayError('SLIPWAY_INVALID_STATE', 'The controller is not started.');
+    return this.#log;
+  }
+
+  /** Starts the live runner of every released pipeline, then resumes interrupted deployments. */
+  async start(): Promise<void> {
+    this.#log = await openEmbeddedLog({ path: this.logPath });
+    for (const release of await this.store.listReleases(this.environment)) {
+      await this.#startLive(release);
+    }
+    for (const d of await this.store.activeDeployments()) {
+      if (d.environment !== this.environment) continue;
+      this.emit('resume', d);
+      this.#launch(d);
+    }
+  }
+
+  async #pipelineOf(artifact: ArtifactRef): Promise<Pipeline> {
+    let p = this.#pipelines.get(artifact.module);
+    if (p === undefined) {
+      p = pickPipeline(await loadModule(artifact.module), artifact.pipeline);
+      this.#pipelines.set(artifact.module, p);
+    }
+    return p;
+  }
+
+  async #startLive(release: Release): Promise<void> {
+    const runner = await this.#spawn(release.artifact, 'live', release.config, {});
+    await runner.activate();
+    this.#live.set(release.pipeline, { runner, artifact: release.artifact });
+  }
+
+  async #spawn(
+    artifact: ArtifactRef,
+    role: string,
+    config: unknown,
+    extra: Partial<RunnerProcess['spec']>,
+  ): Promise<RunnerProcess> {
+    const runner = new RunnerProcess({
+      id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
+      module: artifact.module,
+      pipeline: artifact.pipeline,
+      logPath: this.logPath,
+      config,
+      ...extra,
+    });
+    this.#all.add(runner);
+    runner.on('exit', (_code: number | null, _signal: string | null, expected: boolean) => {
+      this.#all.delete(runner);
+      if (!expected) this.#onCrash(runner, artifact, config);
+    });
+    runner.on('commit', (e) => this.emit('commit', runner.spec.id, e));
+    await runner.start();
+    return runner;
+  }
+
+  /** A live runner that dies is restarted from the committed offsets (unless a handoff owns the pipeline). */
+  #onCrash(runner: RunnerProcess, artifact: ArtifactRef, config: unknown): void {
+    const pipeline = artifact.pipeline;
+    const live = this.#live.get(pipeline);
+    this.emit('runner-exit', runner.spec.id);
+    if (this.#closing || live?.runner !== runner || this.#handoff.has(pipeline)) return;
+    void (async () => {
+      try {
+        const next = await this.#spawn(artifact, 'live', config, {});
+        if (this.#live.get(pipeline)?.runner !== runner) {
+          await next.stop();
+          return;
+        }
+        await next.activate();
+        this.#live.set(pipeline, { runner: next, artifact });
+        this.emit('runner-restarted', next.spec.id);
+      } catch (err) {
+        this.emit('error-event', err);
+      }
+    })();
+  }
+
+  /**
+   * Starts a deployment of `artifact` and returns its record at once; `wait(id)` resolves when it ends.
+   * Refused (before anything starts) when a deployment of the same pipeline is already running, or
+   * when the state layout changed without a declared migration.
+   */
+  async deploy(artifact: ArtifactRef, options: DeployOptions): Promise<DeploymentRecord> {
+    if (options.strategy !== 'blue-green' && options.strategy !== 'recreate') {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `Strategy '${String(options.strategy)}' is not available: use blue-green (the default, with an optional shadow run) or recreate.`,
+      );
+    }
+    const pipeline = await this.#pipelineOf(artifact);
+    if (pipeline.name !== artifact.pipeline) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `The module exports pipeline '${pipeline.name}', not '${artifact.pipeline}'.`,
+      );
+    }
+    for (const d of await this.store.activeDeployments()) {
+      if (d.pipeline === artifact.pipeline && d.environment === this.environment) {
+        throw new SlipwayError(
+          'SLIPWAY_DEPLOY_REFUSED',
+          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); wait for it or roll it back first.`,
+        );
+      }
+    }
+    const release = await this.store.getRelease(artifact.pipeline, this.environment);
+    if (release !== undefined) {
+      const previous = await this.#pipelineOf(release.artifact);
+      if (previous.stateVersion !== pipeline.stateVersion) {
+        throw new SlipwayError(
+          'SLIPWAY_DEPLOY_REFUSED',
+          `${pipeline.name} changes its state layout (stateVersion ${previous.stateVersion} → ${pipeline.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
+          { details: { from: previous.stateVersion, to: pipeline.stateVersion } },
+        );
+      }
+    }
+    const record = await this.store.createDeployment({
+      id: `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`,
+      pipeline: artifact.pipeline,
+      environment: this.environment,
+      artifact,
+      previous: release?.artifact ?? null,
+      options,
+      status: 'running',
+      step: 'planned',
+      summary: { strategy: options.strategy, startedAt: Date.now() },
+    });
+    await this.store.appendEvent(record.id, 'planned', 'info', {
+      artifact,
+      previous: release?.artifact ?? null,
+      options,
+    });
+    this.#launch(record);
+    return record;
+  }
+
+  #launch(record: DeploymentRecord): void {
+    let trigger: () => void = () => {};
+    const rollbackRequested = new Promise<void>((resolve) => {
+      trigger = resolve;
+    });
+    this.#rollbackTriggers.set(record.id, trigger);
+    const run = this.#run(record, rollbackRequested).finally(() => {
+      this.#running.delete(record.id);
+      this.#rollbackTriggers.delete(record.id);
+    });
+    this.#running.set(record.id, run);
+    run.catch(() => {});
+  }
+
+  async #run(record: DeploymentRecord, rollbackRequested: Promise<void>): Promise<DeploymentRecord> {
+    const events = await this.store.events(record.id);
+    const steps = new DeploymentSteps(this.store, record, events, (e: DeploymentEvent) => this.emit('event', e));
+    const pipelineName = record.pipeline;
+    const pipeline = await this.#pipelineOf(record.artifact);
+    const ctx: StrategyContext = {
+      steps,
+      log: this.log,
+      pipeline,
+      live: () => this.#live.get(pipelineName)?.runner,
+      startRunner: (artifact, role, extra = {}) =>
+        this.#spawn(artifact, role, record.options.config, {
+          ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
+          ...extra,
+        }),
+      setLive: async (runner, artifact) => {
+        this.#live.set(pipelineName, { runner, artifact });
+        await this.store.setRelease({
+          pipeline: pipelineName,
+          environment: this.environment,
+          artifact,
+          config: runner.spec.config,
+          deploymentId: record.id,
+        });
+      },
+      warm: undefined,
+      rollbackRequested,
+      owner: `slipway.${pipelineName}`,
+      group: `slipway.${pipelineName}`,
+    };
+    this.#handoff.add(pipelineName);
+    try {
+      switch (record.options.strategy) {
+        case 'blue-green':
+          return await runBlueGreen(ctx);
+        case 'recreate':
+          return await runRecreate(ctx);
+        default:
+          throw new SlipwayError('SLIPWAY_DEPLOY_REFUSED', `Unknown strategy '${String(record.options.strategy)}'.`);
+      }
+    } catch (err) {
+      if (this.#closing) throw err;
+      const e = err as { code?: string; message?: string };
+      return steps.finish('failed', { error: { code: e?.code ?? null, message: e?.message ?? String(err) } });
+    } finally {
+      this.#handoff.delete(pipelineName);
+      if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
+        await ctx.warm.stop().catch(() => {});
+    }
+  }
+
+  /** Resolves with the deployment's final record. */
+  async wait(id: string): Promise<DeploymentRecord> {
+    const running = this.#running.get(id);
+    if (running !== undefined) return running;
+    const record = await this.store.getDeployment(id);
+    if (record === undefined) throw new SlipwayError('SLIPWAY_DEPLOYMENT_NOT_FOUND', `No deployment '${id}'.`);
+    return record;
+  }
+
+  /** Asks the running deployment of a pipeline to roll back. Resolves with its id, or undefined if none runs. */
+  async rollback(pipeline: string): Promise<string | undefined> {
+    for (const d of await this.store.activeDeployments()) {
+      if (d.pipeline === pipeline && d.environment === this.environment) {
+        this.#rollbackTriggers.get(d.id)?.();
+        return d.id;
+      }
+    }
+    return undefined;
+  }
+
+  /** The live runners, for status. */
+  liveRunners(): Array<{ pipeline: string; runner: RunnerProcess; artifact: ArtifactRef }> {
+    return [...this.#live].map(([pipeline, v]) => ({ pipeline, ...v }));
+  }
+
+  /** Stops every runner gracefully (each commits its last batch) and closes the log. Deployments in flight resume on the next start. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    await Promise.allSettled([...this.#all].map((runner) => runner.stop()));
+    await Promise.allSettled([...this.#running.values()]);
+    await this.#log?.close();
+  }
+}

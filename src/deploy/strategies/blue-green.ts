@@ -1,0 +1,204 @@
+import type { DeploymentRecord } from '../../control/control-store.js';
+import type { PartitionOffset } from '../../log/log.js';
+import type { RunnerProcess } from '../../supervisor/runner-process.js';
+import type { StrategyContext } from '../controller.js';
+import { checkDiffGate, checkRunnerGates, type GateResult } from '../gates.js';
+import { diffOutputs } from '../output-diff.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sum of offsets, for progress lines. */
+export const total = (offsets: PartitionOffset[]): number => offsets.reduce((n, o) => n + o.offset, 0);
+
+/** Waits until the group's committed offsets reach `target` on every partition named. */
+export async function waitForCommitted(
+  ctx: StrategyContext,
+  target: PartitionOffset[],
+  timeoutMs: number,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const committed = new Map(
+      (await ctx.log.committedOffsets(ctx.group)).map((o) => [`${o.topic}/${o.partition}`, o.offset]),
+    );
+    if (target.every((t) => (committed.get(`${t.topic}/${t.partition}`) ?? 0) >= t.offset)) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+/**
+ * The exact handoff: pause `from` at its committed offsets N, fence the owner, activate `to` from N.
+ * If `from` is gone (crashed), its committed offsets in the log are N all the same.
+ */
+export async function handoff(
+  ctx: StrategyContext,
+  from: RunnerProcess | undefined,
+  to: RunnerProcess,
+): Promise<{ offsets: PartitionOffset[]; epoch: number; pauseMs: number }> {
+  const started = performance.now();
+  if (from !== undefined) await from.pause().catch(() => undefined);
+  const offsets = await ctx.log.committedOffsets(ctx.group);
+  const epoch = await ctx.log.fence(ctx.owner);
+  await to.activate({ offsets, epoch });
+  return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10 };
+}
+
+/** Shadow run + diff; true when the diff gate passes. */
+async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Promise<Record<string, unknown>> {
+  const { pipeline, log, steps } = ctx;
+  const shadowOpts = record.options.shadow ?? { records: 1000 };
+  const attempt = (steps.record.summary.shadowAttempts as number | undefined) ?? 0;
+  await steps.summarize({ shadowAttempts: attempt + 1 });
+  const shadowId = `${record.id.replace(/[^A-Za-z0-9_-]/g, '')}-${attempt + 1}`;
+  const partitions = [...new Set(pipeline.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => p)))];
+  const snap = await log.snapshot({
+    group: ctx.group,
+    namespace: pipeline.name,
+    partitions,
+    topics: pipeline.outputs.map((d) => d.topic),
+  });
+  const shadow = await ctx.startRunner(record.artifact, 'shadow', { mode: 'shadow', shadowId });
+  try {
+    await shadow.activate({ offsets: snap.offsets, state: snap.state });
+    const deadline = Date.now() + (shadowOpts.timeoutMs ?? 30_000);
+    let stats = await shadow.stats();
+    while (stats.inputs < shadowOpts.records && Date.now() < deadline && stats.state === 'running') {
+      await sleep(50);
+      stats = await shadow.stats();
+    }
+    const end = await shadow.pause();
+    stats = await shadow.stats();
+    const caughtUp = await waitForCommitted(ctx, end, 30_000);
+    const diff = await diffOutputs({
+      log,
+      outputs: pipeline.outputs.map((d) => ({
+        live: d.topic,
+        shadow: `${d.topic}.shadow.${shadowId}`,
+        liveFrom: snap.endOffsets,
+      })),
+      from: snap.offsets,
+      to: end,
+      ...(record.options.gates?.allowChangedFields
+        ? { allowChangedFields: record.options.gates.allowChangedFields }
+        : {}),
+    });
+    const gates: GateResult[] = [
+      checkDiffGate(diff, record.options.gates),
+      ...checkRunnerGates(stats, record.options.gates),
+    ];
+    if (!caughtUp)
+      gates.push({
+        gate: 'lag',
+        ok: false,
+        value: 'blue behind',
+        limit: 'caught up',
+        message: 'blue did not reach the shadow range in 30 s',
+      });
+    return { ok: gates.every((g) => g.ok), shadowInputs: stats.inputs, diff, gates };
+  } finally {
+    await shadow.stop();
+  }
+}
+
+/** Watches green's figures for the bake time; resolves with the gates' verdict. */
+async function bake(
+  ctx: StrategyContext,
+  green: RunnerProcess,
+  record: DeploymentRecord,
+): Promise<Record<string, unknown>> {
+  const bakeMs = record.options.bakeMs ?? 2000;
+  const deadline = Date.now() + bakeMs;
+  let requested = false;
+  void ctx.rollbackRequested.then(() => {
+    requested = true;
+  });
+  let results: GateResult[] = [];
+  for (;;) {
+    const final = Date.now() >= deadline;
+    const stats = await green.stats().catch(() => undefined);
+    if (stats === undefined) {
+      results = [{ gate: 'runner', ok: false, value: 'exited', limit: 'running', message: 'green exited during bake' }];
+    } else results = checkRunnerGates(stats, record.options.gates, final);
+    if (requested) return { ok: false, requested: true, gates: results, failedAt: Date.now() };
+    if (results.some((g) => !g.ok)) return { ok: false, gates: results, failedAt: Date.now() };
+    if (final) return { ok: true, gates: results };
+    await sleep(100);
+  }
+}
+
+/**
+ * Blue-green: green starts in standby → optional shadow run diffed against blue → cutover at an
+ * exact offset (pause blue at N, fence, activate green from N) → bake with gates → blue stopped, or
+ * rolled back at an exact offset (pause green at M, fence, activate blue from M).
+ * Resumable: each phase looks at what the control store recorded.
+ */
+export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentRecord> {
+  const { steps } = ctx;
+  const record = steps.record;
+  let green: RunnerProcess;
+  let blue: RunnerProcess | undefined;
+
+  if (steps.ended('cutover') === undefined) {
+    blue = ctx.live();
+    green = await ctx.startRunner(record.artifact, 'green');
+    await steps.info('start-green', { runner: green.spec.id, pid: green.pid ?? null });
+    if (record.options.shadow !== undefined && blue !== undefined) {
+      const shadow = steps.ended('shadow') ?? (await steps.run('shadow', () => shadowPhase(ctx, record)));
+      await steps.summarize({ diff: shadow.diff, shadowGates: shadow.gates });
+      if (shadow.ok !== true) {
+        await green.stop();
+        return steps.finish('aborted', { reason: 'shadow gates failed before cutover', gates: shadow.gates });
+      }
+    }
+    const cut = await steps.run('cutover', async () => {
+      const result = await handoff(ctx, blue, green);
+      await ctx.setLive(green, record.artifact);
+      return { offsets: result.offsets, epoch: result.epoch, pauseMs: result.pauseMs, records: total(result.offsets) };
+    });
+    await steps.summarize({ cutoverPauseMs: cut.pauseMs, cutoverAt: cut.offsets });
+    ctx.warm = blue;
+  } else {
+    // Resumed after cutover: green is live (the controller restarted it); bring blue back, warm.
+    green = ctx.live() as RunnerProcess;
+    if (record.previous !== null) ctx.warm = await ctx.startRunner(record.previous, 'blue');
+  }
+
+  const baked = steps.ended('bake') ?? (await steps.run('bake', () => bake(ctx, green, record)));
+  if (baked.ok === true) {
+    if (ctx.warm !== undefined) await ctx.warm.stop();
+    ctx.warm = undefined;
+    return steps.finish('completed', { gates: baked.gates });
+  }
+
+  if (record.previous === null) {
+    return steps.finish('failed', {
+      reason: 'gates failed and there is no previous version to roll back to',
+      gates: baked.gates,
+    });
+  }
+  const failedAt = (baked.failedAt as number | undefined) ?? Date.now();
+  const back = await steps.run('rollback', async () => {
+    const warm = ctx.warm ?? (await ctx.startRunner(record.previous as NonNullable<typeof record.previous>, 'blue'));
+    const current = ctx.live();
+    const result = await handoff(ctx, current, warm);
+    await ctx.setLive(warm, record.previous as NonNullable<typeof record.previous>);
+    ctx.warm = current;
+    // Rollback time: from the gate failing to blue committing output again (or 2 s without input).
+    const resumedAt = await new Promise<number>((resolve) => {
+      const timer = setTimeout(() => resolve(Date.now()), 2000);
+      warm.once('commit', () => {
+        clearTimeout(timer);
+        resolve(Date.now());
+      });
+    });
+    return { offsets: result.offsets, epoch: result.epoch, pauseMs: result.pauseMs, rollbackMs: resumedAt - failedAt };
+  });
+  if (ctx.warm !== undefined) await ctx.warm.stop();
+  ctx.warm = undefined;
+  return steps.finish('rolled_back', {
+    reason: baked.requested === true ? 'rollback requested' : 'gates failed during bake',
+    gates: baked.gates,
+    rollbackMs: back.rollbackMs,
+  });
+}

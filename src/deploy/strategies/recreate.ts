@@ -1,0 +1,23 @@
+import type { DeploymentRecord } from '../../control/control-store.js';
+import type { StrategyContext } from '../controller.js';
+
+/** Recreate: stop blue, then start green from the committed offsets — the naive baseline, kept to measure against. */
+export async function runRecreate(ctx: StrategyContext): Promise<DeploymentRecord> {
+  const { steps } = ctx;
+  const record = steps.record;
+  if (steps.ended('start-green') === undefined) {
+    const started = performance.now();
+    await steps.run('stop-blue', async () => {
+      await ctx.live()?.stop();
+      return {};
+    });
+    await steps.run('start-green', async () => {
+      const green = await ctx.startRunner(record.artifact, 'green');
+      const epoch = await ctx.log.fence(ctx.owner);
+      await green.activate({ epoch });
+      await ctx.setLive(green, record.artifact);
+      return { epoch, pauseMs: Math.round(performance.now() - started) };
+    });
+  }
+  return steps.finish('completed', { cutoverPauseMs: steps.ended('start-green')?.pauseMs ?? null });
+}
