@@ -10,18 +10,30 @@ function find(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== 'fixtures' && entry.name !== 'helpers') out.push(...find(path));
+      if (entry.name !== 'node_modules' && entry.name !== 'fixtures' && entry.name !== 'helpers')
+        out.push(...find(path));
     } else if (entry.name.endsWith('.test.ts')) out.push(path);
   }
   return out;
 }
 
 const args = process.argv.slice(2);
-const files = args.some((a) => a.endsWith('.ts')) ? args.filter((a) => a.endsWith('.ts')) : [...find('src'), ...find('test')].sort();
+const files = args.some((a) => a.endsWith('.ts'))
+  ? args.filter((a) => a.endsWith('.ts'))
+  : [...find('src'), ...find('test')].sort();
 const options = args.filter((a) => !a.endsWith('.ts'));
 const result = spawnSync(
   process.execPath,
-  ['--conditions=slipway-source', '--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=2', ...options, ...files],
+  [
+    '--conditions=slipway-source',
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-concurrency=2',
+    ...options,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 process.exit(result.status ?? 1);

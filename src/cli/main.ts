@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBuild } from './commands/build.js';
+import { registerControl } from './commands/control.js';
+import { registerDemo } from './commands/demo.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
@@ -43,6 +45,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerSample(program, ctx);
   registerTail(program, ctx);
   registerTopics(program, ctx);
+  registerControl(program, ctx);
+  registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
 
   try {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { importBundle } from '../artifact/import-bundle.js';
 import { type Dataset, isDataset } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
 import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
@@ -28,7 +29,10 @@ export async function loadModule(file: string): Promise<LoadedModule> {
   }
   let exported: Record<string, unknown>;
   try {
-    if (/\.[cm]?tsx?$/.test(path)) {
+    if (path.endsWith(`${sep}bundle.mjs`)) {
+      // An artifact's bundle: imported so that its `import 'slipway'` gets this Slipway.
+      exported = await importBundle(path);
+    } else if (/\.[cm]?tsx?$/.test(path)) {
       const { tsImport } = await import('tsx/esm/api');
       exported = (await tsImport(pathToFileURL(path).href, import.meta.url)) as Record<string, unknown>;
     } else {

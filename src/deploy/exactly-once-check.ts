@@ -27,13 +27,13 @@ async function readTopic(log: Log, topic: string, each: (r: LogRecord) => void):
 }
 
 /**
- * Checks, by the `slipway-source` header, that every input record up to `upTo` (default: the end)
+ * Checks, by the `slipway-source` header, that every input record in [`from`, `upTo`) (default: all)
  * has exactly one output per emit (or one dead letter), and that no output was written twice.
  * This is the check behind every deployment test and benchmark.
  */
 export async function checkExactlyOnce(
   log: Log,
-  request: { input: string; outputs: string[]; dlq?: string; upTo?: Map<number, number> },
+  request: { input: string; outputs: string[]; dlq?: string; from?: Map<number, number>; upTo?: Map<number, number> },
 ): Promise<ExactlyOnceReport> {
   const seen = new Map<string, number>();
   let duplicated = 0;
@@ -67,6 +67,7 @@ export async function checkExactlyOnce(
   await readTopic(log, request.input, (r) => {
     const limit = request.upTo?.get(r.partition);
     if (limit !== undefined && r.offset >= limit) return;
+    if (r.offset < (request.from?.get(r.partition) ?? 0)) return;
     inputs++;
     const source = `${r.topic}/${r.partition}/${r.offset}`;
     if (!seen.has(source) && !dead.has(source)) {

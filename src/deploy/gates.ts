@@ -64,6 +64,9 @@ export function checkDiffGate(diff: OutputDiff, gates: GateConfig = {}): GateRes
     ok: diff.ratio <= limit,
     value: Math.round(diff.ratio * 10_000) / 10_000,
     limit,
-    message: `${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra of ${diff.compared}`,
+    message:
+      diff.compared === 0
+        ? 'nothing to compare: no input arrived during the shadow run'
+        : `${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra of ${diff.compared}`,
   };
 }

@@ -11,6 +11,8 @@ let runner: Runner | undefined;
 let log: Log | undefined;
 const totals = { inputs: 0, outputs: 0, dlq: 0, commits: 0, lastCommitAt: 0 };
 let recentLatencies: number[] = [];
+// Latency counts only records appended after activation: a backlog from before says nothing of this version.
+let activatedAt = Number.POSITIVE_INFINITY;
 
 function send(msg: RunnerMessage): void {
   if (process.connected) process.send?.(msg);
@@ -31,7 +33,10 @@ async function start(spec: RunnerSpec): Promise<void> {
     ...(spec.assignment === undefined ? {} : { assignment: spec.assignment }),
     ...(spec.keyRange === undefined ? {} : { keyRange: spec.keyRange }),
   });
-  runner.on('state', (state) => send({ event: 'state', state }));
+  runner.on('state', (state) => {
+    if (state === 'running') activatedAt = Math.min(activatedAt, Date.now());
+    send({ event: 'state', state });
+  });
   runner.on('commit', (e: CommitEvent) => {
     totals.inputs += e.inputs;
     totals.outputs += e.outputs;
@@ -40,6 +45,7 @@ async function start(spec: RunnerSpec): Promise<void> {
     totals.lastCommitAt = e.committedAt;
     let max = 0;
     for (const ts of e.inputTimestamps) {
+      if (ts < activatedAt) continue;
       const l = e.committedAt - ts;
       if (l > max) max = l;
       if (recentLatencies.length < 20_000) recentLatencies.push(l);

@@ -61,7 +61,7 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
   const shadow = await ctx.startRunner(record.artifact, 'shadow', { mode: 'shadow', shadowId });
   try {
     await shadow.activate({ offsets: snap.offsets, state: snap.state });
-    const deadline = Date.now() + (shadowOpts.timeoutMs ?? 30_000);
+    const deadline = Date.now() + (shadowOpts.timeoutMs ?? 10_000);
     let stats = await shadow.stats();
     while (stats.inputs < shadowOpts.records && Date.now() < deadline && stats.state === 'running') {
       await sleep(50);

@@ -163,6 +163,8 @@ class EmbeddedLog implements Log {
       dataVersion: db.prepare('PRAGMA data_version').pluck(),
     };
     this.#dataVersion = this.#s.dataVersion.get() as number;
+    // Started now, not at the first commit: a runner's first commit (at a cutover) must not wait for a thread to boot.
+    if (writerOptions !== undefined) this.#writer = new CommitWriter(writerOptions);
   }
 
   static open(options: EmbeddedLogOptions): EmbeddedLog {

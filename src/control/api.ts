@@ -1,0 +1,130 @@
+import { Hono } from 'hono';
+import type { Controller } from '../deploy/controller.js';
+import { isSlipwayError, SlipwayError } from '../errors.js';
+import type { DeployOptions } from './control-store.js';
+import { resolveArtifact } from './resolve-artifact.js';
+
+const STRATEGIES = ['blue-green', 'recreate'] as const;
+
+/** Checks a deploy request body once, at the boundary, naming the bad field. */
+export function parseDeployBody(body: unknown): { artifact: string; pipeline?: string; options: DeployOptions } {
+  const bad = (field: string, message: string): never => {
+    throw new SlipwayError('SLIPWAY_USAGE', `Invalid deploy request: ${field} ${message}.`, { details: { field } });
+  };
+  if (typeof body !== 'object' || body === null) return bad('(body)', 'must be a JSON object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.artifact !== 'string' || b.artifact === '')
+    bad('artifact', 'must name an artifact digest or a pipeline file');
+  const strategy = b.strategy ?? 'blue-green';
+  if (!STRATEGIES.includes(strategy as (typeof STRATEGIES)[number]))
+    bad('strategy', `must be one of ${STRATEGIES.join(', ')}`);
+  const options: DeployOptions = { strategy: strategy as DeployOptions['strategy'] };
+  if (b.config !== undefined) options.config = b.config;
+  if (b.shadow !== undefined) {
+    const s = b.shadow as { records?: unknown; timeoutMs?: unknown };
+    if (typeof s !== 'object' || s === null || !Number.isInteger(s.records) || (s.records as number) < 1)
+      bad('shadow.records', 'must be a whole number ≥ 1');
+    options.shadow = {
+      records: s.records as number,
+      ...(typeof s.timeoutMs === 'number' ? { timeoutMs: s.timeoutMs } : {}),
+    };
+  }
+  if (b.bakeMs !== undefined) {
+    if (!Number.isInteger(b.bakeMs) || (b.bakeMs as number) < 0) bad('bakeMs', 'must be a whole number of ms ≥ 0');
+    options.bakeMs = b.bakeMs as number;
+  }
+  if (b.gates !== undefined) {
+    if (typeof b.gates !== 'object' || b.gates === null) bad('gates', 'must be an object');
+    options.gates = b.gates as DeployOptions['gates'];
+  }
+  if (b.batchSize !== undefined) options.batchSize = b.batchSize as number;
+  return {
+    artifact: b.artifact as string,
+    ...(typeof b.pipeline === 'string' ? { pipeline: b.pipeline } : {}),
+    options,
+  };
+}
+
+const STATUS_BY_CODE: Record<string, number> = {
+  SLIPWAY_USAGE: 400,
+  SLIPWAY_DEPLOYMENT_NOT_FOUND: 404,
+  SLIPWAY_ARTIFACT_NOT_FOUND: 404,
+  SLIPWAY_ARTIFACT_TAMPERED: 409,
+  SLIPWAY_ARTIFACT_AMBIGUOUS: 409,
+  SLIPWAY_DEPLOY_REFUSED: 409,
+  SLIPWAY_RELEASE_GATE: 409,
+};
+
+/** The control plane's HTTP API, which the CLI and the dashboard use. */
+export function createApi(controller: Controller, options: { artifactsDir: string; onShutdown?: () => void }): Hono {
+  const app = new Hono();
+  app.onError((err, c) => {
+    if (isSlipwayError(err)) {
+      return c.json(
+        { error: { code: err.code, message: err.message, details: err.details } },
+        (STATUS_BY_CODE[err.code] ?? 500) as 400,
+      );
+    }
+    return c.json({ error: { code: 'SLIPWAY_INTERNAL', message: err.message } }, 500);
+  });
+  app.get('/api/health', (c) => c.json({ ok: true, pid: process.pid, environment: controller.environment }));
+  app.get('/api/status', async (c) => {
+    const releases = await controller.store.listReleases(controller.environment);
+    const runners = await Promise.all(
+      controller.liveRunners().map(async ({ pipeline, runner, artifact }) => ({
+        pipeline,
+        runner: runner.spec.id,
+        pid: runner.pid ?? null,
+        artifact,
+        stats: await runner.stats().catch(() => null),
+      })),
+    );
+    const active = await controller.store.activeDeployments();
+    return c.json({ environment: controller.environment, releases, runners, active });
+  });
+  app.get('/api/deployments', async (c) => {
+    const limit = Number(c.req.query('limit') ?? 20);
+    const pipeline = c.req.query('pipeline');
+    return c.json(
+      await controller.store.listDeployments({
+        limit,
+        environment: controller.environment,
+        ...(pipeline ? { pipeline } : {}),
+      }),
+    );
+  });
+  app.get('/api/deployments/:id', async (c) => {
+    const record = await controller.store.getDeployment(c.req.param('id'));
+    if (record === undefined)
+      throw new SlipwayError('SLIPWAY_DEPLOYMENT_NOT_FOUND', `No deployment '${c.req.param('id')}'.`);
+    const after = Number(c.req.query('after') ?? 0);
+    const events = (await controller.store.events(record.id)).filter((e) => e.seq > after);
+    return c.json({ deployment: record, events });
+  });
+  app.post('/api/deployments', async (c) => {
+    const body = parseDeployBody(await c.req.json().catch(() => undefined));
+    const artifact = await resolveArtifact(body.artifact, {
+      storeDir: options.artifactsDir,
+      ...(body.pipeline ? { pipeline: body.pipeline } : {}),
+    });
+    return c.json(await controller.deploy(artifact, body.options), 201);
+  });
+  app.post('/api/rollback', async (c) => {
+    const body = (await c.req.json().catch(() => ({}))) as { pipeline?: unknown };
+    if (typeof body.pipeline !== 'string')
+      throw new SlipwayError('SLIPWAY_USAGE', 'Invalid rollback request: pipeline must name a pipeline.');
+    const id = await controller.rollback(body.pipeline);
+    if (id === undefined) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOYMENT_NOT_FOUND',
+        `No deployment of ${body.pipeline} is in progress to roll back. To go back to an earlier version, deploy its artifact.`,
+      );
+    }
+    return c.json({ deployment: id });
+  });
+  app.post('/api/shutdown', (c) => {
+    setImmediate(() => options.onShutdown?.());
+    return c.json({ ok: true });
+  });
+  return app;
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { runCli } from './helpers/cli.js';
+
+const example = resolve('examples/orders');
+const dir = mkdtempSync(join(tmpdir(), 'slipway-daemon-'));
+const cli = (args: string[]) => runCli(['--log', join(dir, 'log.db'), ...args], { cwd: example });
+
+after(async () => {
+  await cli(['down']);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('slipway up / deploy / status / history / rollback / down', () => {
+  it('runs a control plane that deploys built artifacts, refuses unknown ones, and rolls back a broken version', async () => {
+    const up = await cli(['up', '--detach']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.match(up.stdout, /control plane running at http:\/\/127\.0\.0\.1:\d+/);
+    assert.match((await cli(['up', '--detach'])).stdout, /already running/);
+
+    const built = await cli(['build', 'pipeline.ts', '--store', join(dir, 'artifacts'), '--json']);
+    assert.equal(built.code, 0, built.stderr);
+    const digest = JSON.parse(built.stdout).digest as string;
+    assert.equal((await cli(['produce', 'orders', '--generate', '--count', '500'])).code, 0);
+
+    const first = await cli(['deploy', digest.slice(7, 19), '--bake', '300']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /completed/);
+    assert.match(first.stderr, /cutover {5}at offset 0 \(epoch 1\)/);
+
+    const unknown = await cli(['deploy', 'abcdef0123456']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error SLIPWAY_ARTIFACT_NOT_FOUND/);
+
+    const status = JSON.parse((await cli(['status', '--json'])).stdout);
+    assert.equal(status.releases[0].artifact.digest, digest);
+    assert.equal(status.runners[0].stats.state, 'running');
+
+    // A broken version under load: the DLQ gate fails during bake and the deployment rolls back.
+    const load = cli(['produce', 'orders', '--generate', '--rate', '400', '--count', '2400']);
+    const broken = await cli(['deploy', 'versions/v3-broken.ts', '--bake', '4000', '--max-dlq-ratio', '0.01']);
+    await load;
+    assert.equal(broken.code, 1, broken.stderr);
+    assert.match(broken.stdout, /rolled_back/);
+    assert.match(broken.stderr, /gate failed: dlq-ratio/);
+    assert.match(broken.stderr, /rollback {4}done in \d+ ms/);
+    assert.equal(JSON.parse((await cli(['status', '--json'])).stdout).releases[0].artifact.version, '1.0.0');
+
+    const history = await cli(['history']);
+    assert.match(history.stdout, /enrich-orders@1\.2\.0\s+blue-green rolled_back/);
+    assert.match(history.stdout, /enrich-orders@1\.0\.0\s+blue-green completed/);
+    const id = history.stdout.split('\n')[1]?.split(' ')[0] as string;
+    const steps = await cli(['history', id]);
+    assert.match(steps.stdout, /planned[\s\S]*cutover[\s\S]*bake[\s\S]*rollback[\s\S]*rolled_back/);
+
+    const rollbackNothing = await cli(['rollback', 'enrich-orders']);
+    assert.equal(rollbackNothing.code, 1);
+    assert.match(rollbackNothing.stderr, /SLIPWAY_DEPLOYMENT_NOT_FOUND: No deployment of enrich-orders is in progress/);
+
+    const down = await cli(['down']);
+    assert.equal(down.code, 0, down.stderr);
+    const gone = await cli(['status']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /SLIPWAY_DAEMON_UNAVAILABLE: No control plane is running/);
+  });
+});
