@@ -10,7 +10,7 @@ const SECONDS = argValue('seconds', 20);
 const WARMUP_MS = 1000;
 
 const tmp = tempDir('slipway-latency-');
-const log = await openEmbeddedLog({ path: tmp.path });
+const log = await openEmbeddedLog({ path: tmp.path, commitThread: true });
 await log.createTopic(benchIn.topic, { partitions: benchIn.partitions });
 const runner = new Runner({ pipeline: mapPipeline, log });
 await runner.start();

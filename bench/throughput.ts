@@ -57,7 +57,7 @@ async function slipwayRun(log: Log): Promise<number> {
 
 async function measure(name: string, fn: (log: Log) => Promise<number>): Promise<number> {
   const tmp = tempDir(`slipway-bench-${name}-`);
-  const log = await openEmbeddedLog({ path: tmp.path });
+  const log = await openEmbeddedLog({ path: tmp.path, commitThread: true });
   const avg = await produceBench(log, RECORDS);
   const started = performance.now();
   const n = await fn(log);

@@ -21,7 +21,7 @@ function send(msg: RunnerMessage): void {
 async function start(spec: RunnerSpec): Promise<void> {
   const module = await loadModule(spec.module);
   const pipeline = pickPipeline(module, spec.pipeline);
-  log = await openEmbeddedLog({ path: spec.logPath });
+  log = await openEmbeddedLog({ path: spec.logPath, commitThread: true });
   runner = new Runner({
     pipeline,
     log,

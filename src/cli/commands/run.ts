@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SlipwayError } from '../../errors.js';
+import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
 import { serveMetrics } from '../../runtime/metrics.js';
 import { Runner } from '../../runtime/runner.js';
 import { type CliContext, intOption } from '../context.js';
@@ -54,7 +55,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const module = await loadModule(file);
       const pipeline = pickPipeline(module, opts.pipeline);
       const config = parseConfigOption(opts.config);
-      const log = await ctx.openLog();
+      const log = await openEmbeddedLog({ path: ctx.logPath(), commitThread: true });
       const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
       let inputs = 0;

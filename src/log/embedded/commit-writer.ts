@@ -47,6 +47,8 @@ export class CommitWriter {
   #seq = 0;
   #dead: Error | undefined;
   readonly #exited: Promise<void>;
+  /** Resolves when the worker has opened its connection; rejects if it could not. */
+  readonly ready: Promise<void>;
 
   constructor(options: EmbeddedLogOptions) {
     if (import.meta.url.endsWith('.ts')) {
@@ -61,7 +63,19 @@ export class CommitWriter {
       this.#worker = new Worker(new URL('./commit-worker.js', import.meta.url), { workerData: { options } });
     }
     this.#worker.unref();
-    this.#worker.on('message', (msg: { id: number; result?: CommitResult; error?: PlainError }) => {
+    let readyResolve: () => void = () => {};
+    let readyReject: (err: Error) => void = () => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    this.ready.catch(() => {});
+    this.#worker.on('message', (msg: { id: number; ready?: boolean; result?: CommitResult; error?: PlainError }) => {
+      if (msg.ready === true) {
+        if (msg.error !== undefined) readyReject(fromPlainError(msg.error));
+        else readyResolve();
+        return;
+      }
       const pending = this.#pending.get(msg.id);
       if (pending === undefined) return;
       this.#pending.delete(msg.id);
@@ -71,6 +85,7 @@ export class CommitWriter {
     });
     const failAll = (err: Error): void => {
       this.#dead ??= err;
+      readyReject(err);
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     };

@@ -16,6 +16,12 @@ runLogContract('embedded', {
   cleanup: async () => rmSync(dir, { recursive: true, force: true }),
 });
 
+const threadedDir = mkdtempSync(join(tmpdir(), 'slipway-embedded-threaded-'));
+runLogContract('embedded, commits on a worker thread', {
+  open: () => openEmbeddedLog({ path: join(threadedDir, 'log.db'), commitThread: true }),
+  cleanup: async () => rmSync(threadedDir, { recursive: true, force: true }),
+});
+
 describe('embedded log files', () => {
   it('refuses a file that is not a SQLite database', async () => {
     const d = mkdtempSync(join(tmpdir(), 'slipway-bad-'));

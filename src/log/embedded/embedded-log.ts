@@ -49,8 +49,8 @@ export interface EmbeddedLogOptions {
   /** How often `waitForChange` looks for commits by other processes, in ms (default 1). */
   pollIntervalMs?: number;
   /**
-   * Run `commit` on a worker thread with its own connection (default true for files), so a runner
-   * processes its next batch while the last one is written.
+   * Run `commit` on a worker thread with its own connection, so a runner processes its next batch
+   * while the last one is written (default false). The thread is up when `openEmbeddedLog` resolves.
    */
   commitThread?: boolean;
 }
@@ -88,7 +88,9 @@ type Stmt = Database.Statement;
  * const log = await openEmbeddedLog({ path: '.slipway/log.db' })
  */
 export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Log> {
-  return EmbeddedLog.open(options);
+  const log = EmbeddedLog.open(options);
+  await log.ready();
+  return log;
 }
 
 class EmbeddedLog implements Log {
@@ -182,7 +184,7 @@ class EmbeddedLog implements Log {
         opened.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
         EmbeddedLog.#migrate(opened, path);
       }, busyTimeoutMs);
-      const threaded = (options.commitThread ?? true) && path !== ':memory:';
+      const threaded = (options.commitThread ?? false) && path !== ':memory:';
       return new EmbeddedLog(
         db,
         path,
@@ -505,6 +507,16 @@ class EmbeddedLog implements Log {
       this.#notify();
       return result;
     });
+  }
+
+  /** Resolves once the commit thread (if any) has its connection open. */
+  async ready(): Promise<void> {
+    try {
+      await this.#writer?.ready;
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
   }
 
   snapshot(request: SnapshotRequest): Promise<Snapshot> {

@@ -1,0 +1,45 @@
+// Child process of bench/deploy.ts: appends orders at a steady rate until its stdin closes.
+import { type AppendRecord, openEmbeddedLog, partitionFor } from 'slipway';
+import { orders } from '../examples/orders/datasets.js';
+
+const [path, rateArg] = process.argv.slice(2);
+const rate = Number(rateArg);
+const log = await openEmbeddedLog({ path: path as string, commitThread: false });
+await log.createTopic(orders.topic, { partitions: orders.partitions });
+let stop = false;
+process.stdin.on('close', () => {
+  stop = true;
+});
+process.stdin.resume();
+const CURRENCIES = ['EUR', 'USD', 'GBP'] as const;
+const started = performance.now();
+let sent = 0;
+while (!stop) {
+  const due = Math.floor(((performance.now() - started) / 1000) * rate) - sent;
+  if (due > 0) {
+    const now = Date.now();
+    const batch: AppendRecord[] = [];
+    for (let i = sent; i < sent + due; i++) {
+      const customerId = `c${i % 2000}`;
+      const value = {
+        orderId: `o-${i}`,
+        customerId,
+        amount: ((i * 7919) % 50000) / 100,
+        currency: CURRENCIES[i % 3],
+        items: 1 + (i % 5),
+        createdAt: new Date(Date.UTC(2026, 0, 1) + i * 10).toISOString(),
+      };
+      batch.push({
+        partition: partitionFor(customerId, orders.partitions),
+        key: customerId,
+        value: JSON.stringify(value),
+        timestamp: now,
+      });
+    }
+    await log.append(orders.topic, batch);
+    sent += due;
+  }
+  await new Promise((r) => setTimeout(r, 2));
+}
+await log.close();
+process.stdout.write(`${JSON.stringify({ sent })}\n`);

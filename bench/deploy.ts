@@ -1,0 +1,200 @@
+// npm run bench:deploy — under a steady load (default 20,000 orders/s from another process), 20
+// blue-green deployments and, in the same run, 20 recreate deployments of the example pipeline
+// (artifacts built once, alternating v1 and v2), plus broken releases that the gates roll back.
+// The pause of a deployment is the longest time no output was committed around its cutover, read
+// from the output topic's commit timestamps. Lost and duplicated records are checked by source.
+// Last line: one JSON object.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type ArtifactRef,
+  ArtifactStore,
+  buildArtifact,
+  Controller,
+  checkExactlyOnce,
+  type DeploymentEvent,
+  type DeployOptions,
+  type Log,
+  type LogRecord,
+  openEmbeddedLog,
+  openSqliteControlStore,
+} from 'slipway';
+import { argValue, percentile, tempDir } from './common.js';
+
+const RATE = argValue('rate', 20_000);
+const DEPLOYS = argValue('deploys', 20);
+const ROLLBACKS = argValue('rollbacks', 3);
+const EXAMPLE = fileURLToPath(new URL('../examples/orders/', import.meta.url));
+
+const tmp = tempDir('slipway-bench-deploy-');
+const logPath = tmp.path;
+const store = new ArtifactStore({ dir: join(tmp.dir, 'artifacts') });
+const refs: ArtifactRef[] = [];
+for (const file of ['pipeline.ts', 'versions/v2.ts', 'versions/v3-broken.ts']) {
+  const built = await buildArtifact({ entry: join(EXAMPLE, file), cwd: EXAMPLE, store });
+  refs.push({
+    digest: built.digest,
+    module: join(built.dir, 'bundle.mjs'),
+    pipeline: built.manifest.name,
+    version: built.manifest.version,
+  });
+}
+const [v1, v2, v3] = refs as [ArtifactRef, ArtifactRef, ArtifactRef];
+
+const controlStore = await openSqliteControlStore({ path: join(tmp.dir, 'control.db') });
+const controller = new Controller({ store: controlStore, logPath });
+const windows: Array<{ strategy: string; from: number; to: number }> = [];
+let windowStart = 0;
+controller.on('event', (e: DeploymentEvent) => {
+  if ((e.step === 'cutover' || e.step === 'stop-blue') && e.kind === 'begin') windowStart = e.at;
+  if (e.step === 'cutover' && e.kind === 'end') windows.push({ strategy: 'blue-green', from: windowStart, to: e.at });
+  if (e.step === 'start-green' && e.kind === 'end') windows.push({ strategy: 'recreate', from: windowStart, to: e.at });
+});
+
+const producer = spawn(
+  process.execPath,
+  [...process.execArgv, fileURLToPath(new URL('./deploy-producer.ts', import.meta.url)), logPath, String(RATE)],
+  {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  },
+);
+let producerOut = '';
+producer.stdout.on('data', (d) => {
+  producerOut += d;
+});
+const log = await openEmbeddedLog({ path: logPath });
+await controller.start();
+console.log(
+  `deploy: ${RATE} orders/s; ${DEPLOYS} blue-green and ${DEPLOYS} recreate deployments, ${ROLLBACKS} rollbacks`,
+);
+
+const committed = async (l: Log) =>
+  new Map((await l.committedOffsets('slipway.enrich-orders')).map((o) => [o.partition, o.offset]));
+async function deploy(artifact: ArtifactRef, options: DeployOptions) {
+  const record = await controller.wait((await controller.deploy(artifact, options)).id);
+  await new Promise((r) => setTimeout(r, 250));
+  return record;
+}
+
+const first = await deploy(v1, { strategy: 'blue-green', bakeMs: 500 });
+if (first.status !== 'completed') throw new Error(`first deployment ${first.status}`);
+await new Promise((r) => setTimeout(r, 1000));
+
+const bgFrom = await committed(log);
+const rollbackMs: number[] = [];
+for (let i = 0; i < DEPLOYS; i++) {
+  const record = await deploy(i % 2 === 0 ? v2 : v1, { strategy: 'blue-green', bakeMs: 300 });
+  if (record.status !== 'completed')
+    throw new Error(`blue-green ${i} ${record.status}: ${JSON.stringify(record.summary)}`);
+  process.stdout.write(`  blue-green ${i + 1}/${DEPLOYS}: ${record.summary.cutoverPauseMs} ms handoff\n`);
+}
+for (let i = 0; i < ROLLBACKS; i++) {
+  const record = await deploy(v3, { strategy: 'blue-green', bakeMs: 10_000, gates: { maxDlqRatio: 0.01 } });
+  if (record.status !== 'rolled_back') throw new Error(`broken release ${record.status}`);
+  rollbackMs.push(record.summary.rollbackMs as number);
+  process.stdout.write(`  broken release ${i + 1}/${ROLLBACKS}: rolled back in ${record.summary.rollbackMs} ms\n`);
+}
+const bgTo = await committed(log);
+for (let i = 0; i < DEPLOYS; i++) {
+  const record = await deploy(i % 2 === 0 ? v2 : v1, { strategy: 'recreate' });
+  if (record.status !== 'completed') throw new Error(`recreate ${i} ${record.status}`);
+  process.stdout.write(`  recreate ${i + 1}/${DEPLOYS}: ${record.summary.cutoverPauseMs} ms handoff\n`);
+}
+await new Promise((r) => setTimeout(r, 1000));
+producer.stdin.end();
+await new Promise<void>((resolve) => producer.on('exit', () => resolve()));
+const { sent } = JSON.parse(producerOut) as { sent: number };
+for (let i = 0; i < 600; i++) {
+  if ([...(await committed(log)).values()].reduce((a, b) => a + b, 0) >= sent) break;
+  await new Promise((r) => setTimeout(r, 100));
+}
+const rcTo = await committed(log);
+await controller.close();
+await controlStore.close();
+
+// Commit times of every output record, to find the longest silence around each handoff.
+const times: number[] = [];
+for (let p = 0; p < 4; p++) {
+  let offset = 0;
+  for (;;) {
+    const records = await log.read('enriched-orders.v1', p, offset, 20_000);
+    if (records.length === 0) break;
+    for (const r of records) times.push(r.timestamp);
+    offset = (records.at(-1) as LogRecord).offset + 1;
+  }
+}
+times.sort((a, b) => a - b);
+function longestGap(from: number, to: number): number {
+  // The silence around a handoff: the longest gap between consecutive commits that overlaps the
+  // handoff window [from, to] (the last commit before it to the first commit after it).
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((times[mid] as number) < from) lo = mid + 1;
+    else hi = mid;
+  }
+  let gap = 0;
+  for (let i = Math.max(1, lo); i < times.length && (times[i - 1] as number) <= to; i++) {
+    gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
+  }
+  return gap;
+}
+const pauses = (strategy: string) =>
+  windows
+    .filter((w) => w.strategy === strategy)
+    .map((w) => longestGap(w.from, w.to))
+    .sort((a, b) => a - b);
+const bgPauses = pauses('blue-green').slice(-DEPLOYS - ROLLBACKS);
+const rcPauses = pauses('recreate');
+const bgCheck = await checkExactlyOnce(log, {
+  input: 'orders.v1',
+  outputs: ['enriched-orders.v1'],
+  dlq: 'orders.v1.dlq',
+  from: bgFrom,
+  upTo: bgTo,
+});
+const rcCheck = await checkExactlyOnce(log, {
+  input: 'orders.v1',
+  outputs: ['enriched-orders.v1'],
+  dlq: 'orders.v1.dlq',
+  from: bgTo,
+  upTo: rcTo,
+});
+const all = await checkExactlyOnce(log, { input: 'orders.v1', outputs: ['enriched-orders.v1'], dlq: 'orders.v1.dlq' });
+await log.close();
+tmp.remove();
+
+const bg = { p50: percentile(bgPauses, 50), p99: percentile(bgPauses, 99) };
+const rc = { p50: percentile(rcPauses, 50), p99: percentile(rcPauses, 99) };
+rollbackMs.sort((a, b) => a - b);
+console.log(`blue-green pauses (ms): ${bgPauses.join(' ')}`);
+console.log(`recreate pauses (ms):   ${rcPauses.join(' ')}`);
+console.log(
+  `${all.inputs} orders in; lost ${all.lost}, duplicated ${all.duplicated}, dead-lettered by the broken releases ${all.deadLettered}`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'deploy',
+    engine: 'embedded',
+    rate: RATE,
+    records: sent,
+    blueGreen: {
+      deploys: DEPLOYS,
+      pauseP50Ms: bg.p50,
+      pauseP99Ms: bg.p99,
+      lost: bgCheck.lost,
+      duplicated: bgCheck.duplicated,
+      rollbackMs: percentile(rollbackMs, 50),
+    },
+    recreate: {
+      deploys: DEPLOYS,
+      pauseP50Ms: rc.p50,
+      pauseP99Ms: rc.p99,
+      lost: rcCheck.lost,
+      duplicated: rcCheck.duplicated,
+    },
+    pauseRatio: Math.round((rc.p50 / Math.max(1, bg.p50)) * 10) / 10,
+  }),
+);
