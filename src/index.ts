@@ -62,5 +62,5 @@ export type {
   RunnerOptions,
   RunnerState,
 } from './runtime/runner.js';
-export { Runner, SOURCE_HEADER } from './runtime/runner.js';
+export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
 export * from './samples/index.js';

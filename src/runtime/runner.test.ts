@@ -5,6 +5,7 @@ import {
   defineDataset,
   definePipeline,
   isSlipwayError,
+  keyBucket,
   partitionFor,
   Runner,
   SOURCE_HEADER,
@@ -198,6 +199,35 @@ describe('Runner', () => {
     assert.ok(isSlipwayError(blue.error, 'SLIPWAY_FENCED'));
     assert.equal((await readAll(x.log, enrichedOrders.topic)).length, before);
     await blue.stop();
+    await x.cleanup();
+  });
+
+  it('splits keys between two runners by key bucket, each record processed by exactly one (the canary split)', async () => {
+    const x = await tempLog();
+    await produceOrders(x.log, 0, 600, 60);
+    const blue = new Runner({ pipeline: enrichOrders, log: x.log, keyRange: { from: 1000, to: 10_000 } });
+    const green = new Runner({
+      pipeline: enrichOrders,
+      log: x.log,
+      owner: 'slipway.enrich-orders.canary',
+      group: 'slipway.enrich-orders.canary',
+    });
+    await blue.start();
+    await green.start();
+    await blue.drain();
+    await green.activate({ keyRange: { from: 0, to: 1000 } });
+    await green.drain();
+    const out = await readAll(x.log, enrichedOrders.topic);
+    assert.equal(out.length, 600);
+    assert.equal(new Set(out.map((r) => r.headers[SOURCE_HEADER])).size, 600);
+    const greenKeys = new Set(out.filter((r) => keyBucket(String(r.key)) < 1000).map((r) => r.key));
+    assert.ok(greenKeys.size > 0, 'some customers fall in the 10 % share');
+    assert.deepEqual(
+      (await x.log.committedOffsets('slipway.enrich-orders.canary')).map((o) => o.offset),
+      (await x.log.committedOffsets('slipway.enrich-orders')).map((o) => o.offset),
+    );
+    await blue.stop();
+    await green.stop();
     await x.cleanup();
   });
 

@@ -39,6 +39,8 @@ export interface RunnerOptions {
   assignment?: TopicPartition[];
   /** Owner for fencing (default `slipway.<pipeline>`, or `slipway.<pipeline>.shadow.<id>`). */
   owner?: string;
+  /** Consumer group for the input offsets (default `slipway.<pipeline>`, or `….shadow.<id>`). A canary has its own. */
+  group?: string;
   /** Most input records per atomic commit (default 2000). */
   batchSize?: number;
   /** Longest wait for new input before looking again, in ms (default 250). */
@@ -58,6 +60,8 @@ export interface ActivateOptions {
   epoch?: number;
   /** Keyed state to start from, per partition, instead of the runner's own namespace (a shadow run's snapshot). */
   state?: Record<number, Array<[string, string]>>;
+  /** The canary key share from now on (`null`: every key). Unchanged when omitted. */
+  keyRange?: { from: number; to: number } | null;
 }
 
 export interface CommitEvent {
@@ -157,7 +161,7 @@ export class Runner extends EventEmitter {
     }
     const suffix = this.mode === 'shadow' ? `.shadow.${options.shadowId}` : '';
     this.owner = options.owner ?? `slipway.${name}${suffix}`;
-    this.group = `slipway.${name}${suffix}`;
+    this.group = options.group ?? `slipway.${name}${suffix}`;
     this.stateNamespace = `${name}${suffix}`;
     this.#batchSize = options.batchSize ?? 2000;
     this.#idleWaitMs = options.idleWaitMs ?? 250;
@@ -261,6 +265,7 @@ export class Runner extends EventEmitter {
 
   /** Fences (or takes the given epoch), sets positions and loads the partitions' committed state. */
   async #prepare(options: ActivateOptions): Promise<void> {
+    if (options.keyRange !== undefined) this.#keyRange = options.keyRange ?? undefined;
     this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
     const committed = new Map<string, number>();
     for (const o of await this.log.committedOffsets(this.group)) committed.set(`${o.topic}/${o.partition}`, o.offset);

@@ -15,6 +15,7 @@ export interface RunnerSpec {
   mode?: RunnerMode;
   shadowId?: string;
   owner?: string;
+  group?: string;
   batchSize?: number;
   assignment?: TopicPartition[];
   /** Key share for canaries: process only records whose key bucket (0..9999) is in [from, to). */
@@ -30,6 +31,7 @@ export type RunnerCommand =
       offsets?: PartitionOffset[];
       epoch?: number;
       state?: Record<number, Array<[string, string]>>;
+      keyRange?: { from: number; to: number } | null;
     }
   | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'runUntil'; offsets: PartitionOffset[]; epoch?: number }

@@ -29,6 +29,7 @@ async function start(spec: RunnerSpec): Promise<void> {
     ...(spec.mode === undefined ? {} : { mode: spec.mode }),
     ...(spec.shadowId === undefined ? {} : { shadowId: spec.shadowId }),
     ...(spec.owner === undefined ? {} : { owner: spec.owner }),
+    ...(spec.group === undefined ? {} : { group: spec.group }),
     ...(spec.batchSize === undefined ? {} : { batchSize: spec.batchSize }),
     ...(spec.assignment === undefined ? {} : { assignment: spec.assignment }),
     ...(spec.keyRange === undefined ? {} : { keyRange: spec.keyRange }),
@@ -82,6 +83,7 @@ async function handle(msg: RunnerCommand): Promise<unknown> {
         ...(msg.offsets === undefined ? {} : { offsets: msg.offsets }),
         ...(msg.epoch === undefined ? {} : { epoch: msg.epoch }),
         ...(msg.state === undefined ? {} : { state: msg.state }),
+        ...(msg.keyRange === undefined ? {} : { keyRange: msg.keyRange }),
       });
     case 'pause':
       return (runner as Runner).pause();

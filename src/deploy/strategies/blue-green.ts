@@ -40,7 +40,7 @@ export async function handoff(
   if (from !== undefined) await from.pause().catch(() => undefined);
   const offsets = await ctx.log.committedOffsets(ctx.group);
   const epoch = await ctx.log.fence(ctx.owner);
-  await to.activate({ offsets, epoch });
+  await to.activate({ offsets, epoch, keyRange: null });
   return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10 };
 }
 
