@@ -100,7 +100,12 @@ export class RunnerProcess extends EventEmitter {
   }
 
   activate(
-    options: { offsets?: PartitionOffset[]; epoch?: number; state?: Record<number, Array<[string, string]>> } = {},
+    options: {
+      offsets?: PartitionOffset[];
+      epoch?: number;
+      state?: Record<number, Array<[string, string]>>;
+      keyRange?: { from: number; to: number } | null;
+    } = {},
   ): Promise<void> {
     return this.#call({ cmd: 'activate', ...options }) as Promise<void>;
   }
