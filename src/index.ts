@@ -48,6 +48,7 @@ export type {
   TopicPartition,
   WaitOptions,
 } from './log/log.js';
+export { MemoryLogStore, openMemoryLog } from './log/memory/memory-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
