@@ -71,6 +71,8 @@ export const ErrorCodes = {
   ARTIFACT_TAMPERED: 'SLIPWAY_ARTIFACT_TAMPERED',
   /** Thrown when an artifact's code, once loaded, defines a different pipeline than its manifest records. */
   ARTIFACT_MISMATCH: 'SLIPWAY_ARTIFACT_MISMATCH',
+  /** Thrown when a deployment is refused by the release gate: the artifact has no passing test report (`slipway test --artifact <digest>`), or its latest report failed. */
+  RELEASE_GATE: 'SLIPWAY_RELEASE_GATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

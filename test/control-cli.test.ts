@@ -26,10 +26,11 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     const digest = JSON.parse(built.stdout).digest as string;
     assert.equal((await cli(['produce', 'orders', '--generate', '--count', '500'])).code, 0);
 
-    const first = await cli(['deploy', digest.slice(7, 19), '--bake', '300']);
+    const first = await cli(['deploy', digest.slice(7, 19), '--bake', '300', '--allow-untested']);
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /completed/);
     assert.match(first.stderr, /cutover {5}at offset 0 \(epoch 1\)/);
+    assert.match(first.stderr, /planned {5}enrich-orders@1\.0\.0 \(untested\)/);
 
     const unknown = await cli(['deploy', 'abcdef0123456']);
     assert.equal(unknown.code, 1);

@@ -8,6 +8,7 @@ import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
 import { registerTail } from './commands/tail.js';
+import { registerTest } from './commands/test.js';
 import { registerTopics } from './commands/topics.js';
 import { createContext } from './context.js';
 import { type Io, processIo, reportError } from './io.js';
@@ -44,6 +45,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerRun(program, ctx);
   registerSample(program, ctx);
   registerTail(program, ctx);
+  registerTest(program, ctx);
   registerTopics(program, ctx);
   registerControl(program, ctx);
   registerDemo(program, ctx);

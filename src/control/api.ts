@@ -2,12 +2,18 @@ import { Hono } from 'hono';
 import type { Controller } from '../deploy/controller.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { DeployOptions } from './control-store.js';
+import { checkReleaseGate } from './release-gate.js';
 import { resolveArtifact } from './resolve-artifact.js';
 
 const STRATEGIES = ['blue-green', 'recreate'] as const;
 
 /** Checks a deploy request body once, at the boundary, naming the bad field. */
-export function parseDeployBody(body: unknown): { artifact: string; pipeline?: string; options: DeployOptions } {
+export function parseDeployBody(body: unknown): {
+  artifact: string;
+  pipeline?: string;
+  allowUntested: boolean;
+  options: DeployOptions;
+} {
   const bad = (field: string, message: string): never => {
     throw new SlipwayError('SLIPWAY_USAGE', `Invalid deploy request: ${field} ${message}.`, { details: { field } });
   };
@@ -38,8 +44,10 @@ export function parseDeployBody(body: unknown): { artifact: string; pipeline?: s
     options.gates = b.gates as DeployOptions['gates'];
   }
   if (b.batchSize !== undefined) options.batchSize = b.batchSize as number;
+  if (b.allowUntested !== undefined && typeof b.allowUntested !== 'boolean') bad('allowUntested', 'must be a boolean');
   return {
     artifact: b.artifact as string,
+    allowUntested: b.allowUntested === true,
     ...(typeof b.pipeline === 'string' ? { pipeline: b.pipeline } : {}),
     options,
   };
@@ -107,7 +115,14 @@ export function createApi(controller: Controller, options: { artifactsDir: strin
       storeDir: options.artifactsDir,
       ...(body.pipeline ? { pipeline: body.pipeline } : {}),
     });
-    return c.json(await controller.deploy(artifact, body.options), 201);
+    const gate = await checkReleaseGate({
+      store: controller.store,
+      environment: controller.environment,
+      artifact,
+      allowUntested: body.allowUntested,
+    });
+    const deployOptions = gate.untested ? { ...body.options, untested: true } : body.options;
+    return c.json(await controller.deploy(artifact, deployOptions), 201);
   });
   app.post('/api/rollback', async (c) => {
     const body = (await c.req.json().catch(() => ({}))) as { pipeline?: unknown };

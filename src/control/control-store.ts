@@ -46,6 +46,8 @@ export interface DeployOptions {
   /** Canary steps, percent of keys (default [1, 10, 50, 100]) and time per step, ms. */
   canary?: { steps?: number[]; stepMs?: number };
   batchSize?: number;
+  /** Set when a local deployment skipped the release gate (`--allow-untested`); kept in the deployment's history. */
+  untested?: boolean;
 }
 
 export interface DeploymentRecord {
@@ -96,6 +98,38 @@ export interface Heartbeat {
   stats: Record<string, unknown>;
 }
 
+/** The test layers `slipway test` runs, by folder convention. */
+export type TestLayer = 'unit' | 'integration' | 'e2e';
+
+/** Counts of one test layer. */
+export interface TestLayerResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Test files found for the layer (0: the layer was not run). */
+  files: number;
+}
+
+/** A failing test: its name (with its suites, `group > test`) and the file it is in. */
+export interface TestFailure {
+  layer: TestLayer;
+  name: string;
+  file: string | null;
+  message?: string;
+}
+
+/** The result of `slipway test` for one artifact, which the release gate reads. */
+export interface TestReport {
+  /** `sha256:…` of the artifact the tests ran against. */
+  digest: string;
+  passed: boolean;
+  layers: Record<TestLayer, TestLayerResult>;
+  failures: TestFailure[];
+  /** Milliseconds since the epoch. */
+  startedAt: number;
+  durationMs: number;
+}
+
 export interface ControlStore {
   createDeployment(record: Omit<DeploymentRecord, 'createdAt' | 'updatedAt'>): Promise<DeploymentRecord>;
   updateDeployment(
@@ -119,5 +153,9 @@ export interface ControlStore {
   setRelease(release: Omit<Release, 'updatedAt'>): Promise<void>;
   heartbeat(beat: Omit<Heartbeat, 'at'>): Promise<void>;
   heartbeats(): Promise<Heartbeat[]>;
+  /** Records a test report; the newest one for a digest is the one that counts. */
+  putTestReport(report: TestReport): Promise<void>;
+  /** The newest test report for exactly this digest, if any. */
+  latestTestReport(digest: string): Promise<TestReport | undefined>;
   close(): Promise<void>;
 }

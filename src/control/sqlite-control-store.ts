@@ -9,6 +9,7 @@ import type {
   EventKind,
   Heartbeat,
   Release,
+  TestReport,
 } from './control-store.js';
 
 const SCHEMA = `
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS releases (
 CREATE TABLE IF NOT EXISTS heartbeats (
   runner_id TEXT PRIMARY KEY, pipeline TEXT NOT NULL, role TEXT NOT NULL, pid INTEGER, state TEXT NOT NULL,
   at INTEGER NOT NULL, stats TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS test_reports (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT NOT NULL, passed INTEGER NOT NULL,
+  started_at INTEGER NOT NULL, report TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS test_reports_by_digest ON test_reports (digest, id);
 `;
 
 interface DeploymentRow {
@@ -102,6 +107,8 @@ export async function openSqliteControlStore(options: { path: string }): Promise
       'INSERT INTO heartbeats (runner_id, pipeline, role, pid, state, at, stats) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (runner_id) DO UPDATE SET pipeline = excluded.pipeline, role = excluded.role, pid = excluded.pid, state = excluded.state, at = excluded.at, stats = excluded.stats',
     ),
     beats: db.prepare('SELECT * FROM heartbeats ORDER BY runner_id'),
+    putReport: db.prepare('INSERT INTO test_reports (digest, passed, started_at, report) VALUES (?, ?, ?, ?)'),
+    latestReport: db.prepare('SELECT report FROM test_reports WHERE digest = ? ORDER BY id DESC LIMIT 1'),
   };
   const toRelease = (r: Record<string, unknown>): Release => ({
     pipeline: r.pipeline as string,
@@ -214,6 +221,13 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         at: r.at as number,
         stats: JSON.parse(r.stats as string),
       }));
+    },
+    async putTestReport(report: TestReport) {
+      q.putReport.run(report.digest, report.passed ? 1 : 0, report.startedAt, JSON.stringify(report));
+    },
+    async latestTestReport(digest) {
+      const row = q.latestReport.get(digest) as { report: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.report) as TestReport);
     },
     async close() {
       if (closed) return;

@@ -17,7 +17,7 @@ export function describeEvent(e: DeploymentEvent): string {
   const at = new Date(e.at).toISOString().slice(11, 23);
   switch (`${e.step}:${e.kind}`) {
     case 'planned:info':
-      return `${at}  planned     ${(d.artifact as { pipeline: string; version: string }).pipeline}@${(d.artifact as { version: string }).version}`;
+      return `${at}  planned     ${(d.artifact as { pipeline: string; version: string }).pipeline}@${(d.artifact as { version: string }).version}${(d.options as { untested?: boolean } | undefined)?.untested ? ' (untested)' : ''}`;
     case 'start-green:info':
       return `${at}  green       started in standby (${String(d.runner)})`;
     case 'shadow:begin':
@@ -220,6 +220,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
     )
     .option('-c, --config <json>', 'pipeline config as JSON')
     .option('--pipeline <name>', 'which pipeline, when a file exports several')
+    .option('--allow-untested', 'skip the release gate (no passing `slipway test` report); local control plane only')
     .option('--no-wait', 'return once the deployment has started')
     .action(
       async (
@@ -235,6 +236,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
           maxDiffRatio?: number;
           config?: string;
           pipeline?: string;
+          allowUntested?: boolean;
           wait: boolean;
         },
       ) => {
@@ -265,6 +267,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
           ...(opts.shadow ? { shadow: { records: opts.shadow } } : {}),
           ...(config === undefined ? {} : { config }),
           ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
+          ...(opts.allowUntested ? { allowUntested: true } : {}),
         });
         ctx.io.err(`deployment ${record.id}: ${record.pipeline}@${record.artifact.version} (${opts.strategy})`);
         if (!opts.wait) return;

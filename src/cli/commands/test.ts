@@ -1,0 +1,122 @@
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
+import { buildArtifact } from '../../artifact/build-artifact.js';
+import type { TestLayer, TestReport } from '../../control/control-store.js';
+import { daemonPaths } from '../../control/daemon.js';
+import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
+import { SlipwayError } from '../../errors.js';
+import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
+import type { CliContext } from '../context.js';
+import { storeFromOption } from './artifacts.js';
+
+interface TestOptions {
+  artifact?: string;
+  build?: string;
+  pipeline?: string;
+  store?: string;
+  layer?: string;
+  json?: boolean;
+}
+
+function parseLayers(value: string | undefined): TestLayer[] {
+  if (value === undefined) return [...TEST_LAYERS];
+  const layers = value
+    .split(',')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  for (const l of layers) {
+    if (!(TEST_LAYERS as readonly string[]).includes(l)) {
+      throw new SlipwayError('SLIPWAY_USAGE', `--layer: '${l}' is not a layer; use ${TEST_LAYERS.join(', ')}.`);
+    }
+  }
+  return layers as TestLayer[];
+}
+
+export function registerTest(program: Command, ctx: CliContext): void {
+  program
+    .command('test')
+    .description(
+      "Run the project's tests (unit *.test.ts, test/integration, test/e2e) and record a report bound to an artifact digest",
+    )
+    .option('--artifact <digest>', 'the artifact the report is for (digest or unique prefix)')
+    .option('--build <pipeline-file>', 'build this pipeline into an artifact first, and report for its digest')
+    .option('--pipeline <name>', 'which pipeline, when the file exports several')
+    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option('--layer <layers>', `layers to run, comma-separated (default: ${TEST_LAYERS.join(',')})`)
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: TestOptions) => {
+      if (opts.artifact !== undefined && opts.build !== undefined) {
+        throw new SlipwayError(
+          'SLIPWAY_USAGE',
+          'Give either --artifact <digest> or --build <pipeline-file>, not both.',
+        );
+      }
+      const layers = parseLayers(opts.layer);
+      const store = storeFromOption(opts.store);
+      let digest: string | undefined;
+      if (opts.build !== undefined) {
+        const built = await buildArtifact({
+          entry: opts.build,
+          store,
+          ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
+        });
+        digest = built.digest;
+        ctx.io.err(`built ${built.manifest.name}@${built.manifest.version} ${digest}`);
+      } else if (opts.artifact !== undefined) {
+        digest = (await store.verify(opts.artifact)).digest;
+      }
+
+      const result = await runTestSuites({
+        dir: process.cwd(),
+        layers,
+        signal: ctx.interrupted,
+        onEvent: (e) => {
+          const label = e.layer.padEnd(12);
+          if (e.type === 'layer-start') {
+            ctx.io.err(`${label} ${e.files.length} file${e.files.length === 1 ? '' : 's'}…`);
+          } else if (e.type === 'test') {
+            if (!e.ok && !e.skipped) ctx.io.err(`${label}   ✗ ${e.name}${e.file === null ? '' : ` (${e.file})`}`);
+            else ctx.io.progress(`${label}   ${e.skipped ? '-' : '✓'} ${e.name}`);
+          } else {
+            ctx.io.done();
+            const r = e.result;
+            ctx.io.err(
+              `${label} ${r.failed === 0 ? 'pass' : 'FAIL'}: ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''} (${(e.durationMs / 1000).toFixed(1)} s)`,
+            );
+          }
+        },
+      });
+      for (const f of result.failures) {
+        if (f.message) ctx.io.err(`failed: ${f.name}${f.file === null ? '' : ` (${f.file})`}\n  ${f.message}`);
+      }
+
+      let recordedIn: string | undefined;
+      if (digest !== undefined) {
+        const report: TestReport = { digest, ...result };
+        recordedIn = daemonPaths(dirname(ctx.logPath())).controlPath;
+        const control = await openSqliteControlStore({ path: recordedIn });
+        try {
+          await control.putTestReport(report);
+        } finally {
+          await control.close();
+        }
+      }
+      if (opts.json) {
+        ctx.io.out(JSON.stringify({ ...(digest === undefined ? {} : { digest }), ...result, recordedIn }, null, 2));
+      } else {
+        const total = TEST_LAYERS.reduce((n, l) => n + result.layers[l].passed + result.layers[l].failed, 0);
+        const failed = result.failures.length;
+        const verdict = result.passed ? `passed: ${total} tests` : `FAILED: ${failed} of ${total} tests`;
+        if (digest === undefined) {
+          ctx.io.out(verdict);
+          ctx.io.err(
+            'no artifact named, so no report was recorded: pass --artifact <digest> or --build <pipeline-file>',
+          );
+        } else {
+          ctx.io.out(`${verdict}; report for ${digest} recorded`);
+        }
+      }
+      if (!result.passed) process.exitCode = 1;
+    });
+}
