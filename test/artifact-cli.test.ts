@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runCli } from './helpers/cli.js';
+import { copyExampleProject } from './helpers/example-project.js';
 
-const ROOT = resolve('.');
+const _ROOT = resolve('.');
 const made: string[] = [];
 after(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A copy of examples/orders in a temp folder, with `slipway` and `tsx` linked and TypeBox installed. */
+/** A copy of examples/orders in a temp folder (see test/helpers/example-project.ts). */
 function makeProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-artifact-cli-'));
-  made.push(dir);
-  cpSync(join(ROOT, 'examples/orders'), dir, {
-    recursive: true,
-    filter: (src) => !/[/\\](\.slipway|node_modules)$/.test(src),
-  });
-  mkdirSync(join(dir, 'node_modules/@sinclair'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
-  // runCli starts `node --import tsx …` in the project, which resolves tsx from there.
-  symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
-  cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
-    recursive: true,
-  });
-  return dir;
+  const project = copyExampleProject({ prefix: 'slipway-artifact-cli-', tsx: true });
+  made.push(project.dir);
+  return project.dir;
 }
 
 describe('slipway build / slipway artifacts', () => {

@@ -1,16 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  chmodSync,
-  cpSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -18,30 +7,23 @@ import { fileURLToPath } from 'node:url';
 import { isPipeline, isSlipwayError, type Log, type Pipeline, Runner, SOURCE_HEADER } from 'slipway';
 import { enrichedOrders } from '../../examples/orders/datasets.js';
 import { enrichOrders } from '../../examples/orders/pipeline.js';
+import { copyExampleProject } from '../../test/helpers/example-project.js';
 import { produceOrders, readAll, type TempLog, tempLog } from '../../test/helpers/orders.js';
 import { ArtifactStore } from './artifact-store.js';
 import { type BuildArtifactResult, buildArtifact } from './build-artifact.js';
 import { sha256 } from './manifest.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const _ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const made: string[] = [];
 after(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A copy of examples/orders in a temp folder, with `slipway` linked and TypeBox installed. */
+/** A copy of examples/orders in a temp folder (see test/helpers/example-project.ts). */
 function makeProject(): string {
-  const dir = tempDir();
-  cpSync(join(ROOT, 'examples/orders'), dir, {
-    recursive: true,
-    filter: (src) => !/[/\\](\.slipway|node_modules)$/.test(src),
-  });
-  mkdirSync(join(dir, 'node_modules/@sinclair'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
-  cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
-    recursive: true,
-  });
-  return dir;
+  const project = copyExampleProject({ prefix: 'slipway-store-' });
+  made.push(project.dir);
+  return project.dir;
 }
 
 function tempDir(): string {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { isSlipwayError } from 'slipway';
 import { enrichedOrders, orders } from '../../examples/orders/datasets.js';
 import { enrichOrders } from '../../examples/orders/pipeline.js';
+import { copyExampleProject } from '../../test/helpers/example-project.js';
 import { ArtifactStore } from './artifact-store.js';
 import { buildArtifact } from './build-artifact.js';
 import { computeDigest, sha256 } from './manifest.js';
@@ -18,20 +19,11 @@ after(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A copy of examples/orders in a temp folder, with `slipway` linked and TypeBox installed. */
+/** A copy of examples/orders in a temp folder (see test/helpers/example-project.ts). */
 function makeProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'slipway-artifact-'));
-  made.push(dir);
-  cpSync(join(ROOT, 'examples/orders'), dir, {
-    recursive: true,
-    filter: (src) => !/[/\\](\.slipway|node_modules)$/.test(src),
-  });
-  mkdirSync(join(dir, 'node_modules/@sinclair'), { recursive: true });
-  symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
-  cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
-    recursive: true,
-  });
-  return dir;
+  const project = copyExampleProject({ prefix: 'slipway-artifact-' });
+  made.push(project.dir);
+  return project.dir;
 }
 
 const storeOf = (project: string) => new ArtifactStore({ dir: join(project, '.slipway/artifacts') });

@@ -1,0 +1,26 @@
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * A copy of examples/orders in a temp folder, as a user's project: `slipway` linked to this repo, TypeBox
+ * installed, `tsx` linked when asked (for `node --import tsx` started in the project). Call `remove()` after.
+ */
+export function copyExampleProject(options: { prefix?: string; tsx?: boolean; skip?: RegExp } = {}): {
+  dir: string;
+  remove(): void;
+} {
+  const dir = mkdtempSync(join(tmpdir(), options.prefix ?? 'slipway-project-'));
+  const skip = options.skip ?? /[/\\](\.slipway|node_modules)$/;
+  cpSync(join(ROOT, 'examples/orders'), dir, { recursive: true, filter: (src) => !skip.test(src) });
+  mkdirSync(join(dir, 'node_modules/@sinclair'), { recursive: true });
+  symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
+  if (options.tsx) symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
+  cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
+    recursive: true,
+  });
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
