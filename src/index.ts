@@ -30,8 +30,6 @@ export type { ErrorCode, SlipwayErrorOptions } from './errors.js';
 export { ErrorCodes, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';
 export { openEmbeddedLog } from './log/embedded/embedded-log.js';
-export type { KafkaLogOptions } from './log/kafka/kafka-log.js';
-export { openKafkaLog } from './log/kafka/kafka-log.js';
 export type {
   AppendRecord,
   CommitBatch,

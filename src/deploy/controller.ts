@@ -32,6 +32,8 @@ export interface StrategyContext {
   pipeline: Pipeline;
   /** The live runner of this pipeline, if any (blue). */
   live(): RunnerProcess | undefined;
+  /** What the live runner runs. */
+  liveArtifact(): ArtifactRef | undefined;
   /** Starts a runner process for an artifact, in standby. */
   startRunner(artifact: ArtifactRef, role: string, extra?: Partial<RunnerProcess['spec']>): Promise<RunnerProcess>;
   /** Makes `runner` the live one for the pipeline and records the release. */
@@ -128,9 +130,14 @@ export class Controller extends EventEmitter {
 
   /** A live runner that dies is restarted from the committed offsets (unless a handoff owns the pipeline). */
   #onCrash(runner: RunnerProcess, artifact: ArtifactRef, config: unknown): void {
+    this.emit('runner-exit', runner.spec.id);
+    this.#restartLive(runner, artifact, config);
+  }
+
+  /** Restarts `runner` if it is the live runner of its pipeline and no deployment owns the pipeline. */
+  #restartLive(runner: RunnerProcess, artifact: ArtifactRef, config: unknown): void {
     const pipeline = artifact.pipeline;
     const live = this.#live.get(pipeline);
-    this.emit('runner-exit', runner.spec.id);
     if (this.#closing || live?.runner !== runner || this.#handoff.has(pipeline)) return;
     void (async () => {
       try {
@@ -230,6 +237,7 @@ export class Controller extends EventEmitter {
       log: this.log,
       pipeline,
       live: () => this.#live.get(pipelineName)?.runner,
+      liveArtifact: () => this.#live.get(pipelineName)?.artifact,
       startRunner: (artifact, role, extra = {}) =>
         this.#spawn(artifact, role, record.options.config, {
           ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
@@ -268,6 +276,11 @@ export class Controller extends EventEmitter {
       this.#handoff.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
         await ctx.warm.stop().catch(() => {});
+      // A live runner that died while the deployment owned the pipeline was left for it; if it is
+      // still dead (the deployment ended without replacing it), restart it now.
+      const live = this.#live.get(pipelineName);
+      if (live !== undefined && live.runner.state === 'exited')
+        this.#restartLive(live.runner, live.artifact, live.runner.spec.config);
     }
   }
 

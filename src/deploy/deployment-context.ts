@@ -35,6 +35,11 @@ export class DeploymentSteps {
     return undefined;
   }
 
+  /** Whether `step` began (was recorded as begun), whatever came of it. */
+  began(step: string): boolean {
+    return this.#events.some((e) => e.step === step && e.kind === 'begin');
+  }
+
   async #append(step: string, kind: DeploymentEvent['kind'], data: Record<string, unknown>): Promise<void> {
     const event = await this.#store.appendEvent(this.#record.id, step, kind, data);
     this.#events.push(event);

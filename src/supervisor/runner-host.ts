@@ -15,7 +15,9 @@ let recentLatencies: number[] = [];
 let activatedAt = Number.POSITIVE_INFINITY;
 
 function send(msg: RunnerMessage): void {
-  if (process.connected) process.send?.(msg);
+  // The callback takes a failed write (the controller died since `connected` was read): the
+  // 'disconnect' handler below stops the runner cleanly, instead of an 'error' event killing it.
+  if (process.connected) process.send?.(msg, undefined, undefined, () => {});
 }
 
 async function start(spec: RunnerSpec): Promise<void> {

@@ -95,7 +95,18 @@ export class RunnerProcess extends EventEmitter {
     const id = ++this.#seq;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      child.send({ ...command, id } as RunnerCommand);
+      // With a callback, a failed write (EPIPE: the runner died since `connected` was read) rejects
+      // this command; without one it is an 'error' event that would crash the controller.
+      child.send({ ...command, id } as RunnerCommand, (err) => {
+        if (err === null || !this.#pending.has(id)) return;
+        this.#pending.delete(id);
+        reject(
+          new SlipwayError('SLIPWAY_RUNNER_EXITED', `Runner ${this.spec.id} is not running.`, {
+            retryable: true,
+            cause: err,
+          }),
+        );
+      });
     });
   }
 

@@ -1,4 +1,5 @@
-import type { DeploymentRecord } from '../../control/control-store.js';
+import type { ArtifactRef, DeploymentRecord } from '../../control/control-store.js';
+import { isSlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
 import type { RunnerProcess } from '../../supervisor/runner-process.js';
 import type { StrategyContext } from '../controller.js';
@@ -26,6 +27,12 @@ export async function waitForCommitted(
   }
   return false;
 }
+
+const alive = (runner: RunnerProcess | undefined): runner is RunnerProcess =>
+  runner !== undefined && runner.state !== 'exited';
+
+const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolean =>
+  a !== undefined && a.module === b.module && a.version === b.version && a.digest === b.digest;
 
 /**
  * The exact handoff: pause `from` at its committed offsets N, fence the owner, activate `to` from N.
@@ -104,7 +111,7 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
 /** Watches green's figures for the bake time; resolves with the gates' verdict. */
 async function bake(
   ctx: StrategyContext,
-  green: RunnerProcess,
+  green: RunnerProcess | undefined,
   record: DeploymentRecord,
 ): Promise<Record<string, unknown>> {
   const bakeMs = record.options.bakeMs ?? 2000;
@@ -116,7 +123,7 @@ async function bake(
   let results: GateResult[] = [];
   for (;;) {
     const final = Date.now() >= deadline;
-    const stats = await green.stats().catch(() => undefined);
+    const stats = await green?.stats().catch(() => undefined);
     if (stats === undefined) {
       results = [{ gate: 'runner', ok: false, value: 'exited', limit: 'running', message: 'green exited during bake' }];
     } else results = checkRunnerGates(stats, record.options.gates, final);
@@ -130,18 +137,26 @@ async function bake(
 /**
  * Blue-green: green starts in standby → optional shadow run diffed against blue → cutover at an
  * exact offset (pause blue at N, fence, activate green from N) → bake with gates → blue stopped, or
- * rolled back at an exact offset (pause green at M, fence, activate blue from M).
+ * rolled back at an exact offset (pause green at M, fence, activate blue from M). A cutover that
+ * fails (a runner died in it) rolls back too: the pipeline is never left without a live runner.
  * Resumable: each phase looks at what the control store recorded.
  */
 export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentRecord> {
   const { steps } = ctx;
   const record = steps.record;
-  let green: RunnerProcess;
-  let blue: RunnerProcess | undefined;
+  const previous = record.previous;
+  // What decides the outcome: the bake's verdict, or a failed cutover's (both as recorded, on a resume).
+  let verdict: Record<string, unknown> | undefined =
+    steps.ended('bake') ?? (steps.began('rollback') ? { ok: false, reason: 'cutover failed' } : undefined);
+  // A cutover killed after it switched the release, before it recorded its end, is done all the
+  // same: the restarted controller runs the new version as the live runner.
+  const cutOver =
+    steps.ended('cutover') !== undefined ||
+    (steps.began('cutover') && sameArtifact(ctx.liveArtifact(), record.artifact));
 
-  if (steps.ended('cutover') === undefined) {
-    blue = ctx.live();
-    green = await ctx.startRunner(record.artifact, 'green');
+  if (verdict === undefined && !cutOver) {
+    const blue = ctx.live();
+    const green = await ctx.startRunner(record.artifact, 'green');
     await steps.info('start-green', { runner: green.spec.id, pid: green.pid ?? null });
     if (record.options.shadow !== undefined && blue !== undefined) {
       const shadow = steps.ended('shadow') ?? (await steps.run('shadow', () => shadowPhase(ctx, record)));
@@ -151,39 +166,62 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
         return steps.finish('aborted', { reason: 'shadow gates failed before cutover', gates: shadow.gates });
       }
     }
-    const cut = await steps.run('cutover', async () => {
-      const result = await handoff(ctx, blue, green);
-      await ctx.setLive(green, record.artifact);
-      return { offsets: result.offsets, epoch: result.epoch, pauseMs: result.pauseMs, records: total(result.offsets) };
-    });
-    await steps.summarize({ cutoverPauseMs: cut.pauseMs, cutoverAt: cut.offsets });
+    try {
+      const cut = await steps.run('cutover', async () => {
+        const result = await handoff(ctx, blue, green);
+        await ctx.setLive(green, record.artifact);
+        return {
+          offsets: result.offsets,
+          epoch: result.epoch,
+          pauseMs: result.pauseMs,
+          records: total(result.offsets),
+        };
+      });
+      await steps.summarize({ cutoverPauseMs: cut.pauseMs, cutoverAt: cut.offsets });
+    } catch (err) {
+      // A runner died mid-handoff: blue may be paused or gone, green may be running. Back to blue,
+      // with green stopped first so that it cannot commit past the offsets the rollback starts from.
+      if (previous === null) throw err;
+      await green.stop();
+      const e = err as { code?: string; message?: string };
+      const error = { code: e?.code ?? null, message: e?.message ?? String(err) };
+      verdict = { ok: false, reason: 'cutover failed', error, failedAt: Date.now() };
+    }
     ctx.warm = blue;
-  } else {
+  } else if (verdict === undefined && previous !== null) {
     // Resumed after cutover: green is live (the controller restarted it); bring blue back, warm.
-    green = ctx.live() as RunnerProcess;
-    if (record.previous !== null) ctx.warm = await ctx.startRunner(record.previous, 'blue');
+    ctx.warm = await ctx.startRunner(previous, 'blue');
   }
 
-  const baked = steps.ended('bake') ?? (await steps.run('bake', () => bake(ctx, green, record)));
-  if (baked.ok === true) {
+  verdict ??= await steps.run('bake', () => bake(ctx, ctx.live(), record));
+  if (verdict.ok === true) {
     if (ctx.warm !== undefined) await ctx.warm.stop();
     ctx.warm = undefined;
-    return steps.finish('completed', { gates: baked.gates });
+    return steps.finish('completed', { gates: verdict.gates });
   }
 
-  if (record.previous === null) {
+  if (previous === null) {
     return steps.finish('failed', {
       reason: 'gates failed and there is no previous version to roll back to',
-      gates: baked.gates,
+      gates: verdict.gates,
     });
   }
-  const failedAt = (baked.failedAt as number | undefined) ?? Date.now();
+  const failedAt = (verdict.failedAt as number | undefined) ?? Date.now();
   const back = await steps.run('rollback', async () => {
-    const warm = ctx.warm ?? (await ctx.startRunner(record.previous as NonNullable<typeof record.previous>, 'blue'));
+    // Blue as kept warm, or a new one if it died: it starts from the committed offsets either way.
+    let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue');
     const current = ctx.live();
-    const result = await handoff(ctx, current, warm);
-    await ctx.setLive(warm, record.previous as NonNullable<typeof record.previous>);
-    ctx.warm = current;
+    let result: Awaited<ReturnType<typeof handoff>>;
+    try {
+      result = await handoff(ctx, current, warm);
+    } catch (err) {
+      // The warm blue died as it was handed the pipeline (its exit not yet seen above): use a new one.
+      if (!isSlipwayError(err, 'SLIPWAY_RUNNER_EXITED')) throw err;
+      warm = await ctx.startRunner(previous, 'blue');
+      result = await handoff(ctx, current, warm);
+    }
+    await ctx.setLive(warm, previous);
+    ctx.warm = current === warm ? undefined : current;
     // Rollback time: from the gate failing to blue committing output again (or 2 s without input).
     const resumedAt = await new Promise<number>((resolve) => {
       const timer = setTimeout(() => resolve(Date.now()), 2000);
@@ -197,8 +235,9 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
   if (ctx.warm !== undefined) await ctx.warm.stop();
   ctx.warm = undefined;
   return steps.finish('rolled_back', {
-    reason: baked.requested === true ? 'rollback requested' : 'gates failed during bake',
-    gates: baked.gates,
+    reason: verdict.requested === true ? 'rollback requested' : String(verdict.reason ?? 'gates failed during bake'),
+    gates: verdict.gates,
+    ...(verdict.error === undefined ? {} : { error: verdict.error }),
     rollbackMs: back.rollbackMs,
   });
 }
