@@ -45,8 +45,10 @@ export async function handoff(
 ): Promise<{ offsets: PartitionOffset[]; epoch: number; pauseMs: number }> {
   const started = performance.now();
   if (from !== undefined) await from.pause().catch(() => undefined);
-  const offsets = await ctx.log.committedOffsets(ctx.group);
+  // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
+  // still runs), no commit of its can land after the offsets are read.
   const epoch = await ctx.log.fence(ctx.owner);
+  const offsets = await ctx.log.committedOffsets(ctx.group);
   await to.activate({ offsets, epoch, keyRange: null });
   return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10 };
 }
