@@ -1,8 +1,9 @@
 // Unit tests of the pipeline with the harness: the real runner on an in-memory log, in milliseconds.
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { isSlipwayError } from 'slipway';
-import { createHarness, type PipelineHarness } from 'slipway/testing';
+import { createHarness, loadSample, type PipelineHarness } from 'slipway/testing';
 import { enrichedOrders, orders } from './datasets.js';
 import { enrichOrders } from './pipeline.js';
 
@@ -83,5 +84,22 @@ describe('enrich-orders', () => {
       assert.match(err.message, /vipThresholdEur/);
       return true;
     });
+  });
+
+  it('processes the masked sample of real orders: every record enriched, none dead-lettered', async () => {
+    // samples/orders.v1/default.jsonl: 200 orders captured with `slipway sample capture orders --masking ordersMasking`
+    const sample = await loadSample('orders.v1/default', {
+      root: fileURLToPath(new URL('./samples', import.meta.url)),
+      dataset: orders,
+    });
+    assert.equal(sample.length, 200);
+    h = await createHarness(enrichOrders);
+    const { outputs, dlq } = await h.send(orders, sample);
+    assert.equal(dlq.length, 0);
+    assert.equal(outputs.length, sample.length);
+    assert.ok(
+      outputs.every((o) => (o.value as { customerId: string }).customerId.startsWith('c-')),
+      'keys stay masked',
+    );
   });
 });
