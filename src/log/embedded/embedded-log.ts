@@ -16,26 +16,10 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
+import { retryBusy } from './busy-retry.js';
 import { CommitWriter } from './commit-writer.js';
+import { migrateSchema } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
-
-const FORMAT = 'slipway-embedded-log';
-const FORMAT_VERSION = 1;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS slipway_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS partitions (
-  topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-  PRIMARY KEY (topic_id, partition)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS group_offsets (
-  grp TEXT NOT NULL, topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
-  PRIMARY KEY (grp, topic_id, partition)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS state (
-  ns TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-  PRIMARY KEY (ns, partition, key)) WITHOUT ROWID;
-`;
 
 export interface EmbeddedLogOptions {
   /** Path of the SQLite file; created with its folder when missing. `:memory:` for a private in-process log. */
@@ -182,7 +166,7 @@ class EmbeddedLog implements Log {
       retryBusy(() => {
         if (path !== ':memory:') opened.pragma('journal_mode = WAL');
         opened.pragma(`synchronous = ${options.durability === 'full' ? 'FULL' : 'NORMAL'}`);
-        EmbeddedLog.#migrate(opened, path);
+        migrateSchema(opened, path);
       }, busyTimeoutMs);
       const threaded = (options.commitThread ?? false) && path !== ':memory:';
       return new EmbeddedLog(
@@ -196,39 +180,6 @@ class EmbeddedLog implements Log {
       db?.close();
       throw translateSqliteError(err, path);
     }
-  }
-
-  static #migrate(db: Database.Database, path: string): void {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-    if (tables.length > 0 && !tables.includes('slipway_meta')) {
-      throw new SlipwayError(
-        'SLIPWAY_LOG_CORRUPT',
-        `${path} is a SQLite database but not a Slipway log (it has tables ${tables.slice(0, 5).join(', ')}). ` +
-          'Point --log at a Slipway log file, or choose a new path.',
-        { details: { path } },
-      );
-    }
-    db.transaction(() => {
-      db.exec(SCHEMA);
-      const format = db.prepare("SELECT value FROM slipway_meta WHERE key = 'format'").pluck().get() as
-        | string
-        | undefined;
-      if (format === undefined) {
-        db.prepare("INSERT INTO slipway_meta (key, value) VALUES ('format', ?), ('version', ?)").run(
-          FORMAT,
-          String(FORMAT_VERSION),
-        );
-        return;
-      }
-      const version = Number(db.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get());
-      if (format !== FORMAT || version > FORMAT_VERSION) {
-        throw new SlipwayError(
-          'SLIPWAY_LOG_CORRUPT',
-          `${path} has log format ${format} v${version}; this Slipway reads ${FORMAT} v${FORMAT_VERSION}. Upgrade Slipway or use another file.`,
-          { details: { path, format, version } },
-        );
-      }
-    }).immediate();
   }
 
   #guard<T>(fn: () => T): Promise<T> {
@@ -601,32 +552,6 @@ class EmbeddedLog implements Log {
       // Closing twice or after a fatal error: nothing left to release.
     }
   }
-}
-
-const SLEEPER = new Int32Array(new SharedArrayBuffer(4));
-
-/**
- * Runs fn, and again while another connection holds the lock (nothing of fn was applied: its
- * transaction rolled back), waiting 50 µs, then longer, up to 2 ms between tries, until timeoutMs.
- */
-function retryBusy<T>(fn: () => T, timeoutMs: number): T {
-  let started = 0;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-      const now = performance.now();
-      if (attempt === 0) started = now;
-      if (now - started >= timeoutMs) throw err;
-      Atomics.wait(SLEEPER, 0, 0, Math.min(2, 0.05 * 2 ** Math.min(attempt, 6)));
-    }
-  }
-}
-
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
 }
 
 /** Shared by every record read without headers (frozen: readers must not add to it). */

@@ -1,0 +1,55 @@
+import type Database from 'better-sqlite3';
+import { SlipwayError } from '../../errors.js';
+
+/** The embedded log's tables (each partition's records live in a table of its own: see embedded-log.ts). */
+const FORMAT = 'slipway-embedded-log';
+const FORMAT_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS slipway_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS partitions (
+  topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
+  PRIMARY KEY (topic_id, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS group_offsets (
+  grp TEXT NOT NULL, topic_id INTEGER NOT NULL, partition INTEGER NOT NULL, offset INTEGER NOT NULL,
+  PRIMARY KEY (grp, topic_id, partition)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS owners (owner TEXT PRIMARY KEY, epoch INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS state (
+  ns TEXT NOT NULL, partition INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+  PRIMARY KEY (ns, partition, key)) WITHOUT ROWID;
+`;
+
+/** Creates the tables of a new log, or checks that an existing file is a Slipway log this version reads. */
+export function migrateSchema(db: Database.Database, path: string): void {
+  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+  if (tables.length > 0 && !tables.includes('slipway_meta')) {
+    throw new SlipwayError(
+      'SLIPWAY_LOG_CORRUPT',
+      `${path} is a SQLite database but not a Slipway log (it has tables ${tables.slice(0, 5).join(', ')}). ` +
+        'Point --log at a Slipway log file, or choose a new path.',
+      { details: { path } },
+    );
+  }
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    const format = db.prepare("SELECT value FROM slipway_meta WHERE key = 'format'").pluck().get() as
+      | string
+      | undefined;
+    if (format === undefined) {
+      db.prepare("INSERT INTO slipway_meta (key, value) VALUES ('format', ?), ('version', ?)").run(
+        FORMAT,
+        String(FORMAT_VERSION),
+      );
+      return;
+    }
+    const version = Number(db.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get());
+    if (format !== FORMAT || version > FORMAT_VERSION) {
+      throw new SlipwayError(
+        'SLIPWAY_LOG_CORRUPT',
+        `${path} has log format ${format} v${version}; this Slipway reads ${FORMAT} v${FORMAT_VERSION}. Upgrade Slipway or use another file.`,
+        { details: { path, format, version } },
+      );
+    }
+  }).immediate();
+}
