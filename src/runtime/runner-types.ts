@@ -1,0 +1,89 @@
+// The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
+import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import type { RunnerMetrics } from './metrics.js';
+
+/** Header naming the input record an output came from: `<topic>/<partition>/<offset>[#n]`. */
+export const SOURCE_HEADER = 'slipway-source';
+
+export type RunnerState =
+  | 'created'
+  | 'starting'
+  | 'standby'
+  | 'running'
+  | 'pausing'
+  | 'paused'
+  | 'fenced'
+  | 'stopped'
+  | 'failed';
+
+export type RunnerMode = 'live' | 'shadow';
+
+/** Why a record went to the dead-letter dataset. */
+export type DlqReason = 'invalid-json' | 'input-schema' | 'process-error' | 'output-schema';
+
+export interface RunnerOptions {
+  pipeline: Pipeline;
+  log: Log;
+  /** Pipeline config; validated against the pipeline's config schema at `start()`. */
+  config?: unknown;
+  /** `live` (default) writes the real outputs; `shadow` writes `<topic>.shadow.<shadowId>` under its own owner. */
+  mode?: RunnerMode;
+  shadowId?: string;
+  /** Input partitions this runner owns (default: every partition of every input). */
+  assignment?: TopicPartition[];
+  /** Owner for fencing (default `slipway.<pipeline>`, or `slipway.<pipeline>.shadow.<id>`). */
+  owner?: string;
+  /** Consumer group for the input offsets (default `slipway.<pipeline>`, or `….shadow.<id>`). A canary has its own. */
+  group?: string;
+  /** Most input records per atomic commit (default 2000). */
+  batchSize?: number;
+  /** Longest wait for new input before looking again, in ms (default 250). */
+  idleWaitMs?: number;
+  metrics?: RunnerMetrics;
+  /**
+   * Canary share: process only records whose key bucket (`keyBucket(key)`, 0..9999) is in
+   * [from, to); the rest are passed over (their offsets still advance). Default: every record.
+   */
+  keyRange?: { from: number; to: number };
+}
+
+export interface ActivateOptions {
+  /** Where to start, per partition (default: the group's committed offsets, else 0). */
+  offsets?: ReadonlyArray<PartitionOffset>;
+  /** The epoch to write under, from the caller's `fence(owner)` (default: the runner fences itself). */
+  epoch?: number;
+  /** Keyed state to start from, per partition, instead of the runner's own namespace (a shadow run's snapshot). */
+  state?: Record<number, Array<[string, string]>>;
+  /** The canary key share from now on (`null`: every key). Unchanged when omitted. */
+  keyRange?: { from: number; to: number } | null;
+}
+
+export interface CommitEvent {
+  /** Input records consumed by this commit (including those sent to the DLQ). */
+  inputs: number;
+  outputs: number;
+  dlq: number;
+  /** Positions after the commit. */
+  offsets: PartitionOffset[];
+  /** Append times of the batch's input records (only filled when someone listens for `commit`). */
+  inputTimestamps: number[];
+  committedAt: number;
+  durationMs: number;
+}
+
+export interface DlqEvent {
+  reason: DlqReason;
+  message: string;
+  source: string;
+}
+
+/** A stable bucket 0..9999 of a record key (FNV-1a, independent of the partitioner), for canary shares. */
+export function keyBucket(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % 10_000;
+}
