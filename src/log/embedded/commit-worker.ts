@@ -1,8 +1,9 @@
 // The embedded log's commit thread (see commit-writer.ts): one SQLite connection, commits in order.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Log } from '../log.js';
+import type { CommitBatch, Log } from '../log.js';
 import { toPlainError } from './commit-writer.js';
 import { openEmbeddedLog } from './embedded-log.js';
+import { type PackedBatch, unpackBatch } from './packed-batch.js';
 
 const port = parentPort;
 if (port === null) throw new Error('commit-worker runs as a worker thread');
@@ -14,14 +15,15 @@ try {
   port.postMessage({ ready: true, error: toPlainError(err) });
   process.exit(1);
 }
-port.on('message', async (msg: { type: 'commit' | 'close'; id: number; batch: Parameters<Log['commit']>[0] }) => {
+port.on('message', async (msg: { type: 'commit' | 'close'; id: number; batch?: CommitBatch; packed?: PackedBatch }) => {
   if (msg.type === 'close') {
     await log.close();
     port.close();
     return;
   }
   try {
-    port.postMessage({ id: msg.id, result: await log.commit(msg.batch) });
+    const batch = msg.packed === undefined ? (msg.batch as CommitBatch) : unpackBatch(msg.packed);
+    port.postMessage({ id: msg.id, result: await log.commit(batch) });
   } catch (err) {
     port.postMessage({ id: msg.id, error: toPlainError(err) });
   }

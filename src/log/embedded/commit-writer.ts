@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { SlipwayError } from '../../errors.js';
 import type { CommitBatch, CommitResult } from '../log.js';
 import type { EmbeddedLogOptions } from './embedded-log.js';
+import { packBatch } from './packed-batch.js';
 
 /** An error as it crosses the thread boundary. */
 export interface PlainError {
@@ -104,7 +105,15 @@ export class CommitWriter {
     return new Promise<CommitResult>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       this.#worker.ref();
-      this.#worker.postMessage({ type: 'commit', id, batch });
+      const packed = packBatch(batch);
+      this.#worker.postMessage(
+        packed === undefined ? { type: 'commit', id, batch } : { type: 'commit', id, packed },
+        packed === undefined
+          ? []
+          : packed.packed.flatMap(
+              (p) => [p.partitions.buffer, p.timestamps.buffer, p.nullKeys.buffer] as ArrayBuffer[],
+            ),
+      );
     });
   }
 

@@ -18,6 +18,7 @@ import type {
 } from '../log.js';
 import { retryBusy } from './busy-retry.js';
 import { CommitWriter } from './commit-writer.js';
+import { encodeHeaders } from './packed-batch.js';
 import { migrateSchema } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -322,7 +323,15 @@ class EmbeddedLog implements Log {
         });
       }
       offsets[i] = part.next;
-      part.args.push(part.next++, r.key, r.value, encodeHeaders(r.headers), r.timestamp ?? now);
+      // Records from the commit thread carry their headers as JSON already (see packed-batch.ts).
+      const headers = (r as { headersJson?: string | null }).headersJson;
+      part.args.push(
+        part.next++,
+        r.key,
+        r.value,
+        headers === undefined ? encodeHeaders(r.headers) : headers,
+        r.timestamp ?? now,
+      );
       if (part.args.length === ROWS_PER_INSERT * 5) {
         part.st.insertN.run(part.args);
         part.args = [];
@@ -556,9 +565,3 @@ class EmbeddedLog implements Log {
 
 /** Shared by every record read without headers (frozen: readers must not add to it). */
 const NO_HEADERS: Headers = Object.freeze({}) as Headers;
-
-function encodeHeaders(headers: Headers | undefined): string | null {
-  if (headers === undefined) return null;
-  for (const _ in headers) return JSON.stringify(headers);
-  return null;
-}
