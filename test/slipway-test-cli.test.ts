@@ -75,7 +75,7 @@ describe('slipway test and the release gate', () => {
     assert.deepEqual(report?.failures, []);
     assert.deepEqual(
       Object.fromEntries(Object.entries(report?.layers ?? {}).map(([l, r]) => [l, [r.passed, r.failed, r.files]])),
-      { unit: [5, 0, 1], integration: [1, 0, 1], e2e: [1, 0, 1] },
+      { unit: [6, 0, 1], integration: [1, 0, 1], e2e: [1, 0, 1] },
     );
 
     const cp = await startLocalControlPlane({ dir });
@@ -103,7 +103,7 @@ describe('slipway test and the release gate', () => {
     );
     assert.equal(run.code, 1, run.stderr);
     assert.match(run.stderr, /unit +✗ makes every customer vip from the first order \(tiers\.test\.ts\)/);
-    assert.match(run.stdout, /FAILED: 1 of 6 tests; report for sha256:/);
+    assert.match(run.stdout, /FAILED: 1 of 7 tests; report for sha256:/);
     const digest = /report for (sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1] as string;
     const report = await latestReport(dir, digest);
     assert.equal(report?.passed, false);
