@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from './helpers/cli.js';
+import { runCli, startCli } from './helpers/cli.js';
 
 const example = resolve('examples/orders');
 const dir = mkdtempSync(join(tmpdir(), 'slipway-daemon-'));
@@ -41,9 +41,13 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     assert.equal(status.runners[0].stats.state, 'running');
 
     // A broken version under load: the DLQ gate fails during bake and the deployment rolls back.
-    const load = cli(['produce', 'orders', '--generate', '--rate', '400', '--count', '2400']);
+    // The load runs until the deployment ends, however long building and starting green takes.
+    const load = startCli(['--log', join(dir, 'log.db'), 'produce', 'orders', '--generate', '--rate', '400'], {
+      cwd: example,
+    });
     const broken = await cli(['deploy', 'versions/v3-broken.ts', '--bake', '4000', '--max-dlq-ratio', '0.01']);
-    await load;
+    const loaded = await load.stop();
+    assert.equal(loaded.code, 0, loaded.stderr);
     assert.equal(broken.code, 1, broken.stderr);
     assert.match(broken.stdout, /rolled_back/);
     assert.match(broken.stderr, /gate failed: dlq-ratio/);

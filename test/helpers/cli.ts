@@ -14,22 +14,45 @@ export function runCli(
   args: string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=slipway-source', '--import', 'tsx', ENTRY, ...args], {
+  return startCli(args, options).result;
+}
+
+export interface RunningCli {
+  result: Promise<CliResult>;
+  /** Asks the command to stop as Ctrl-C would (SIGTERM) and waits for it to end. */
+  stop(): Promise<CliResult>;
+}
+
+/** Starts the CLI and returns at once; for long-running commands (load, `up`) a test stops itself. */
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): RunningCli {
+  let child: ReturnType<typeof spawn> | undefined;
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child = spawn(process.execPath, ['--conditions=slipway-source', '--import', 'tsx', ENTRY, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => {
+    const c = child;
+    c.stdout?.on('data', (d) => {
       stdout += d;
     });
-    child.stderr.on('data', (d) => {
+    c.stderr?.on('data', (d) => {
       stderr += d;
     });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+    c.stdin?.end(options.input ?? '');
   });
+  return {
+    result,
+    stop() {
+      if (child?.exitCode === null) child.kill('SIGTERM');
+      return result;
+    },
+  };
 }
