@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import type { Controller } from '../deploy/controller.js';
+import { canarySteps } from '../deploy/strategies/canary.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { DeployOptions } from './control-store.js';
 import { checkReleaseGate } from './release-gate.js';
 import { resolveArtifact } from './resolve-artifact.js';
 
-const STRATEGIES = ['blue-green', 'recreate'] as const;
+const STRATEGIES = ['blue-green', 'canary', 'recreate'] as const;
 
 /** Checks a deploy request body once, at the boundary, naming the bad field. */
 export function parseDeployBody(body: unknown): {
@@ -38,6 +39,17 @@ export function parseDeployBody(body: unknown): {
   if (b.bakeMs !== undefined) {
     if (!Number.isInteger(b.bakeMs) || (b.bakeMs as number) < 0) bad('bakeMs', 'must be a whole number of ms ≥ 0');
     options.bakeMs = b.bakeMs as number;
+  }
+  if (b.canary !== undefined) {
+    const c = b.canary as { steps?: unknown; stepMs?: unknown };
+    if (typeof c !== 'object' || c === null) bad('canary', 'must be an object ({ steps, stepMs })');
+    if (c.steps !== undefined && !Array.isArray(c.steps)) bad('canary.steps', 'must be a list of percentages');
+    if (c.stepMs !== undefined && (!Number.isInteger(c.stepMs) || (c.stepMs as number) < 0))
+      bad('canary.stepMs', 'must be a whole number of ms ≥ 0');
+    options.canary = {
+      ...(c.steps === undefined ? {} : { steps: canarySteps(c.steps as unknown[]) }),
+      ...(c.stepMs === undefined ? {} : { stepMs: c.stepMs as number }),
+    };
   }
   if (b.gates !== undefined) {
     if (typeof b.gates !== 'object' || b.gates === null) bad('gates', 'must be an object');

@@ -16,6 +16,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { RunnerProcess } from '../supervisor/runner-process.js';
 import { DeploymentSteps } from './deployment-context.js';
 import { runBlueGreen } from './strategies/blue-green.js';
+import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
 
 export interface ControllerOptions {
@@ -36,6 +37,10 @@ export interface StrategyContext {
   liveArtifact(): ArtifactRef | undefined;
   /** Starts a runner process for an artifact, in standby. */
   startRunner(artifact: ArtifactRef, role: string, extra?: Partial<RunnerProcess['spec']>): Promise<RunnerProcess>;
+  /** Makes `runner` the one the controller shows and watches as live, without changing the release. */
+  adoptLive(runner: RunnerProcess, artifact: ArtifactRef): void;
+  /** Whether the controller is shutting down (a strategy then stops instead of rolling back). */
+  closing(): boolean;
   /** Makes `runner` the live one for the pipeline and records the release. */
   setLive(runner: RunnerProcess, artifact: ArtifactRef): Promise<void>;
   /** The previous live runner kept warm for a rollback (set by the strategy). */
@@ -79,11 +84,14 @@ export class Controller extends EventEmitter {
   /** Starts the live runner of every released pipeline, then resumes interrupted deployments. */
   async start(): Promise<void> {
     this.#log = await openEmbeddedLog({ path: this.logPath });
+    const active = (await this.store.activeDeployments()).filter((d) => d.environment === this.environment);
     for (const release of await this.store.listReleases(this.environment)) {
+      // A canary cut short before its cutover splits keys between blue and green: it restarts both
+      // sides itself, each with its share, instead of blue taking every key again here.
+      if (active.some((d) => d.pipeline === release.pipeline && canaryOwnsBlue(d, release.artifact))) continue;
       await this.#startLive(release);
     }
-    for (const d of await this.store.activeDeployments()) {
-      if (d.environment !== this.environment) continue;
+    for (const d of active) {
       this.emit('resume', d);
       this.#launch(d);
     }
@@ -161,12 +169,13 @@ export class Controller extends EventEmitter {
    * when the state layout changed without a declared migration.
    */
   async deploy(artifact: ArtifactRef, options: DeployOptions): Promise<DeploymentRecord> {
-    if (options.strategy !== 'blue-green' && options.strategy !== 'recreate') {
+    if (options.strategy !== 'blue-green' && options.strategy !== 'recreate' && options.strategy !== 'canary') {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',
-        `Strategy '${String(options.strategy)}' is not available: use blue-green (the default, with an optional shadow run) or recreate.`,
+        `Strategy '${String(options.strategy)}' is not available: use blue-green (the default, with an optional shadow run), canary or recreate.`,
       );
     }
+    if (options.strategy === 'canary') canarySteps(options.canary?.steps);
     const pipeline = await this.#pipelineOf(artifact);
     if (pipeline.name !== artifact.pipeline) {
       throw new SlipwayError(
@@ -183,6 +192,12 @@ export class Controller extends EventEmitter {
       }
     }
     const release = await this.store.getRelease(artifact.pipeline, this.environment);
+    if (release === undefined && options.strategy === 'canary') {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `${artifact.pipeline} has no live version in ${this.environment} to split keys with: deploy its first version with blue-green (the default) or recreate, then canary the next ones.`,
+      );
+    }
     if (release !== undefined) {
       const previous = await this.#pipelineOf(release.artifact);
       if (previous.stateVersion !== pipeline.stateVersion) {
@@ -243,6 +258,10 @@ export class Controller extends EventEmitter {
           ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
           ...extra,
         }),
+      adoptLive: (runner, artifact) => {
+        this.#live.set(pipelineName, { runner, artifact });
+      },
+      closing: () => this.#closing,
       setLive: async (runner, artifact) => {
         this.#live.set(pipelineName, { runner, artifact });
         await this.store.setRelease({
@@ -265,6 +284,8 @@ export class Controller extends EventEmitter {
           return await runBlueGreen(ctx);
         case 'recreate':
           return await runRecreate(ctx);
+        case 'canary':
+          return await runCanary(ctx);
         default:
           throw new SlipwayError('SLIPWAY_DEPLOY_REFUSED', `Unknown strategy '${String(record.options.strategy)}'.`);
       }

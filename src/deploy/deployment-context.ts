@@ -35,6 +35,15 @@ export class DeploymentSteps {
     return undefined;
   }
 
+  /** The data of the last `info` event recorded for `step`, or undefined if none was. */
+  lastInfo(step: string): Record<string, unknown> | undefined {
+    for (let i = this.#events.length - 1; i >= 0; i--) {
+      const e = this.#events[i] as DeploymentEvent;
+      if (e.step === step && e.kind === 'info') return e.data;
+    }
+    return undefined;
+  }
+
   /** Whether `step` began (was recorded as begun), whatever came of it. */
   began(step: string): boolean {
     return this.#events.some((e) => e.step === step && e.kind === 'begin');

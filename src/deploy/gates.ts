@@ -29,13 +29,15 @@ export function checkRunnerGates(stats: RunnerStats, gates: GateConfig = {}, fin
     limit: 'running',
     message: healthy ? 'runner healthy' : `runner is ${stats.state}`,
   });
-  const ratio = stats.inputs === 0 ? 0 : stats.dlq / stats.inputs;
+  // Of the records the runner processed: a canary passes over the keys outside its share.
+  const processed = stats.processed ?? stats.inputs;
+  const ratio = processed === 0 ? 0 : stats.dlq / processed;
   results.push({
     gate: 'dlq-ratio',
     ok: ratio <= g.maxDlqRatio,
     value: Math.round(ratio * 10_000) / 10_000,
     limit: g.maxDlqRatio,
-    message: `${stats.dlq} of ${stats.inputs} records went to the DLQ`,
+    message: `${stats.dlq} of ${processed} records went to the DLQ`,
   });
   results.push({
     gate: 'p99-latency',

@@ -57,11 +57,19 @@ export interface ActivateOptions {
   state?: Record<number, Array<[string, string]>>;
   /** The canary key share from now on (`null`: every key). Unchanged when omitted. */
   keyRange?: { from: number; to: number } | null;
+  /**
+   * Take over another owner and consumer group from now on (a canary's last step: green, which ran
+   * under its own owner and group, becomes the live runner). Unchanged when omitted.
+   */
+  owner?: string;
+  group?: string;
 }
 
 export interface CommitEvent {
   /** Input records consumed by this commit (including those sent to the DLQ). */
   inputs: number;
+  /** Input records in this runner's key share (all of them without a canary share). */
+  processed: number;
   outputs: number;
   dlq: number;
   /** Positions after the commit. */

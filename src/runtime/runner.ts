@@ -48,6 +48,8 @@ interface PreparedBatch {
   batch: LogRecord[];
   outputs: number;
   dlq: number;
+  /** Records outside the canary key share, passed over. */
+  skipped: number;
   started: number;
 }
 
@@ -76,8 +78,8 @@ export class Runner extends EventEmitter {
   readonly pipeline: Pipeline;
   readonly log: Log;
   readonly mode: RunnerMode;
-  readonly owner: string;
-  readonly group: string;
+  #owner: string;
+  #group: string;
   readonly stateNamespace: string;
   readonly metrics: RunnerMetrics;
   #state: RunnerState = 'created';
@@ -107,8 +109,8 @@ export class Runner extends EventEmitter {
       throw new SlipwayError('SLIPWAY_USAGE', `A shadow runner of '${name}' needs a shadowId (the deployment id).`);
     }
     const suffix = this.mode === 'shadow' ? `.shadow.${options.shadowId}` : '';
-    this.owner = options.owner ?? `slipway.${name}${suffix}`;
-    this.group = options.group ?? `slipway.${name}${suffix}`;
+    this.#owner = options.owner ?? `slipway.${name}${suffix}`;
+    this.#group = options.group ?? `slipway.${name}${suffix}`;
     this.stateNamespace = `${name}${suffix}`;
     this.#batchSize = options.batchSize ?? 2000;
     this.#idleWaitMs = options.idleWaitMs ?? 250;
@@ -126,6 +128,16 @@ export class Runner extends EventEmitter {
 
   get state(): RunnerState {
     return this.#state;
+  }
+
+  /** The owner this runner fences and writes under. */
+  get owner(): string {
+    return this.#owner;
+  }
+
+  /** The consumer group its input offsets are committed for. */
+  get group(): string {
+    return this.#group;
   }
 
   /** Changes the canary key share; takes effect from the next batch (use at an offset barrier). */
@@ -213,6 +225,8 @@ export class Runner extends EventEmitter {
   /** Fences (or takes the given epoch), sets positions and loads the partitions' committed state. */
   async #prepare(options: ActivateOptions): Promise<void> {
     if (options.keyRange !== undefined) this.#keyRange = options.keyRange ?? undefined;
+    if (options.owner !== undefined) this.#owner = options.owner;
+    if (options.group !== undefined) this.#group = options.group;
     this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
     const committed = new Map<string, number>();
     for (const o of await this.log.committedOffsets(this.group)) committed.set(`${o.topic}/${o.partition}`, o.offset);
@@ -392,6 +406,7 @@ export class Runner extends EventEmitter {
     const dlqRecords = new Map<string, AppendRecord[]>();
     let dlqCount = 0;
     let outCount = 0;
+    let skipped = 0;
     const emittedThisRecord: OutputSlot[] = [];
     let source = '';
     let emitIndex = 0;
@@ -464,7 +479,10 @@ export class Runner extends EventEmitter {
       current = batch[i] as LogRecord;
       if (range !== undefined) {
         const bucket = keyBucket(current.key ?? '');
-        if (bucket < range.from || bucket >= range.to) continue;
+        if (bucket < range.from || bucket >= range.to) {
+          skipped++;
+          continue;
+        }
       }
       source = `${current.topic}/${current.partition}/${current.offset}`;
       emitIndex = 0;
@@ -521,7 +539,7 @@ export class Runner extends EventEmitter {
     // Optimistic: the next batch is processed against this one's state. If this commit fails the
     // runner stops, and the next activation reloads state from the log.
     store.applyBatch();
-    return { commit, touched, batch, outputs: outCount, dlq: dlqCount, started };
+    return { commit, touched, batch, outputs: outCount, dlq: dlqCount, skipped, started };
   }
 
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
@@ -544,6 +562,7 @@ export class Runner extends EventEmitter {
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {
         inputs: batch.length,
+        processed: batch.length - prepared.skipped,
         outputs: prepared.outputs,
         dlq: prepared.dlq,
         offsets: (prepared.commit.offsets?.offsets ?? []).map((o) => ({ ...o })),

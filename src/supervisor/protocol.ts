@@ -32,6 +32,8 @@ export type RunnerCommand =
       epoch?: number;
       state?: Record<number, Array<[string, string]>>;
       keyRange?: { from: number; to: number } | null;
+      owner?: string;
+      group?: string;
     }
   | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'runUntil'; offsets: PartitionOffset[]; epoch?: number }
@@ -43,6 +45,8 @@ export interface RunnerStats {
   state: RunnerState;
   epoch: number;
   inputs: number;
+  /** Input records in the runner's key share (a canary passes over the others). */
+  processed: number;
   outputs: number;
   dlq: number;
   commits: number;

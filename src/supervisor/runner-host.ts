@@ -9,7 +9,7 @@ import type { RunnerCommand, RunnerMessage, RunnerSpec, RunnerStats } from './pr
 
 let runner: Runner | undefined;
 let log: Log | undefined;
-const totals = { inputs: 0, outputs: 0, dlq: 0, commits: 0, lastCommitAt: 0 };
+const totals = { inputs: 0, processed: 0, outputs: 0, dlq: 0, commits: 0, lastCommitAt: 0 };
 let recentLatencies: number[] = [];
 // Latency counts only records appended after activation: a backlog from before says nothing of this version.
 let activatedAt = Number.POSITIVE_INFINITY;
@@ -42,6 +42,7 @@ async function start(spec: RunnerSpec): Promise<void> {
   });
   runner.on('commit', (e: CommitEvent) => {
     totals.inputs += e.inputs;
+    totals.processed += e.processed;
     totals.outputs += e.outputs;
     totals.dlq += e.dlq;
     totals.commits++;
@@ -86,6 +87,8 @@ async function handle(msg: RunnerCommand): Promise<unknown> {
         ...(msg.epoch === undefined ? {} : { epoch: msg.epoch }),
         ...(msg.state === undefined ? {} : { state: msg.state }),
         ...(msg.keyRange === undefined ? {} : { keyRange: msg.keyRange }),
+        ...(msg.owner === undefined ? {} : { owner: msg.owner }),
+        ...(msg.group === undefined ? {} : { group: msg.group }),
       });
     case 'pause':
       return (runner as Runner).pause();

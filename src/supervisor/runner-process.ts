@@ -116,6 +116,8 @@ export class RunnerProcess extends EventEmitter {
       epoch?: number;
       state?: Record<number, Array<[string, string]>>;
       keyRange?: { from: number; to: number } | null;
+      owner?: string;
+      group?: string;
     } = {},
   ): Promise<void> {
     return this.#call({ cmd: 'activate', ...options }) as Promise<void>;

@@ -55,12 +55,37 @@ export function describeEvent(e: DeploymentEvent): string {
       return `${at}  recreate    stopping blue…`;
     case 'start-green:end':
       return `${at}  recreate    green running (output stopped for ${String(d.pauseMs)} ms)`;
+    case 'barrier:info': {
+      const share = Number(d.share);
+      const at0 =
+        share === 0
+          ? 'blue takes every key again'
+          : share === 100
+            ? 'green takes every key'
+            : `green takes ${share} % of keys`;
+      return `${at}  barrier     both sides at offset ${total(d.offsets as Array<{ offset: number }>)}: ${at0}`;
+    }
+    case 'canary-100:end':
+      return `${at}  cutover     green is live at offset ${total(d.offsets as Array<{ offset: number }>)} (epoch ${String(d.epoch)}), pause ${String(d.pauseMs)} ms`;
     default:
+      if (e.step.startsWith('canary-')) {
+        const share = e.step.slice('canary-'.length);
+        if (e.kind === 'begin') return `${at}  canary      ${share} % of keys to green…`;
+        if (e.kind === 'end') {
+          const failed = ((d.gates as Array<{ ok: boolean; gate: string; message: string }> | undefined) ?? []).filter(
+            (g) => !g.ok,
+          );
+          return `${at}  canary      ${share} %: ${d.ok ? `gates passed (pause ${String(d.pauseMs ?? 0)} ms)` : `gate failed: ${failed.map((g) => `${g.gate} (${g.message})`).join('; ') || 'rollback requested'}`}`;
+        }
+      }
       if (e.kind === 'error') return `${at}  ${e.step.padEnd(11)} error ${String(d.code ?? '')}: ${String(d.message)}`;
       if (e.kind === 'info') return `${at}  ${e.step}`;
       return `${at}  ${e.step.padEnd(11)} ${e.kind}`;
   }
 }
+
+const total = (offsets: Array<{ offset: number }> | undefined): number =>
+  (offsets ?? []).reduce((n, o) => n + o.offset, 0);
 
 const TERMINAL = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 
@@ -203,7 +228,26 @@ export function registerControl(program: Command, ctx: CliContext): void {
         'artifact digest or unique prefix (slipway artifacts), or a pipeline file in development',
       ),
   )
-    .option('-s, --strategy <name>', 'blue-green (default) or recreate', 'blue-green')
+    .option('-s, --strategy <name>', 'blue-green (default), canary or recreate', 'blue-green')
+    .option(
+      '--steps <percents>',
+      'canary: share of keys green gets at each step, comma-separated (default 1,10,50,100)',
+      (v: string) =>
+        v.split(',').map((p) => {
+          const n = Number(p.trim());
+          if (p.trim() === '' || !Number.isFinite(n))
+            throw new SlipwayError(
+              'SLIPWAY_USAGE',
+              `--steps takes percentages like 1,10,50,100; '${p}' is not a number.`,
+            );
+          return n;
+        }),
+    )
+    .option(
+      '--step-ms <ms>',
+      'canary: how long gates watch each step before the next (default 2000)',
+      intOption('--step-ms'),
+    )
     .option(
       '--shadow <records>',
       'shadow-run green on this many input records and diff it against blue first',
@@ -228,6 +272,8 @@ export function registerControl(program: Command, ctx: CliContext): void {
         opts: {
           controlPlane?: string;
           strategy: string;
+          steps?: number[];
+          stepMs?: number;
           shadow?: number;
           bake: number;
           allowChange?: string;
@@ -265,6 +311,14 @@ export function registerControl(program: Command, ctx: CliContext): void {
           bakeMs: opts.bake,
           gates,
           ...(opts.shadow ? { shadow: { records: opts.shadow } } : {}),
+          ...(opts.steps !== undefined || opts.stepMs !== undefined
+            ? {
+                canary: {
+                  ...(opts.steps === undefined ? {} : { steps: opts.steps }),
+                  ...(opts.stepMs === undefined ? {} : { stepMs: opts.stepMs }),
+                },
+              }
+            : {}),
           ...(config === undefined ? {} : { config }),
           ...(opts.pipeline ? { pipeline: opts.pipeline } : {}),
           ...(opts.allowUntested ? { allowUntested: true } : {}),

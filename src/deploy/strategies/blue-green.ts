@@ -28,10 +28,10 @@ export async function waitForCommitted(
   return false;
 }
 
-const alive = (runner: RunnerProcess | undefined): runner is RunnerProcess =>
+export const alive = (runner: RunnerProcess | undefined): runner is RunnerProcess =>
   runner !== undefined && runner.state !== 'exited';
 
-const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolean =>
+export const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolean =>
   a !== undefined && a.module === b.module && a.version === b.version && a.digest === b.digest;
 
 /**
@@ -111,12 +111,12 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
 }
 
 /** Watches green's figures for the bake time; resolves with the gates' verdict. */
-async function bake(
+export async function bake(
   ctx: StrategyContext,
   green: RunnerProcess | undefined,
   record: DeploymentRecord,
+  bakeMs = record.options.bakeMs ?? 2000,
 ): Promise<Record<string, unknown>> {
-  const bakeMs = record.options.bakeMs ?? 2000;
   const deadline = Date.now() + bakeMs;
   let requested = false;
   void ctx.rollbackRequested.then(() => {
@@ -195,7 +195,22 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
     ctx.warm = await ctx.startRunner(previous, 'blue');
   }
 
-  verdict ??= await steps.run('bake', () => bake(ctx, ctx.live(), record));
+  return bakeThenFinish(ctx, verdict);
+}
+
+/**
+ * After a cutover (new version live, the previous one warm in `ctx.warm`): bake with gates, then
+ * complete, or roll back at an exact offset. `verdict` is the outcome already known (a resumed
+ * deployment's recorded bake, or a failed cutover). Shared by blue-green and canary.
+ */
+export async function bakeThenFinish(
+  ctx: StrategyContext,
+  known: Record<string, unknown> | undefined,
+): Promise<DeploymentRecord> {
+  const { steps } = ctx;
+  const record = steps.record;
+  const previous = record.previous;
+  const verdict = known ?? (await steps.run('bake', () => bake(ctx, ctx.live(), record)));
   if (verdict.ok === true) {
     if (ctx.warm !== undefined) await ctx.warm.stop();
     ctx.warm = undefined;
