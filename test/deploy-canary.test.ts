@@ -57,7 +57,7 @@ describe('canary deployments on the embedded log under continuous load', () => {
       assert.deepEqual(barriers, [10, 50, 100], 'one offset barrier per step, 100 % appended');
       assert.deepEqual(
         [...new Set(events.map((e) => e.step))],
-        ['planned', 'canary-10', 'barrier', 'canary-50', 'canary-100', 'bake', 'completed'],
+        ['planned', 'canary-10', 'start-green', 'barrier', 'canary-50', 'canary-100', 'bake', 'completed'],
       );
       assert.equal((canary.summary.canaryPausesMs as number[]).length, 3);
 

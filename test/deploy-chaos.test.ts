@@ -45,6 +45,19 @@ const SWAP: DeployOptions = {
   gates: { allowChangedFields: ['amountEur', 'customerTotalEur', 'tier'] },
 };
 const BROKEN: DeployOptions = { strategy: 'blue-green', bakeMs: 800, gates: { maxDlqRatio: 0.01 } };
+const CANARY: DeployOptions = {
+  strategy: 'canary',
+  canary: { steps: [10, 50], stepMs: 400 },
+  bakeMs: 400,
+  gates: { allowChangedFields: ['amountEur', 'customerTotalEur', 'tier'] },
+};
+const BROKEN_CANARY: DeployOptions = {
+  strategy: 'canary',
+  canary: { steps: [20], stepMs: 3000 },
+  gates: { maxDlqRatio: 0.01 },
+};
+/** Canary kill points run fewer times: each canary deployment starts and barriers more runners. */
+const CANARY_REPEATS = 2;
 
 type Line = Record<string, unknown>;
 
@@ -174,6 +187,7 @@ interface KillPoint {
   step: string;
   kind: 'begin' | 'end' | 'info';
   broken?: boolean;
+  canary?: boolean;
 }
 
 const isFinal = (l: Line): boolean =>
@@ -187,6 +201,13 @@ const KILL_POINTS: KillPoint[] = [
   { step: 'bake', kind: 'begin' },
   { step: 'rollback', kind: 'begin', broken: true },
   { step: 'final', kind: 'info' },
+  // Canary: at its first barrier (10 %), with keys split (50 % begins), at and after the cutover, in
+  // the rollback of a broken canary: the resumed deployment restores each side's key share.
+  { step: 'barrier', kind: 'info', canary: true },
+  { step: 'canary-50', kind: 'begin', canary: true },
+  { step: 'canary-100', kind: 'begin', canary: true },
+  { step: 'canary-100', kind: 'end', canary: true },
+  { step: 'rollback', kind: 'begin', broken: true, canary: true },
 ];
 
 describe('chaos: blue-green deployments survive SIGKILL of the controller and of the runners', () => {
@@ -282,11 +303,14 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     const name = point.step === 'final' ? 'the final status event' : `${point.step} ${point.kind}`;
     const matches = (l: Line): boolean =>
       point.step === 'final' ? isFinal(l) : l.step === point.step && l.kind === point.kind;
-    it(`controller SIGKILLed at ${name}, ${REPEATS} times: resumed to ${point.broken ? 'rolled_back' : 'completed or rolled_back'}`, async () => {
-      for (let i = 0; i < REPEATS; i++) {
+    const repeats = point.canary ? CANARY_REPEATS : REPEATS;
+    const strategy = point.canary ? 'canary' : 'blue-green';
+    it(`controller SIGKILLed at ${strategy} ${name}, ${repeats} times: resumed to ${point.broken ? 'rolled_back' : 'completed or rolled_back'}`, async () => {
+      for (let i = 0; i < repeats; i++) {
         const artifact = point.broken ? v3 : await nextSwap();
         if (point.broken) brokenDeployments++;
-        const deployed = await child.request({ cmd: 'deploy', artifact, options: point.broken ? BROKEN : SWAP });
+        const options = point.canary ? (point.broken ? BROKEN_CANARY : CANARY) : point.broken ? BROKEN : SWAP;
+        const deployed = await child.request({ cmd: 'deploy', artifact, options });
         const id = deployed.deployed as string;
         const hit = await child.waitFor(`${name} of ${id}`, (l) => l.deployment === id && (matches(l) || isFinal(l)));
         assert.ok(matches(hit), `${id} reached ${name} (it ended ${String(hit.step)} first)`);
@@ -340,6 +364,26 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
         (l) => l.deployment === id && l.step === at.step && l.kind === at.kind,
       );
       if (i === 2) await sleep(Math.random() * 50);
+      killQuietly(green);
+      killQuietly(blue);
+      await settle(id, ['completed', 'rolled_back']);
+    }
+  });
+
+  it(`green and blue runners SIGKILLed at a canary barrier, ${CANARY_REPEATS} times: completed or rolled_back`, async () => {
+    for (let i = 0; i < CANARY_REPEATS; i++) {
+      const status = await child.request({ cmd: 'status' });
+      const blue = (status.live as Array<{ pid: number }>)[0]?.pid;
+      assert.ok(blue !== undefined, 'a live (blue) runner');
+      const deployed = await child.request({ cmd: 'deploy', artifact: await nextSwap(), options: CANARY });
+      const id = deployed.deployed as string;
+      const started = await child.waitFor(
+        `start-green of ${id}`,
+        (l) => l.deployment === id && l.step === 'start-green',
+      );
+      const green = (started.data as { pid: number }).pid;
+      await child.waitFor(`barrier of ${id}`, (l) => l.deployment === id && l.step === 'barrier');
+      await sleep(Math.random() * 50);
       killQuietly(green);
       killQuietly(blue);
       await settle(id, ['completed', 'rolled_back']);

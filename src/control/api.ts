@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Hono } from 'hono';
 import type { Controller } from '../deploy/controller.js';
 import { canarySteps } from '../deploy/strategies/canary.js';
@@ -28,12 +30,15 @@ export function parseDeployBody(body: unknown): {
   const options: DeployOptions = { strategy: strategy as DeployOptions['strategy'] };
   if (b.config !== undefined) options.config = b.config;
   if (b.shadow !== undefined) {
-    const s = b.shadow as { records?: unknown; timeoutMs?: unknown };
+    const s = b.shadow as { records?: unknown; timeoutMs?: unknown; samples?: unknown };
     if (typeof s !== 'object' || s === null || !Number.isInteger(s.records) || (s.records as number) < 1)
       bad('shadow.records', 'must be a whole number ≥ 1');
+    if (s.samples !== undefined && (typeof s.samples !== 'string' || !isAbsolute(s.samples) || !existsSync(s.samples)))
+      bad('shadow.samples', 'must be the absolute path of an existing samples folder');
     options.shadow = {
       records: s.records as number,
       ...(typeof s.timeoutMs === 'number' ? { timeoutMs: s.timeoutMs } : {}),
+      ...(typeof s.samples === 'string' ? { samples: s.samples } : {}),
     };
   }
   if (b.bakeMs !== undefined) {

@@ -38,8 +38,12 @@ export interface GateConfig {
 export interface DeployOptions {
   strategy: Strategy;
   config?: unknown;
-  /** Shadow phase (blue-green): how many input records green processes in shadow, and the longest wait. */
-  shadow?: { records: number; timeoutMs?: number };
+  /**
+   * Shadow phase (blue-green): how many input records green processes in shadow, and the longest
+   * wait. When fewer live records than that arrive, the `default` samples of the inputs in the
+   * `samples` folder (absolute path) are run through both versions and diffed instead.
+   */
+  shadow?: { records: number; timeoutMs?: number; samples?: string };
   /** Bake time after cutover, ms (default 2000). */
   bakeMs?: number;
   gates?: GateConfig;

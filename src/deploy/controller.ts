@@ -39,6 +39,8 @@ export interface StrategyContext {
   startRunner(artifact: ArtifactRef, role: string, extra?: Partial<RunnerProcess['spec']>): Promise<RunnerProcess>;
   /** Makes `runner` the one the controller shows and watches as live, without changing the release. */
   adoptLive(runner: RunnerProcess, artifact: ArtifactRef): void;
+  /** The pipeline an artifact runs (loaded once). */
+  pipelineOf(artifact: ArtifactRef): Promise<Pipeline>;
   /** Whether the controller is shutting down (a strategy then stops instead of rolling back). */
   closing(): boolean;
   /** Makes `runner` the live one for the pipeline and records the release. */
@@ -262,6 +264,7 @@ export class Controller extends EventEmitter {
         this.#live.set(pipelineName, { runner, artifact });
       },
       closing: () => this.#closing,
+      pipelineOf: (artifact) => this.#pipelineOf(artifact),
       setLive: async (runner, artifact) => {
         this.#live.set(pipelineName, { runner, artifact });
         await this.store.setRelease({

@@ -3,7 +3,7 @@ import type { RunnerStats } from '../supervisor/protocol.js';
 import type { OutputDiff } from './output-diff.js';
 
 export interface GateResult {
-  gate: 'dlq-ratio' | 'p99-latency' | 'lag' | 'diff-ratio' | 'runner';
+  gate: 'dlq-ratio' | 'p99-latency' | 'lag' | 'diff-ratio' | 'sample-diff-ratio' | 'runner';
   ok: boolean;
   value: number | string;
   limit: number | string;

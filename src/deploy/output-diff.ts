@@ -92,20 +92,7 @@ export async function diffOutputs(request: DiffRequest): Promise<OutputDiff> {
     const end = to.get(key(s));
     return end !== undefined && s.offset >= (from.get(key(s)) ?? 0) && s.offset < end;
   };
-  const allowed = new Set(request.allowChangedFields ?? []);
-  const result: OutputDiff = {
-    compared: 0,
-    identical: 0,
-    changed: 0,
-    missing: 0,
-    extra: 0,
-    changedFields: {},
-    examples: [],
-    ratio: 0,
-  };
-  const example = (e: OutputDiff['examples'][number]): void => {
-    if (result.examples.filter((x) => x.kind === e.kind).length < 5) result.examples.push(e);
-  };
+  const pairs: OutputPair[] = [];
   for (const pair of request.outputs) {
     const info = await request.log.describeTopic(pair.live);
     const partitions = info?.partitions ?? 0;
@@ -121,12 +108,41 @@ export async function diffOutputs(request: DiffRequest): Promise<OutputDiff> {
       const source = r.headers[SOURCE_HEADER];
       if (source !== undefined && inRange(source)) shadow.set(source, r.value);
     }
+    pairs.push({ topic: pair.live, live, shadow });
+  }
+  return compareOutputs(pairs, request.allowChangedFields);
+}
+
+/** One output dataset's records on each side, by source (`slipway-source`) → value as JSON text. */
+export interface OutputPair {
+  topic: string;
+  live: ReadonlyMap<string, string>;
+  shadow: ReadonlyMap<string, string>;
+}
+
+/** The record-by-record comparison itself: identical, changed (which fields), missing, extra. */
+export function compareOutputs(pairs: readonly OutputPair[], allowChangedFields: readonly string[] = []): OutputDiff {
+  const allowed = new Set(allowChangedFields);
+  const result: OutputDiff = {
+    compared: 0,
+    identical: 0,
+    changed: 0,
+    missing: 0,
+    extra: 0,
+    changedFields: {},
+    examples: [],
+    ratio: 0,
+  };
+  const example = (e: OutputDiff['examples'][number]): void => {
+    if (result.examples.filter((x) => x.kind === e.kind).length < 5) result.examples.push(e);
+  };
+  for (const { topic, live, shadow } of pairs) {
     for (const [source, value] of shadow) {
       result.compared++;
       const blue = live.get(source);
       if (blue === undefined) {
         result.extra++;
-        example({ kind: 'extra', topic: pair.live, source });
+        example({ kind: 'extra', topic, source });
         continue;
       }
       const fields = blue === value ? [] : differingFields(JSON.parse(blue), JSON.parse(value));
@@ -134,14 +150,14 @@ export async function diffOutputs(request: DiffRequest): Promise<OutputDiff> {
       if (fields.filter((f) => !allowed.has(f)).length === 0) result.identical++;
       else {
         result.changed++;
-        example({ kind: 'changed', topic: pair.live, source, fields });
+        example({ kind: 'changed', topic, source, fields });
       }
     }
     for (const source of live.keys()) {
       if (shadow.has(source)) continue;
       result.compared++;
       result.missing++;
-      example({ kind: 'missing', topic: pair.live, source });
+      example({ kind: 'missing', topic, source });
     }
   }
   result.ratio = result.compared === 0 ? 0 : (result.changed + result.missing + result.extra) / result.compared;

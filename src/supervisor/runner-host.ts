@@ -64,6 +64,11 @@ async function start(spec: RunnerSpec): Promise<void> {
     });
   });
   runner.on('dlq', (e: DlqEvent) => send({ event: 'dlq', ...e }));
+  // A runner that fails stops processing; say why where an operator looks (the daemon's output).
+  runner.on('error', (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`[${spec.id}] runner failed: ${e?.code ?? ''} ${e?.message ?? String(err)}\n`);
+  });
   await runner.start();
 }
 

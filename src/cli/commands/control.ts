@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ControlPlaneClient } from '../../control/client.js';
@@ -34,8 +35,14 @@ export function describeEvent(e: DeploymentEvent): string {
       const fields = Object.entries(diff.changedFields)
         .map(([f, n]) => `${f}×${n}`)
         .join(', ');
-      if (diff.compared === 0) return `${at}  shadow diff nothing to compare: no input arrived during the shadow run`;
-      return `${at}  shadow diff ${diff.compared} compared: ${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra${fields ? ` (fields: ${fields})` : ''} → ${d.ok ? 'pass' : 'FAIL'}`;
+      const sample = d.sampleDiff as (typeof diff & { samples: string[]; records: number }) | undefined;
+      const sampleLine =
+        sample === undefined
+          ? ''
+          : `\n${at}  sample diff ${sample.records} records of ${sample.samples.join(', ')} (live input too sparse): ${sample.identical} identical, ${sample.changed} changed, ${sample.missing} missing, ${sample.extra} extra → ${d.ok ? 'pass' : 'FAIL'}`;
+      if (diff.compared === 0)
+        return `${at}  shadow diff nothing to compare: no input arrived during the shadow run${sampleLine}`;
+      return `${at}  shadow diff ${diff.compared} compared: ${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra${fields ? ` (fields: ${fields})` : ''} → ${d.ok ? 'pass' : 'FAIL'}${sampleLine}`;
     }
     case 'cutover:begin':
       return `${at}  cutover     pausing blue at its committed offsets…`;
@@ -86,6 +93,18 @@ export function describeEvent(e: DeploymentEvent): string {
 
 const total = (offsets: Array<{ offset: number }> | undefined): number =>
   (offsets ?? []).reduce((n, o) => n + o.offset, 0);
+
+/** The samples folder for a shadow run: `--samples`, else `./samples` when the project has one. */
+function shadowSamples(dir: string | undefined): { samples?: string } {
+  const path = resolve(dir ?? 'samples');
+  if (existsSync(path)) return { samples: path };
+  if (dir !== undefined)
+    throw new SlipwayError(
+      'SLIPWAY_USAGE',
+      `--samples ${dir}: no such folder (${path}). Capture one with \`slipway sample capture\`.`,
+    );
+  return {};
+}
 
 const TERMINAL = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 
@@ -253,6 +272,10 @@ export function registerControl(program: Command, ctx: CliContext): void {
       'shadow-run green on this many input records and diff it against blue first',
       intOption('--shadow', 1),
     )
+    .option(
+      '--samples <dir>',
+      'with --shadow: samples folder whose default samples stand in when live input is too sparse (default: ./samples if present)',
+    )
     .option('--bake <ms>', 'how long gates watch green after cutover', intOption('--bake'), 5000)
     .option('--allow-change <fields>', 'output fields the new version is expected to change (comma-separated)')
     .option('--max-dlq-ratio <ratio>', 'gate: most DLQ records per input record', Number.parseFloat)
@@ -275,6 +298,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
           steps?: number[];
           stepMs?: number;
           shadow?: number;
+          samples?: string;
           bake: number;
           allowChange?: string;
           maxDlqRatio?: number;
@@ -310,7 +334,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
           strategy: opts.strategy,
           bakeMs: opts.bake,
           gates,
-          ...(opts.shadow ? { shadow: { records: opts.shadow } } : {}),
+          ...(opts.shadow ? { shadow: { records: opts.shadow, ...shadowSamples(opts.samples) } } : {}),
           ...(opts.steps !== undefined || opts.stepMs !== undefined
             ? {
                 canary: {

@@ -5,6 +5,7 @@ import type { RunnerProcess } from '../../supervisor/runner-process.js';
 import type { StrategyContext } from '../controller.js';
 import { checkDiffGate, checkRunnerGates, type GateResult } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
+import { sampleShadowDiff } from '../sample-shadow.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,6 +97,21 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
       checkDiffGate(diff, record.options.gates),
       ...checkRunnerGates(stats, record.options.gates),
     ];
+    // Too little live input to judge the release: the project's representative samples stand in.
+    let sampleDiff: Awaited<ReturnType<typeof sampleShadowDiff>>;
+    const previous = record.previous;
+    if (diff.compared < shadowOpts.records && shadowOpts.samples !== undefined && previous !== null) {
+      sampleDiff = await sampleShadowDiff({
+        blue: { pipeline: await ctx.pipelineOf(previous), config: ctx.live()?.spec.config },
+        green: { pipeline, config: record.options.config },
+        samplesRoot: shadowOpts.samples,
+        ...(record.options.gates?.allowChangedFields
+          ? { allowChangedFields: record.options.gates.allowChangedFields }
+          : {}),
+      });
+      if (sampleDiff !== undefined)
+        gates.push({ ...checkDiffGate(sampleDiff, record.options.gates), gate: 'sample-diff-ratio' });
+    }
     if (!caughtUp)
       gates.push({
         gate: 'lag',
@@ -104,7 +120,13 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
         limit: 'caught up',
         message: 'blue did not reach the shadow range in 30 s',
       });
-    return { ok: gates.every((g) => g.ok), shadowInputs: stats.inputs, diff, gates };
+    return {
+      ok: gates.every((g) => g.ok),
+      shadowInputs: stats.inputs,
+      diff,
+      ...(sampleDiff === undefined ? {} : { sampleDiff }),
+      gates,
+    };
   } finally {
     await shadow.stop();
   }
@@ -162,7 +184,11 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
     await steps.info('start-green', { runner: green.spec.id, pid: green.pid ?? null });
     if (record.options.shadow !== undefined && blue !== undefined) {
       const shadow = steps.ended('shadow') ?? (await steps.run('shadow', () => shadowPhase(ctx, record)));
-      await steps.summarize({ diff: shadow.diff, shadowGates: shadow.gates });
+      await steps.summarize({
+        diff: shadow.diff,
+        ...(shadow.sampleDiff === undefined ? {} : { sampleDiff: shadow.sampleDiff }),
+        shadowGates: shadow.gates,
+      });
       if (shadow.ok !== true) {
         await green.stop();
         return steps.finish('aborted', { reason: 'shadow gates failed before cutover', gates: shadow.gates });

@@ -205,6 +205,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
             if (green === undefined || green.state === 'exited') {
               green = await startGreen();
               fresh.add(green);
+              await steps.info('start-green', { runner: green.spec.id, pid: green.pid ?? null });
             }
             const moved = share === s ? undefined : await moveTo(s);
             if (moved !== undefined) {
