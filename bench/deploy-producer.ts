@@ -1,11 +1,13 @@
 // Child process of bench/deploy.ts: appends orders at a steady rate until its stdin closes.
-import { type AppendRecord, openEmbeddedLog, partitionFor } from 'slipway';
+// argv: <log config as JSON> <rate> <topic>.
+import { type AppendRecord, partitionFor } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
+import { type LogConfig, openLog } from '../src/log/open-log.js';
 
-const [path, rateArg] = process.argv.slice(2);
+const [config, rateArg, topic = orders.topic] = process.argv.slice(2);
 const rate = Number(rateArg);
-const log = await openEmbeddedLog({ path: path as string, commitThread: false });
-await log.createTopic(orders.topic, { partitions: orders.partitions });
+const log = await openLog(JSON.parse(config as string) as LogConfig);
+await log.createTopic(topic, { partitions: orders.partitions });
 let stop = false;
 process.stdin.on('close', () => {
   stop = true;
@@ -36,7 +38,7 @@ while (!stop) {
         timestamp: now,
       });
     }
-    await log.append(orders.topic, batch);
+    await log.append(topic, batch);
     sent += due;
   }
   await new Promise((r) => setTimeout(r, 2));

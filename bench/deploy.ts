@@ -3,8 +3,11 @@
 // (artifacts built once, alternating v1 and v2), plus broken releases that the gates roll back.
 // The pause of a deployment is the longest time no output was committed around its cutover, read
 // from the output topic's commit timestamps. Lost and duplicated records are checked by source.
-// Last line: one JSON object.
+// `--engine kafka` runs the same on the Kafka broker at KAFKA_BROKERS (or starts the project's
+// broker), with the example pipeline under names of this run (so a shared broker keeps runs apart)
+// and 5,000 orders/s by default (`--rate N`). Last line: one JSON object.
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -17,12 +20,16 @@ import {
   type DeployOptions,
   type Log,
   type LogRecord,
-  openEmbeddedLog,
   openSqliteControlStore,
 } from 'slipway';
+import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { type LogConfig, openLog } from '../src/log/open-log.js';
 import { argValue, percentile, tempDir } from './common.js';
 
-const RATE = argValue('rate', 20_000);
+const engineArg = process.argv.indexOf('--engine');
+const ENGINE = engineArg > 0 ? process.argv[engineArg + 1] : 'embedded';
+if (ENGINE !== 'embedded' && ENGINE !== 'kafka') throw new Error(`--engine takes embedded or kafka, not ${ENGINE}`);
+const RATE = argValue('rate', ENGINE === 'kafka' ? 5000 : 20_000);
 const DEPLOYS = argValue('deploys', 20);
 const ROLLBACKS = argValue('rollbacks', 3);
 const EXAMPLE = fileURLToPath(new URL('../examples/orders/', import.meta.url));
@@ -31,19 +38,40 @@ const tmp = tempDir('slipway-bench-deploy-');
 const logPath = tmp.path;
 const store = new ArtifactStore({ dir: join(tmp.dir, 'artifacts') });
 const refs: ArtifactRef[] = [];
-for (const file of ['pipeline.ts', 'versions/v2.ts', 'versions/v3-broken.ts']) {
-  const built = await buildArtifact({ entry: join(EXAMPLE, file), cwd: EXAMPLE, store });
-  refs.push({
-    digest: built.digest,
-    module: join(built.dir, 'bundle.mjs'),
-    pipeline: built.manifest.name,
-    version: built.manifest.version,
-  });
+// On Kafka the example runs under names of this run: `orders-<id>.v1` → `enriched-orders-<id>.v1`.
+const id = randomUUID().slice(0, 8);
+const suffix = ENGINE === 'kafka' ? `-${id}` : '';
+const logConfig: LogConfig =
+  ENGINE === 'kafka' ? { engine: 'kafka', brokers: kafkaBrokers() } : { engine: 'embedded', path: logPath };
+if (ENGINE === 'kafka') {
+  process.env.SLIPWAY_TEST_ISOLATION = id;
+  for (const [file, version] of [
+    ['v1', '1.0.0'],
+    ['v2', '1.1.0'],
+    ['v3', '1.2.0'],
+  ] as const) {
+    const module = fileURLToPath(new URL(`../test/fixtures/isolated/${file}.ts`, import.meta.url));
+    refs.push({ module, pipeline: `enrich-orders${suffix}`, version });
+  }
+} else {
+  for (const file of ['pipeline.ts', 'versions/v2.ts', 'versions/v3-broken.ts']) {
+    const built = await buildArtifact({ entry: join(EXAMPLE, file), cwd: EXAMPLE, store });
+    refs.push({
+      digest: built.digest,
+      module: join(built.dir, 'bundle.mjs'),
+      pipeline: built.manifest.name,
+      version: built.manifest.version,
+    });
+  }
 }
 const [v1, v2, v3] = refs as [ArtifactRef, ArtifactRef, ArtifactRef];
+const INPUT = `orders${suffix}.v1`;
+const OUTPUT = `enriched-orders${suffix}.v1`;
+const DLQ = `${INPUT}.dlq`;
+const GROUP = `slipway.enrich-orders${suffix}`;
 
 const controlStore = await openSqliteControlStore({ path: join(tmp.dir, 'control.db') });
-const controller = new Controller({ store: controlStore, logPath });
+const controller = new Controller({ store: controlStore, logPath, log: logConfig });
 const windows: Array<{ strategy: string; from: number; to: number }> = [];
 let windowStart = 0;
 controller.on('event', (e: DeploymentEvent) => {
@@ -54,7 +82,13 @@ controller.on('event', (e: DeploymentEvent) => {
 
 const producer = spawn(
   process.execPath,
-  [...process.execArgv, fileURLToPath(new URL('./deploy-producer.ts', import.meta.url)), logPath, String(RATE)],
+  [
+    ...process.execArgv,
+    fileURLToPath(new URL('./deploy-producer.ts', import.meta.url)),
+    JSON.stringify(logConfig),
+    String(RATE),
+    INPUT,
+  ],
   {
     stdio: ['pipe', 'pipe', 'inherit'],
   },
@@ -63,14 +97,19 @@ let producerOut = '';
 producer.stdout.on('data', (d) => {
   producerOut += d;
 });
-const log = await openEmbeddedLog({ path: logPath });
+const log = await openLog(logConfig);
 await controller.start();
 console.log(
-  `deploy: ${RATE} orders/s; ${DEPLOYS} blue-green and ${DEPLOYS} recreate deployments, ${ROLLBACKS} rollbacks`,
+  `deploy on ${ENGINE}: ${RATE} orders/s; ${DEPLOYS} blue-green and ${DEPLOYS} recreate deployments, ${ROLLBACKS} rollbacks`,
 );
 
-const committed = async (l: Log) =>
-  new Map((await l.committedOffsets('slipway.enrich-orders')).map((o) => [o.partition, o.offset]));
+const committed = async (l: Log) => new Map((await l.committedOffsets(GROUP)).map((o) => [o.partition, o.offset]));
+/** Whether the live runner has committed past every input record appended so far. */
+const caughtUp = async (): Promise<boolean> => {
+  const at = await committed(log);
+  for (let p = 0; p < 4; p++) if ((at.get(p) ?? 0) < (await log.endOffset(INPUT, p))) return false;
+  return true;
+};
 async function deploy(artifact: ArtifactRef, options: DeployOptions) {
   const record = await controller.wait((await controller.deploy(artifact, options)).id);
   await new Promise((r) => setTimeout(r, 250));
@@ -106,7 +145,7 @@ producer.stdin.end();
 await new Promise<void>((resolve) => producer.on('exit', () => resolve()));
 const { sent } = JSON.parse(producerOut) as { sent: number };
 for (let i = 0; i < 600; i++) {
-  if ([...(await committed(log)).values()].reduce((a, b) => a + b, 0) >= sent) break;
+  if (await caughtUp()) break;
   await new Promise((r) => setTimeout(r, 100));
 }
 const rcTo = await committed(log);
@@ -118,7 +157,7 @@ const times: number[] = [];
 for (let p = 0; p < 4; p++) {
   let offset = 0;
   for (;;) {
-    const records = await log.read('enriched-orders.v1', p, offset, 20_000);
+    const records = await log.read(OUTPUT, p, offset, 20_000);
     if (records.length === 0) break;
     for (const r of records) times.push(r.timestamp);
     offset = (records.at(-1) as LogRecord).offset + 1;
@@ -149,20 +188,20 @@ const pauses = (strategy: string) =>
 const bgPauses = pauses('blue-green').slice(-DEPLOYS - ROLLBACKS);
 const rcPauses = pauses('recreate');
 const bgCheck = await checkExactlyOnce(log, {
-  input: 'orders.v1',
-  outputs: ['enriched-orders.v1'],
-  dlq: 'orders.v1.dlq',
+  input: INPUT,
+  outputs: [OUTPUT],
+  dlq: DLQ,
   from: bgFrom,
   upTo: bgTo,
 });
 const rcCheck = await checkExactlyOnce(log, {
-  input: 'orders.v1',
-  outputs: ['enriched-orders.v1'],
-  dlq: 'orders.v1.dlq',
+  input: INPUT,
+  outputs: [OUTPUT],
+  dlq: DLQ,
   from: bgTo,
   upTo: rcTo,
 });
-const all = await checkExactlyOnce(log, { input: 'orders.v1', outputs: ['enriched-orders.v1'], dlq: 'orders.v1.dlq' });
+const all = await checkExactlyOnce(log, { input: INPUT, outputs: [OUTPUT], dlq: DLQ });
 await log.close();
 tmp.remove();
 
@@ -177,7 +216,7 @@ console.log(
 console.log(
   JSON.stringify({
     bench: 'deploy',
-    engine: 'embedded',
+    engine: ENGINE,
     rate: RATE,
     records: sent,
     blueGreen: {

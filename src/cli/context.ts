@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { Log } from '../log/log.js';
+import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
 import type { Io } from './io.js';
 
 /** The default embedded log, relative to the working directory. */
@@ -12,6 +12,8 @@ export interface CliContext {
   io: Io;
   /** Path of the embedded log: `--log`, else `SLIPWAY_LOG`, else `.slipway/log.db`. */
   logPath(): string;
+  /** The log commands use: Kafka with `--kafka` (or `SLIPWAY_KAFKA_BROKERS`), else the embedded log. */
+  logConfig(): LogConfig;
   openLog(): Promise<Log>;
   /** Resolves when the user interrupts (Ctrl-C / SIGTERM); commands use it to stop gracefully. */
   interrupted: AbortSignal;
@@ -20,10 +22,19 @@ export interface CliContext {
 export function createContext(program: Command, io: Io, interrupted: AbortSignal): CliContext {
   const logPath = (): string =>
     resolve((program.opts().log as string | undefined) ?? process.env.SLIPWAY_LOG ?? DEFAULT_LOG_PATH);
+  const logConfig = (): LogConfig => {
+    const flag = program.opts().kafka as string | undefined;
+    const env = process.env.SLIPWAY_KAFKA_BROKERS;
+    if (flag !== undefined) return { engine: 'kafka', brokers: parseBrokers(flag) };
+    if (env !== undefined && env !== '')
+      return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS') };
+    return { engine: 'embedded', path: logPath() };
+  };
   return {
     io,
     logPath,
-    openLog: () => openEmbeddedLog({ path: logPath() }),
+    logConfig,
+    openLog: () => openLog(logConfig()),
     interrupted,
   };
 }

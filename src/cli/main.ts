@@ -35,6 +35,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .description('Continuous delivery for streaming data pipelines')
     .version(version())
     .option('--log <path>', 'embedded log file (default: $SLIPWAY_LOG or .slipway/log.db)')
+    .option(
+      '--kafka <brokers>',
+      'use the Kafka cluster at host:port[,host:port…] instead of the embedded log (default: $SLIPWAY_KAFKA_BROKERS)',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });

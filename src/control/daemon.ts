@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Controller } from '../deploy/controller.js';
+import type { LogConfig } from '../log/open-log.js';
 import { createApi } from './api.js';
 import { openSqliteControlStore } from './sqlite-control-store.js';
 
@@ -46,6 +47,8 @@ export async function startDaemon(options: {
   paths: DaemonPaths;
   port?: number;
   environment?: string;
+  /** The environment's log (default: the embedded log at `paths.logPath`). */
+  log?: LogConfig;
 }): Promise<RunningDaemon> {
   const { paths } = options;
   mkdirSync(paths.dir, { recursive: true });
@@ -53,6 +56,7 @@ export async function startDaemon(options: {
   const controller = new Controller({
     store,
     logPath: paths.logPath,
+    ...(options.log === undefined ? {} : { log: options.log }),
     ...(options.environment ? { environment: options.environment } : {}),
   });
   await controller.start();

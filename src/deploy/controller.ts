@@ -10,8 +10,8 @@ import type {
   Release,
 } from '../control/control-store.js';
 import { SlipwayError } from '../errors.js';
-import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { Log } from '../log/log.js';
+import { type LogConfig, openLog } from '../log/open-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { RunnerProcess } from '../supervisor/runner-process.js';
 import { DeploymentSteps } from './deployment-context.js';
@@ -21,8 +21,10 @@ import { runRecreate } from './strategies/recreate.js';
 
 export interface ControllerOptions {
   store: ControlStore;
-  /** The embedded log every runner of this control plane uses. */
+  /** The embedded log every runner of this control plane uses (when `log` does not say otherwise). */
   logPath: string;
+  /** The environment's log: embedded (default, at `logPath`) or Kafka. Runners get the same. */
+  log?: LogConfig;
   environment?: string;
 }
 
@@ -61,6 +63,7 @@ export interface StrategyContext {
 export class Controller extends EventEmitter {
   readonly store: ControlStore;
   readonly logPath: string;
+  readonly logConfig: LogConfig;
   readonly environment: string;
   #log: Log | undefined;
   readonly #live = new Map<string, { runner: RunnerProcess; artifact: ArtifactRef }>();
@@ -75,6 +78,7 @@ export class Controller extends EventEmitter {
     super();
     this.store = options.store;
     this.logPath = options.logPath;
+    this.logConfig = options.log ?? { engine: 'embedded', path: options.logPath };
     this.environment = options.environment ?? 'local';
   }
 
@@ -85,7 +89,7 @@ export class Controller extends EventEmitter {
 
   /** Starts the live runner of every released pipeline, then resumes interrupted deployments. */
   async start(): Promise<void> {
-    this.#log = await openEmbeddedLog({ path: this.logPath });
+    this.#log = await openLog(this.logConfig);
     const active = (await this.store.activeDeployments()).filter((d) => d.environment === this.environment);
     for (const release of await this.store.listReleases(this.environment)) {
       // A canary cut short before its cutover splits keys between blue and green: it restarts both
@@ -125,6 +129,7 @@ export class Controller extends EventEmitter {
       module: artifact.module,
       pipeline: artifact.pipeline,
       logPath: this.logPath,
+      ...(this.logConfig.engine === 'embedded' ? {} : { log: this.logConfig }),
       config,
       ...extra,
     });

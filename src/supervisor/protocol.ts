@@ -1,4 +1,5 @@
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
+import type { LogConfig } from '../log/open-log.js';
 import type { RunnerMode, RunnerState } from '../runtime/runner.js';
 
 /** What a supervised runner process runs. */
@@ -9,8 +10,10 @@ export interface RunnerSpec {
   module: string;
   /** Which pipeline the module exports, when it exports several. */
   pipeline?: string;
-  /** The embedded log file. */
+  /** The embedded log file (used when `log` is not given). */
   logPath: string;
+  /** The log to run on, as the environment configures it (default: the embedded log at `logPath`). */
+  log?: LogConfig;
   config?: unknown;
   mode?: RunnerMode;
   shadowId?: string;

@@ -2,8 +2,8 @@
 // When the parent goes away (IPC disconnect) the runner finishes its batch, commits and exits: a new
 // controller restarts runners from the committed offsets, and fencing keeps any straggler from writing.
 import { loadModule, pickPipeline } from '../cli/project.js';
-import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { Log } from '../log/log.js';
+import { openLog } from '../log/open-log.js';
 import { type CommitEvent, type DlqEvent, Runner } from '../runtime/runner.js';
 import type { RunnerCommand, RunnerMessage, RunnerSpec, RunnerStats } from './protocol.js';
 
@@ -23,7 +23,7 @@ function send(msg: RunnerMessage): void {
 async function start(spec: RunnerSpec): Promise<void> {
   const module = await loadModule(spec.module);
   const pipeline = pickPipeline(module, spec.pipeline);
-  log = await openEmbeddedLog({ path: spec.logPath, commitThread: true });
+  log = await openLog(spec.log ?? { engine: 'embedded', path: spec.logPath }, { commitThread: true });
   runner = new Runner({
     pipeline,
     log,

@@ -1,5 +1,6 @@
-import { type Log, openEmbeddedLog, partitionFor } from 'slipway';
+import { type Dataset, type Log, partitionFor } from 'slipway';
 import { orders } from '../../examples/orders/datasets.js';
+import { type LogConfig, openLog } from '../../src/log/open-log.js';
 import { makeOrder } from './orders.js';
 
 /** A steady stream of orders into the log from its own connection, until stopped. */
@@ -10,10 +11,12 @@ export class OrderLoad {
   #loop: Promise<void> | undefined;
   #stop = false;
 
+  /** `log`: an embedded log file, or any log config (Kafka); `dataset`: where to (default the example's orders). */
   constructor(
-    readonly path: string,
+    readonly log: string | LogConfig,
     readonly ratePerSec: number,
     readonly customers = 200,
+    readonly dataset: Dataset = orders,
   ) {}
 
   get sent(): number {
@@ -21,8 +24,8 @@ export class OrderLoad {
   }
 
   async start(): Promise<void> {
-    this.#log = await openEmbeddedLog({ path: this.path, commitThread: false });
-    await this.#log.createTopic(orders.topic, { partitions: orders.partitions });
+    this.#log = await openLog(typeof this.log === 'string' ? { engine: 'embedded', path: this.log } : this.log);
+    await this.#log.createTopic(this.dataset.topic, { partitions: this.dataset.partitions });
     this.#started = performance.now();
     this.#loop = this.#run();
   }
@@ -36,12 +39,12 @@ export class OrderLoad {
         for (let i = this.#sent; i < this.#sent + due; i++) {
           const value = makeOrder(i, this.customers);
           records.push({
-            partition: partitionFor(value.customerId, orders.partitions),
+            partition: partitionFor(value.customerId, this.dataset.partitions),
             key: value.customerId,
             value: JSON.stringify(value),
           });
         }
-        await log.append(orders.topic, records);
+        await log.append(this.dataset.topic, records);
         this.#sent += due;
       }
       await new Promise((r) => setTimeout(r, 5));

@@ -6,6 +6,7 @@ import { ControlPlaneClient } from '../../control/client.js';
 import type { DeploymentEvent, DeploymentRecord, Release } from '../../control/control-store.js';
 import { daemonPaths, readDaemonInfo, startDaemon } from '../../control/daemon.js';
 import { SlipwayError } from '../../errors.js';
+import { describeLogConfig } from '../../log/open-log.js';
 import { type CliContext, intOption } from '../context.js';
 
 /** The daemon's folder: the folder of the log (`.slipway` by default). */
@@ -144,12 +145,15 @@ export function registerControl(program: Command, ctx: CliContext): void {
       }
       const daemon = await startDaemon({
         paths: daemonPaths(dir, { logPath: ctx.logPath() }),
+        log: ctx.logConfig(),
         ...(opts.port ? { port: opts.port } : {}),
       });
       daemon.controller.on('event', (e: DeploymentEvent) => ctx.io.err(`${e.deploymentId}  ${describeEvent(e)}`));
       daemon.controller.on('resume', (d: DeploymentRecord) => ctx.io.err(`resuming ${d.id} at step ${d.step}`));
       daemon.controller.on('runner-restarted', (id: string) => ctx.io.err(`restarted crashed runner as ${id}`));
-      ctx.io.err(`control plane at ${daemon.url} (log ${ctx.logPath()}); Ctrl-C or \`slipway down\` stops it`);
+      ctx.io.err(
+        `control plane at ${daemon.url} (${describeLogConfig(ctx.logConfig())}); Ctrl-C or \`slipway down\` stops it`,
+      );
       ctx.interrupted.addEventListener('abort', () => void daemon.close(), { once: true });
       await daemon.closed;
       ctx.io.err('control plane stopped; runners committed their last batch');

@@ -1,0 +1,55 @@
+import { SlipwayError } from '../errors.js';
+import { openEmbeddedLog } from './embedded/embedded-log.js';
+import type { Log } from './log.js';
+
+/**
+ * Which engine an environment's log is on, and where: the embedded SQLite file (the default, one
+ * machine) or a Kafka cluster. Pipelines, artifacts and strategies are the same on both; only this
+ * changes between environments.
+ */
+export type LogConfig =
+  | { engine: 'embedded'; path: string }
+  | {
+      engine: 'kafka';
+      brokers: string[];
+      /** Client id sent to Kafka (default `slipway`). */
+      clientId?: string;
+      /** Kafka aborts a transaction a crashed runner left open after this long (default 10,000 ms). */
+      transactionTimeoutMs?: number;
+    };
+
+/** Opens the log an environment is configured with. Runners given the same config share it. */
+export async function openLog(config: LogConfig, options: { commitThread?: boolean } = {}): Promise<Log> {
+  if (config.engine === 'embedded') {
+    return openEmbeddedLog({ path: config.path, ...(options.commitThread ? { commitThread: true } : {}) });
+  }
+  // Loaded only when asked for, so the embedded default never loads the Kafka client.
+  const { openKafkaLog } = await import('./kafka/kafka-log.js');
+  return openKafkaLog({
+    brokers: config.brokers,
+    ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
+    ...(config.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: config.transactionTimeoutMs }),
+  });
+}
+
+/** Parses `host:port[,host:port…]` (a `--kafka` flag or `SLIPWAY_KAFKA_BROKERS`), naming the bad part. */
+export function parseBrokers(text: string, from = '--kafka'): string[] {
+  const brokers = text
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
+  const bad = brokers.find((b) => !/^[A-Za-z0-9._-]+:\d{1,5}$/.test(b));
+  if (brokers.length === 0 || bad !== undefined) {
+    throw new SlipwayError(
+      'SLIPWAY_USAGE',
+      `${from} takes Kafka brokers as host:port[,host:port…]${bad === undefined ? '' : `; '${bad}' is not host:port`}, e.g. 127.0.0.1:9092.`,
+      { details: { value: text } },
+    );
+  }
+  return brokers;
+}
+
+/** One line naming where a log is, for status and progress output. */
+export function describeLogConfig(config: LogConfig): string {
+  return config.engine === 'embedded' ? `embedded log ${config.path}` : `Kafka at ${config.brokers.join(',')}`;
+}
