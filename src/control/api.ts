@@ -100,6 +100,7 @@ export function createApi(controller: Controller, options: { artifactsDir: strin
         pipeline,
         runner: runner.spec.id,
         pid: runner.pid ?? null,
+        runners: runner.size,
         artifact,
         stats: await runner.stats().catch(() => null),
       })),
@@ -125,6 +126,14 @@ export function createApi(controller: Controller, options: { artifactsDir: strin
     const after = Number(c.req.query('after') ?? 0);
     const events = (await controller.store.events(record.id)).filter((e) => e.seq > after);
     return c.json({ deployment: record, events });
+  });
+  app.post('/api/pipelines/:pipeline/scale', async (c) => {
+    const body = (await c.req.json().catch(() => undefined)) as { runners?: unknown } | undefined;
+    if (typeof body !== 'object' || body === null || !Number.isInteger(body.runners) || (body.runners as number) < 1)
+      throw new SlipwayError('SLIPWAY_USAGE', 'Invalid scale request: runners must be a whole number ≥ 1.', {
+        details: { field: 'runners' },
+      });
+    return c.json(await controller.scale(c.req.param('pipeline'), body.runners as number), 202);
   });
   app.post('/api/deployments', async (c) => {
     const body = parseDeployBody(await c.req.json().catch(() => undefined));

@@ -4,7 +4,7 @@
  * store implements the same interface for teams.
  */
 
-export type Strategy = 'blue-green' | 'canary' | 'recreate';
+export type Strategy = 'blue-green' | 'canary' | 'recreate' | 'scale';
 
 export type DeploymentStatus = 'running' | 'completed' | 'rolled_back' | 'aborted' | 'failed';
 
@@ -49,6 +49,8 @@ export interface DeployOptions {
   gates?: GateConfig;
   /** Canary steps, percent of keys (default [1, 10, 50, 100]) and time per step, ms. */
   canary?: { steps?: number[]; stepMs?: number };
+  /** `scale`: how many runner processes the live version runs as from now on. */
+  runners?: number;
   batchSize?: number;
   /** Set when a local deployment skipped the release gate (`--allow-untested`); kept in the deployment's history. */
   untested?: boolean;
@@ -89,6 +91,8 @@ export interface Release {
   artifact: ArtifactRef;
   config: unknown;
   deploymentId: string | null;
+  /** How many runner processes run it, each with a share of the input partitions (default 1). */
+  runners?: number;
   updatedAt: number;
 }
 

@@ -80,6 +80,10 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(SCHEMA);
+    // Added after the first release of the store: runner processes per release.
+    const columns = db.prepare('PRAGMA table_info(releases)').all() as Array<{ name: string }>;
+    if (!columns.some((c) => c.name === 'runners'))
+      db.exec('ALTER TABLE releases ADD COLUMN runners INTEGER NOT NULL DEFAULT 1');
   } catch (err) {
     throw new SlipwayError(
       'SLIPWAY_CONTROL_STORE',
@@ -101,7 +105,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     releases: db.prepare('SELECT * FROM releases ORDER BY pipeline'),
     releasesIn: db.prepare('SELECT * FROM releases WHERE environment = ? ORDER BY pipeline'),
     setRelease: db.prepare(
-      'INSERT INTO releases (pipeline, environment, artifact, config, deployment_id, updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, environment) DO UPDATE SET artifact = excluded.artifact, config = excluded.config, deployment_id = excluded.deployment_id, updated_at = excluded.updated_at',
+      'INSERT INTO releases (pipeline, environment, artifact, config, deployment_id, runners, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, environment) DO UPDATE SET artifact = excluded.artifact, config = excluded.config, deployment_id = excluded.deployment_id, runners = excluded.runners, updated_at = excluded.updated_at',
     ),
     beat: db.prepare(
       'INSERT INTO heartbeats (runner_id, pipeline, role, pid, state, at, stats) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (runner_id) DO UPDATE SET pipeline = excluded.pipeline, role = excluded.role, pid = excluded.pid, state = excluded.state, at = excluded.at, stats = excluded.stats',
@@ -116,6 +120,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     artifact: JSON.parse(r.artifact as string),
     config: r.config === null ? undefined : JSON.parse(r.config as string),
     deploymentId: (r.deployment_id as string | null) ?? null,
+    runners: (r.runners as number | undefined) ?? 1,
     updatedAt: r.updated_at as number,
   });
   const getOrThrow = (id: string): DeploymentRecord => {
@@ -205,6 +210,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         JSON.stringify(release.artifact),
         release.config === undefined ? null : JSON.stringify(release.config),
         release.deploymentId,
+        release.runners ?? 1,
         Date.now(),
       );
     },

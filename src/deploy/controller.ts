@@ -13,11 +13,14 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { RunnerSpec } from '../supervisor/protocol.js';
+import { assignPartitions, RunnerGroup, type RunnerHandle } from '../supervisor/runner-group.js';
 import { RunnerProcess } from '../supervisor/runner-process.js';
 import { DeploymentSteps } from './deployment-context.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
+import { runScale } from './strategies/scale.js';
 
 export interface ControllerOptions {
   store: ControlStore;
@@ -34,21 +37,28 @@ export interface StrategyContext {
   log: Log;
   pipeline: Pipeline;
   /** The live runner of this pipeline, if any (blue). */
-  live(): RunnerProcess | undefined;
+  live(): RunnerHandle | undefined;
   /** What the live runner runs. */
   liveArtifact(): ArtifactRef | undefined;
   /** Starts a runner process for an artifact, in standby. */
-  startRunner(artifact: ArtifactRef, role: string, extra?: Partial<RunnerProcess['spec']>): Promise<RunnerProcess>;
+  startRunner(
+    artifact: ArtifactRef,
+    role: string,
+    extra?: Partial<RunnerSpec>,
+    runners?: number,
+  ): Promise<RunnerHandle>;
+  /** How many runner processes the live version runs as (a new version starts as many). */
+  runners(): number;
   /** Makes `runner` the one the controller shows and watches as live, without changing the release. */
-  adoptLive(runner: RunnerProcess, artifact: ArtifactRef): void;
+  adoptLive(runner: RunnerHandle, artifact: ArtifactRef): void;
   /** The pipeline an artifact runs (loaded once). */
   pipelineOf(artifact: ArtifactRef): Promise<Pipeline>;
   /** Whether the controller is shutting down (a strategy then stops instead of rolling back). */
   closing(): boolean;
   /** Makes `runner` the live one for the pipeline and records the release. */
-  setLive(runner: RunnerProcess, artifact: ArtifactRef): Promise<void>;
+  setLive(runner: RunnerHandle, artifact: ArtifactRef): Promise<void>;
   /** The previous live runner kept warm for a rollback (set by the strategy). */
-  warm: RunnerProcess | undefined;
+  warm: RunnerHandle | undefined;
   /** Resolves when someone asks this deployment to roll back (`slipway rollback`). */
   rollbackRequested: Promise<void>;
   owner: string;
@@ -66,7 +76,7 @@ export class Controller extends EventEmitter {
   readonly logConfig: LogConfig;
   readonly environment: string;
   #log: Log | undefined;
-  readonly #live = new Map<string, { runner: RunnerProcess; artifact: ArtifactRef }>();
+  readonly #live = new Map<string, { runner: RunnerHandle; artifact: ArtifactRef }>();
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
   readonly #rollbackTriggers = new Map<string, () => void>();
   readonly #pipelines = new Map<string, Pipeline>();
@@ -113,18 +123,33 @@ export class Controller extends EventEmitter {
   }
 
   async #startLive(release: Release): Promise<void> {
-    const runner = await this.#spawn(release.artifact, 'live', release.config, {});
+    const runner = await this.#spawn(release.artifact, 'live', release.config, {}, release.runners ?? 1);
     await runner.activate();
     this.#live.set(release.pipeline, { runner, artifact: release.artifact });
   }
 
+  /** A runner process, supervised (a live one that dies is restarted) unless a group supervises it. */
+  #create(artifact: ArtifactRef, spec: RunnerSpec, config: unknown, supervised: boolean): RunnerProcess {
+    const runner = new RunnerProcess(spec);
+    this.#all.add(runner);
+    runner.on('exit', (_code: number | null, _signal: string | null, expected: boolean) => {
+      this.#all.delete(runner);
+      if (!expected && supervised) this.#onCrash(runner, artifact, config);
+      else if (!expected) this.emit('runner-exit', runner.spec.id);
+    });
+    runner.on('commit', (e) => this.emit('commit', runner.spec.id, e));
+    return runner;
+  }
+
+  /** Starts a version in standby: one runner process, or `count` sharing the input partitions. */
   async #spawn(
     artifact: ArtifactRef,
     role: string,
     config: unknown,
-    extra: Partial<RunnerProcess['spec']>,
-  ): Promise<RunnerProcess> {
-    const runner = new RunnerProcess({
+    extra: Partial<RunnerSpec>,
+    count = 1,
+  ): Promise<RunnerHandle> {
+    const spec: RunnerSpec = {
       id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
       module: artifact.module,
       pipeline: artifact.pipeline,
@@ -132,31 +157,56 @@ export class Controller extends EventEmitter {
       ...(this.logConfig.engine === 'embedded' ? {} : { log: this.logConfig }),
       config,
       ...extra,
+    };
+    if (count === 1) {
+      const runner = this.#create(artifact, spec, config, true);
+      await runner.start();
+      return runner;
+    }
+    const pipeline = await this.#pipelineOf(artifact);
+    const partitions = pipeline.inputs.flatMap((d) =>
+      Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })),
+    );
+    if (count > partitions.length) {
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
+        `${artifact.pipeline} has ${partitions.length} input partitions: it can run as at most ${partitions.length} runners, not ${count}.`,
+        { details: { runners: count, partitions: partitions.length } },
+      );
+    }
+    const group = new RunnerGroup(
+      { ...spec, owner: spec.owner ?? `slipway.${artifact.pipeline}` },
+      assignPartitions(partitions, count),
+      (memberSpec) => this.#create(artifact, memberSpec, config, false),
+      { mayRestart: () => !this.#closing && !this.#handoff.has(artifact.pipeline) },
+    );
+    group.on('member-restarted', (id: string) => this.emit('runner-restarted', id));
+    group.on('member-exit', (id: string) => {
+      // A member that died while a deployment owned the pipeline: the deployment sees the group
+      // exited; after it, the controller restarts the whole group (below, in #run's finally).
+      this.emit('runner-exit', id);
     });
-    this.#all.add(runner);
-    runner.on('exit', (_code: number | null, _signal: string | null, expected: boolean) => {
-      this.#all.delete(runner);
-      if (!expected) this.#onCrash(runner, artifact, config);
-    });
-    runner.on('commit', (e) => this.emit('commit', runner.spec.id, e));
-    await runner.start();
-    return runner;
+    group.on('error-event', (err: unknown) => this.emit('error-event', err));
+    await group.start();
+    return group;
   }
 
   /** A live runner that dies is restarted from the committed offsets (unless a handoff owns the pipeline). */
-  #onCrash(runner: RunnerProcess, artifact: ArtifactRef, config: unknown): void {
+  #onCrash(runner: RunnerHandle, artifact: ArtifactRef, config: unknown): void {
     this.emit('runner-exit', runner.spec.id);
     this.#restartLive(runner, artifact, config);
   }
 
   /** Restarts `runner` if it is the live runner of its pipeline and no deployment owns the pipeline. */
-  #restartLive(runner: RunnerProcess, artifact: ArtifactRef, config: unknown): void {
+  #restartLive(runner: RunnerHandle, artifact: ArtifactRef, config: unknown): void {
     const pipeline = artifact.pipeline;
     const live = this.#live.get(pipeline);
     if (this.#closing || live?.runner !== runner || this.#handoff.has(pipeline)) return;
     void (async () => {
       try {
-        const next = await this.#spawn(artifact, 'live', config, {});
+        // A group with a dead member stops whole (the others commit their last batch) and starts again.
+        if (runner.size > 1) await runner.stop();
+        const next = await this.#spawn(artifact, 'live', config, {}, runner.size);
         if (this.#live.get(pipeline)?.runner !== runner) {
           await next.stop();
           return;
@@ -199,6 +249,12 @@ export class Controller extends EventEmitter {
       }
     }
     const release = await this.store.getRelease(artifact.pipeline, this.environment);
+    if (options.strategy === 'canary' && (release?.runners ?? 1) > 1) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `${artifact.pipeline} runs as ${release?.runners} runners; a canary splits keys between one blue and one green runner. Scale it to 1 (slipway scale ${artifact.pipeline} 1), or deploy with blue-green (green starts as ${release?.runners} runners).`,
+      );
+    }
     if (release === undefined && options.strategy === 'canary') {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',
@@ -254,17 +310,25 @@ export class Controller extends EventEmitter {
     const steps = new DeploymentSteps(this.store, record, events, (e: DeploymentEvent) => this.emit('event', e));
     const pipelineName = record.pipeline;
     const pipeline = await this.#pipelineOf(record.artifact);
+    const release = await this.store.getRelease(pipelineName, this.environment);
     const ctx: StrategyContext = {
       steps,
       log: this.log,
       pipeline,
       live: () => this.#live.get(pipelineName)?.runner,
       liveArtifact: () => this.#live.get(pipelineName)?.artifact,
-      startRunner: (artifact, role, extra = {}) =>
-        this.#spawn(artifact, role, record.options.config, {
-          ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
-          ...extra,
-        }),
+      startRunner: (artifact, role, extra = {}, runners = 1) =>
+        this.#spawn(
+          artifact,
+          role,
+          record.options.config,
+          {
+            ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
+            ...extra,
+          },
+          runners,
+        ),
+      runners: () => release?.runners ?? 1,
       adoptLive: (runner, artifact) => {
         this.#live.set(pipelineName, { runner, artifact });
       },
@@ -278,6 +342,7 @@ export class Controller extends EventEmitter {
           artifact,
           config: runner.spec.config,
           deploymentId: record.id,
+          runners: runner.size,
         });
       },
       warm: undefined,
@@ -294,6 +359,8 @@ export class Controller extends EventEmitter {
           return await runRecreate(ctx);
         case 'canary':
           return await runCanary(ctx);
+        case 'scale':
+          return await runScale(ctx);
         default:
           throw new SlipwayError('SLIPWAY_DEPLOY_REFUSED', `Unknown strategy '${String(record.options.strategy)}'.`);
       }
@@ -311,6 +378,57 @@ export class Controller extends EventEmitter {
       if (live !== undefined && live.runner.state === 'exited')
         this.#restartLive(live.runner, live.artifact, live.runner.spec.config);
     }
+  }
+
+  /**
+   * Runs the live version of `pipeline` as `runners` processes from now on, each owning a share of
+   * the input partitions, with an exact handoff (see `runScale`). Recorded and resumable like a
+   * deployment; refused while a deployment of the pipeline runs. Returns the record at once.
+   */
+  async scale(pipeline: string, runners: number): Promise<DeploymentRecord> {
+    const release = await this.store.getRelease(pipeline, this.environment);
+    if (release === undefined) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOYMENT_NOT_FOUND',
+        `${pipeline} is not deployed in ${this.environment}: deploy it first, then scale it.`,
+      );
+    }
+    const p = await this.#pipelineOf(release.artifact);
+    const partitions = p.inputs.reduce((n, d) => n + d.partitions, 0);
+    if (!Number.isInteger(runners) || runners < 1 || runners > partitions) {
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
+        `Cannot scale ${pipeline} to ${runners} runners: give a whole number from 1 to ${partitions} (its input partitions; each runner owns at least one).`,
+        { details: { runners, partitions } },
+      );
+    }
+    for (const d of await this.store.activeDeployments()) {
+      if (d.pipeline === pipeline && d.environment === this.environment) {
+        throw new SlipwayError(
+          'SLIPWAY_DEPLOY_REFUSED',
+          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); scale when it has ended.`,
+        );
+      }
+    }
+    const options: DeployOptions = { strategy: 'scale', runners };
+    const record = await this.store.createDeployment({
+      id: `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`,
+      pipeline,
+      environment: this.environment,
+      artifact: release.artifact,
+      previous: release.artifact,
+      options,
+      status: 'running',
+      step: 'planned',
+      summary: { strategy: 'scale', from: release.runners ?? 1, runners, startedAt: Date.now() },
+    });
+    await this.store.appendEvent(record.id, 'planned', 'info', {
+      artifact: release.artifact,
+      previous: release.artifact,
+      options,
+    });
+    this.#launch(record);
+    return record;
   }
 
   /** Resolves with the deployment's final record. */
@@ -334,7 +452,7 @@ export class Controller extends EventEmitter {
   }
 
   /** The live runners, for status. */
-  liveRunners(): Array<{ pipeline: string; runner: RunnerProcess; artifact: ArtifactRef }> {
+  liveRunners(): Array<{ pipeline: string; runner: RunnerHandle; artifact: ArtifactRef }> {
     return [...this.#live].map(([pipeline, v]) => ({ pipeline, ...v }));
   }
 

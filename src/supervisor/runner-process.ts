@@ -5,6 +5,7 @@ import { SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
 import type { RunnerState } from '../runtime/runner.js';
 import type { RunnerCommand, RunnerMessage, RunnerSpec, RunnerStats } from './protocol.js';
+import type { RunnerHandle } from './runner-group.js';
 
 type Command = RunnerCommand extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
 
@@ -16,7 +17,7 @@ const EXEC_ARGV = import.meta.url.endsWith('.ts') ? ['--conditions=slipway-sourc
  * One runner in a child process, driven over IPC. Emits `state` (RunnerState), `commit`, `dlq` and
  * `exit` (code, signal, expected). Commands reject with the runner's own error (code kept).
  */
-export class RunnerProcess extends EventEmitter {
+export class RunnerProcess extends EventEmitter implements RunnerHandle {
   readonly spec: RunnerSpec;
   #child: ChildProcess | undefined;
   #seq = 0;
@@ -36,6 +37,16 @@ export class RunnerProcess extends EventEmitter {
 
   get pid(): number | undefined {
     return this.#child?.pid;
+  }
+
+  /** One process (a RunnerGroup has several). */
+  get size(): number {
+    return 1;
+  }
+
+  /** The owner it writes under, when the spec names one (else the runner's default for its pipeline). */
+  get owners(): string[] {
+    return this.spec.owner === undefined ? [] : [this.spec.owner];
   }
 
   /** Forks the process and starts the runner (topics created, config checked): ends in standby. */

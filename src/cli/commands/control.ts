@@ -63,6 +63,12 @@ export function describeEvent(e: DeploymentEvent): string {
       return `${at}  recreate    stopping blue…`;
     case 'start-green:end':
       return `${at}  recreate    green running (output stopped for ${String(d.pauseMs)} ms)`;
+    case 'start-runners:info':
+      return `${at}  scale       ${String(d.runners)} runners started in standby, each with a share of the partitions`;
+    case 'handoff:begin':
+      return `${at}  handoff     pausing the running set at its committed offsets…`;
+    case 'handoff:end':
+      return `${at}  handoff     ${String(d.runners)} runners live at offset ${String(d.records)}, pause ${String(d.pauseMs)} ms`;
     case 'barrier:info': {
       const share = Number(d.share);
       const at0 =
@@ -158,6 +164,40 @@ export function registerControl(program: Command, ctx: CliContext): void {
       await daemon.closed;
       ctx.io.err('control plane stopped; runners committed their last batch');
     });
+
+  controlPlane(
+    program
+      .command('scale')
+      .description(
+        'Run the live version of a pipeline as N runner processes, each owning a share of the input partitions',
+      )
+      .argument('<pipeline>', 'pipeline name')
+      .argument(
+        '<runners>',
+        'how many runner processes (1 up to the number of input partitions)',
+        intOption('<runners>', 1),
+      ),
+  ).action(async (pipeline: string, runners: number, opts: { controlPlane?: string }) => {
+    const c = client(opts);
+    const record = await c.request<DeploymentRecord>('POST', `/api/pipelines/${encodeURIComponent(pipeline)}/scale`, {
+      runners,
+    });
+    ctx.io.err(`${record.id}: ${pipeline} from ${String(record.summary.from)} to ${runners} runners`);
+    let after = 0;
+    for (;;) {
+      const { deployment, events } = await c.deployment(record.id, after);
+      for (const e of events) {
+        ctx.io.err(describeEvent(e));
+        after = e.seq;
+      }
+      if (TERMINAL.has(deployment.status)) {
+        ctx.io.out(`${deployment.id} ${deployment.status}`);
+        if (deployment.status !== 'completed') process.exitCode = 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  });
 
   controlPlane(
     program.command('down').description('Stop the control plane (runners finish their batch and commit)'),

@@ -1,7 +1,7 @@
 import type { ArtifactRef, DeploymentRecord } from '../../control/control-store.js';
 import { isSlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
-import type { RunnerProcess } from '../../supervisor/runner-process.js';
+import type { RunnerHandle } from '../../supervisor/runner-group.js';
 import type { StrategyContext } from '../controller.js';
 import { checkDiffGate, checkRunnerGates, type GateResult } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
@@ -29,7 +29,7 @@ export async function waitForCommitted(
   return false;
 }
 
-export const alive = (runner: RunnerProcess | undefined): runner is RunnerProcess =>
+export const alive = (runner: RunnerHandle | undefined): runner is RunnerHandle =>
   runner !== undefined && runner.state !== 'exited';
 
 export const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolean =>
@@ -41,13 +41,15 @@ export const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolea
  */
 export async function handoff(
   ctx: StrategyContext,
-  from: RunnerProcess | undefined,
-  to: RunnerProcess,
+  from: RunnerHandle | undefined,
+  to: RunnerHandle,
 ): Promise<{ offsets: PartitionOffset[]; epoch: number; pauseMs: number }> {
   const started = performance.now();
   if (from !== undefined) await from.pause().catch(() => undefined);
   // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
-  // still runs), no commit of its can land after the offsets are read.
+  // still runs), no commit of its can land after the offsets are read. A group of runners writes
+  // under an owner per runner: each is fenced.
+  for (const owner of from?.owners ?? []) if (owner !== ctx.owner) await ctx.log.fence(owner);
   const epoch = await ctx.log.fence(ctx.owner);
   const offsets = await ctx.log.committedOffsets(ctx.group);
   await to.activate({ offsets, epoch, keyRange: null });
@@ -135,7 +137,7 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
 /** Watches green's figures for the bake time; resolves with the gates' verdict. */
 export async function bake(
   ctx: StrategyContext,
-  green: RunnerProcess | undefined,
+  green: RunnerHandle | undefined,
   record: DeploymentRecord,
   bakeMs = record.options.bakeMs ?? 2000,
 ): Promise<Record<string, unknown>> {
@@ -180,7 +182,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
 
   if (verdict === undefined && !cutOver) {
     const blue = ctx.live();
-    const green = await ctx.startRunner(record.artifact, 'green');
+    const green = await ctx.startRunner(record.artifact, 'green', {}, ctx.runners());
     await steps.info('start-green', { runner: green.spec.id, pid: green.pid ?? null });
     if (record.options.shadow !== undefined && blue !== undefined) {
       const shadow = steps.ended('shadow') ?? (await steps.run('shadow', () => shadowPhase(ctx, record)));
@@ -218,7 +220,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
     ctx.warm = blue;
   } else if (verdict === undefined && previous !== null) {
     // Resumed after cutover: green is live (the controller restarted it); bring blue back, warm.
-    ctx.warm = await ctx.startRunner(previous, 'blue');
+    ctx.warm = await ctx.startRunner(previous, 'blue', {}, ctx.runners());
   }
 
   return bakeThenFinish(ctx, verdict);
@@ -252,7 +254,7 @@ export async function bakeThenFinish(
   const failedAt = (verdict.failedAt as number | undefined) ?? Date.now();
   const back = await steps.run('rollback', async () => {
     // Blue as kept warm, or a new one if it died: it starts from the committed offsets either way.
-    let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue');
+    let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue', {}, ctx.runners());
     const current = ctx.live();
     let result: Awaited<ReturnType<typeof handoff>>;
     try {
@@ -260,7 +262,7 @@ export async function bakeThenFinish(
     } catch (err) {
       // The warm blue died as it was handed the pipeline (its exit not yet seen above): use a new one.
       if (!isSlipwayError(err, 'SLIPWAY_RUNNER_EXITED')) throw err;
-      warm = await ctx.startRunner(previous, 'blue');
+      warm = await ctx.startRunner(previous, 'blue', {}, ctx.runners());
       result = await handoff(ctx, current, warm);
     }
     await ctx.setLive(warm, previous);

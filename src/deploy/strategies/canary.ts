@@ -1,7 +1,7 @@
 import type { ArtifactRef, DeploymentRecord } from '../../control/control-store.js';
 import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
-import type { RunnerProcess } from '../../supervisor/runner-process.js';
+import type { RunnerHandle } from '../../supervisor/runner-group.js';
 import type { StrategyContext } from '../controller.js';
 import { alignedOffsets, isBehind } from '../offset-barrier.js';
 import { bake, bakeThenFinish, sameArtifact, total } from './blue-green.js';
@@ -92,13 +92,13 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
   const pauses: number[] = ((record.summary.canaryPausesMs as number[] | undefined) ?? []).slice();
 
   // Each side is started with the key share it owns now (a revived side catches up with it).
-  const startBlue = async (): Promise<RunnerProcess> => {
+  const startBlue = async (): Promise<RunnerHandle> => {
     const range = blueRange(share);
     const runner = await ctx.startRunner(previous, 'blue', range === null ? {} : { keyRange: range });
     ctx.adoptLive(runner, previous);
     return runner;
   };
-  const startGreen = (): Promise<RunnerProcess> =>
+  const startGreen = (): Promise<RunnerHandle> =>
     ctx.startRunner(record.artifact, 'canary', {
       owner: canaryOwner,
       group: canaryGroup,
@@ -106,9 +106,9 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     });
 
   let blue = ctx.live();
-  let green: RunnerProcess | undefined;
+  let green: RunnerHandle | undefined;
   // Sides (re)started and not activated since: where they stand is their group's committed offsets.
-  const fresh = new Set<RunnerProcess>();
+  const fresh = new Set<RunnerHandle>();
   if (blue === undefined || blue.state === 'exited') {
     // A resume (the controller left this pipeline to us) or blue died: each side from its own offsets.
     blue = await startBlue();
@@ -174,8 +174,8 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     await steps.info('barrier', { share: target, offsets: m } satisfies Barrier);
     share = target;
     if (target < 100) {
-      await (blue as RunnerProcess).activate({ offsets: m, keyRange: blueRange(target) });
-      fresh.delete(blue as RunnerProcess);
+      await (blue as RunnerHandle).activate({ offsets: m, keyRange: blueRange(target) });
+      fresh.delete(blue as RunnerHandle);
     }
     if (target > 0 && target < 100) {
       if (green === undefined || green.state === 'exited') green = await startGreen();
@@ -284,7 +284,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
       }
     }
     await stopGreen();
-    const live = blue as RunnerProcess;
+    const live = blue as RunnerHandle;
     const resumedAt = await new Promise<number>((resolve) => {
       const timer = setTimeout(() => resolve(Date.now()), 2000);
       live.once('commit', () => {

@@ -8,11 +8,13 @@ export async function runRecreate(ctx: StrategyContext): Promise<DeploymentRecor
   if (steps.ended('start-green') === undefined) {
     const started = performance.now();
     await steps.run('stop-blue', async () => {
-      await ctx.live()?.stop();
+      const blue = ctx.live();
+      await blue?.stop();
+      for (const owner of blue?.owners ?? []) await ctx.log.fence(owner);
       return {};
     });
     await steps.run('start-green', async () => {
-      const green = await ctx.startRunner(record.artifact, 'green');
+      const green = await ctx.startRunner(record.artifact, 'green', {}, ctx.runners());
       const epoch = await ctx.log.fence(ctx.owner);
       await green.activate({ epoch });
       await ctx.setLive(green, record.artifact);
