@@ -44,9 +44,12 @@ export type {
   StateWrite,
   TopicInfo,
   TopicPartition,
+  TopicSettings,
   WaitOptions,
 } from './log/log.js';
 export { MemoryLogStore, openMemoryLog } from './log/memory/memory-log.js';
+export type { LogConfig } from './log/open-log.js';
+export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
@@ -63,3 +66,6 @@ export type {
 } from './runtime/runner.js';
 export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
 export * from './samples/index.js';
+export type { RunnerHandle } from './supervisor/runner-group.js';
+export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
+export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

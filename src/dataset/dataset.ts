@@ -1,6 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { SlipwayError } from '../errors.js';
+import { parseRetention } from './retention.js';
 import { compileSchema, describeErrors, type JsonSchema, schemaDigest, toCanonicalSchema } from './schema.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
@@ -17,6 +18,12 @@ export interface DatasetDefinition<S> {
   schema: S;
   /** Partitions of the physical topic (default 4). */
   partitions?: number;
+  /**
+   * How long the topic keeps records: ms, or text like `'7d'`, `'12h'`, `'30m'`, or `'forever'`. Slipway creates
+   * the topic with it and reports a topic whose retention differs (`slipway topics plan`). Default: not declared
+   * (the engine's default; not compared).
+   */
+  retention?: number | string;
   description?: string;
 }
 
@@ -30,6 +37,8 @@ export interface Dataset<T = unknown> {
   readonly topic: string;
   readonly key: string;
   readonly partitions: number;
+  /** Declared retention in ms (-1: forever); undefined when not declared. */
+  readonly retentionMs?: number;
   /** The canonical JSON Schema (no TypeBox symbols). */
   readonly schema: JsonSchema;
   /** `sha256:<hex>` of the canonical schema. */
@@ -75,6 +84,12 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
   const partitions = definition.partitions ?? 4;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000)
     bad('partitions must be a whole number from 1 to 10000', 'partitions');
+  let retentionMs: number | undefined;
+  if (definition.retention !== undefined) {
+    const parsed = parseRetention(definition.retention);
+    if ('error' in parsed) bad(parsed.error, 'retention');
+    else retentionMs = parsed.ms;
+  }
   if (typeof definition.schema !== 'object' || definition.schema === null)
     bad('schema must be a JSON Schema object', 'schema');
   const schema = toCanonicalSchema(definition.schema);
@@ -113,6 +128,7 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     topic: `${definition.name}.v${major}`,
     key,
     partitions,
+    ...(retentionMs === undefined ? {} : { retentionMs }),
     schema,
     schemaDigest: schemaDigest(schema),
     ...(definition.description === undefined ? {} : { description: definition.description }),

@@ -94,6 +94,17 @@ export interface Snapshot {
 
 export interface CreateTopicOptions {
   partitions: number;
+  /**
+   * Retention in ms (-1: forever), applied when the topic is created by an engine with native topic settings
+   * (see `topicSettings`); an existing topic is left as it is. Engines without them ignore it.
+   */
+  retentionMs?: number;
+}
+
+/** A topic's settings as the engine keeps them natively. */
+export interface TopicSettings {
+  /** Effective retention in ms (-1: forever). */
+  retentionMs: number;
 }
 
 /** Change notifications: a cheap way to wait for new data without busy polling. */
@@ -121,6 +132,11 @@ export interface Log {
   /** The topic, or undefined when it does not exist. */
   describeTopic(name: string): Promise<TopicInfo | undefined>;
   listTopics(): Promise<TopicInfo[]>;
+  /**
+   * Optional: the topic's native settings (Kafka: its effective `retention.ms`), or undefined when it does not
+   * exist. Engines without native topic settings leave it out; `src/topics` then records them itself.
+   */
+  topicSettings?(name: string): Promise<TopicSettings | undefined>;
 
   /** Appends records outside any owner (producers, tests). Returns the assigned offsets, in order. */
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]>;

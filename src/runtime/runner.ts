@@ -178,11 +178,16 @@ export class Runner extends EventEmitter {
     try {
       this.#config = this.pipeline.resolveConfig(this.#options.config);
       for (const d of this.pipeline.inputs) {
-        await this.log.createTopic(d.topic, { partitions: d.partitions });
-        await this.log.createTopic(dlqTopic(d), { partitions: d.partitions });
+        // A topic a runner creates gets its declared retention (topics as code).
+        const retention = d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs };
+        await this.log.createTopic(d.topic, { partitions: d.partitions, ...retention });
+        await this.log.createTopic(dlqTopic(d), { partitions: d.partitions, ...retention });
       }
       for (const out of this.#outputs.values()) {
-        await this.log.createTopic(out.topic, { partitions: out.dataset.partitions });
+        await this.log.createTopic(out.topic, {
+          partitions: out.dataset.partitions,
+          ...(out.dataset.retentionMs === undefined ? {} : { retentionMs: out.dataset.retentionMs }),
+        });
       }
       const assignment =
         this.#options.assignment ??

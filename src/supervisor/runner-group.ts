@@ -34,7 +34,7 @@ export interface RunnerHandle extends EventEmitter {
 /** Input partitions dealt round-robin over `count` runners: partition p goes to runner p mod count. */
 export function assignPartitions(partitions: readonly TopicPartition[], count: number): TopicPartition[][] {
   const shares: TopicPartition[][] = Array.from({ length: count }, () => []);
-  partitions.forEach((tp, i) => shares[i % count]?.push(tp));
+  for (const [i, tp] of partitions.entries()) shares[i % count]?.push(tp);
   return shares;
 }
 

@@ -1,16 +1,34 @@
 import type { Command } from 'commander';
+import { formatRetention } from '../../dataset/retention.js';
+import {
+  applyTopics,
+  planTopics,
+  type TopicPlan,
+  type TopicPlanEntry,
+  topicMismatchError,
+} from '../../topics/topic-plan.js';
 import type { CliContext } from '../context.js';
+import { findProjectFile, loadModule } from '../project.js';
+
+interface TopicsAsCodeOptions {
+  project?: string;
+  json?: boolean;
+}
 
 export function registerTopics(program: Command, ctx: CliContext): void {
-  program
+  const topics = program
     .command('topics')
-    .description('List the topics of the log with their partitions and record counts')
+    .description(
+      'List the topics of the log with their partitions and record counts; `topics plan` / `topics apply` compare them with the datasets',
+    )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
       const log = await ctx.openLog();
       try {
         const rows = [];
         for (const t of await log.listTopics()) {
+          // Slipway's own internal topics (recorded topic settings) are not the user's.
+          if (t.name.startsWith('__')) continue;
           const ends = [];
           for (let p = 0; p < t.partitions; p++) ends.push(await log.endOffset(t.name, p));
           rows.push({
@@ -36,4 +54,72 @@ export function registerTopics(program: Command, ctx: CliContext): void {
         await log.close();
       }
     });
+
+  const asCode = (name: 'plan' | 'apply', description: string) =>
+    topics
+      .command(name)
+      .description(description)
+      .option('-p, --project <file>', 'module exporting the datasets (default: slipway.config.ts)')
+      .option('--json', 'print the plan as JSON')
+      .action(async (_opts: TopicsAsCodeOptions, cmd: Command) => {
+        // `--json` is also an option of `topics` itself: read it from either.
+        const opts = cmd.optsWithGlobals() as TopicsAsCodeOptions;
+        const module = await loadModule(findProjectFile(opts.project));
+        // The embedded log, or Kafka with the global `--kafka <brokers>` (or $SLIPWAY_KAFKA_BROKERS).
+        const log = await ctx.openLog();
+        let plan: TopicPlan;
+        try {
+          plan = name === 'plan' ? await planTopics(log, module.datasets) : await applyTopics(log, module.datasets);
+        } finally {
+          await log.close();
+        }
+        if (opts.json) ctx.io.out(JSON.stringify(plan, null, 2));
+        else printPlan(ctx, plan);
+        const mismatch = topicMismatchError(plan);
+        if (mismatch !== undefined) throw mismatch;
+      });
+  asCode(
+    'plan',
+    'Compare each dataset’s declared partitions and retention with its topic: ok, missing or mismatch. Changes nothing',
+  ).addHelpText('after', '\nExit code 1 (SLIPWAY_TOPIC_MISMATCH) when a topic differs from its declaration.');
+  asCode(
+    'apply',
+    'Create the missing topics with their declared partitions and retention; report (never change) mismatches',
+  ).addHelpText('after', '\nExit code 1 (SLIPWAY_TOPIC_MISMATCH) when a topic differs from its declaration.');
+}
+
+function cell(entry: TopicPlanEntry, field: 'partitions' | 'retention'): string {
+  const declared =
+    field === 'partitions' ? String(entry.declared.partitions) : formatRetention(entry.declared.retentionMs);
+  const diff = entry.differences.find((d) => d.field === field);
+  if (diff !== undefined) {
+    return `${declared} (actual ${field === 'partitions' ? diff.actual : formatRetention(diff.actual)})`;
+  }
+  const actual = entry.actual?.retentionMs;
+  if (field === 'retention' && entry.declared.retentionMs === undefined && actual !== undefined) {
+    return `(not declared; actual ${formatRetention(actual)})`;
+  }
+  return declared;
+}
+
+function printPlan(ctx: CliContext, plan: TopicPlan): void {
+  const rows = plan.entries.map((e) => [e.status, e.dataset, e.topic, cell(e, 'partitions'), cell(e, 'retention')]);
+  const header = ['STATUS', 'DATASET', 'TOPIC', 'PARTITIONS', 'RETENTION'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  ctx.io.out(line(header));
+  for (const r of rows) ctx.io.out(line(r));
+  const count = (s: string) => plan.entries.filter((e) => e.status === s).length;
+  const summary = (['ok', 'created', 'missing', 'mismatch'] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`)
+    .join(', ');
+  ctx.io.err(
+    `${plan.engine} log: ${summary || 'no datasets'}` +
+      (plan.retention === 'recorded' ? ' (retention is recorded by Slipway, not enforced, on this engine)' : ''),
+  );
 }

@@ -237,6 +237,50 @@ describe('Kafka log', () => {
     assert.equal(await reader.waitForChange({ timeoutMs: 100 }), false, 'nothing new after reading to the end');
   });
 
+  it('reads in small steps across transaction markers, from the fetch it kept, the same as in one read', async () => {
+    const log = await open();
+    const topic = unique('ahead');
+    const owner = unique('owner');
+    await log.createTopic(topic, { partitions: 1 });
+    await log.append(
+      topic,
+      [0, 1, 2, 3].map((i) => ({ partition: 0, key: `k${i}`, value: `a${i}` })),
+    );
+    const epoch = await log.fence(owner);
+    for (const batch of [
+      [4, 5, 6],
+      [7, 8],
+    ]) {
+      await log.commit({
+        owner,
+        epoch,
+        outputs: [{ topic, records: batch.map((i) => ({ partition: 0, key: `k${i}`, value: `t${i}` })) }],
+      });
+    }
+    await log.append(topic, [{ partition: 0, key: 'k9', value: 'a9' }]);
+    const whole = await log.read(topic, 0, 0, 100);
+    assert.equal(whole.length, 10);
+
+    const stepped: typeof whole = [];
+    for (let from = 0; ; ) {
+      const records = await log.read(topic, 0, from, 3);
+      if (records.length === 0) break;
+      assert.ok(records.length <= 3);
+      stepped.push(...records);
+      from = (records.at(-1) as { offset: number }).offset + 1;
+    }
+    assert.deepEqual(stepped, whole);
+    // Another position (not where a read stopped) is read afresh.
+    assert.deepEqual(await log.read(topic, 0, whole[2]?.offset as number, 2), whole.slice(2, 4));
+    // After reading to the end, new records are found.
+    await log.append(topic, [{ partition: 0, key: 'k10', value: 'a10' }]);
+    const more = await log.read(topic, 0, (whole.at(-1)?.offset as number) + 1, 3);
+    assert.deepEqual(
+      more.map((r) => r.value),
+      ['a10'],
+    );
+  });
+
   it('refuses bad options, naming the field', async () => {
     await rejectsWithCode(openKafkaLog({ brokers: [] }), 'SLIPWAY_USAGE');
     await rejectsWithCode(openKafkaLog({ brokers: ['no-port'] }), 'SLIPWAY_USAGE');

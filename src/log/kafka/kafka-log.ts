@@ -3,7 +3,9 @@
  *
  * Design
  * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
- *   consumer group). Each transaction ends with a commit marker on every partition it wrote, so offsets of
+ *   consumer group); what a Fetch brings beyond the records asked for is kept briefly for the read that
+ *   continues there (kafka-read-ahead.ts), so a runner's batches do not fetch and decode the same bytes again.
+ *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each transaction ends with a commit marker on every partition it wrote, so offsets of
  *   transactional outputs have gaps; plain `append`s (idempotent producer, no transaction) are consecutive.
  *   `endOffset` is the offset after the last committed data record (below the last stable offset): where a
  *   reader that has read everything stands, so lag is 0 there even when a marker follows.
@@ -40,6 +42,7 @@ import type {
   Snapshot,
   SnapshotRequest,
   TopicInfo,
+  TopicSettings,
   WaitOptions,
 } from '../log.js';
 import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
@@ -54,7 +57,8 @@ import {
   type ProducerSession,
   produce,
 } from './kafka-producer.js';
-import { committedEnd, decodeHeaders, fetchPartition } from './kafka-reader.js';
+import { ReadAhead } from './kafka-read-ahead.js';
+import { committedEnd, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
 import { fencedError, TransactionalProducer } from './kafka-transactions.js';
@@ -118,6 +122,7 @@ class KafkaLog implements Log {
   readonly #replicationFactor: number;
   readonly #producers = new Map<string, TransactionalProducer>();
   readonly #waiters = new Set<() => void>();
+  readonly #readAhead = new ReadAhead();
   #appendSession: ProducerSession | undefined;
   #appendQueue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -172,9 +177,10 @@ class KafkaLog implements Log {
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
     return this.#guard(`creating topic '${name}'`, async () => {
       checkTopicName(name, options.partitions);
+      const configs = checkRetention(name, options.retentionMs);
       let meta = await this.#client.topic(name, true);
       if (meta === undefined) {
-        const created = await this.#client.createTopic(name, options.partitions, [], this.#replicationFactor);
+        const created = await this.#client.createTopic(name, options.partitions, configs, this.#replicationFactor);
         meta = await this.#topic(name);
         if (created) for (let p = 0; p < options.partitions; p++) this.#watcher.saw(name, p, 0n);
       }
@@ -193,6 +199,15 @@ class KafkaLog implements Log {
     return this.#guard(`describing topic '${name}'`, async () => {
       const meta = await this.#client.topic(name, true);
       return meta === undefined ? undefined : { name, partitions: meta.partitions.length };
+    });
+  }
+
+  topicSettings(name: string): Promise<TopicSettings | undefined> {
+    return this.#guard(`describing the configs of topic '${name}'`, async () => {
+      const configs = await this.#client.topicConfigs(name, ['retention.ms']);
+      if (configs === undefined) return undefined;
+      const retention = Number(configs.get('retention.ms') ?? Number.NaN);
+      return { retentionMs: Number.isSafeInteger(retention) && retention >= 0 ? retention : -1 };
     });
   }
 
@@ -250,24 +265,45 @@ class KafkaLog implements Log {
       this.#watcher.touch(topic);
       const limit = Math.max(0, Math.floor(max));
       const out: LogRecord[] = [];
+      const push = (r: RawRecord) =>
+        out.push({
+          topic,
+          partition,
+          offset: r.offset,
+          key: r.key === null ? null : r.key.toString('utf8'),
+          // Slipway never writes null values; another producer's tombstone reads as ''.
+          value: r.value === null ? '' : r.value.toString('utf8'),
+          headers: decodeHeaders(r.headers),
+          timestamp: r.timestamp,
+        });
+      /** Keeps what is left of a fetch for the read that continues after the last record returned. */
+      const keep = (records: RawRecord[], index: number, next: bigint, reachedEnd: boolean) => {
+        if (index >= records.length || out.length === 0 || limit === 0) return;
+        const from = (out[out.length - 1] as LogRecord).offset + 1;
+        this.#readAhead.keep(topic, partition, from, { records, index, next, reachedEnd, at: Date.now() });
+      };
       let position = BigInt(fromOffset);
+      const ahead = limit > 0 ? this.#readAhead.take(topic, partition, fromOffset) : undefined;
+      if (ahead !== undefined) {
+        let i = ahead.index;
+        while (i < ahead.records.length && out.length < limit) push(ahead.records[i++] as RawRecord);
+        if (i < ahead.records.length) {
+          keep(ahead.records, i, ahead.next, ahead.reachedEnd);
+          return out;
+        }
+        // All of it served: go on after that fetch, unless it had reached the end (then a fetch is worth it
+        // only when nothing was served).
+        if (ahead.reachedEnd && out.length > 0) return out;
+        position = ahead.next;
+      }
       while (out.length < limit) {
         const result = await fetchPartition(this.#client, topic, partition, position);
-        for (const r of result.records) {
-          if (out.length >= limit) break;
-          out.push({
-            topic,
-            partition,
-            offset: r.offset,
-            key: r.key === null ? null : r.key.toString('utf8'),
-            // Slipway never writes null values; another producer's tombstone reads as ''.
-            value: r.value === null ? '' : r.value.toString('utf8'),
-            headers: decodeHeaders(r.headers),
-            timestamp: r.timestamp,
-          });
-        }
-        if (result.next >= result.lastStable) this.#watcher.saw(topic, partition, result.lastStable);
-        if (result.next <= position || result.next >= result.lastStable) break;
+        let i = 0;
+        while (i < result.records.length && out.length < limit) push(result.records[i++] as RawRecord);
+        const reachedEnd = result.next >= result.lastStable;
+        if (reachedEnd) this.#watcher.saw(topic, partition, result.lastStable);
+        if (i < result.records.length) keep(result.records, i, result.next, reachedEnd);
+        if (result.next <= position || reachedEnd) break;
         position = result.next;
       }
       return out;
@@ -446,9 +482,23 @@ class KafkaLog implements Log {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#readAhead.clear();
     for (const wake of this.#waiters) wake();
     await this.#client.close();
   }
+}
+
+/** The `retention.ms` config of a topic to create, checked. */
+function checkRetention(topic: string, retentionMs: number | undefined): Array<{ name: string; value: string }> {
+  if (retentionMs === undefined) return [];
+  if (!Number.isSafeInteger(retentionMs) || (retentionMs < 1 && retentionMs !== -1)) {
+    throw new SlipwayError(
+      'SLIPWAY_INVALID_DEFINITION',
+      `Topic '${topic}' needs a retention of a whole number of ms ≥ 1, or -1 for forever, got ${retentionMs}.`,
+      { details: { topic, retentionMs } },
+    );
+  }
+  return [{ name: 'retention.ms', value: String(retentionMs) }];
 }
 
 function closedError(): SlipwayError {

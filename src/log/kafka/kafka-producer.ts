@@ -154,9 +154,24 @@ export async function initIdempotentSession(client: KafkaClient): Promise<Produc
   return newSession(response.producerId, response.producerEpoch);
 }
 
+/** Encoded header names: a few names (`slipway-source`) repeat on every record; the buffers are only read. */
+const headerNames = new Map<string, Buffer>();
+
+function headerName(name: string): Buffer {
+  let encoded = headerNames.get(name);
+  if (encoded === undefined) {
+    encoded = Buffer.from(name, 'utf8');
+    if (headerNames.size < 1024) headerNames.set(name, encoded);
+  }
+  return encoded;
+}
+
 /** Record headers as Kafka headers (UTF-8 keys and values). */
 export function encodeHeaders(headers: Headers | undefined): Map<Buffer, Buffer> {
   const out = new Map<Buffer, Buffer>();
-  for (const [k, v] of Object.entries(headers ?? {})) out.set(Buffer.from(k, 'utf8'), Buffer.from(String(v), 'utf8'));
+  if (headers === undefined) return out;
+  for (const k in headers) {
+    if (Object.hasOwn(headers, k)) out.set(headerName(k), Buffer.from(String(headers[k]), 'utf8'));
+  }
   return out;
 }
