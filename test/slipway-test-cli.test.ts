@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -122,5 +122,90 @@ describe('slipway test and the release gate', () => {
       );
       return true;
     });
+  });
+
+  it('records reports through the control plane when one runs, and its release gate honours the latest', async () => {
+    const dir = tempDir('slipway-test-daemon-');
+    const elsewhere = tempDir('slipway-test-nodaemon-');
+    const daemon = (args: string[], cwd = example) => runCli(['--log', join(dir, 'log.db'), ...args], { cwd });
+    const up = await daemon(['up', '--detach']);
+    assert.equal(up.code, 0, up.stderr);
+    closers.push(async () => void (await daemon(['down'])));
+    const url = /control plane running at (http:\/\/127\.0\.0\.1:\d+)/.exec(up.stdout)?.[1] as string;
+    assert.ok(url, up.stdout);
+
+    // The endpoint checks the body at the boundary and names the bad field.
+    const post = async (body: unknown) => {
+      const res = await fetch(`${url}/api/test-reports`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: res.status,
+        body: (await res.json()) as { error?: { code: string; details: { field: string } } },
+      };
+    };
+    const layer = { passed: 1, failed: 0, skipped: 0, files: 1 };
+    const valid = {
+      digest: `sha256:${'0'.repeat(64)}`,
+      passed: true,
+      layers: { unit: layer, integration: layer, e2e: layer },
+      failures: [],
+      startedAt: Date.now(),
+      durationMs: 5,
+    };
+    for (const [body, field] of [
+      [[], '(body)'],
+      [{ ...valid, digest: 'sha256:abc' }, 'digest'],
+      [{ ...valid, layers: { unit: layer, integration: layer } }, 'layers.e2e'],
+      [{ ...valid, layers: { ...valid.layers, unit: { ...layer, failed: -1 } } }, 'layers.unit.failed'],
+      [{ ...valid, failures: [{ layer: 'unit', name: 'x', file: null }] }, 'passed'],
+      [{ ...valid, passed: false, failures: [{ layer: 'smoke', name: 'x', file: null }] }, 'failures[0].layer'],
+    ] as const) {
+      const res = await post(body);
+      assert.equal(res.status, 400, JSON.stringify(body));
+      assert.equal(res.body.error?.code, 'SLIPWAY_USAGE');
+      assert.equal(res.body.error?.details.field, field);
+    }
+
+    // --control-plane, with the log (and so the local control store) elsewhere: only the API reaches the gate.
+    const run = await runCli(
+      ['--log', join(elsewhere, 'log.db'), 'test', '--build', 'pipeline.ts', '--store', join(dir, 'artifacts')].concat([
+        '--layer',
+        'unit',
+        '--control-plane',
+        url,
+      ]),
+      { cwd: example },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    const recorded = /report for (sha256:[0-9a-f]{64}) recorded in the control plane at (\S+)/.exec(run.stdout);
+    assert.equal(recorded?.[2], url, run.stdout);
+    const digest = recorded?.[1] as string;
+    assert.equal(existsSync(join(elsewhere, 'control.db')), false, 'nothing written to the local control store');
+
+    const deployed = await daemon(['deploy', digest.slice(7, 19), '--bake', '0']);
+    assert.equal(deployed.code, 0, deployed.stderr);
+    assert.match(deployed.stdout, /completed/);
+    assert.doesNotMatch(deployed.stderr, /untested/);
+
+    // Without --control-plane, the project's daemon is found beside the log: a failing report goes there too,
+    // and the gate refuses that digest.
+    const broken = await daemon(
+      ['test', '--build', 'pipeline.ts', '--store', join(dir, 'artifacts'), '--layer', 'unit'],
+      brokenProject(),
+    );
+    assert.equal(broken.code, 1, broken.stderr);
+    const failed = /FAILED: 1 of 7 tests; report for (sha256:[0-9a-f]{64}) recorded in the control plane at (\S+)/.exec(
+      broken.stdout,
+    );
+    assert.equal(failed?.[2], url, broken.stdout);
+    const refused = await daemon(['deploy', (failed?.[1] ?? '').slice(7, 19), '--bake', '0']);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /error SLIPWAY_RELEASE_GATE: the latest test report for sha256:[0-9a-f]{64} failed: makes every customer vip from the first order \(tiers\.test\.ts\)/,
+    );
   });
 });

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import type { Controller } from '../deploy/controller.js';
 import { canarySteps } from '../deploy/strategies/canary.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { DeployOptions } from './control-store.js';
+import type { DeployOptions, TestFailure, TestLayer, TestLayerResult, TestReport } from './control-store.js';
 import { checkReleaseGate } from './release-gate.js';
 import { resolveArtifact } from './resolve-artifact.js';
 
@@ -67,6 +67,69 @@ export function parseDeployBody(body: unknown): {
     allowUntested: b.allowUntested === true,
     ...(typeof b.pipeline === 'string' ? { pipeline: b.pipeline } : {}),
     options,
+  };
+}
+
+const REPORT_LAYERS = ['unit', 'integration', 'e2e'] as const satisfies readonly TestLayer[];
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/** Checks a test report body (POST /api/test-reports) once, at the boundary, naming the bad field. */
+export function parseTestReportBody(body: unknown): TestReport {
+  const bad = (field: string, message: string): never => {
+    throw new SlipwayError('SLIPWAY_USAGE', `Invalid test report: ${field} ${message}.`, { details: { field } });
+  };
+  const count = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+  const ms = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad('(body)', 'must be a JSON object');
+  const b = body as Record<string, unknown>;
+  if (typeof b.digest !== 'string' || !DIGEST.test(b.digest))
+    bad('digest', "must be an artifact digest ('sha256:' and 64 hex digits)");
+  if (typeof b.passed !== 'boolean') bad('passed', 'must be a boolean');
+  if (typeof b.layers !== 'object' || b.layers === null)
+    bad('layers', `must be an object with ${REPORT_LAYERS.join(', ')}`);
+  const layers = {} as Record<TestLayer, TestLayerResult>;
+  for (const layer of REPORT_LAYERS) {
+    const l = (b.layers as Record<string, unknown>)[layer] as Record<string, unknown> | null | undefined;
+    if (typeof l !== 'object' || l === null)
+      return bad(`layers.${layer}`, 'must be an object ({ passed, failed, skipped, files })');
+    for (const k of ['passed', 'failed', 'skipped', 'files'] as const)
+      if (!count(l[k])) bad(`layers.${layer}.${k}`, 'must be a whole number ≥ 0');
+    layers[layer] = {
+      passed: l.passed as number,
+      failed: l.failed as number,
+      skipped: l.skipped as number,
+      files: l.files as number,
+    };
+  }
+  if (!Array.isArray(b.failures)) bad('failures', 'must be a list');
+  const failures = (b.failures as unknown[]).map((f, i): TestFailure => {
+    const at = `failures[${i}]`;
+    if (typeof f !== 'object' || f === null) return bad(at, 'must be an object ({ layer, name, file, message })');
+    const x = f as Record<string, unknown>;
+    if (!(REPORT_LAYERS as readonly unknown[]).includes(x.layer))
+      bad(`${at}.layer`, `must be one of ${REPORT_LAYERS.join(', ')}`);
+    if (typeof x.name !== 'string' || x.name === '') bad(`${at}.name`, "must be the failing test's name");
+    if (x.file !== null && typeof x.file !== 'string') bad(`${at}.file`, 'must be a file path or null');
+    if (x.message !== undefined && typeof x.message !== 'string') bad(`${at}.message`, 'must be text');
+    return {
+      layer: x.layer as TestLayer,
+      name: x.name as string,
+      file: x.file as string | null,
+      ...(x.message === undefined ? {} : { message: x.message as string }),
+    };
+  });
+  // A report that passes lets a digest through the release gate: it must not list failing tests.
+  if (b.passed === true && (failures.length > 0 || REPORT_LAYERS.some((l) => layers[l].failed > 0)))
+    bad('passed', 'cannot be true when tests failed');
+  if (!ms(b.startedAt)) bad('startedAt', 'must be milliseconds since the epoch');
+  if (!ms(b.durationMs)) bad('durationMs', 'must be a number of ms ≥ 0');
+  return {
+    digest: b.digest as string,
+    passed: b.passed as boolean,
+    layers,
+    failures,
+    startedAt: b.startedAt as number,
+    durationMs: b.durationMs as number,
   };
 }
 
@@ -162,6 +225,11 @@ export function createApi(controller: Controller, options: { artifactsDir: strin
       );
     }
     return c.json({ deployment: id });
+  });
+  app.post('/api/test-reports', async (c) => {
+    const report = parseTestReportBody(await c.req.json().catch(() => undefined));
+    await controller.store.putTestReport(report);
+    return c.json({ digest: report.digest, passed: report.passed }, 201);
   });
   app.post('/api/shutdown', (c) => {
     setImmediate(() => options.onShutdown?.());

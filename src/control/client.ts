@@ -1,5 +1,5 @@
 import { SlipwayError } from '../errors.js';
-import type { DeploymentEvent, DeploymentRecord } from './control-store.js';
+import type { DeploymentEvent, DeploymentRecord, TestReport } from './control-store.js';
 import { readDaemonInfo } from './daemon.js';
 
 /** A small client of the control plane's HTTP API (what the CLI uses). */
@@ -48,5 +48,10 @@ export class ControlPlaneClient {
 
   deployment(id: string, after = 0): Promise<{ deployment: DeploymentRecord; events: DeploymentEvent[] }> {
     return this.request('GET', `/api/deployments/${encodeURIComponent(id)}?after=${after}`);
+  }
+
+  /** Records a test report (`slipway test`) where this control plane's release gate reads it. */
+  putTestReport(report: TestReport): Promise<{ digest: string; passed: boolean }> {
+    return this.request('POST', '/api/test-reports', report);
   }
 }

@@ -59,6 +59,20 @@ interface OutputSlot {
   records: AppendRecord[];
 }
 
+/** Set by Runner's static block: the per-record core, reached from outside the class (see `processBatchDirect`). */
+let processDirect: (runner: Runner, batch: LogRecord[]) => CommitBatch;
+
+/**
+ * Internal (the in-memory test harness of `slipway/testing`; not exported from the package): runs the
+ * runner's own batch core — input JSON and schema, `process`, keyed state with per-record undo,
+ * output validation, DLQ with reason and source — over `batch` without reading or committing, and
+ * returns the commit the loop would make (its offsets empty). The batch's state writes become the
+ * runner's base. Needs a runner in standby; a batch that throws (not a record: the core itself) fails it.
+ */
+export function processBatchDirect(runner: Runner, batch: LogRecord[]): CommitBatch {
+  return processDirect(runner, batch);
+}
+
 /**
  * Runs one pipeline version over its input partitions: read a batch → process → one atomic commit
  * (outputs + state + input offsets, under the owner's epoch) → repeat.
@@ -588,6 +602,19 @@ export class Runner extends EventEmitter {
         await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
       }
     }
+  }
+
+  static {
+    processDirect = (runner, batch) => {
+      runner.#expect('hand a batch to the', 'standby');
+      try {
+        return runner.#processBatch(batch, [], performance.now()).commit;
+      } catch (err) {
+        runner.#store.discardBatch();
+        runner.#fail(err);
+        throw err;
+      }
+    };
   }
 }
 

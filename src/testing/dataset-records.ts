@@ -14,7 +14,8 @@ export interface RawRecord {
  * that field (as text) when the value is not, so a broken record lands where its valid twin would.
  */
 export function keyOfValue(dataset: Dataset, value: unknown): string | null {
-  if (dataset.is(value)) return dataset.keyOf(value);
+  // No schema check needed: a valid value's key field is a required string or number, so reading the
+  // field gives what `dataset.keyOf` would, at a fraction of the cost of validating.
   if (typeof value === 'object' && value !== null) {
     const k = (value as Record<string, unknown>)[dataset.key];
     if (typeof k === 'string' || typeof k === 'number') return String(k);

@@ -1,11 +1,11 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
-import type { Log, LogRecord } from '../log/log.js';
+import type { AppendRecord, Log, LogRecord } from '../log/log.js';
 import { openMemoryLog } from '../log/memory/memory-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { type DlqReason, Runner, SOURCE_HEADER } from '../runtime/runner.js';
-import { produceRecords, type RawRecord, readTopic } from './dataset-records.js';
+import { type DlqReason, processBatchDirect, Runner, SOURCE_HEADER } from '../runtime/runner.js';
+import { keyOfValue, partitionOfKey, type RawRecord } from './dataset-records.js';
 import { TestClock } from './test-clock.js';
 
 export interface HarnessOptions {
@@ -13,7 +13,10 @@ export interface HarnessOptions {
   config?: unknown;
   /** The clock that stamps sent records (default: a `TestClock` at 2026-01-01T00:00:00Z). */
   clock?: TestClock;
-  /** Most input records per atomic commit (default: the runner's 2000). */
+  /**
+   * Most input records per batch through the runner's core (default: the runner's 2000). Outputs, state
+   * and DLQ entries do not depend on it, as with the runner.
+   */
   batchSize?: number;
 }
 
@@ -48,37 +51,63 @@ export interface SendResult {
   dlq: HarnessDlqEntry[];
 }
 
+/** The runner's default batch size, which the harness keeps. */
+const DEFAULT_BATCH_SIZE = 2000;
+const NO_HEADERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 /**
- * A pipeline under test: the real `Runner` over a private in-memory Log (`openMemoryLog`, which passes
- * the same Log contract suite as the embedded and Kafka engines), so records go through the same
- * validation, partitioning, keyed state, DLQ and atomic commits as in production, in milliseconds. Runner-agnostic: it imports no test framework. Make one with {@link createHarness}.
+ * A pipeline under test, run in-process by the real `Runner`'s own batch core (`processBatchDirect`):
+ * records are written as JSON and partitioned by key like a producer writes them, and each batch goes
+ * through the runner's validation (input JSON and schema; outputs against their datasets), `process`,
+ * keyed state (scoped to the input partition, undone for a failing record) and DLQ routing (reason,
+ * message, source), exactly as in production. What the harness leaves out is the log between them:
+ * the runner's polling loop, commits and reading back. `send` hands the records to the core and takes
+ * each batch's outputs back directly, with no copy or encoding beyond the JSON a real log would hold.
+ * Runner-agnostic: it imports no test framework. Make one with {@link createHarness}.
  */
 export class PipelineHarness {
   readonly pipeline: Pipeline;
+  /**
+   * The private in-memory log the runner was started on (its topics). Records do not go through it:
+   * read what a send produced from the harness (`outputs`, `dlq`, `state`).
+   */
   readonly log: Log;
+  /** The runner whose core processes the records; it stays in `standby` (nothing polls a log). */
   readonly runner: Runner;
   readonly clock: TestClock;
-  /** Send order of every input record: per `topic/partition`, indexed by offset. */
-  readonly #order = new Map<string, number[]>();
-  #seq = 0;
+  readonly #batchSize: number;
+  /** Output records per output topic, in input order. */
   readonly #outputs = new Map<string, HarnessOutput[]>();
+  /** Dead-letter entries per DLQ topic, in input order. */
   readonly #dlq = new Map<string, HarnessDlqEntry[]>();
-  /** Next offset to read per watched topic and partition. */
-  readonly #read = new Map<string, Map<number, number>>();
+  /** Every dead-letter entry, in input order (sends are processed one after another). */
+  readonly #dlqAll: HarnessDlqEntry[] = [];
+  /** Input dataset of each DLQ topic. */
+  readonly #dlqInputs = new Map<string, Dataset>();
+  /** Next offset per input topic and partition. */
+  readonly #ends = new Map<string, number[]>();
+  /** Partition of each key seen, per input topic: hashing a key costs more than looking it up. */
+  readonly #partitionOf = new Map<string, Map<string, number>>();
   #closing: Promise<void> | undefined;
 
-  constructor(pipeline: Pipeline, log: Log, runner: Runner, clock: TestClock) {
+  constructor(pipeline: Pipeline, log: Log, runner: Runner, clock: TestClock, batchSize = DEFAULT_BATCH_SIZE) {
     this.pipeline = pipeline;
     this.log = log;
     this.runner = runner;
     this.clock = clock;
+    this.#batchSize = batchSize;
     for (const d of pipeline.outputs) this.#outputs.set(d.topic, []);
-    for (const d of pipeline.inputs) this.#dlq.set(dlqTopic(d), []);
+    for (const d of pipeline.inputs) {
+      this.#dlq.set(dlqTopic(d), []);
+      this.#dlqInputs.set(dlqTopic(d), d);
+      this.#ends.set(d.topic, new Array<number>(d.partitions).fill(0));
+      this.#partitionOf.set(d.topic, new Map());
+    }
   }
 
   /**
-   * Sends values to an input (partitioned by key like production, stamped with `clock.now()`), runs
-   * the pipeline until it has processed everything, and returns what these values produced.
+   * Sends values to an input (written as JSON, partitioned by key like production, stamped with
+   * `clock.now()`), processes them, and returns what these values produced.
    */
   async send(dataset: Dataset | string, values: ReadonlyArray<unknown>): Promise<SendResult> {
     return this.#send(this.#input(dataset), values, []);
@@ -91,19 +120,21 @@ export class PipelineHarness {
 
   /** Output values of one dataset, in the order of the inputs that produced them. */
   outputs<T = unknown>(dataset: Dataset<T> | string): T[] {
-    return this.outputRecords(dataset).map((r) => r.value);
+    const records = this.#outputList(dataset);
+    const values = new Array<T>(records.length);
+    for (let i = 0; i < records.length; i++) values[i] = (records[i] as HarnessOutput).value as T;
+    return values;
   }
 
   /** Output records (value, key, source, timestamp) of one dataset, in input order. */
   outputRecords<T = unknown>(dataset: Dataset<T> | string): Array<HarnessOutput<T>> {
-    const topic = this.#resolve(dataset, this.pipeline.outputs, 'output').topic;
-    return [...(this.#outputs.get(topic) ?? [])] as Array<HarnessOutput<T>>;
+    return [...this.#outputList(dataset)] as Array<HarnessOutput<T>>;
   }
 
   /** Dead-letter entries of one input dataset, or of every input, in input order. */
   dlq(dataset?: Dataset | string): HarnessDlqEntry[] {
     if (dataset !== undefined) return [...(this.#dlq.get(dlqTopic(this.#input(dataset))) ?? [])];
-    return this.#inOrder([...this.#dlq.values()].flat(), (e) => e.source);
+    return [...this.#dlqAll];
   }
 
   /** The committed keyed state of a key (looked up in every input partition), or undefined. */
@@ -134,6 +165,7 @@ export class PipelineHarness {
     return this.#closing;
   }
 
+  // Synchronous from start to end, so concurrent sends cannot interleave: each is processed whole, in call order.
   async #send(dataset: Dataset, values: ReadonlyArray<unknown>, raw: ReadonlyArray<RawRecord>): Promise<SendResult> {
     if (this.#closing !== undefined) {
       throw new SlipwayError(
@@ -141,82 +173,110 @@ export class PipelineHarness {
         `The harness of '${this.pipeline.name}' is closed; create another.`,
       );
     }
-    const positions = await produceRecords(this.log, dataset, values, { timestamp: this.clock.now(), raw });
-    for (const p of positions) {
-      const key = `${dataset.topic}/${p.partition}`;
-      let seqs = this.#order.get(key);
-      if (seqs === undefined) {
-        seqs = [];
-        this.#order.set(key, seqs);
-      }
-      seqs[p.offset] = this.#seq++;
-    }
-    await this.runner.drain();
+    const inputs = this.#records(dataset, values, raw);
     const outputs: HarnessOutput[] = [];
-    for (const d of this.pipeline.outputs) {
-      const fresh = (await this.#fresh(d.topic)).map(
-        (r): HarnessOutput => ({
-          value: JSON.parse(r.value),
-          key: r.key,
-          topic: d.topic,
-          source: r.headers[SOURCE_HEADER] ?? '',
-          timestamp: r.timestamp,
-        }),
-      );
-      (this.#outputs.get(d.topic) as HarnessOutput[]).push(...fresh);
-      outputs.push(...fresh);
-    }
     const dlq: HarnessDlqEntry[] = [];
-    for (const d of this.pipeline.inputs) {
-      const fresh = (await this.#fresh(dlqTopic(d))).map((r): HarnessDlqEntry => {
-        const entry = JSON.parse(r.value) as { reason: DlqReason; message: string; code?: string; value: string };
-        let value: unknown = entry.value;
-        try {
-          value = JSON.parse(entry.value);
-        } catch {
-          // Not JSON (an `invalid-json` entry): keep the raw text.
+    const outputTopics = new Set<string>();
+    for (let from = 0; from < inputs.length; from += this.#batchSize) {
+      const commit = processBatchDirect(this.runner, inputs.slice(from, from + this.#batchSize));
+      // Stamped like the log stamps a commit's records: at commit time.
+      const timestamp = Date.now();
+      for (const { topic, records } of commit.outputs ?? []) {
+        const list = this.#outputs.get(topic);
+        if (list !== undefined) {
+          if (records.length > 0) outputTopics.add(topic);
+          for (const r of records) {
+            const output: HarnessOutput = {
+              // A copy, as written: what a reader of the topic would get.
+              value: JSON.parse(r.value),
+              key: r.key,
+              topic,
+              source: r.headers?.[SOURCE_HEADER] ?? '',
+              timestamp,
+            };
+            list.push(output);
+            outputs.push(output);
+          }
+        } else {
+          const input = this.#dlqInputs.get(topic) as Dataset;
+          const entries = this.#dlq.get(topic) as HarnessDlqEntry[];
+          for (const r of records) {
+            const entry = dlqEntry(input, r);
+            entries.push(entry);
+            dlq.push(entry);
+            this.#dlqAll.push(entry);
+          }
         }
-        return {
-          reason: entry.reason,
-          message: entry.message,
-          ...(entry.code === undefined ? {} : { code: entry.code }),
-          topic: d.topic,
-          source: r.headers[SOURCE_HEADER] ?? '',
-          key: r.key,
-          value,
-        };
-      });
-      (this.#dlq.get(dlqTopic(d)) as HarnessDlqEntry[]).push(...fresh);
-      dlq.push(...fresh);
+      }
     }
-    return { outputs: this.#inOrder(outputs, (o) => o.source), dlq: this.#inOrder(dlq, (e) => e.source) };
+    // Outputs of one dataset are already in input order; those of several are merged by their sources.
+    if (outputTopics.size > 1) inInputOrder(outputs, inputs);
+    return { outputs, dlq };
   }
 
-  /** New records of a topic since the last look, in input order (by their source header). */
-  async #fresh(topic: string): Promise<LogRecord[]> {
-    const from = this.#read.get(topic) ?? new Map<number, number>();
-    this.#read.set(topic, from);
-    const records = await readTopic(this.log, topic, from);
-    for (const r of records) from.set(r.partition, Math.max(from.get(r.partition) ?? 0, r.offset + 1));
-    return this.#inOrder(records, (r) => r.headers[SOURCE_HEADER]);
+  /**
+   * The input records of a send, as the log would hold them: values as JSON, then raw records; each in
+   * the partition of its key, at the next offset, stamped with `clock.now()`.
+   */
+  #records(dataset: Dataset, values: ReadonlyArray<unknown>, raw: ReadonlyArray<RawRecord>): LogRecord[] {
+    const topic = dataset.topic;
+    const timestamp = this.clock.now();
+    const ends = this.#ends.get(topic) as number[];
+    const partitions = this.#partitionOf.get(topic) as Map<string, number>;
+    const partitionOf = (key: string | null): number => {
+      if (key === null) return partitionOfKey(dataset, key);
+      let p = partitions.get(key);
+      if (p === undefined) {
+        p = partitionOfKey(dataset, key);
+        partitions.set(key, p);
+      }
+      return p;
+    };
+    const records = new Array<LogRecord>(values.length + raw.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      const text = JSON.stringify(value) as string | undefined;
+      if (typeof text !== 'string') {
+        throw new SlipwayError(
+          'SLIPWAY_VALIDATION',
+          `Value ${i} for '${topic}' cannot be written as JSON (it is ${value === undefined ? 'undefined' : typeof value}). Nothing was sent.`,
+          { details: { topic, index: i } },
+        );
+      }
+      const key = keyOfValue(dataset, value);
+      const partition = partitionOf(key);
+      records[i] = { topic, partition, offset: 0, key, value: text, headers: NO_HEADERS, timestamp };
+    }
+    for (let i = 0; i < raw.length; i++) {
+      const r = raw[i] as RawRecord;
+      if (typeof r?.value !== 'string') {
+        throw new SlipwayError(
+          'SLIPWAY_VALIDATION',
+          `Raw record ${i} for '${topic}' has no string value. Nothing was sent.`,
+          {
+            details: { topic, index: i },
+          },
+        );
+      }
+      const partition = partitionOf(r.key);
+      records[values.length + i] = {
+        topic,
+        partition,
+        offset: 0,
+        key: r.key,
+        value: r.value,
+        headers: r.headers === undefined ? NO_HEADERS : Object.freeze({ ...r.headers }),
+        timestamp,
+      };
+    }
+    // Offsets last, once every record is known to be writable: a bad one sends nothing.
+    for (const r of records) r.offset = (ends[r.partition] as number)++;
+    return records;
   }
 
-  /** Sorts by input send order; each rank is computed once (a comparator that parses is too slow at 100k records). */
-  #inOrder<T>(items: T[], sourceOf: (item: T) => string | undefined): T[] {
-    const ranked = items.map((item) => ({ item, rank: this.#rank(sourceOf(item)) }));
-    ranked.sort((a, b) => a.rank - b.rank);
-    return ranked.map((r) => r.item);
-  }
-
-  /** Sort rank of a source header: the input's send order, then the output's index (`#n`). */
-  #rank(source: string | undefined): number {
-    if (source === undefined) return Number.MAX_SAFE_INTEGER;
-    const hash = source.indexOf('#');
-    const position = hash < 0 ? source : source.slice(0, hash);
-    const slash = position.lastIndexOf('/');
-    const seq =
-      this.#order.get(position.slice(0, slash))?.[Number(position.slice(slash + 1))] ?? Number.MAX_SAFE_INTEGER / 1024;
-    return seq * 1024 + (hash < 0 ? 0 : Number(source.slice(hash + 1)));
+  #outputList(dataset: Dataset | string): HarnessOutput[] {
+    const topic = this.#resolve(dataset, this.pipeline.outputs, 'output').topic;
+    return this.#outputs.get(topic) ?? [];
   }
 
   #partitions(): number[] {
@@ -244,6 +304,49 @@ export class PipelineHarness {
   }
 }
 
+/** A DLQ record as the harness shows it: the runner's entry, with the input's value parsed when it is JSON. */
+function dlqEntry(input: Dataset, r: AppendRecord): HarnessDlqEntry {
+  const entry = JSON.parse(r.value) as { reason: DlqReason; message: string; code?: string; value: string };
+  let value: unknown = entry.value;
+  try {
+    value = JSON.parse(entry.value);
+  } catch {
+    // Not JSON (an `invalid-json` entry): keep the raw text.
+  }
+  return {
+    reason: entry.reason,
+    message: entry.message,
+    ...(entry.code === undefined ? {} : { code: entry.code }),
+    topic: input.topic,
+    source: r.headers?.[SOURCE_HEADER] ?? '',
+    key: r.key,
+    value,
+  };
+}
+
+/**
+ * Sorts outputs of several datasets into the order of the inputs that produced them, then by the
+ * output's index among its input's outputs (`#n` in the source): a stable merge by precomputed ranks.
+ */
+function inInputOrder(outputs: HarnessOutput[], inputs: ReadonlyArray<LogRecord>): void {
+  const seq = new Map<string, number>();
+  for (let i = 0; i < inputs.length; i++) {
+    const r = inputs[i] as LogRecord;
+    seq.set(`${r.topic}/${r.partition}/${r.offset}`, i);
+  }
+  const ranked = outputs.map((output) => {
+    const hash = output.source.indexOf('#');
+    const position = hash < 0 ? output.source : output.source.slice(0, hash);
+    return {
+      output,
+      seq: seq.get(position) ?? inputs.length,
+      index: hash < 0 ? 0 : Number(output.source.slice(hash + 1)),
+    };
+  });
+  ranked.sort((a, b) => a.seq - b.seq || a.index - b.index);
+  for (let i = 0; i < ranked.length; i++) outputs[i] = (ranked[i] as (typeof ranked)[number]).output;
+}
+
 /**
  * Starts a pipeline under test on a private in-memory log. Fast: a unit test runs in milliseconds.
  *
@@ -268,5 +371,5 @@ export async function createHarness(pipeline: Pipeline, options: HarnessOptions 
     await log.close();
     throw err;
   }
-  return new PipelineHarness(pipeline, log, runner, options.clock ?? new TestClock());
+  return new PipelineHarness(pipeline, log, runner, options.clock ?? new TestClock(), options.batchSize);
 }

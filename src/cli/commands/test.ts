@@ -2,8 +2,9 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
+import { ControlPlaneClient } from '../../control/client.js';
 import type { TestLayer, TestReport } from '../../control/control-store.js';
-import { daemonPaths } from '../../control/daemon.js';
+import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
 import { SlipwayError } from '../../errors.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
@@ -17,6 +18,33 @@ interface TestOptions {
   store?: string;
   layer?: string;
   json?: boolean;
+  controlPlane?: string;
+}
+
+/**
+ * Records the report where the release gate reads it: through the control plane's API when one runs
+ * (`--control-plane`, else `$SLIPWAY_CONTROL_PLANE`, else this project's daemon, as `slipway deploy`
+ * finds it), else in the local control store beside the log. Returns where it went: a URL or a path.
+ */
+async function recordReport(
+  ctx: CliContext,
+  report: TestReport,
+  controlPlane: string | undefined,
+): Promise<{ where: string; api: boolean }> {
+  const dir = dirname(ctx.logPath());
+  const url = controlPlane ?? process.env.SLIPWAY_CONTROL_PLANE ?? readDaemonInfo(dir)?.url;
+  if (url !== undefined) {
+    await new ControlPlaneClient(url).putTestReport(report);
+    return { where: url, api: true };
+  }
+  const path = daemonPaths(dir).controlPath;
+  const control = await openSqliteControlStore({ path });
+  try {
+    await control.putTestReport(report);
+  } finally {
+    await control.close();
+  }
+  return { where: path, api: false };
 }
 
 function parseLayers(value: string | undefined): TestLayer[] {
@@ -45,6 +73,10 @@ export function registerTest(program: Command, ctx: CliContext): void {
     .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
     .option('--layer <layers>', `layers to run, comma-separated (default: ${TEST_LAYERS.join(',')})`)
     .option('--json', 'print the report as JSON')
+    .option(
+      '--control-plane <url>',
+      'control plane to record the report in (default: the daemon of this project if one runs, else the local control store)',
+    )
     .action(async (opts: TestOptions) => {
       if (opts.artifact !== undefined && opts.build !== undefined) {
         throw new SlipwayError(
@@ -91,19 +123,28 @@ export function registerTest(program: Command, ctx: CliContext): void {
         if (f.message) ctx.io.err(`failed: ${f.name}${f.file === null ? '' : ` (${f.file})`}\n  ${f.message}`);
       }
 
-      let recordedIn: string | undefined;
+      let recorded: { where: string; api: boolean } | undefined;
       if (digest !== undefined) {
         const report: TestReport = { digest, ...result };
-        recordedIn = daemonPaths(dirname(ctx.logPath())).controlPath;
-        const control = await openSqliteControlStore({ path: recordedIn });
         try {
-          await control.putTestReport(report);
-        } finally {
-          await control.close();
+          recorded = await recordReport(ctx, report, opts.controlPlane);
+        } catch (err) {
+          if (!(err instanceof SlipwayError)) throw err;
+          throw new SlipwayError(
+            err.code,
+            `The tests ${result.passed ? 'passed' : 'failed'}, but their report for ${digest} was not recorded: ${err.message}`,
+            { cause: err, retryable: err.retryable, details: err.details },
+          );
         }
       }
       if (opts.json) {
-        ctx.io.out(JSON.stringify({ ...(digest === undefined ? {} : { digest }), ...result, recordedIn }, null, 2));
+        ctx.io.out(
+          JSON.stringify(
+            { ...(digest === undefined ? {} : { digest }), ...result, recordedIn: recorded?.where },
+            null,
+            2,
+          ),
+        );
       } else {
         const total = TEST_LAYERS.reduce((n, l) => n + result.layers[l].passed + result.layers[l].failed, 0);
         const failed = result.failures.length;
@@ -114,7 +155,8 @@ export function registerTest(program: Command, ctx: CliContext): void {
             'no artifact named, so no report was recorded: pass --artifact <digest> or --build <pipeline-file>',
           );
         } else {
-          ctx.io.out(`${verdict}; report for ${digest} recorded`);
+          const where = recorded?.api ? `the control plane at ${recorded.where}` : recorded?.where;
+          ctx.io.out(`${verdict}; report for ${digest} recorded in ${where}`);
         }
       }
       if (!result.passed) process.exitCode = 1;
