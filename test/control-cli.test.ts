@@ -40,11 +40,22 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     assert.equal(status.releases[0].artifact.digest, digest);
     assert.equal(status.runners[0].stats.state, 'running');
 
+    // Scale out: two runner processes, each with half of the input partitions; deployments keep it.
+    const scaled = await cli(['scale', 'enrich-orders', '2']);
+    assert.equal(scaled.code, 0, scaled.stderr);
+    assert.match(scaled.stdout, /completed/);
+    assert.match(scaled.stderr, /handoff {5}2 runners live at offset \d+/);
+    assert.equal(JSON.parse((await cli(['status', '--json'])).stdout).runners[0].runners, 2);
+    const tooMany = await cli(['scale', 'enrich-orders', '9']);
+    assert.equal(tooMany.code, 1);
+    assert.match(tooMany.stderr, /SLIPWAY_USAGE: Cannot scale enrich-orders to 9 runners/);
+
     // A broken version under load: the DLQ gate fails during bake and the deployment rolls back.
     // The load runs until the deployment ends, however long building and starting green takes.
     const load = startCli(['--log', join(dir, 'log.db'), 'produce', 'orders', '--generate', '--rate', '400'], {
       cwd: example,
     });
+    await load.waitForStderr(/produced \d+ records/);
     const broken = await cli(['deploy', 'versions/v3-broken.ts', '--bake', '4000', '--max-dlq-ratio', '0.01']);
     const loaded = await load.stop();
     assert.equal(loaded.code, 0, loaded.stderr);
@@ -52,7 +63,9 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     assert.match(broken.stdout, /rolled_back/);
     assert.match(broken.stderr, /gate failed: dlq-ratio/);
     assert.match(broken.stderr, /rollback {4}done in \d+ ms/);
-    assert.equal(JSON.parse((await cli(['status', '--json'])).stdout).releases[0].artifact.version, '1.0.0');
+    const after = JSON.parse((await cli(['status', '--json'])).stdout);
+    assert.equal(after.releases[0].artifact.version, '1.0.0');
+    assert.equal(after.releases[0].runners, 2, 'the rollback kept two runners');
 
     const history = await cli(['history']);
     assert.match(history.stdout, /enrich-orders@1\.2\.0\s+blue-green rolled_back/);

@@ -19,6 +19,8 @@ export function runCli(
 
 export interface RunningCli {
   result: Promise<CliResult>;
+  /** Resolves once the command's stderr shows `pattern` (rejects if it ends first). */
+  waitForStderr(pattern: RegExp): Promise<void>;
   /** Asks the command to stop as Ctrl-C would (SIGTERM) and waits for it to end. */
   stop(): Promise<CliResult>;
 }
@@ -29,14 +31,15 @@ export function startCli(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): RunningCli {
   let child: ReturnType<typeof spawn> | undefined;
+  let stdout = '';
+  let stderr = '';
+  let ended = false;
   const result = new Promise<CliResult>((resolve, reject) => {
     child = spawn(process.execPath, ['--conditions=slipway-source', '--import', 'tsx', ENTRY, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    let stdout = '';
-    let stderr = '';
     const c = child;
     c.stdout?.on('data', (d) => {
       stdout += d;
@@ -45,11 +48,20 @@ export function startCli(
       stderr += d;
     });
     c.on('error', reject);
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
+    c.on('close', (code) => {
+      ended = true;
+      resolve({ code, stdout, stderr });
+    });
     c.stdin?.end(options.input ?? '');
   });
   return {
     result,
+    async waitForStderr(pattern) {
+      while (!pattern.test(stderr)) {
+        if (ended) throw new Error(`the command ended without printing ${pattern}: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
     stop() {
       if (child?.exitCode === null) child.kill('SIGTERM');
       return result;

@@ -115,6 +115,24 @@ function shadowSamples(dir: string | undefined): { samples?: string } {
 
 const TERMINAL = new Set(['completed', 'rolled_back', 'aborted', 'failed']);
 
+/** Prints a deployment's steps as they happen until it ends; a deployment that did not complete exits 1. */
+async function follow(ctx: CliContext, c: ControlPlaneClient, id: string): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const { deployment, events } = await c.deployment(id, after);
+    for (const e of events) {
+      ctx.io.err(describeEvent(e));
+      after = e.seq;
+    }
+    if (TERMINAL.has(deployment.status)) {
+      ctx.io.out(`${deployment.id} ${deployment.status}`);
+      if (deployment.status !== 'completed') process.exitCode = 1;
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export function registerControl(program: Command, ctx: CliContext): void {
   const controlPlane = (cmd: Command) =>
     cmd.option('--control-plane <url>', 'control plane URL (default: the daemon of this project)');
@@ -183,20 +201,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
       runners,
     });
     ctx.io.err(`${record.id}: ${pipeline} from ${String(record.summary.from)} to ${runners} runners`);
-    let after = 0;
-    for (;;) {
-      const { deployment, events } = await c.deployment(record.id, after);
-      for (const e of events) {
-        ctx.io.err(describeEvent(e));
-        after = e.seq;
-      }
-      if (TERMINAL.has(deployment.status)) {
-        ctx.io.out(`${deployment.id} ${deployment.status}`);
-        if (deployment.status !== 'completed') process.exitCode = 1;
-        return;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await follow(ctx, c, record.id);
   });
 
   controlPlane(
@@ -393,20 +398,7 @@ export function registerControl(program: Command, ctx: CliContext): void {
         });
         ctx.io.err(`deployment ${record.id}: ${record.pipeline}@${record.artifact.version} (${opts.strategy})`);
         if (!opts.wait) return;
-        let after = 0;
-        for (;;) {
-          const { deployment, events } = await c.deployment(record.id, after);
-          for (const e of events) {
-            ctx.io.err(describeEvent(e));
-            after = e.seq;
-          }
-          if (TERMINAL.has(deployment.status)) {
-            ctx.io.out(`${deployment.id} ${deployment.status}`);
-            if (deployment.status !== 'completed') process.exitCode = 1;
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 200));
-        }
+        await follow(ctx, c, record.id);
       },
     );
 
