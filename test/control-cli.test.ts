@@ -47,7 +47,7 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     assert.match(scaled.stderr, /handoff {5}2 runners live at offset \d+/);
     assert.equal(JSON.parse((await cli(['status', '--json'])).stdout).runners[0].runners, 2);
     const tooMany = await cli(['scale', 'enrich-orders', '9']);
-    assert.equal(tooMany.code, 1);
+    assert.equal(tooMany.code, 2, 'a usage error');
     assert.match(tooMany.stderr, /SLIPWAY_USAGE: Cannot scale enrich-orders to 9 runners/);
 
     // A broken version under load: the DLQ gate fails during bake and the deployment rolls back.

@@ -373,7 +373,15 @@ export class Runner extends EventEmitter {
           if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
           if (max <= 0) continue;
           allAtTarget = false;
-          const records = await this.log.read(slot.topic, slot.partition, slot.readPos, max);
+          let records = await this.log.read(slot.topic, slot.partition, slot.readPos, max);
+          const target = slot.target;
+          if (target !== undefined && records.length > 0 && (records.at(-1) as LogRecord).offset >= target) {
+            // `max` counts offsets, but Kafka's have gaps (transaction markers), so `max` records can reach past
+            // the barrier: keep those before it. None: only markers lie between here and the barrier, so the
+            // slot is at it (the position follows when the loop ends).
+            records = records.filter((r) => r.offset < target);
+            if (records.length === 0) slot.readPos = target;
+          }
           if (records.length === 0) continue;
           for (const r of records) batch.push(r);
           // Offsets may have gaps (Kafka's transaction markers): continue after the last record read.
@@ -403,7 +411,11 @@ export class Runner extends EventEmitter {
         inflight.catch(() => {});
       }
       if (inflight !== undefined) await inflight;
-      for (const s of this.#slots) s.target = undefined;
+      for (const s of this.#slots) {
+        // Everything read is committed: past the position lie only transaction markers skipped to reach a barrier.
+        s.position = s.readPos;
+        s.target = undefined;
+      }
       if (this.#state === 'running' || this.#state === 'pausing') this.#setState('paused');
     } catch (err) {
       this.#store.discardBatch();

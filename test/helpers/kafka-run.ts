@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+import { Admin } from '@platformatic/kafka';
+import type { KafkaLogOptions } from 'slipway/kafka';
+
+/** A short random id for one test run: its topics, group, owner and transactional ids all carry it. */
+export function runId(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 10);
+}
+
+/** The internal topic prefix of run `id`: its owners topic and state changelogs start with it. */
+export function internalPrefix(id: string): string {
+  return `__slipway-t${id}`;
+}
+
+/** The transactional id prefix of run `id`: owner X commits as `<prefix>X`. */
+export function transactionalIdPrefix(id: string): string {
+  return `slipway-t${id}-`;
+}
+
+/**
+ * Kafka log options that keep run `id` apart from every other run on the same cluster. Transactions left open by a
+ * killed process stay open for a minute (unless a restart fences them first), so a test can look at them.
+ */
+export function kafkaLogOptions(brokers: string[], id: string): KafkaLogOptions {
+  return {
+    brokers,
+    clientId: `slipway-test-${id}`,
+    transactionalIdPrefix: transactionalIdPrefix(id),
+    internalTopicPrefix: internalPrefix(id),
+    transactionTimeoutMs: 60_000,
+  };
+}
+
+/** Deletes every topic whose name carries run `id` (its internal topics too) and the given consumer groups. */
+export async function deleteRunTopics(brokers: string[], id: string, groups: string[]): Promise<void> {
+  const admin = new Admin({ clientId: `slipway-test-${id}`, bootstrapBrokers: brokers });
+  try {
+    const mine = (await admin.listTopics({ includeInternals: true })).filter((t) => t.includes(id));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    if (groups.length > 0) await admin.deleteGroups({ groups }).catch(() => {});
+  } finally {
+    await admin.close();
+  }
+}
