@@ -3,12 +3,30 @@
  * so a key lands in the same partition on the embedded log and on Kafka.
  */
 export function partitionFor(key: string, partitions: number): number {
+  // Hot path (every output record): an ASCII key's UTF-8 bytes are its char codes, hashed from a
+  // reused buffer instead of a Buffer allocated per key. Same bytes, same partition.
+  const n = key.length;
+  if (n <= scratch.length) {
+    let i = 0;
+    for (; i < n; i++) {
+      const c = key.charCodeAt(i);
+      if (c > 0x7f) break;
+      scratch[i] = c;
+    }
+    if (i === n) return (hash(scratch, n) & 0x7fffffff) % partitions;
+  }
   return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions;
 }
 
+const scratch = new Uint8Array(256);
+
 /** Kafka's murmur2 (org.apache.kafka.common.utils.Utils.murmur2). */
 export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+  return hash(data, data.length);
+}
+
+/** murmur2 of the first `length` bytes of `data`. */
+function hash(data: Uint8Array, length: number): number {
   const m = 0x5bd1e995;
   let h = 0x9747b28c ^ length;
   const length4 = length >>> 2;

@@ -1,15 +1,15 @@
 // The embedded log's commit thread (see commit-writer.ts): one SQLite connection, commits in order.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { CommitBatch, Log } from '../log.js';
+import type { CommitBatch } from '../log.js';
 import { toPlainError } from './commit-writer.js';
-import { openEmbeddedLog } from './embedded-log.js';
-import { type PackedBatch, unpackBatch } from './packed-batch.js';
+import { EmbeddedLog } from './embedded-log.js';
+import type { PackedBatch } from './packed-batch.js';
 
 const port = parentPort;
 if (port === null) throw new Error('commit-worker runs as a worker thread');
-let log: Log;
+let log: EmbeddedLog;
 try {
-  log = await openEmbeddedLog({ ...(workerData as { options: { path: string } }).options, commitThread: false });
+  log = EmbeddedLog.open({ ...(workerData as { options: { path: string } }).options, commitThread: false });
   port.postMessage({ ready: true });
 } catch (err) {
   port.postMessage({ ready: true, error: toPlainError(err) });
@@ -22,8 +22,10 @@ port.on('message', async (msg: { type: 'commit' | 'close'; id: number; batch?: C
     return;
   }
   try {
-    const batch = msg.packed === undefined ? (msg.batch as CommitBatch) : unpackBatch(msg.packed);
-    port.postMessage({ id: msg.id, result: await log.commit(batch) });
+    const result = await (msg.packed === undefined
+      ? log.commit(msg.batch as CommitBatch)
+      : log.commitPacked(msg.packed));
+    port.postMessage({ id: msg.id, result });
   } catch (err) {
     port.postMessage({ id: msg.id, error: toPlainError(err) });
   }

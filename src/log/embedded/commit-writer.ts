@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { SlipwayError } from '../../errors.js';
 import type { CommitBatch, CommitResult } from '../log.js';
 import type { EmbeddedLogOptions } from './embedded-log.js';
-import { packBatch } from './packed-batch.js';
+import { packBatch, packedTransferables } from './packed-batch.js';
 
 /** An error as it crosses the thread boundary. */
 export interface PlainError {
@@ -108,11 +108,7 @@ export class CommitWriter {
       const packed = packBatch(batch);
       this.#worker.postMessage(
         packed === undefined ? { type: 'commit', id, batch } : { type: 'commit', id, packed },
-        packed === undefined
-          ? []
-          : packed.packed.flatMap(
-              (p) => [p.partitions.buffer, p.timestamps.buffer, p.nullKeys.buffer] as ArrayBuffer[],
-            ),
+        packed === undefined ? [] : packedTransferables(packed),
       );
     });
   }

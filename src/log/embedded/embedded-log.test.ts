@@ -44,6 +44,84 @@ describe('embedded log files', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  it('refuses a log of the older record-per-row format with SLIPWAY_LOG_CORRUPT, and leaves it untouched', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'slipway-v1-'));
+    const file = join(d, 'log.db');
+    const db = new Database(file);
+    db.exec(`CREATE TABLE slipway_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+      INSERT INTO slipway_meta VALUES ('format', 'slipway-embedded-log'), ('version', '1');
+      CREATE TABLE topics (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, partitions INTEGER NOT NULL);
+      INSERT INTO topics VALUES (1, 't', 1);
+      CREATE TABLE p_1_0 (offset INTEGER PRIMARY KEY, key TEXT, value TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL);`);
+    db.close();
+    await assert.rejects(openEmbeddedLog({ path: file }), (err) => {
+      assert.ok(isSlipwayError(err, 'SLIPWAY_LOG_CORRUPT'));
+      assert.match(err.message, /older Slipway/);
+      assert.equal(err.details?.version, 1);
+      return true;
+    });
+    const again = new Database(file);
+    assert.deepEqual(again.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").pluck().all(), [
+      'p_1_0',
+      'slipway_meta',
+      'topics',
+    ]);
+    again.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  for (const commitThread of [false, true]) {
+    it(`reads back large appends and commits from any offset (records stored in batches${commitThread ? ', commit thread' : ''})`, async () => {
+      const d = mkdtempSync(join(tmpdir(), 'slipway-batches-'));
+      const log = await openEmbeddedLog({ path: join(d, 'log.db'), commitThread });
+      await log.createTopic('t', { partitions: 2 });
+      const values: string[][] = [[], []];
+      const records = Array.from({ length: 2500 }, (_, i) => ({
+        partition: i % 4 === 0 ? 1 : 0,
+        key: i % 3 === 0 ? null : `k${i}`,
+        value: `{"i":${i},"s":"é😀"}`,
+      }));
+      const offsets = await log.append('t', records);
+      for (const r of records) values[r.partition]?.push(r.value);
+      assert.deepEqual(offsets.slice(0, 5), [0, 0, 1, 2, 1]);
+      const epoch = await log.fence('o');
+      const more = records
+        .slice(0, 1200)
+        .map((r, i) => ({ ...r, value: `more ${i}`, headers: { 'slipway-source': `x/0/${i}` } }));
+      const result = await log.commit({ owner: 'o', epoch, outputs: [{ topic: 't', records: more }] });
+      assert.deepEqual(result.offsets.t?.slice(0, 3), [625, 1875, 1876]);
+      for (const r of more) values[r.partition]?.push(r.value);
+      for (const p of [0, 1]) {
+        const all = values[p] as string[];
+        assert.equal(await log.endOffset('t', p), all.length);
+        for (const [from, max] of [
+          [0, 5000],
+          [999, 3],
+          [1000, 1],
+          [1874, 2000],
+          [all.length - 1, 9],
+          [all.length, 9],
+        ] as const) {
+          const got = await log.read('t', p, from, max);
+          assert.deepEqual(
+            got.map((r) => r.value),
+            all.slice(from, from + max),
+            `p${p} from ${from} max ${max}`,
+          );
+          assert.deepEqual(
+            got.map((r) => r.offset),
+            got.map((_, i) => from + i),
+          );
+        }
+      }
+      const [first] = await log.read('t', 1, 625, 1);
+      assert.deepEqual(first?.headers, { 'slipway-source': 'x/0/0' });
+      assert.equal(first?.key, null);
+      await log.close();
+      rmSync(d, { recursive: true, force: true });
+    });
+  }
+
   it('reports a log locked by another writer as SLIPWAY_LOG_LOCKED (retryable)', async () => {
     const d = mkdtempSync(join(tmpdir(), 'slipway-lock-'));
     const file = join(d, 'log.db');

@@ -7,7 +7,6 @@ import type {
   CommitBatch,
   CommitResult,
   CreateTopicOptions,
-  Headers,
   Log,
   LogRecord,
   PartitionOffset,
@@ -18,7 +17,8 @@ import type {
 } from '../log.js';
 import { retryBusy } from './busy-retry.js';
 import { CommitWriter } from './commit-writer.js';
-import { encodeHeaders } from './packed-batch.js';
+import type { PackedBatch } from './packed-batch.js';
+import { blobOf, decodeBatches, type EncodedRecords, encodeRecords, type StoredBatch } from './record-batch.js';
 import { migrateSchema } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
@@ -47,17 +47,14 @@ interface TopicRow {
 
 /** Statements of one partition's table. */
 interface PartitionStatements {
-  insert1: Database.Statement;
-  insertN: Database.Statement;
+  insert: Database.Statement;
   read: Database.Statement;
 }
 
-/** Rows per multi-row INSERT: fewer statement runs, measurably faster appends. */
-const ROWS_PER_INSERT = 32;
-
 /**
- * Each partition is its own rowid table whose rowid is the offset: appends go to the end of one
- * B-tree and reads are rowid range scans, the fastest paths SQLite has.
+ * Each partition is its own rowid table of record batches (see record-batch.ts) whose rowid is the
+ * batch's base offset: appends go to the end of one B-tree and reads are rowid range scans, the
+ * fastest paths SQLite has.
  */
 function partitionTable(topicId: number, partition: number): string {
   return `p_${topicId}_${partition}`;
@@ -78,7 +75,8 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Log>
   return log;
 }
 
-class EmbeddedLog implements Log {
+/** The embedded log (internal: users open it with `openEmbeddedLog`; the commit thread uses `commitPacked`). */
+export class EmbeddedLog implements Log {
   readonly engine = 'embedded';
   readonly #db: Database.Database;
   readonly #path: string;
@@ -262,8 +260,9 @@ class EmbeddedLog implements Log {
           const id = Number(this.#s.insertTopic.run(name, options.partitions).lastInsertRowid);
           for (let p = 0; p < options.partitions; p++) {
             this.#s.insertPartition.run(id, p);
+            // ts: the commit time (INTEGER) when no record has its own, else a BLOB of float64s.
             this.#db.exec(
-              `CREATE TABLE IF NOT EXISTS ${partitionTable(id, p)} (offset INTEGER PRIMARY KEY, key TEXT, value TEXT NOT NULL, headers TEXT, ts INTEGER NOT NULL)`,
+              `CREATE TABLE IF NOT EXISTS ${partitionTable(id, p)} (base INTEGER PRIMARY KEY, count INTEGER NOT NULL, lengths BLOB NOT NULL, keys TEXT NOT NULL, vals TEXT NOT NULL, headers TEXT NOT NULL, ts NOT NULL)`,
             );
           }
         })
@@ -287,12 +286,16 @@ class EmbeddedLog implements Log {
     const table = partitionTable(row.id, partition);
     let st = this.#partitionStatements.get(table);
     if (st === undefined) {
-      const values = Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?)').join(', ');
       st = {
-        insert1: this.#db.prepare(`INSERT INTO ${table} (offset, key, value, headers, ts) VALUES (?, ?, ?, ?, ?)`),
-        insertN: this.#db.prepare(`INSERT INTO ${table} (offset, key, value, headers, ts) VALUES ${values}`),
+        insert: this.#db.prepare(
+          `INSERT INTO ${table} (base, count, lengths, keys, vals, headers, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        ),
+        // The batch holding the first offset wanted (the last one based at or before it), then every
+        // batch based before the last offset wanted.
         read: this.#db
-          .prepare(`SELECT offset, key, value, headers, ts FROM ${table} WHERE offset >= ? ORDER BY offset LIMIT ?`)
+          .prepare(
+            `SELECT base, count, lengths, keys, vals, headers, ts FROM ${table} WHERE base >= ifnull((SELECT base FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1), 0) AND base < ? ORDER BY base`,
+          )
           .raw(),
       };
       this.#partitionStatements.set(table, st);
@@ -302,46 +305,67 @@ class EmbeddedLog implements Log {
 
   /** Appends inside the caller's transaction; returns the assigned offsets. */
   #appendIn(topic: string, records: ReadonlyArray<AppendRecord>, now: number): number[] {
+    const encoded = encodeRecords(records);
+    if (encoded === undefined) this.#refuse(topic, records);
+    return this.#insertIn(topic, encoded, now);
+  }
+
+  /** Throws the error for the first malformed record (encodeRecords found one). */
+  #refuse(topic: string, records: ReadonlyArray<AppendRecord>): never {
     const row = this.#topic(topic);
-    const pending = new Map<number, { next: number; args: unknown[]; st: PartitionStatements }>();
-    const offsets = new Array<number>(records.length);
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as AppendRecord;
-      let part = pending.get(r.partition);
-      if (part === undefined) {
-        this.#partition(topic, row, r.partition);
-        part = {
-          next: this.#s.nextOffset.get(row.id, r.partition) as number,
-          args: [],
-          st: this.#statements(row, r.partition),
-        };
-        pending.set(r.partition, part);
-      }
+      this.#partition(topic, row, r.partition);
       if (typeof r.value !== 'string') {
         throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
           details: { topic, index: i },
         });
       }
-      offsets[i] = part.next;
-      // Records from the commit thread carry their headers as JSON already (see packed-batch.ts).
-      const headers = (r as { headersJson?: string | null }).headersJson;
-      part.args.push(
-        part.next++,
-        r.key,
-        r.value,
-        headers === undefined ? encodeHeaders(r.headers) : headers,
-        r.timestamp ?? now,
-      );
-      if (part.args.length === ROWS_PER_INSERT * 5) {
-        part.st.insertN.run(part.args);
-        part.args = [];
+      if (r.key !== null && r.key !== undefined && typeof r.key !== 'string') {
+        throw new SlipwayError(
+          'SLIPWAY_VALIDATION',
+          `Record ${i} for '${topic}' has a key that is not a string or null.`,
+          {
+            details: { topic, index: i },
+          },
+        );
       }
     }
-    for (const [partition, part] of pending) {
-      const args = part.args;
-      for (let j = 0; j < args.length; j += 5)
-        part.st.insert1.run(args[j], args[j + 1], args[j + 2], args[j + 3], args[j + 4]);
-      this.#s.setNextOffset.run(part.next, row.id, partition);
+    throw new SlipwayError('SLIPWAY_VALIDATION', `The records for '${topic}' could not be encoded.`, {
+      details: { topic },
+    });
+  }
+
+  /** Writes encoded records inside the caller's transaction: one row per batch; returns the assigned offsets. */
+  #insertIn(topic: string, encoded: EncodedRecords, now: number): number[] {
+    const row = this.#topic(topic);
+    // Indexed by partition: the first offset of this append, then the next offset to assign.
+    const first: number[] = [];
+    const next: number[] = [];
+    for (const b of encoded.batches) {
+      const p = b.partition;
+      let base = next[p];
+      if (base === undefined) {
+        this.#partition(topic, row, p);
+        base = this.#s.nextOffset.get(row.id, p) as number;
+        first[p] = base;
+      }
+      // One commit time for the batch, or every record's own (NaN: the commit time).
+      const ts =
+        b.timestamps === undefined ? now : blobOf(Float64Array.from(b.timestamps, (t) => (Number.isNaN(t) ? now : t)));
+      this.#statements(row, p).insert.run(base, b.count, blobOf(b.lengths), b.keys, b.values, b.headers, ts);
+      next[p] = base + b.count;
+    }
+    next.forEach((offset, p) => {
+      this.#s.setNextOffset.run(offset, row.id, p);
+    });
+    const offsets = new Array<number>(encoded.count);
+    const parts = encoded.partitions;
+    for (let i = 0; i < offsets.length; i++) {
+      const p = parts[i] as number;
+      const o = first[p] as number;
+      offsets[i] = o;
+      first[p] = o + 1;
     }
     return offsets;
   }
@@ -360,22 +384,11 @@ class EmbeddedLog implements Log {
       const row = this.#topic(topic);
       this.#partition(topic, row, partition);
       this.#offset(fromOffset, 'The offset to read from');
-      const rows = this.#statements(row, partition).read.all(fromOffset, Math.max(0, Math.floor(max))) as Array<
-        [number, string | null, string, string | null, number]
-      >;
-      const out = new Array<LogRecord>(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const r = rows[i] as [number, string | null, string, string | null, number];
-        out[i] = {
-          topic,
-          partition,
-          offset: r[0],
-          key: r[1],
-          value: r[2],
-          headers: r[3] === null ? NO_HEADERS : (JSON.parse(r[3]) as Headers),
-          timestamp: r[4],
-        };
-      }
+      const n = max >= 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
+      const out: LogRecord[] = [];
+      if (n === 0) return out;
+      const rows = this.#statements(row, partition).read.all(fromOffset, fromOffset + n) as StoredBatch[];
+      decodeBatches(rows, topic, partition, fromOffset, n, out);
       return out;
     });
   }
@@ -434,6 +447,18 @@ class EmbeddedLog implements Log {
         return result;
       });
     }
+    return this.#commitIn(batch, undefined);
+  }
+
+  /** Commits a batch packed by the main thread (the commit thread calls this). */
+  commitPacked(batch: PackedBatch): Promise<CommitResult> {
+    return this.#commitIn(batch, batch.packed);
+  }
+
+  #commitIn(
+    batch: Omit<CommitBatch, 'outputs'> & Pick<CommitBatch, 'outputs'>,
+    packed: PackedBatch['packed'] | undefined,
+  ): Promise<CommitResult> {
     return this.#guard(() => {
       const now = Date.now();
       const result = this.#db
@@ -448,11 +473,13 @@ class EmbeddedLog implements Log {
             );
           }
           const offsets: Record<string, number[]> = {};
-          for (const out of batch.outputs ?? []) {
-            const assigned = this.#appendIn(out.topic, out.records, now);
-            const prior = offsets[out.topic];
-            offsets[out.topic] = prior === undefined ? assigned : prior.concat(assigned);
-          }
+          const add = (topic: string, assigned: number[]): void => {
+            const prior = offsets[topic];
+            offsets[topic] = prior === undefined ? assigned : prior.concat(assigned);
+          };
+          if (packed !== undefined)
+            for (const out of packed) add(out.topic, this.#insertIn(out.topic, out.encoded, now));
+          else for (const out of batch.outputs ?? []) add(out.topic, this.#appendIn(out.topic, out.records, now));
           if (batch.state !== undefined) {
             const ns = batch.state.namespace;
             for (const w of batch.state.writes) {
@@ -562,6 +589,3 @@ class EmbeddedLog implements Log {
     }
   }
 }
-
-/** Shared by every record read without headers (frozen: readers must not add to it). */
-const NO_HEADERS: Headers = Object.freeze({}) as Headers;

@@ -1,9 +1,9 @@
 import type Database from 'better-sqlite3';
 import { SlipwayError } from '../../errors.js';
 
-/** The embedded log's tables (each partition's records live in a table of its own: see embedded-log.ts). */
+/** The embedded log's tables (each partition's record batches live in a table of its own: see embedded-log.ts). */
 const FORMAT = 'slipway-embedded-log';
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS slipway_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -44,6 +44,15 @@ export function migrateSchema(db: Database.Database, path: string): void {
       return;
     }
     const version = Number(db.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get());
+    if (format === FORMAT && version < FORMAT_VERSION) {
+      // v1 kept one row per record; v2 keeps record batches (see record-batch.ts). Nothing is changed in the file.
+      throw new SlipwayError(
+        'SLIPWAY_LOG_CORRUPT',
+        `${path} has log format ${format} v${version}, written by an older Slipway; this Slipway reads v${FORMAT_VERSION} (records stored in batches) and does not convert files. ` +
+          'Read it with the Slipway that wrote it, or move it aside to start a new log.',
+        { details: { path, format, version, expectedVersion: FORMAT_VERSION } },
+      );
+    }
     if (format !== FORMAT || version > FORMAT_VERSION) {
       throw new SlipwayError(
         'SLIPWAY_LOG_CORRUPT',
