@@ -59,6 +59,9 @@ interface OutputSlot {
   records: AppendRecord[];
 }
 
+/** The first batch's size after an activation; each next batch may be twice as large, up to batchSize. */
+const RAMP_START = 128;
+
 /** Set by Runner's static block: the per-record core, reached from outside the class (see `processBatchDirect`). */
 let processDirect: (runner: Runner, batch: LogRecord[]) => CommitBatch;
 
@@ -361,15 +364,20 @@ export class Runner extends EventEmitter {
   async #run(halt: AbortSignal): Promise<void> {
     let next = 0;
     let inflight: Promise<void> | undefined;
+    // Right after activation (a cutover, a rollback) the backlog of the pause is waiting: small first
+    // batches put output out again sooner than one full batch would, then the batch size ramps up.
+    let limit = Math.min(this.#batchSize, RAMP_START);
     try {
       while (!halt.aborted) {
         const started = performance.now();
         const batch: LogRecord[] = [];
         const touched: Array<[Slot, number, number]> = [];
         let allAtTarget = true;
-        for (let i = 0; i < this.#slots.length && batch.length < this.#batchSize; i++) {
+        const batchSize = limit;
+        limit = Math.min(this.#batchSize, limit * 2);
+        for (let i = 0; i < this.#slots.length && batch.length < batchSize; i++) {
           const slot = this.#slots[(next + i) % this.#slots.length] as Slot;
-          let max = this.#batchSize - batch.length;
+          let max = batchSize - batch.length;
           if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
           if (max <= 0) continue;
           allAtTarget = false;
