@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openEmbeddedLog } from 'slipway';
-import type { ArtifactRef } from '../src/control/control-store.js';
 import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
 import { Controller } from '../src/deploy/controller.js';
 import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
 import { OrderLoad } from './helpers/load.js';
-
-const v1: ArtifactRef = { module: resolve('examples/orders/pipeline.ts'), pipeline: 'enrich-orders', version: '1.0.0' };
-const v2: ArtifactRef = {
-  module: resolve('examples/orders/versions/v2.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.1.0',
-};
-const v3: ArtifactRef = {
-  module: resolve('examples/orders/versions/v3-broken.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.2.0',
-};
+import { v1, v2, v3 } from './helpers/versions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-deploy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

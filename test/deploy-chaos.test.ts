@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { TERMINAL_STATUSES } from '../src/control/control-store.js';
 import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
 import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
 import { OrderLoad } from './helpers/load.js';
+import { v1, v2, v3 } from './helpers/versions.js';
 
 // The deployments issue's chaos test: SIGKILL the controller at every step of blue-green (with a
 // shadow run), and the runners during cutover, 3 times each, under a steady load. After a restart
@@ -25,18 +26,6 @@ const REPEATS = 3;
 const RATE = 1200;
 /** Liveness bound for anything the test waits for; reaching it is a failure (stuck), not a timing check. */
 const STUCK_MS = 60_000;
-
-const v1: ArtifactRef = { module: resolve('examples/orders/pipeline.ts'), pipeline: 'enrich-orders', version: '1.0.0' };
-const v2: ArtifactRef = {
-  module: resolve('examples/orders/versions/v2.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.1.0',
-};
-const v3: ArtifactRef = {
-  module: resolve('examples/orders/versions/v3-broken.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.2.0',
-};
 
 const SWAP: DeployOptions = {
   strategy: 'blue-green',

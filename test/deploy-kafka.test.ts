@@ -13,6 +13,7 @@ import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { type LogConfig, openLog } from '../src/log/open-log.js';
 import { isolateDataset } from './helpers/isolate.js';
 import { OrderLoad } from './helpers/load.js';
+import { waitForCaughtUp } from './helpers/versions.js';
 
 // Deployments on a real Kafka broker (the environment's log config chooses the engine; the pipeline
 // modules are the example's, under names of this run so that a shared broker keeps runs apart).
@@ -76,17 +77,7 @@ describe('deployments on Kafka under continuous load', () => {
     } finally {
       const sent = await load.stop();
       // The live runner catches up with everything appended, then the runners stop.
-      const ends = await Promise.all(
-        Array.from({ length: input.partitions }, async (_, p) => reader.endOffset(input.topic, p)),
-      );
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        const committed = new Map(
-          (await reader.committedOffsets(`slipway.${pipeline}`)).map((o) => [o.partition, o.offset]),
-        );
-        if (ends.every((end, p) => (committed.get(p) ?? 0) >= end) || Date.now() > deadline) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitForCaughtUp(reader, `slipway.${pipeline}`, input.topic, input.partitions);
       await controller.close();
       const report = await checkExactlyOnce(reader, {
         input: input.topic,

@@ -14,6 +14,7 @@ import { type LogConfig, openLog } from '../src/log/open-log.js';
 import { RunnerGroup } from '../src/supervisor/runner-group.js';
 import { isolateDataset } from './helpers/isolate.js';
 import { OrderLoad } from './helpers/load.js';
+import { waitForCaughtUp } from './helpers/versions.js';
 
 // Scale-out: the live version runs as several runner processes, each owning a share of the input
 // partitions that the controller assigns; scaling 1 → 3 → 1 (and a blue-green deployment at 3
@@ -97,17 +98,7 @@ for (const engine of ['embedded', 'kafka'] as const) {
         assert.equal((await store.getRelease(pipeline, 'local'))?.runners, 1);
       } finally {
         const sent = await load.stop();
-        const ends = await Promise.all(
-          Array.from({ length: input.partitions }, async (_, p) => reader.endOffset(input.topic, p)),
-        );
-        const deadline = Date.now() + 60_000;
-        for (;;) {
-          const committed = new Map(
-            (await reader.committedOffsets(`slipway.${pipeline}`)).map((o) => [o.partition, o.offset]),
-          );
-          if (ends.every((end, p) => (committed.get(p) ?? 0) >= end) || Date.now() > deadline) break;
-          await new Promise((r) => setTimeout(r, 100));
-        }
+        await waitForCaughtUp(reader, `slipway.${pipeline}`, input.topic, input.partitions);
         await controller.close();
         const report = await checkExactlyOnce(reader, {
           input: input.topic,

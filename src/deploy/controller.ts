@@ -240,14 +240,7 @@ export class Controller extends EventEmitter {
         `The module exports pipeline '${pipeline.name}', not '${artifact.pipeline}'.`,
       );
     }
-    for (const d of await this.store.activeDeployments()) {
-      if (d.pipeline === artifact.pipeline && d.environment === this.environment) {
-        throw new SlipwayError(
-          'SLIPWAY_DEPLOY_REFUSED',
-          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); wait for it or roll it back first.`,
-        );
-      }
-    }
+    await this.#refuseWhileRunning(artifact.pipeline, 'wait for it or roll it back first');
     const release = await this.store.getRelease(artifact.pipeline, this.environment);
     if (options.strategy === 'canary' && (release?.runners ?? 1) > 1) {
       throw new SlipwayError(
@@ -402,14 +395,7 @@ export class Controller extends EventEmitter {
         { details: { runners, partitions } },
       );
     }
-    for (const d of await this.store.activeDeployments()) {
-      if (d.pipeline === pipeline && d.environment === this.environment) {
-        throw new SlipwayError(
-          'SLIPWAY_DEPLOY_REFUSED',
-          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); scale when it has ended.`,
-        );
-      }
-    }
+    await this.#refuseWhileRunning(pipeline, 'scale when it has ended');
     const options: DeployOptions = { strategy: 'scale', runners };
     const record = await this.store.createDeployment({
       id: `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`,
@@ -429,6 +415,18 @@ export class Controller extends EventEmitter {
     });
     this.#launch(record);
     return record;
+  }
+
+  /** One deployment (or scaling) of a pipeline at a time: refused while another runs. */
+  async #refuseWhileRunning(pipeline: string, advice: string): Promise<void> {
+    for (const d of await this.store.activeDeployments()) {
+      if (d.pipeline === pipeline && d.environment === this.environment) {
+        throw new SlipwayError(
+          'SLIPWAY_DEPLOY_REFUSED',
+          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); ${advice}.`,
+        );
+      }
+    }
   }
 
   /** Resolves with the deployment's final record. */
