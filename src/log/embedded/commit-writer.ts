@@ -107,7 +107,7 @@ export class CommitWriter {
       this.#worker.ref();
       const packed = packBatch(batch);
       this.#worker.postMessage(
-        packed === undefined ? { type: 'commit', id, batch } : { type: 'commit', id, packed },
+        packed === undefined ? { type: 'commit', id, batch } : { type: 'commit', id, wire: packed },
         packed === undefined ? [] : packedTransferables(packed),
       );
     });

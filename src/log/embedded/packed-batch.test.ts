@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { CommitBatch } from '../log.js';
-import { packBatch, packedTransferables } from './packed-batch.js';
+import { packBatch, packedTransferables, unpackBatch } from './packed-batch.js';
 
 describe('packed commit batches', () => {
   it('carries the batch with its outputs encoded, and survives the trip to a thread', () => {
@@ -17,6 +17,18 @@ describe('packed commit batches', () => {
             { partition: 1, key: 'k', value: '"v"', headers: { 'slipway-source': 'in.v1/0/7#1' }, timestamp: 1700 },
           ],
         },
+        {
+          topic: 'text',
+          records: [
+            {
+              partition: 0,
+              key: 'clé-😀',
+              value: '{"note":"Zoë paid 5 €"}',
+              headers: { 'slipway-source': 'in.v1/0/é' },
+            },
+            { partition: 0, key: 'k', value: '"\ud800 lone"', headers: { trace: 'ß' } },
+          ],
+        },
         { topic: 'empty', records: [] },
       ],
       state: { namespace: 'n', writes: [{ partition: 0, key: 'k', value: null }] },
@@ -24,13 +36,20 @@ describe('packed commit batches', () => {
     };
     const packed = packBatch(batch);
     assert.ok(packed !== undefined);
-    const back = structuredClone(packed, { transfer: packedTransferables(packed) });
+    const transfer = packedTransferables(packed);
+    const back = unpackBatch(structuredClone(packed, { transfer }));
     assert.deepEqual(back.state, batch.state);
     assert.deepEqual(back.offsets, batch.offsets);
     assert.equal(back.owner, 'o');
     assert.equal(back.epoch, 3);
     assert.equal('outputs' in back, false);
-    const [a, empty] = back.packed;
+    const [a, text, empty] = back.packed;
+    // Texts cross as UTF-8 and come back the same (a lone surrogate was made U+FFFD first).
+    const t0 = text?.encoded.batches[0];
+    assert.equal(t0?.values, '{"note":"Zoë paid 5 €"}"\ufffd lone"');
+    assert.equal(t0?.keys, 'clé-😀k');
+    assert.equal(t0?.headers, 'in.v1/0/é{"trace":"ß"}');
+    assert.deepEqual([...(t0?.lengths ?? [])], [23, 6, -2 - 9, 8, 1, 13]);
     assert.equal(a?.topic, 'a');
     assert.deepEqual([...(a?.encoded.partitions ?? [])], [1, 0, 1]);
     const p1 = a?.encoded.batches.find((b) => b.partition === 1);
@@ -39,6 +58,8 @@ describe('packed commit batches', () => {
     assert.equal(p1?.headers, 'in.v1/0/7#1');
     assert.deepEqual([...(p1?.lengths ?? [])], [19, -1, -1, 3, 1, -2 - 11]);
     assert.deepEqual([...(p1?.timestamps ?? [])], [Number.NaN, 1700]);
+    // The buffers were moved, not copied.
+    assert.ok(transfer.length > 0 && transfer.every((b) => b.byteLength === 0));
     assert.deepEqual(empty, { topic: 'empty', encoded: { count: 0, partitions: new Int32Array(0), batches: [] } });
   });
 

@@ -170,16 +170,6 @@ export function encodeRecords(records: ReadonlyArray<AppendRecord>): EncodedReco
   return { count: n, partitions, batches };
 }
 
-/** The transferable buffers of encoded records (for postMessage). */
-export function transferables(encoded: EncodedRecords): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [encoded.partitions.buffer as ArrayBuffer];
-  for (const b of encoded.batches) {
-    out.push(b.lengths.buffer as ArrayBuffer);
-    if (b.timestamps !== undefined) out.push(b.timestamps.buffer as ArrayBuffer);
-  }
-  return out;
-}
-
 /** A stored batch as read back: [base, count, lengths, keys, values, headers, ts]. */
 export type StoredBatch = [number, number, Uint8Array, string, string, string, number | Uint8Array];
 
