@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { isDateTime } from './date-time.js';
 
 /** A JSON Schema document (authored by hand, with TypeBox, or converted from zod 4). */
 export type JsonSchema = Record<string, unknown>;
@@ -10,8 +11,19 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
   ajv: Ajv,
 ) => Ajv;
 
-const ajv = addFormats(new Ajv({ strict: false, allErrors: false, useDefaults: false }));
-const ajvWithDefaults = addFormats(new Ajv({ strict: false, allErrors: true, useDefaults: true }));
+/** ajv-formats' full formats, with `date-time` checked by a faster function that gives the same answers. */
+function withFormats(instance: Ajv): Ajv {
+  addFormats(instance);
+  const dateTime = instance.formats['date-time'] as { compare?: (a: string, b: string) => number | undefined };
+  return instance.addFormat('date-time', {
+    type: 'string',
+    validate: isDateTime,
+    ...(dateTime.compare === undefined ? {} : { compare: dateTime.compare }),
+  });
+}
+
+const ajv = withFormats(new Ajv({ strict: false, allErrors: false, useDefaults: false }));
+const ajvWithDefaults = withFormats(new Ajv({ strict: false, allErrors: true, useDefaults: true }));
 
 /** Strips non-JSON parts (TypeBox's symbol keys, functions) so the schema can be stored and digested. */
 export function toCanonicalSchema(schema: unknown): JsonSchema {

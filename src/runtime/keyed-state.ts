@@ -12,7 +12,8 @@ type Slot = unknown | typeof DELETED;
 export class StateStore implements KeyedState {
   readonly #base = new Map<number, Map<string, unknown>>();
   #overlay = new Map<number, Map<string, Slot>>();
-  #undo: Array<[number, string, Slot | undefined]> | undefined;
+  /** The current record's writes as (partition, key, previous overlay slot) triples, flat: no allocation per write. */
+  readonly #undo: unknown[] = [];
   #partition = 0;
 
   /** Replaces the committed base of one partition (values are JSON text). */
@@ -25,26 +26,26 @@ export class StateStore implements KeyedState {
   clear(): void {
     this.#base.clear();
     this.#overlay = new Map();
-    this.#undo = undefined;
+    this.#undo.length = 0;
   }
 
   /** Scopes the following get/set/delete calls to one input partition and starts a record. */
   beginRecord(partition: number): void {
     this.#partition = partition;
-    this.#undo = undefined;
+    if (this.#undo.length > 0) this.#undo.length = 0;
   }
 
   /** Undoes every write of the current record. */
   rollbackRecord(): void {
     const undo = this.#undo;
-    if (undo === undefined) return;
-    for (let i = undo.length - 1; i >= 0; i--) {
-      const [p, key, prev] = undo[i] as [number, string, Slot | undefined];
-      const overlay = this.#overlay.get(p) as Map<string, Slot>;
+    for (let i = undo.length - 3; i >= 0; i -= 3) {
+      const overlay = this.#overlay.get(undo[i] as number) as Map<string, Slot>;
+      const key = undo[i + 1] as string;
+      const prev = undo[i + 2] as Slot | undefined;
       if (prev === undefined) overlay.delete(key);
       else overlay.set(key, prev);
     }
-    this.#undo = undefined;
+    undo.length = 0;
   }
 
   get<V = unknown>(key: string): V | undefined {
@@ -72,8 +73,7 @@ export class StateStore implements KeyedState {
       overlay = new Map();
       this.#overlay.set(this.#partition, overlay);
     }
-    if (this.#undo === undefined) this.#undo = [];
-    this.#undo.push([this.#partition, key, overlay.get(key)]);
+    this.#undo.push(this.#partition, key, overlay.get(key));
     overlay.set(key, slot);
   }
 
@@ -102,13 +102,13 @@ export class StateStore implements KeyedState {
       }
     }
     this.#overlay = new Map();
-    this.#undo = undefined;
+    this.#undo.length = 0;
   }
 
   /** After a failed commit: forget the batch. */
   discardBatch(): void {
     this.#overlay = new Map();
-    this.#undo = undefined;
+    this.#undo.length = 0;
   }
 
   /** A snapshot of one partition's committed state (for tests and the harness). */
