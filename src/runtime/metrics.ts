@@ -59,6 +59,30 @@ export class RunnerMetrics {
       registers: [registry],
     });
   }
+
+  /** Counts one successful commit: records in and out per topic, the batch's duration, sampled end-to-end latency. */
+  recordCommit(
+    labels: { pipeline: string; version: string },
+    commit: {
+      inputs: ReadonlyArray<{ topic: string; count: number }>;
+      outputs: ReadonlyArray<{ topic: string; records: ReadonlyArray<unknown> }>;
+      /** The input records, for their timestamps (append times). */
+      batch: ReadonlyArray<{ timestamp: number }>;
+      committedAt: number;
+      durationMs: number;
+    },
+  ): void {
+    for (const i of commit.inputs) this.recordsIn.inc({ ...labels, topic: i.topic }, i.count);
+    for (const out of commit.outputs) this.recordsOut.inc({ ...labels, topic: out.topic }, out.records.length);
+    this.commits.inc(labels);
+    // Latency is sampled (at most ~256 records per batch, evenly spread) to keep the hot path cheap.
+    const e2e = this.endToEndSeconds.labels(labels);
+    const batch = commit.batch;
+    const stride = Math.ceil(batch.length / 256);
+    for (let i = 0; i < batch.length; i += stride)
+      e2e.observe((commit.committedAt - (batch[i] as { timestamp: number }).timestamp) / 1000);
+    this.batchSeconds.observe(labels, commit.durationMs / 1000);
+  }
 }
 
 export interface MetricsServer {

@@ -1,23 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Dataset } from '../dataset/dataset.js';
-import { dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { AppendRecord, CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
-import { partitionFor } from '../log/partitioner.js';
-import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
+import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { BatchCore, type OutputSlot } from './batch-core.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
-import {
-  type ActivateOptions,
-  type CommitEvent,
-  type DlqEvent,
-  type DlqReason,
-  keyBucket,
-  type RunnerMode,
-  type RunnerOptions,
-  type RunnerState,
-  SOURCE_HEADER,
-} from './runner-types.js';
+import { assignSlots, createRunnerTopics, type Slot } from './runner-setup.js';
+import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 
 export type {
   ActivateOptions,
@@ -30,17 +20,6 @@ export type {
 } from './runner-types.js';
 export { keyBucket, SOURCE_HEADER } from './runner-types.js';
 
-interface Slot {
-  dataset: Dataset;
-  topic: string;
-  partition: number;
-  /** Committed: the next offset to process after the last successful commit. */
-  position: number;
-  /** Read ahead: the next offset to read (ahead of `position` while a commit is in flight). */
-  readPos: number;
-  target: number | undefined;
-}
-
 /** A processed batch, ready to commit. */
 interface PreparedBatch {
   commit: CommitBatch;
@@ -51,12 +30,6 @@ interface PreparedBatch {
   /** Records outside the canary key share, passed over. */
   skipped: number;
   started: number;
-}
-
-interface OutputSlot {
-  dataset: Dataset;
-  topic: string;
-  records: AppendRecord[];
 }
 
 /** The first batch's size after an activation; each next batch may be twice as large, up to batchSize. */
@@ -106,6 +79,7 @@ export class Runner extends EventEmitter {
   readonly #outputs = new Map<string, OutputSlot>();
   readonly #inputs = new Map<string, Dataset>();
   readonly #store = new StateStore();
+  readonly #core: BatchCore;
   readonly #batchSize: number;
   readonly #idleWaitMs: number;
   readonly #options: RunnerOptions;
@@ -141,6 +115,16 @@ export class Runner extends EventEmitter {
     for (const d of this.pipeline.outputs) {
       this.#outputs.set(d.topic, { dataset: d, topic: `${d.topic}${suffix}`, records: [] });
     }
+    this.#core = new BatchCore({
+      pipeline: this.pipeline,
+      outputs: this.#outputs,
+      inputs: this.#inputs,
+      store: this.#store,
+      onDlq: (topic, event) => {
+        this.metrics.dlq.inc({ ...this.#labels, topic, reason: event.reason });
+        if (this.listenerCount('dlq') > 0) this.emit('dlq', event);
+      },
+    });
   }
 
   get state(): RunnerState {
@@ -194,39 +178,8 @@ export class Runner extends EventEmitter {
     this.#setState('starting');
     try {
       this.#config = this.pipeline.resolveConfig(this.#options.config);
-      for (const d of this.pipeline.inputs) {
-        // A topic a runner creates gets its declared retention (topics as code).
-        const retention = d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs };
-        await this.log.createTopic(d.topic, { partitions: d.partitions, ...retention });
-        await this.log.createTopic(dlqTopic(d), { partitions: d.partitions, ...retention });
-      }
-      for (const out of this.#outputs.values()) {
-        await this.log.createTopic(out.topic, {
-          partitions: out.dataset.partitions,
-          ...(out.dataset.retentionMs === undefined ? {} : { retentionMs: out.dataset.retentionMs }),
-        });
-      }
-      const assignment =
-        this.#options.assignment ??
-        this.pipeline.inputs.flatMap((d) =>
-          Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })),
-        );
-      this.#slots = assignment.map((tp) => {
-        const dataset = this.#inputs.get(tp.topic);
-        if (dataset === undefined) {
-          throw new SlipwayError(
-            'SLIPWAY_USAGE',
-            `Assigned topic '${tp.topic}' is not an input of '${this.pipeline.name}'.`,
-          );
-        }
-        if (!Number.isInteger(tp.partition) || tp.partition < 0 || tp.partition >= dataset.partitions) {
-          throw new SlipwayError(
-            'SLIPWAY_PARTITION_NOT_FOUND',
-            `Assigned partition ${tp.topic}/${tp.partition} does not exist.`,
-          );
-        }
-        return { dataset, topic: tp.topic, partition: tp.partition, position: 0, readPos: 0, target: undefined };
-      });
+      await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()]);
+      this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
       this.#setState('standby');
     } catch (err) {
       this.#fail(err);
@@ -439,130 +392,7 @@ export class Runner extends EventEmitter {
 
   /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
   #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
-    const store = this.#store;
-    const pipeline = this.pipeline;
-    const outputs = this.#outputs;
-    const dlqRecords = new Map<string, AppendRecord[]>();
-    let dlqCount = 0;
-    let outCount = 0;
-    let skipped = 0;
-    const emittedThisRecord: OutputSlot[] = [];
-    let source = '';
-    let emitIndex = 0;
-    let current: LogRecord = batch[0] as LogRecord;
-    const sourceInfo: SourceInfo = {
-      dataset: '',
-      topic: '',
-      partition: 0,
-      offset: 0,
-      key: null,
-      timestamp: 0,
-      headers: {},
-    };
-    const ctx: ProcessContext<unknown> = {
-      emit: (dataset, value) => {
-        const out = outputs.get(dataset?.topic);
-        if (out === undefined || out.dataset !== dataset) {
-          throw new OutputError(
-            `emitted to dataset '${String(dataset?.topic)}', which is not an output of '${pipeline.name}' (outputs: ${[...outputs.keys()].join(', ')})`,
-          );
-        }
-        if (!dataset.is(value)) throw new OutputError(`output to ${dataset.topic} ${dataset.explain(value)}`);
-        const key = dataset.keyOf(value);
-        out.records.push({
-          partition: partitionFor(key, dataset.partitions),
-          key,
-          value: JSON.stringify(value),
-          headers: { 'slipway-source': emitIndex === 0 ? source : `${source}#${emitIndex}` },
-        });
-        emitIndex++;
-        emittedThisRecord.push(out);
-      },
-      state: store,
-      config: this.#config,
-      source: sourceInfo,
-      pipeline: { name: pipeline.name, version: pipeline.version },
-    };
-    const toDlq = (reason: DlqReason, message: string, err?: unknown): void => {
-      const dataset = this.#inputs.get(current.topic) as Dataset;
-      const topic = dlqTopic(dataset);
-      let list = dlqRecords.get(topic);
-      if (list === undefined) {
-        list = [];
-        dlqRecords.set(topic, list);
-      }
-      const code = isSlipwayError(err) ? err.code : undefined;
-      list.push({
-        partition: current.partition,
-        key: current.key,
-        value: JSON.stringify({
-          reason,
-          message,
-          ...(code === undefined ? {} : { code }),
-          source,
-          pipeline: pipeline.name,
-          version: pipeline.version,
-          key: current.key,
-          value: current.value,
-          at: new Date().toISOString(),
-        }),
-        headers: { [SOURCE_HEADER]: source, 'slipway-dlq-reason': reason },
-      });
-      dlqCount++;
-      this.metrics.dlq.inc({ ...this.#labels, topic: current.topic, reason });
-      if (this.listenerCount('dlq') > 0) this.emit('dlq', { reason, message, source } satisfies DlqEvent);
-    };
-
-    const range = this.#keyRange;
-    for (let i = 0; i < batch.length; i++) {
-      current = batch[i] as LogRecord;
-      if (range !== undefined) {
-        const bucket = keyBucket(current.key ?? '');
-        if (bucket < range.from || bucket >= range.to) {
-          skipped++;
-          continue;
-        }
-      }
-      source = `${current.topic}/${current.partition}/${current.offset}`;
-      emitIndex = 0;
-      const dataset = this.#inputs.get(current.topic) as Dataset;
-      let value: unknown;
-      try {
-        value = JSON.parse(current.value);
-      } catch (err) {
-        toDlq('invalid-json', `input is not JSON: ${(err as Error).message}`);
-        continue;
-      }
-      if (!dataset.is(value)) {
-        toDlq('input-schema', `input does not match ${dataset.topic}: ${dataset.explain(value)}`);
-        continue;
-      }
-      sourceInfo.dataset = dataset.name;
-      sourceInfo.topic = current.topic;
-      sourceInfo.partition = current.partition;
-      sourceInfo.offset = current.offset;
-      sourceInfo.key = current.key;
-      sourceInfo.timestamp = current.timestamp;
-      sourceInfo.headers = current.headers;
-      store.beginRecord(current.partition);
-      emittedThisRecord.length = 0;
-      try {
-        pipeline.process(value, ctx as ProcessContext<never>);
-        outCount += emittedThisRecord.length;
-      } catch (err) {
-        store.rollbackRecord();
-        for (const out of emittedThisRecord) out.records.pop();
-        if (err instanceof OutputError) toDlq('output-schema', err.message);
-        else toDlq('process-error', err instanceof Error ? err.message : String(err), err);
-      }
-    }
-
-    const commitOutputs: Array<{ topic: string; records: AppendRecord[] }> = [];
-    for (const out of outputs.values()) {
-      if (out.records.length > 0) commitOutputs.push({ topic: out.topic, records: out.records });
-      out.records = [];
-    }
-    for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
+    const done = this.#core.process(batch, this.#config, this.#keyRange);
     const offsets: PartitionOffset[] = touched.map(([slot, , next]) => ({
       topic: slot.topic,
       partition: slot.partition,
@@ -571,14 +401,22 @@ export class Runner extends EventEmitter {
     const commit: CommitBatch = {
       owner: this.owner,
       epoch: this.#epoch,
-      outputs: commitOutputs,
-      state: { namespace: this.stateNamespace, writes: store.pendingWrites() },
+      outputs: done.outputs,
+      state: { namespace: this.stateNamespace, writes: this.#store.pendingWrites() },
       offsets: { group: this.group, offsets },
     };
     // Optimistic: the next batch is processed against this one's state. If this commit fails the
     // runner stops, and the next activation reloads state from the log.
-    store.applyBatch();
-    return { commit, touched, batch, outputs: outCount, dlq: dlqCount, skipped, started };
+    this.#store.applyBatch();
+    return {
+      commit,
+      touched,
+      batch,
+      outputs: done.outputCount,
+      dlq: done.dlqCount,
+      skipped: done.skipped,
+      started,
+    };
   }
 
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
@@ -587,17 +425,14 @@ export class Runner extends EventEmitter {
     for (const [slot, , next] of touched) slot.position = next;
 
     const now = Date.now();
-    const m = this.metrics;
-    for (const [slot, count] of touched) m.recordsIn.inc({ ...this.#labels, topic: slot.topic }, count);
-    for (const out of prepared.commit.outputs ?? [])
-      m.recordsOut.inc({ ...this.#labels, topic: out.topic }, out.records.length);
-    m.commits.inc(this.#labels);
-    // Latency is sampled (at most ~256 records per batch, evenly spread) to keep the hot path cheap.
-    const e2e = m.endToEndSeconds.labels(this.#labels);
-    const stride = Math.ceil(batch.length / 256);
-    for (let i = 0; i < batch.length; i += stride) e2e.observe((now - (batch[i] as LogRecord).timestamp) / 1000);
     const durationMs = performance.now() - prepared.started;
-    m.batchSeconds.observe(this.#labels, durationMs / 1000);
+    this.metrics.recordCommit(this.#labels, {
+      inputs: touched.map(([slot, count]) => ({ topic: slot.topic, count })),
+      outputs: prepared.commit.outputs ?? [],
+      batch,
+      committedAt: now,
+      durationMs,
+    });
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {
         inputs: batch.length,
@@ -637,6 +472,3 @@ export class Runner extends EventEmitter {
     };
   }
 }
-
-/** An emit that the pipeline made wrongly: the record goes to the DLQ as `output-schema`. */
-class OutputError extends Error {}
