@@ -120,6 +120,25 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       assert.equal(await log.endOffset(topic, 0), 0, 'a refused append writes nothing');
     });
 
+    it('refuses bad topic names and malformed records the same way on every engine', async () => {
+      const log = await open();
+      // Names Kafka refuses are refused everywhere, so a topic can move from one engine to another.
+      for (const name of ['', '.', '..', 'has space', 'x'.repeat(250)]) {
+        await rejectsWithCode(log.createTopic(name, { partitions: 1 }), 'SLIPWAY_INVALID_DEFINITION');
+      }
+      await rejectsWithCode(log.createTopic(unique('t'), { partitions: 0 }), 'SLIPWAY_INVALID_DEFINITION');
+      const topic = unique('t');
+      await log.createTopic(topic, { partitions: 1 });
+      const good = { partition: 0, key: 'k', value: 'v' };
+      for (const bad of [
+        { partition: 0, key: 'k', value: 5 },
+        { partition: 0, key: 7, value: 'v' },
+      ]) {
+        await rejectsWithCode(log.append(topic, [good, bad as never]), 'SLIPWAY_VALIDATION');
+      }
+      assert.equal(await log.endOffset(topic, 0), 0, 'a refused append writes nothing, not even its good records');
+    });
+
     it('stores consumer-group offsets per group and partition', async () => {
       const log = await open();
       const topic = unique('t');

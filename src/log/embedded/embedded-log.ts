@@ -15,11 +15,13 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
+import { checkOffset, checkPartition, checkRecordFields, checkTopicName } from '../log-checks.js';
 import { retryBusy } from './busy-retry.js';
+import { ChangeWatcher } from './change-watcher.js';
 import { CommitWriter } from './commit-writer.js';
 import type { PackedBatch } from './packed-batch.js';
 import { blobOf, decodeBatches, type EncodedRecords, encodeRecords, type StoredBatch } from './record-batch.js';
-import { migrateSchema } from './schema.js';
+import { migrateSchema, prepareStatements, type SharedStatements } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 
 export interface EmbeddedLogOptions {
@@ -60,8 +62,6 @@ function partitionTable(topicId: number, partition: number): string {
   return `p_${topicId}_${partition}`;
 }
 
-type Stmt = Database.Statement;
-
 /**
  * Opens (or creates) the embedded log: one SQLite file in WAL mode, shared safely by several processes.
  * Outputs, state and offsets live in one database, so a commit is one SQLite transaction.
@@ -80,32 +80,15 @@ export class EmbeddedLog implements Log {
   readonly engine = 'embedded';
   readonly #db: Database.Database;
   readonly #path: string;
-  readonly #pollIntervalMs: number;
   readonly #topics = new Map<string, TopicRow>();
   readonly #partitionStatements = new Map<string, PartitionStatements>();
-  readonly #waiters = new Set<() => void>();
+  readonly #changes: ChangeWatcher;
   #closed = false;
-  #dataVersion = 0;
   #writer: CommitWriter | undefined;
   readonly #busyTimeoutMs: number;
   readonly #writerOptions: EmbeddedLogOptions | undefined;
 
-  readonly #s: {
-    topicByName: Stmt;
-    allTopics: Stmt;
-    insertTopic: Stmt;
-    insertPartition: Stmt;
-    nextOffset: Stmt;
-    setNextOffset: Stmt;
-    groupOffsets: Stmt;
-    upsertGroupOffset: Stmt;
-    epoch: Stmt;
-    fence: Stmt;
-    stateAll: Stmt;
-    stateUpsert: Stmt;
-    stateDelete: Stmt;
-    dataVersion: Stmt;
-  };
+  readonly #s: SharedStatements;
 
   private constructor(
     db: Database.Database,
@@ -118,36 +101,9 @@ export class EmbeddedLog implements Log {
     this.#busyTimeoutMs = busyTimeoutMs;
     this.#writerOptions = writerOptions;
     this.#path = path;
-    this.#pollIntervalMs = pollIntervalMs;
-    this.#s = {
-      topicByName: db.prepare('SELECT id, partitions FROM topics WHERE name = ?'),
-      allTopics: db.prepare('SELECT name, partitions FROM topics ORDER BY name'),
-      insertTopic: db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)'),
-      insertPartition: db.prepare('INSERT INTO partitions (topic_id, partition, next_offset) VALUES (?, ?, 0)'),
-      nextOffset: db.prepare('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?').pluck(),
-      setNextOffset: db.prepare('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?'),
-      groupOffsets: db
-        .prepare(
-          'SELECT t.name, g.partition, g.offset FROM group_offsets g JOIN topics t ON t.id = g.topic_id WHERE g.grp = ? ORDER BY t.name, g.partition',
-        )
-        .raw(),
-      upsertGroupOffset: db.prepare(
-        'INSERT INTO group_offsets (grp, topic_id, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic_id, partition) DO UPDATE SET offset = excluded.offset',
-      ),
-      epoch: db.prepare('SELECT epoch FROM owners WHERE owner = ?').pluck(),
-      fence: db
-        .prepare(
-          'INSERT INTO owners (owner, epoch) VALUES (?, 1) ON CONFLICT (owner) DO UPDATE SET epoch = epoch + 1 RETURNING epoch',
-        )
-        .pluck(),
-      stateAll: db.prepare('SELECT key, value FROM state WHERE ns = ? AND partition = ? ORDER BY key').raw(),
-      stateUpsert: db.prepare(
-        'INSERT INTO state (ns, partition, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (ns, partition, key) DO UPDATE SET value = excluded.value',
-      ),
-      stateDelete: db.prepare('DELETE FROM state WHERE ns = ? AND partition = ? AND key = ?'),
-      dataVersion: db.prepare('PRAGMA data_version').pluck(),
-    };
-    this.#dataVersion = this.#s.dataVersion.get() as number;
+    this.#s = prepareStatements(db);
+    const dataVersion = this.#s.dataVersion;
+    this.#changes = new ChangeWatcher(() => dataVersion.get() as number, pollIntervalMs);
     // Started now, not at the first commit: a runner's first commit (at a cutover) must not wait for a thread to boot.
     if (writerOptions !== undefined) this.#writer = new CommitWriter(writerOptions);
   }
@@ -211,39 +167,12 @@ export class EmbeddedLog implements Log {
   }
 
   #partition(topic: string, row: TopicRow, partition: number): void {
-    if (!Number.isInteger(partition) || partition < 0 || partition >= row.partitions) {
-      throw new SlipwayError(
-        'SLIPWAY_PARTITION_NOT_FOUND',
-        `Partition ${partition} is not in topic '${topic}', which has partitions 0..${row.partitions - 1}.`,
-        { details: { topic, partition, partitions: row.partitions } },
-      );
-    }
-  }
-
-  #offset(value: number, what: string): void {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new SlipwayError('SLIPWAY_INVALID_OFFSET', `${what} must be a whole number ≥ 0, got ${value}.`, {
-        details: { offset: value },
-      });
-    }
+    checkPartition(topic, row.partitions, partition);
   }
 
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
     return this.#guard(() => {
-      if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(name)) {
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_DEFINITION',
-          `Topic name '${name}' is invalid: use 1–249 letters, digits, '.', '_' or '-'.`,
-          { details: { topic: name } },
-        );
-      }
-      if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > 10_000) {
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_DEFINITION',
-          `Topic '${name}' needs a whole number of partitions from 1 to 10000, got ${options.partitions}.`,
-          { details: { topic: name, partitions: options.partitions } },
-        );
-      }
+      checkTopicName(name, options.partitions);
       this.#db
         .transaction(() => {
           const existing = this.#s.topicByName.get(name) as TopicRow | undefined;
@@ -316,20 +245,7 @@ export class EmbeddedLog implements Log {
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as AppendRecord;
       this.#partition(topic, row, r.partition);
-      if (typeof r.value !== 'string') {
-        throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
-          details: { topic, index: i },
-        });
-      }
-      if (r.key !== null && r.key !== undefined && typeof r.key !== 'string') {
-        throw new SlipwayError(
-          'SLIPWAY_VALIDATION',
-          `Record ${i} for '${topic}' has a key that is not a string or null.`,
-          {
-            details: { topic, index: i },
-          },
-        );
-      }
+      checkRecordFields(topic, r, i);
     }
     throw new SlipwayError('SLIPWAY_VALIDATION', `The records for '${topic}' could not be encoded.`, {
       details: { topic },
@@ -383,7 +299,7 @@ export class EmbeddedLog implements Log {
     return this.#guard(() => {
       const row = this.#topic(topic);
       this.#partition(topic, row, partition);
-      this.#offset(fromOffset, 'The offset to read from');
+      checkOffset(fromOffset, 'The offset to read from');
       const n = max >= 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
       const out: LogRecord[] = [];
       if (n === 0) return out;
@@ -415,7 +331,7 @@ export class EmbeddedLog implements Log {
     for (const o of offsets) {
       const row = this.#topic(o.topic);
       this.#partition(o.topic, row, o.partition);
-      this.#offset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
+      checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
       this.#s.upsertGroupOffset.run(group, row.id, o.partition, o.offset);
     }
   }
@@ -533,54 +449,17 @@ export class EmbeddedLog implements Log {
   }
 
   #notify(): void {
-    for (const wake of this.#waiters) wake();
+    this.#changes.notify();
   }
 
   waitForChange(options: WaitOptions): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    return new Promise<boolean>((resolvePromise) => {
-      let timer: NodeJS.Timeout | undefined;
-      let poll: NodeJS.Timeout | undefined;
-      const finish = (changed: boolean): void => {
-        clearTimeout(timer);
-        clearTimeout(poll);
-        this.#waiters.delete(wake);
-        options.signal?.removeEventListener('abort', onAbort);
-        resolvePromise(changed);
-      };
-      const wake = (): void => finish(true);
-      const onAbort = (): void => finish(false);
-      const check = (): void => {
-        if (this.#closed) {
-          finish(false);
-          return;
-        }
-        let version: number;
-        try {
-          version = this.#s.dataVersion.get() as number;
-        } catch {
-          finish(true);
-          return;
-        }
-        if (version !== this.#dataVersion) {
-          this.#dataVersion = version;
-          finish(true);
-          return;
-        }
-        poll = setTimeout(check, this.#pollIntervalMs);
-      };
-      if (options.signal?.aborted) return resolvePromise(false);
-      options.signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(wake);
-      timer = setTimeout(() => finish(false), options.timeoutMs);
-      check();
-    });
+    return this.#changes.wait(options);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#notify();
+    this.#changes.close();
     await this.#writer?.close();
     try {
       this.#db.close();

@@ -62,3 +62,52 @@ export function migrateSchema(db: Database.Database, path: string): void {
     }
   }).immediate();
 }
+
+/** The statements over the shared tables (each partition's own table has its own: see embedded-log.ts). */
+export interface SharedStatements {
+  topicByName: Database.Statement;
+  allTopics: Database.Statement;
+  insertTopic: Database.Statement;
+  insertPartition: Database.Statement;
+  nextOffset: Database.Statement;
+  setNextOffset: Database.Statement;
+  groupOffsets: Database.Statement;
+  upsertGroupOffset: Database.Statement;
+  epoch: Database.Statement;
+  fence: Database.Statement;
+  stateAll: Database.Statement;
+  stateUpsert: Database.Statement;
+  stateDelete: Database.Statement;
+  dataVersion: Database.Statement;
+}
+
+export function prepareStatements(db: Database.Database): SharedStatements {
+  return {
+    topicByName: db.prepare('SELECT id, partitions FROM topics WHERE name = ?'),
+    allTopics: db.prepare('SELECT name, partitions FROM topics ORDER BY name'),
+    insertTopic: db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)'),
+    insertPartition: db.prepare('INSERT INTO partitions (topic_id, partition, next_offset) VALUES (?, ?, 0)'),
+    nextOffset: db.prepare('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?').pluck(),
+    setNextOffset: db.prepare('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?'),
+    groupOffsets: db
+      .prepare(
+        'SELECT t.name, g.partition, g.offset FROM group_offsets g JOIN topics t ON t.id = g.topic_id WHERE g.grp = ? ORDER BY t.name, g.partition',
+      )
+      .raw(),
+    upsertGroupOffset: db.prepare(
+      'INSERT INTO group_offsets (grp, topic_id, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic_id, partition) DO UPDATE SET offset = excluded.offset',
+    ),
+    epoch: db.prepare('SELECT epoch FROM owners WHERE owner = ?').pluck(),
+    fence: db
+      .prepare(
+        'INSERT INTO owners (owner, epoch) VALUES (?, 1) ON CONFLICT (owner) DO UPDATE SET epoch = epoch + 1 RETURNING epoch',
+      )
+      .pluck(),
+    stateAll: db.prepare('SELECT key, value FROM state WHERE ns = ? AND partition = ? ORDER BY key').raw(),
+    stateUpsert: db.prepare(
+      'INSERT INTO state (ns, partition, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (ns, partition, key) DO UPDATE SET value = excluded.value',
+    ),
+    stateDelete: db.prepare('DELETE FROM state WHERE ns = ? AND partition = ? AND key = ?'),
+    dataVersion: db.prepare('PRAGMA data_version').pluck(),
+  };
+}

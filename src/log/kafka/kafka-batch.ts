@@ -1,6 +1,7 @@
 /** Turning `Log` records and state writes into Kafka records (after their topics and partitions are checked). */
 import { SlipwayError } from '../../errors.js';
 import type { AppendRecord, StateWrite } from '../log.js';
+import { checkRecordFields } from '../log-checks.js';
 import { encodeHeaders, type OutgoingRecord } from './kafka-producer.js';
 
 /** Output or appended records: UTF-8 key and value, headers as Kafka headers, timestamp defaulting to `now`. */
@@ -8,11 +9,7 @@ export function toOutgoing(topic: string, records: ReadonlyArray<AppendRecord>, 
   const out = new Array<OutgoingRecord>(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AppendRecord;
-    if (typeof r.value !== 'string') {
-      throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
-        details: { topic, index: i },
-      });
-    }
+    checkRecordFields(topic, r, i);
     out[i] = {
       topic,
       partition: r.partition,

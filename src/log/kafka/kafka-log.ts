@@ -68,6 +68,7 @@ import {
   checkOptions,
   checkOwner,
   checkPartition,
+  checkRetention,
   checkTopicName,
   topicNotFound,
 } from './kafka-validation.js';
@@ -486,19 +487,6 @@ class KafkaLog implements Log {
     for (const wake of this.#waiters) wake();
     await this.#client.close();
   }
-}
-
-/** The `retention.ms` config of a topic to create, checked. */
-function checkRetention(topic: string, retentionMs: number | undefined): Array<{ name: string; value: string }> {
-  if (retentionMs === undefined) return [];
-  if (!Number.isSafeInteger(retentionMs) || (retentionMs < 1 && retentionMs !== -1)) {
-    throw new SlipwayError(
-      'SLIPWAY_INVALID_DEFINITION',
-      `Topic '${topic}' needs a retention of a whole number of ms ≥ 1, or -1 for forever, got ${retentionMs}.`,
-      { details: { topic, retentionMs } },
-    );
-  }
-  return [{ name: 'retention.ms', value: String(retentionMs) }];
 }
 
 function closedError(): SlipwayError {

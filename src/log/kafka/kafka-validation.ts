@@ -2,6 +2,8 @@
 import { SlipwayError } from '../../errors.js';
 import type { KafkaLogOptions } from './kafka-log.js';
 
+export { checkOffset, checkPartition, checkTopicName } from '../log-checks.js';
+
 /** Validates `openKafkaLog` options once, naming the bad field. */
 export function checkOptions(options: KafkaLogOptions): void {
   const bad = (path: string, message: string): never => {
@@ -30,41 +32,6 @@ export function checkOptions(options: KafkaLogOptions): void {
     if (v !== undefined && (typeof v !== 'string' || !/^[A-Za-z0-9._-]*$/.test(v))) {
       bad(key, `may hold only letters, digits, '.', '_' and '-', got ${JSON.stringify(v)}.`);
     }
-  }
-}
-
-export function checkTopicName(name: string, partitions: number): void {
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..') {
-    throw new SlipwayError(
-      'SLIPWAY_INVALID_DEFINITION',
-      `Topic name '${name}' is invalid: use 1–249 letters, digits, '.', '_' or '-'.`,
-      { details: { topic: name } },
-    );
-  }
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 10_000) {
-    throw new SlipwayError(
-      'SLIPWAY_INVALID_DEFINITION',
-      `Topic '${name}' needs a whole number of partitions from 1 to 10000, got ${partitions}.`,
-      { details: { topic: name, partitions } },
-    );
-  }
-}
-
-export function checkPartition(topic: string, partitions: number, partition: number): void {
-  if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {
-    throw new SlipwayError(
-      'SLIPWAY_PARTITION_NOT_FOUND',
-      `Partition ${partition} is not in topic '${topic}', which has partitions 0..${partitions - 1}.`,
-      { details: { topic, partition, partitions } },
-    );
-  }
-}
-
-export function checkOffset(value: number, what: string): void {
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new SlipwayError('SLIPWAY_INVALID_OFFSET', `${what} must be a whole number ≥ 0, got ${value}.`, {
-      details: { offset: value },
-    });
   }
 }
 
@@ -98,4 +65,17 @@ export function checkNamespace(namespace: string): string {
     );
   }
   return namespace;
+}
+
+/** The `retention.ms` config of a topic to create, checked. */
+export function checkRetention(topic: string, retentionMs: number | undefined): Array<{ name: string; value: string }> {
+  if (retentionMs === undefined) return [];
+  if (!Number.isSafeInteger(retentionMs) || (retentionMs < 1 && retentionMs !== -1)) {
+    throw new SlipwayError(
+      'SLIPWAY_INVALID_DEFINITION',
+      `Topic '${topic}' needs a retention of a whole number of ms ≥ 1, or -1 for forever, got ${retentionMs}.`,
+      { details: { topic, retentionMs } },
+    );
+  }
+  return [{ name: 'retention.ms', value: String(retentionMs) }];
 }

@@ -13,6 +13,7 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
+import { checkOffset, checkPartition, checkRecordFields, checkTopicName } from '../log-checks.js';
 
 /** The data of an in-memory log; several handles (`openMemoryLog({ store })`) can share one. */
 export class MemoryLogStore {
@@ -28,7 +29,6 @@ export class MemoryLogStore {
 }
 
 const NO_HEADERS: Headers = Object.freeze({}) as Headers;
-const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 /**
  * The Log in memory: no files, no threads, nothing to clean up. Same contract as the embedded and
@@ -69,22 +69,8 @@ class MemoryLog implements Log {
   #partition(topic: string, partition: number): LogRecord[] {
     const parts = this.#partitions(topic);
     const p = Number.isInteger(partition) ? parts[partition] : undefined;
-    if (p === undefined) {
-      throw new SlipwayError(
-        'SLIPWAY_PARTITION_NOT_FOUND',
-        `Partition ${partition} is not in topic '${topic}', which has partitions 0..${parts.length - 1}.`,
-        { details: { topic, partition, partitions: parts.length } },
-      );
-    }
-    return p;
-  }
-
-  #checkOffset(offset: number, what: string): void {
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new SlipwayError('SLIPWAY_INVALID_OFFSET', `${what} must be a whole number ≥ 0, got ${offset}.`, {
-        details: { offset },
-      });
-    }
+    if (p === undefined) checkPartition(topic, parts.length, partition);
+    return p as LogRecord[];
   }
 
   async #run<T>(fn: () => T): Promise<T> {
@@ -94,18 +80,7 @@ class MemoryLog implements Log {
 
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
     return this.#run(() => {
-      if (typeof name !== 'string' || !TOPIC_NAME.test(name)) {
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_DEFINITION',
-          `Topic name '${name}' is invalid: use 1–249 letters, digits, '.', '_' or '-'.`,
-        );
-      }
-      if (!Number.isInteger(options.partitions) || options.partitions < 1 || options.partitions > 10_000) {
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_DEFINITION',
-          `Topic '${name}' needs 1 to 10000 partitions, got ${options.partitions}.`,
-        );
-      }
+      checkTopicName(name, options.partitions);
       const existing = this.#s.topics.get(name);
       if (existing !== undefined) {
         if (existing.length !== options.partitions) {
@@ -145,11 +120,7 @@ class MemoryLog implements Log {
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as AppendRecord;
       this.#partition(topic, r.partition);
-      if (typeof r.value !== 'string') {
-        throw new SlipwayError('SLIPWAY_VALIDATION', `Record ${i} for '${topic}' has no string value.`, {
-          details: { topic, index: i },
-        });
-      }
+      checkRecordFields(topic, r, i);
     }
   }
 
@@ -188,7 +159,7 @@ class MemoryLog implements Log {
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
     return this.#run(() => {
       const part = this.#partition(topic, partition);
-      this.#checkOffset(fromOffset, 'The offset to read from');
+      checkOffset(fromOffset, 'The offset to read from');
       return part.slice(fromOffset, fromOffset + Math.max(0, Math.floor(max)));
     });
   }
@@ -208,7 +179,7 @@ class MemoryLog implements Log {
   #checkOffsets(offsets: ReadonlyArray<PartitionOffset>): void {
     for (const o of offsets) {
       this.#partition(o.topic, o.partition);
-      this.#checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
+      checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
     }
   }
 
