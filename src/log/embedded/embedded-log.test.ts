@@ -141,3 +141,55 @@ describe('embedded log files', () => {
     rmSync(d, { recursive: true, force: true });
   });
 });
+
+describe('reading through the kept last batch', () => {
+  it('returns what a fresh handle reads, for reads that start inside, at the end of and past kept batches', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'slipway-kept-'));
+    const file = join(d, 'log.db');
+    const writer = await openEmbeddedLog({ path: file });
+    // More partitions than the cache keeps (32), so batches are also dropped and fetched again.
+    const partitions = 40;
+    await writer.createTopic('t', { partitions });
+    let seed = 7;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const expected: string[][] = Array.from({ length: partitions }, () => []);
+    for (let append = 0; append < 60; append++) {
+      const records = Array.from({ length: 1 + next(400) }, () => {
+        const partition = next(partitions);
+        const value = `p${partition}-${expected[partition]?.length}-${'x'.repeat(next(30))}`;
+        expected[partition]?.push(value);
+        return { partition, key: `k${partition}`, value };
+      });
+      // Values are pushed in record order, which is the order each partition's offsets follow.
+      await writer.append('t', records);
+    }
+    const reader = await openEmbeddedLog({ path: file });
+    const positions = new Array<number>(partitions).fill(0);
+    for (let i = 0; i < 3000; i++) {
+      const p = next(partitions);
+      const max = 1 + next(700);
+      // Mostly go on from where the last read ended (as a runner does); sometimes jump back or ahead.
+      const roll = next(10);
+      const from =
+        roll === 0
+          ? next((expected[p]?.length ?? 0) + 5)
+          : roll === 1
+            ? Math.max(0, (positions[p] ?? 0) - 3)
+            : (positions[p] ?? 0);
+      const got = await reader.read('t', p, from, max);
+      assert.deepEqual(
+        got.map((r) => r.value),
+        (expected[p] ?? []).slice(from, from + max),
+        `read ${i}: partition ${p} from ${from}, max ${max}`,
+      );
+      assert.ok(got.every((r, j) => r.offset === from + j && r.key === `k${p}`));
+      positions[p] = from + got.length;
+    }
+    await reader.close();
+    await writer.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+});

@@ -16,6 +16,7 @@ import type {
   WaitOptions,
 } from '../log.js';
 import { checkOffset, checkPartition, checkRecordFields, checkTopicName } from '../log-checks.js';
+import { LastBatchCache } from './batch-cache.js';
 import { retryBusy } from './busy-retry.js';
 import { ChangeWatcher } from './change-watcher.js';
 import { CommitWriter } from './commit-writer.js';
@@ -49,8 +50,11 @@ interface TopicRow {
 
 /** Statements of one partition's table. */
 interface PartitionStatements {
+  table: string;
   insert: Database.Statement;
   read: Database.Statement;
+  /** Every batch based from one offset (a kept batch's end) to before another. */
+  readFrom: Database.Statement;
 }
 
 /**
@@ -83,6 +87,7 @@ export class EmbeddedLog implements Log {
   readonly #topics = new Map<string, TopicRow>();
   readonly #partitionStatements = new Map<string, PartitionStatements>();
   readonly #changes: ChangeWatcher;
+  readonly #lastBatches = new LastBatchCache();
   #closed = false;
   #writer: CommitWriter | undefined;
   readonly #busyTimeoutMs: number;
@@ -216,6 +221,7 @@ export class EmbeddedLog implements Log {
     let st = this.#partitionStatements.get(table);
     if (st === undefined) {
       st = {
+        table,
         insert: this.#db.prepare(
           `INSERT INTO ${table} (base, count, lengths, keys, vals, headers, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
         ),
@@ -224,6 +230,11 @@ export class EmbeddedLog implements Log {
         read: this.#db
           .prepare(
             `SELECT base, count, lengths, keys, vals, headers, ts FROM ${table} WHERE base >= ifnull((SELECT base FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1), 0) AND base < ? ORDER BY base`,
+          )
+          .raw(),
+        readFrom: this.#db
+          .prepare(
+            `SELECT base, count, lengths, keys, vals, headers, ts FROM ${table} WHERE base >= ? AND base < ? ORDER BY base`,
           )
           .raw(),
       };
@@ -303,8 +314,21 @@ export class EmbeddedLog implements Log {
       const n = max >= 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
       const out: LogRecord[] = [];
       if (n === 0) return out;
-      const rows = this.#statements(row, partition).read.all(fromOffset, fromOffset + n) as StoredBatch[];
-      decodeBatches(rows, topic, partition, fromOffset, n, out);
+      const st = this.#statements(row, partition);
+      const kept = this.#lastBatches.holding(st.table, fromOffset);
+      if (kept === undefined) {
+        const rows = st.read.all(fromOffset, fromOffset + n) as StoredBatch[];
+        decodeBatches(rows, topic, partition, fromOffset, n, out);
+        this.#lastBatches.keep(st.table, rows);
+        return out;
+      }
+      decodeBatches([kept], topic, partition, fromOffset, n, out);
+      if (out.length < n) {
+        const end = kept[0] + kept[1];
+        const rows = st.readFrom.all(end, fromOffset + n) as StoredBatch[];
+        decodeBatches(rows, topic, partition, end, n, out);
+        this.#lastBatches.keep(st.table, rows);
+      }
       return out;
     });
   }
@@ -460,6 +484,7 @@ export class EmbeddedLog implements Log {
     if (this.#closed) return;
     this.#closed = true;
     this.#changes.close();
+    this.#lastBatches.clear();
     await this.#writer?.close();
     try {
       this.#db.close();
