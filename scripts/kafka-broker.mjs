@@ -9,19 +9,17 @@
 // Run `node scripts/kafka-broker.mjs --help` for the environment variables.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Fail, fail, HOST, rmQuiet, say, sleep } from './kafka/common.mjs';
+import { ensureJars, POM } from './kafka/jars.mjs';
+import { choosePorts } from './kafka/ports.mjs';
+import { probe } from './kafka/probe.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
-const POM = path.join(SCRIPT_DIR, 'kafka', 'pom.xml');
 const LOG4J2 = path.join(SCRIPT_DIR, 'kafka', 'log4j2.xml');
-const HOST = '127.0.0.1';
-const DEFAULT_PORT = 9092;
-const MARKER = '.slipway-complete';
 const DATA_PREFIX = 'slipway-kafka-data-';
 
 const HELP = `Usage: node scripts/kafka-broker.mjs <start|stop|status|--help>
@@ -63,21 +61,6 @@ Environment
 state.json: {"pid", "brokers", "port", "controllerPort", "logDir", "logFile", "stateDir",
              "jarDir", "clusterId", "version", "startedAt"}
 `;
-
-// ---------------------------------------------------------------------------------------------
-// small helpers
-
-function say(msg) {
-  process.stderr.write(`[kafka-broker] ${msg}\n`);
-}
-
-class Fail extends Error {}
-
-function fail(msg) {
-  throw new Fail(msg);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function kafkaVersion() {
   const pom = fs.readFileSync(POM, 'utf8');
@@ -152,14 +135,6 @@ function tail(file, lines = 60) {
   }
 }
 
-function rmQuiet(p) {
-  try {
-    fs.rmSync(p, { recursive: true, force: true });
-  } catch {
-    /* ignore */
-  }
-}
-
 // Only delete data dirs that this script created.
 function removeDataDir(dir) {
   if (dir && path.basename(dir).startsWith(DATA_PREFIX)) rmQuiet(dir);
@@ -182,283 +157,6 @@ function checkJava() {
   if (!m) fail(`cannot read the Java version from: ${out.trim()}`);
   const major = m[1] === '1' ? Number(m[2]) : Number(m[1]);
   if (major < 17) fail(`Kafka ${kafkaVersion()} needs Java 17+, found Java ${major} (${javaBin()}).`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// jars
-
-function pomHash() {
-  return createHash('sha256').update(fs.readFileSync(POM)).digest('hex');
-}
-
-function jarsComplete(p) {
-  try {
-    const marker = JSON.parse(fs.readFileSync(path.join(p.jarDir, MARKER), 'utf8'));
-    return marker.pomSha256 === pomHash() && fs.existsSync(path.join(p.jarDir, `kafka_2.13-${p.version}.jar`));
-  } catch {
-    return false;
-  }
-}
-
-async function ensureJars(p) {
-  if (jarsComplete(p)) {
-    say(`jars: ${p.jarDir} (cached)`);
-    return;
-  }
-  // Download into a sibling temp dir, then swap it in, so an interrupted run never leaves a
-  // folder that looks complete.
-  fs.mkdirSync(path.dirname(p.jarDir), { recursive: true });
-  const tmp = `${p.jarDir}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`;
-  rmQuiet(tmp);
-  fs.mkdirSync(tmp, { recursive: true });
-  const mvn = process.env.MVN || 'mvn';
-  const args = [
-    '-q',
-    '-B',
-    '-f',
-    POM,
-    'dependency:copy-dependencies',
-    `-DoutputDirectory=${tmp}`,
-    '-DincludeScope=runtime',
-  ];
-  say(`jars: fetching Kafka ${p.version} with ${mvn} into ${p.jarDir} (first run only; may take minutes)`);
-  const t0 = Date.now();
-  const code = await new Promise((resolve) => {
-    const child = spawn(mvn, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    const keep = (d) => {
-      out = (out + d).slice(-20000);
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const ticker = setInterval(() => say(`jars: still downloading... ${Math.round((Date.now() - t0) / 1000)}s`), 15000);
-    child.on('error', (e) => {
-      clearInterval(ticker);
-      resolve({ err: e, out });
-    });
-    child.on('close', (c) => {
-      clearInterval(ticker);
-      resolve({ code: c, out });
-    });
-  });
-  if (code.err || code.code !== 0) {
-    rmQuiet(tmp);
-    if (code.err) fail(`cannot run Maven (${mvn}): ${code.err.message}. Install Maven or set MVN.`);
-    fail(
-      `Maven failed (exit ${code.code}) fetching the Kafka jars:\n${code.out.trim().split('\n').slice(-40).join('\n')}`,
-    );
-  }
-  const jars = fs.readdirSync(tmp).filter((f) => f.endsWith('.jar'));
-  if (!jars.includes(`kafka_2.13-${p.version}.jar`)) {
-    rmQuiet(tmp);
-    fail(`Maven finished but kafka_2.13-${p.version}.jar is not in the output (${jars.length} jars)`);
-  }
-  fs.writeFileSync(
-    path.join(tmp, MARKER),
-    JSON.stringify({ pomSha256: pomHash(), kafkaVersion: p.version, jars: jars.length, at: new Date().toISOString() }) +
-      '\n',
-  );
-  if (jarsComplete(p)) {
-    rmQuiet(tmp); // another process finished first
-  } else {
-    rmQuiet(p.jarDir);
-    fs.renameSync(tmp, p.jarDir);
-  }
-  say(`jars: ${jars.length} jars ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// ports
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen({ port, host: HOST, exclusive: true }, () => srv.close(() => resolve(true)));
-  });
-}
-
-function osFreePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen({ port: 0, host: HOST, exclusive: true }, () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-function parsePort(name) {
-  const v = process.env[name];
-  if (v === undefined || v === '') return null;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`${name}=${v} is not a valid port`);
-  return n;
-}
-
-async function choosePorts() {
-  const explicit = parsePort('KAFKA_PORT');
-  if (explicit !== null) {
-    const controller = parsePort('KAFKA_CONTROLLER_PORT') ?? explicit + 1;
-    if (controller === explicit) fail('KAFKA_CONTROLLER_PORT must differ from KAFKA_PORT');
-    for (const [name, port] of [
-      ['KAFKA_PORT', explicit],
-      ['controller', controller],
-    ]) {
-      if (!(await portFree(port)))
-        fail(`port ${port} (${name}) on ${HOST} is busy; free it or choose another KAFKA_PORT`);
-    }
-    return { port: explicit, controllerPort: controller };
-  }
-  const controllerEnv = parsePort('KAFKA_CONTROLLER_PORT');
-  const controller = controllerEnv ?? DEFAULT_PORT + 1;
-  if ((await portFree(DEFAULT_PORT)) && (await portFree(controller)))
-    return { port: DEFAULT_PORT, controllerPort: controller };
-  for (let i = 0; i < 20; i++) {
-    const a = await osFreePort();
-    const b = controllerEnv ?? (await osFreePort());
-    if (a !== b && (await portFree(a)) && (await portFree(b))) {
-      say(`port ${DEFAULT_PORT} or ${controller} is busy; using ${a} (client) and ${b} (controller) instead`);
-      return { port: a, controllerPort: b };
-    }
-  }
-  fail('cannot find two free ports on 127.0.0.1');
-}
-
-// ---------------------------------------------------------------------------------------------
-// Kafka wire protocol: just enough for ApiVersions v0 and Metadata v4 (non-flexible versions)
-
-function kafkaRequest(port, apiKey, apiVersion, body, timeoutMs = 3000) {
-  const correlationId = Math.floor(Math.random() * 0x7fffffff);
-  const clientId = Buffer.from('slipway-kafka-broker', 'utf8');
-  const header = Buffer.alloc(2 + 2 + 4 + 2);
-  header.writeInt16BE(apiKey, 0);
-  header.writeInt16BE(apiVersion, 2);
-  header.writeInt32BE(correlationId, 4);
-  header.writeInt16BE(clientId.length, 8);
-  const payload = Buffer.concat([header, clientId, body]);
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(payload.length, 0);
-
-  return new Promise((resolve, reject) => {
-    const sock = net.connect({ host: HOST, port });
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (err, val) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      err ? reject(err) : resolve(val);
-    };
-    const timer = setTimeout(() => finish(new Error(`no response within ${timeoutMs} ms`)), timeoutMs);
-    sock.on('connect', () => sock.write(Buffer.concat([size, payload])));
-    sock.on('error', (e) => finish(e));
-    sock.on('close', () => finish(new Error('connection closed before a full response')));
-    sock.on('data', (d) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length < 4) return;
-      const len = buf.readInt32BE(0);
-      if (len < 4 || len > 16 * 1024 * 1024) return finish(new Error(`bad response size ${len}`));
-      if (buf.length < 4 + len) return;
-      const frame = buf.subarray(4, 4 + len);
-      const gotId = frame.readInt32BE(0);
-      if (gotId !== correlationId) return finish(new Error(`correlation id ${gotId} != ${correlationId}`));
-      finish(null, frame.subarray(4)); // response header v0 is just the correlation id
-    });
-  });
-}
-
-class Reader {
-  constructor(buf) {
-    this.buf = buf;
-    this.off = 0;
-  }
-  need(n) {
-    if (this.off + n > this.buf.length) throw new Error('truncated response');
-  }
-  i16() {
-    this.need(2);
-    const v = this.buf.readInt16BE(this.off);
-    this.off += 2;
-    return v;
-  }
-  i32() {
-    this.need(4);
-    const v = this.buf.readInt32BE(this.off);
-    this.off += 4;
-    return v;
-  }
-  bool() {
-    this.need(1);
-    return this.buf[this.off++] !== 0;
-  }
-  str() {
-    const n = this.i16();
-    if (n < 0) return null;
-    this.need(n);
-    const s = this.buf.toString('utf8', this.off, this.off + n);
-    this.off += n;
-    return s;
-  }
-}
-
-const API_METADATA = 3;
-const API_VERSIONS = 18;
-
-async function apiVersions(port) {
-  const r = new Reader(await kafkaRequest(port, API_VERSIONS, 0, Buffer.alloc(0)));
-  const errorCode = r.i16();
-  const n = r.i32();
-  if (n < 0 || n > 1000) throw new Error(`bad ApiVersions array length ${n}`);
-  const apis = new Map();
-  for (let i = 0; i < n; i++) {
-    const key = r.i16();
-    apis.set(key, { min: r.i16(), max: r.i16() });
-  }
-  if (errorCode !== 0) throw new Error(`ApiVersions error code ${errorCode}`);
-  if (!apis.has(API_VERSIONS) || !apis.has(API_METADATA))
-    throw new Error('ApiVersions response lacks ApiVersions/Metadata');
-  return apis;
-}
-
-// Metadata v4 for no topics: returns brokers, cluster id and controller id.
-async function metadataV4(port) {
-  const body = Buffer.alloc(5);
-  body.writeInt32BE(0, 0); // topics: empty array (not null = all topics)
-  body.writeUInt8(0, 4); // allow_auto_topic_creation = false
-  const r = new Reader(await kafkaRequest(port, API_METADATA, 4, body));
-  r.i32(); // throttle_time_ms
-  const nBrokers = r.i32();
-  if (nBrokers < 0 || nBrokers > 1000) throw new Error(`bad broker count ${nBrokers}`);
-  const brokers = [];
-  for (let i = 0; i < nBrokers; i++) brokers.push({ nodeId: r.i32(), host: r.str(), port: r.i32(), rack: r.str() });
-  const clusterId = r.str();
-  const controllerId = r.i32();
-  const nTopics = r.i32();
-  return { brokers, clusterId, controllerId, nTopics };
-}
-
-// Resolves to a short description when healthy, throws with the reason otherwise.
-async function probe(port) {
-  const apis = await apiVersions(port);
-  const md = apis.get(API_METADATA);
-  if (md.min > 4 || md.max < 4) return `ApiVersions ok (${apis.size} APIs; Metadata v4 unsupported, skipped)`;
-  const meta = await metadataV4(port);
-  const me = meta.brokers.find((b) => b.port === port);
-  if (!me) throw new Error(`Metadata lists no broker on port ${port}: ${JSON.stringify(meta.brokers)}`);
-  if (meta.controllerId < 0) throw new Error('Metadata reports no controller yet');
-  return `ApiVersions ok (${apis.size} APIs), Metadata ok (cluster ${meta.clusterId}, broker ${me.nodeId} at ${me.host}:${me.port})`;
-}
-
-async function _healthy(state) {
-  try {
-    await probe(state.port);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
