@@ -52,7 +52,69 @@ export function schemaDigest(schema: JsonSchema): string {
 
 /** Compiles a validator; throws Ajv's own error for a schema that is not valid JSON Schema. */
 export function compileSchema(schema: JsonSchema, options: { defaults?: boolean } = {}): ValidateFunction {
-  return (options.defaults ? ajvWithDefaults : ajv).compile(schema);
+  return (options.defaults ? ajvWithDefaults : ajv).compile(forValidation(schema) as JsonSchema);
+}
+
+/** Keywords whose values are data, not schemas: never rewritten. */
+const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
+/** What a branch of a union of constants may hold besides `const` (annotations, and a matching `type`). */
+const CONST_BRANCH_KEYS = new Set(['const', 'type', 'title', 'description', '$comment', 'examples', 'deprecated']);
+
+function jsonTypeMatches(type: unknown, value: unknown): boolean {
+  if (Array.isArray(type)) return type.some((t) => jsonTypeMatches(t, value));
+  switch (type) {
+    case 'string':
+      return typeof value === 'string';
+    case 'number':
+      return typeof value === 'number';
+    case 'integer':
+      return Number.isInteger(value);
+    case 'boolean':
+      return typeof value === 'boolean';
+    case 'null':
+      return value === null;
+    case 'array':
+      return Array.isArray(value);
+    case 'object':
+      return typeof value === 'object' && value !== null && !Array.isArray(value);
+    default:
+      return false;
+  }
+}
+
+/** The constants of an `anyOf` whose every branch is only a `const` (TypeBox's union of literals), else undefined. */
+function unionOfConstants(branches: unknown): unknown[] | undefined {
+  if (!Array.isArray(branches) || branches.length === 0) return undefined;
+  const values: unknown[] = [];
+  for (const b of branches) {
+    if (typeof b !== 'object' || b === null || Array.isArray(b) || !Object.hasOwn(b, 'const')) return undefined;
+    const branch = b as Record<string, unknown>;
+    for (const k of Object.keys(branch)) if (!CONST_BRANCH_KEYS.has(k)) return undefined;
+    if (branch.type !== undefined && !jsonTypeMatches(branch.type, branch.const)) return undefined;
+    values.push(branch.const);
+  }
+  return values;
+}
+
+/**
+ * The schema as it is compiled (the stored schema, its digest and its compatibility checks are the
+ * author's, unchanged): an `anyOf` of constants becomes the `enum` of them. Both accept exactly the same
+ * values, but ajv builds an error object for every branch an `anyOf` tries and fails, so checking a
+ * `currency` of 'GBP' against `anyOf: [EUR, USD, GBP]` allocated two errors per record.
+ */
+export function forValidation(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(forValidation);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
+    out[k] = DATA_KEYWORDS.has(k) ? v : forValidation(v);
+  }
+  const constants = unionOfConstants(out.anyOf);
+  if (constants !== undefined && !Object.hasOwn(out, 'enum') && !Object.hasOwn(out, 'const')) {
+    delete out.anyOf;
+    out.enum = constants;
+  }
+  return out;
 }
 
 /** One readable line per schema error: `/amount must be number`. */
@@ -64,7 +126,9 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
       const extra =
         e.keyword === 'additionalProperties'
           ? ` '${String((e.params as { additionalProperty?: string }).additionalProperty)}'`
-          : '';
+          : e.keyword === 'enum'
+            ? `: ${((e.params as { allowedValues?: unknown[] }).allowedValues ?? []).map((v) => JSON.stringify(v)).join(', ')}`
+            : '';
       return `${where} ${e.message ?? 'is invalid'}${extra}`;
     })
     .join('; ');

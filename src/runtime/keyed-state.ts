@@ -12,8 +12,13 @@ type Slot = unknown | typeof DELETED;
 export class StateStore implements KeyedState {
   readonly #base = new Map<number, Map<string, unknown>>();
   #overlay = new Map<number, Map<string, Slot>>();
-  /** The current record's writes as (partition, key, previous overlay slot) triples, flat: no allocation per write. */
+  /**
+   * The current record's writes as (partition, key, previous overlay slot) triples, flat, in the first
+   * #undoLength entries. Never shortened (setting an array's length to 0 frees its storage, and the next
+   * write would allocate it again): a record's writes allocate nothing.
+   */
   readonly #undo: unknown[] = [];
+  #undoLength = 0;
   #partition = 0;
 
   /** Replaces the committed base of one partition (values are JSON text). */
@@ -27,25 +32,26 @@ export class StateStore implements KeyedState {
     this.#base.clear();
     this.#overlay = new Map();
     this.#undo.length = 0;
+    this.#undoLength = 0;
   }
 
   /** Scopes the following get/set/delete calls to one input partition and starts a record. */
   beginRecord(partition: number): void {
     this.#partition = partition;
-    if (this.#undo.length > 0) this.#undo.length = 0;
+    this.#undoLength = 0;
   }
 
   /** Undoes every write of the current record. */
   rollbackRecord(): void {
     const undo = this.#undo;
-    for (let i = undo.length - 3; i >= 0; i -= 3) {
+    for (let i = this.#undoLength - 3; i >= 0; i -= 3) {
       const overlay = this.#overlay.get(undo[i] as number) as Map<string, Slot>;
       const key = undo[i + 1] as string;
       const prev = undo[i + 2] as Slot | undefined;
       if (prev === undefined) overlay.delete(key);
       else overlay.set(key, prev);
     }
-    undo.length = 0;
+    this.#undoLength = 0;
   }
 
   get<V = unknown>(key: string): V | undefined {
@@ -73,7 +79,12 @@ export class StateStore implements KeyedState {
       overlay = new Map();
       this.#overlay.set(this.#partition, overlay);
     }
-    this.#undo.push(this.#partition, key, overlay.get(key));
+    const undo = this.#undo;
+    const n = this.#undoLength;
+    undo[n] = this.#partition;
+    undo[n + 1] = key;
+    undo[n + 2] = overlay.get(key);
+    this.#undoLength = n + 3;
     overlay.set(key, slot);
   }
 
@@ -103,12 +114,14 @@ export class StateStore implements KeyedState {
     }
     this.#overlay = new Map();
     this.#undo.length = 0;
+    this.#undoLength = 0;
   }
 
   /** After a failed commit: forget the batch. */
   discardBatch(): void {
     this.#overlay = new Map();
     this.#undo.length = 0;
+    this.#undoLength = 0;
   }
 
   /** A snapshot of one partition's committed state (for tests and the harness). */
