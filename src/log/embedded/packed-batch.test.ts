@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { CommitBatch } from '../log.js';
+import type { AppendRecord, CommitBatch } from '../log.js';
 import { packBatch, packedTransferables, unpackBatch } from './packed-batch.js';
+import { encodeRecords, type RecordBatch } from './record-batch.js';
 
 describe('packed commit batches', () => {
   it('carries the batch with its outputs encoded, and survives the trip to a thread', () => {
@@ -69,6 +70,71 @@ describe('packed commit batches', () => {
         owner: 'o',
         epoch: 1,
         outputs: [{ topic: 'a', records: [{ partition: 0, key: 'a', value: 5 as never }] }],
+      }),
+      undefined,
+    );
+  });
+
+  it('unpacks to exactly what the log would encode from the records itself (random records)', () => {
+    let seed = 12345;
+    const next = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const PIECES = ['a', 'é', '€', '😀', '\ud800', '\udc00', '"', '\\', ' ', 'z'.repeat(40), ''];
+    const text = (): string => Array.from({ length: next(6) }, () => PIECES[next(PIECES.length)]).join('');
+    for (let round = 0; round < 20; round++) {
+      // Up to 2,500 records: one partition's records cross the 1,000-record batch limit.
+      const records: AppendRecord[] = Array.from({ length: 1 + next(2500) }, (_, i): AppendRecord => {
+        const roll = next(4);
+        return {
+          partition: next(3),
+          key: next(5) === 0 ? null : text(),
+          value: text(),
+          ...(roll === 0
+            ? {}
+            : roll === 1
+              ? { headers: { 'slipway-source': `in.v1/0/${i}` } }
+              : roll === 2
+                ? { headers: { a: text(), b: 'x' } }
+                : { headers: {} }),
+          ...(next(3) === 0 ? { timestamp: 1_700_000_000_000 + i } : {}),
+        };
+      });
+      const packed = packBatch({ owner: 'o', epoch: 1, outputs: [{ topic: 't', records }] });
+      assert.ok(packed !== undefined);
+      const back = unpackBatch(structuredClone(packed, { transfer: packedTransferables(packed) }));
+      const expected = encodeRecords(records);
+      const got = back.packed[0]?.encoded;
+      assert.equal(got?.count, expected?.count);
+      assert.deepEqual([...(got?.partitions ?? [])], [...(expected?.partitions ?? [])]);
+      assert.equal(got?.batches.length, expected?.batches.length, `round ${round}`);
+      // Batches of different partitions may come in another order; each partition's keep theirs.
+      const byPartition = (batches: RecordBatch[] = []): RecordBatch[] =>
+        [...batches].sort((x, y) => x.partition - y.partition);
+      const want = byPartition(expected?.batches);
+      byPartition(got?.batches).forEach((b, i) => {
+        const e = want[i];
+        assert.equal(b.partition, e?.partition);
+        assert.equal(b.count, e?.count);
+        assert.deepEqual([...b.lengths], [...(e?.lengths ?? [])], `round ${round}, batch ${i}: lengths`);
+        assert.equal(b.values, e?.values, `round ${round}, batch ${i}: values`);
+        assert.equal(b.keys, e?.keys, `round ${round}, batch ${i}: keys`);
+        assert.equal(b.headers, e?.headers, `round ${round}, batch ${i}: headers`);
+        assert.deepEqual(
+          b.timestamps === undefined ? undefined : [...b.timestamps],
+          e?.timestamps === undefined ? undefined : [...e.timestamps],
+        );
+      });
+    }
+  });
+
+  it('leaves a batch with a key that is not a string unpacked', () => {
+    assert.equal(
+      packBatch({
+        owner: 'o',
+        epoch: 1,
+        outputs: [{ topic: 'a', records: [{ partition: 0, key: 7 as never, value: 'v' }] }],
       }),
       undefined,
     );

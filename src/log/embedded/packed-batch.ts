@@ -1,31 +1,41 @@
-import type { CommitBatch } from '../log.js';
-import { type EncodedRecords, encodeRecords, type RecordBatch } from './record-batch.js';
+import type { AppendRecord, CommitBatch } from '../log.js';
+import {
+  type EncodedRecords,
+  encodeHeaders,
+  MAX_BATCH_CHARS,
+  MAX_BATCH_RECORDS,
+  MAX_PARTITION,
+  type RecordBatch,
+  sourceOnly,
+} from './record-batch.js';
 
 /**
- * A commit batch packed for the trip to the commit thread: each output topic's records already
- * encoded as the log stores them (see record-batch.ts), with each batch's keys, values and headers
- * written as UTF-8 into one buffer that postMessage moves instead of copying. The structured clone
- * of long strings costs the main thread several times what encoding them does, and the runner's main
- * thread is the one a pipeline waits for; the commit thread turns the bytes back into the same
- * strings (`unpackBatch`) and writes them as they are.
+ * A commit batch packed for the trip to the commit thread: each output topic's records already cut
+ * into the batches the log stores (see record-batch.ts), their keys, values and headers written as
+ * UTF-8 straight into one buffer per topic (an arena) that postMessage moves instead of copying. The
+ * main thread is the one a pipeline waits for, and this is the cheapest form for it: one pass to size
+ * the batches, one `utf8Write` per text. (Building each batch's texts as strings first, as the log
+ * stores them, then encoding those, cost it several times more: the long strings had to be flattened
+ * and measured, or cloned by postMessage.) The commit thread turns the bytes back into the strings the
+ * log stores (`unpackBatch`): a lone surrogate becomes U+FFFD on the way, one character for one, as
+ * record-batch.ts does, so every length still holds.
  */
 export interface PackedOutputs {
   topic: string;
   encoded: EncodedRecords;
 }
 
-/** A record batch as it travels: its texts as UTF-8 in `bytes`, values first, then keys, then headers. */
+/** A record batch as it travels: its texts are byte ranges of the topic's arena. */
 export interface WireRecordBatch extends Omit<RecordBatch, 'keys' | 'values' | 'headers'> {
-  bytes: Uint8Array;
-  /** Byte lengths of the values and the keys in `bytes` (the headers take the rest). */
-  valueBytes: number;
-  keyBytes: number;
+  /** Start and end (exclusive) in the arena of the values, the keys and the headers. */
+  ranges: [number, number, number, number, number, number];
 }
 
 export interface WireOutputs {
   topic: string;
   count: number;
   partitions: Int32Array;
+  arena: Uint8Array;
   batches: WireRecordBatch[];
 }
 
@@ -37,66 +47,169 @@ export interface WireBatch extends Omit<CommitBatch, 'outputs'> {
   wire: WireOutputs[];
 }
 
-function toWire(b: RecordBatch): WireRecordBatch {
-  const valueBytes = Buffer.byteLength(b.values, 'utf8');
-  const keyBytes = Buffer.byteLength(b.keys, 'utf8');
-  // Not from Node's shared pool: the buffer's whole ArrayBuffer is transferred.
-  const bytes = Buffer.allocUnsafeSlow(valueBytes + keyBytes + Buffer.byteLength(b.headers, 'utf8'));
-  bytes.write(b.values, 0, 'utf8');
-  bytes.write(b.keys, valueBytes, 'utf8');
-  bytes.write(b.headers, valueBytes + keyBytes, 'utf8');
-  return {
-    partition: b.partition,
-    count: b.count,
-    lengths: b.lengths,
-    timestamps: b.timestamps,
-    bytes,
-    valueBytes,
-    keyBytes,
-  };
+interface Sizing {
+  partition: number;
+  count: number;
+  valueChars: number;
+  keyChars: number;
+  headerChars: number;
+  timed: boolean;
 }
 
-function fromWire(w: WireRecordBatch): RecordBatch {
-  const bytes = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
-  const keysEnd = w.valueBytes + w.keyBytes;
-  return {
-    partition: w.partition,
-    count: w.count,
-    lengths: w.lengths,
-    timestamps: w.timestamps,
-    // The strings were well-formed (record-batch.ts makes them so), so they come back unchanged.
-    values: bytes.toString('utf8', 0, w.valueBytes),
-    keys: bytes.toString('utf8', w.valueBytes, keysEnd),
-    headers: bytes.toString('utf8', keysEnd, bytes.length),
-  };
+/** Buffer's own UTF-8 writer, without `write`'s argument juggling (it is on every Buffer). */
+interface Utf8Writer {
+  utf8Write(text: string, offset: number): number;
+}
+
+/** A UTF-8 text takes at most 3 bytes per UTF-16 code unit (a surrogate pair: 4 bytes for 2). */
+const MAX_BYTES_PER_CHAR = 3;
+
+/**
+ * Packs one topic's records, or returns undefined when a record is malformed (a value that is not a
+ * string, a key that is not a string or null, a partition that is not a whole number in range): the
+ * batch then travels unpacked, for the log to refuse with a precise error.
+ */
+export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>): WireOutputs | undefined {
+  const n = records.length;
+  const partitions = new Int32Array(n);
+  const batchOf = new Int32Array(n);
+  const headerTexts = new Array<string | undefined>(n);
+  /** Per record: -1 no headers, -2 only a source header, 1 header JSON. */
+  const headerKinds = new Int8Array(n);
+  const sizes: Sizing[] = [];
+  const open: Array<number | undefined> = [];
+  for (let i = 0; i < n; i++) {
+    const r = records[i] as AppendRecord;
+    const p = r.partition;
+    const value = r.value;
+    const key = r.key;
+    if (typeof value !== 'string' || !Number.isInteger(p) || p < 0 || p > MAX_PARTITION) return undefined;
+    if (key !== null && key !== undefined && typeof key !== 'string') return undefined;
+    partitions[i] = p;
+    let at = open[p];
+    if (at === undefined) {
+      at = sizes.length;
+      sizes.push({ partition: p, count: 0, valueChars: 0, keyChars: 0, headerChars: 0, timed: false });
+      open[p] = at;
+    }
+    const s = sizes[at] as Sizing;
+    batchOf[i] = at;
+    const h = r.headers;
+    const source = h === undefined ? undefined : sourceOnly(h);
+    if (source !== undefined) {
+      headerKinds[i] = -2;
+      headerTexts[i] = source;
+      s.headerChars += source.length;
+    } else {
+      const json = h === undefined ? null : encodeHeaders(h);
+      if (json === null) headerKinds[i] = -1;
+      else {
+        headerKinds[i] = 1;
+        headerTexts[i] = json;
+        s.headerChars += json.length;
+      }
+    }
+    s.count++;
+    s.valueChars += value.length;
+    if (typeof key === 'string') s.keyChars += key.length;
+    if (r.timestamp !== undefined) s.timed = true;
+    if (s.count >= MAX_BATCH_RECORDS || s.valueChars >= MAX_BATCH_CHARS) open[p] = undefined;
+  }
+  let total = 0;
+  for (const s of sizes) total += s.valueChars + s.keyChars + s.headerChars;
+  // Room for the worst case; only the bytes written are ever touched (the pages of an unused tail are
+  // never faulted in), and the whole buffer is moved to the commit thread.
+  const arena = Buffer.allocUnsafeSlow(MAX_BYTES_PER_CHAR * total) as Buffer & Utf8Writer;
+  const batches: WireRecordBatch[] = [];
+  /** Per batch: next record, and the write positions of values, keys and headers. */
+  const cursor = new Int32Array(4 * sizes.length);
+  let offset = 0;
+  for (let b = 0; b < sizes.length; b++) {
+    const s = sizes[b] as Sizing;
+    const v = offset;
+    const k = v + MAX_BYTES_PER_CHAR * s.valueChars;
+    const hd = k + MAX_BYTES_PER_CHAR * s.keyChars;
+    offset = hd + MAX_BYTES_PER_CHAR * s.headerChars;
+    cursor[4 * b + 1] = v;
+    cursor[4 * b + 2] = k;
+    cursor[4 * b + 3] = hd;
+    batches.push({
+      partition: s.partition,
+      count: s.count,
+      lengths: new Int32Array(3 * s.count),
+      timestamps: s.timed ? new Float64Array(s.count).fill(Number.NaN) : undefined,
+      ranges: [v, 0, k, 0, hd, 0],
+    });
+  }
+  for (let i = 0; i < n; i++) {
+    const r = records[i] as AppendRecord;
+    const b = batchOf[i] as number;
+    const c = 4 * b;
+    const j = cursor[c] as number;
+    cursor[c] = j + 1;
+    const batch = batches[b] as WireRecordBatch;
+    const lengths = batch.lengths;
+    const value = r.value;
+    lengths[3 * j] = value.length;
+    (cursor[c + 1] as number) += arena.utf8Write(value, cursor[c + 1] as number);
+    const key = r.key;
+    if (typeof key === 'string') {
+      lengths[3 * j + 1] = key.length;
+      if (key.length > 0) (cursor[c + 2] as number) += arena.utf8Write(key, cursor[c + 2] as number);
+    } else lengths[3 * j + 1] = -1;
+    const kind = headerKinds[i] as number;
+    if (kind === -1) lengths[3 * j + 2] = -1;
+    else {
+      const text = headerTexts[i] as string;
+      lengths[3 * j + 2] = kind === -2 ? -2 - text.length : text.length;
+      if (text.length > 0) (cursor[c + 3] as number) += arena.utf8Write(text, cursor[c + 3] as number);
+    }
+    if (batch.timestamps !== undefined && r.timestamp !== undefined) batch.timestamps[j] = r.timestamp;
+  }
+  for (let b = 0; b < batches.length; b++) {
+    const ranges = (batches[b] as WireRecordBatch).ranges;
+    ranges[1] = cursor[4 * b + 1] as number;
+    ranges[3] = cursor[4 * b + 2] as number;
+    ranges[5] = cursor[4 * b + 3] as number;
+  }
+  return { topic, count: n, partitions, arena, batches };
 }
 
 /** Packs a batch, or returns undefined when a record is malformed: it then travels as it is, to be refused there. */
 export function packBatch(batch: CommitBatch): WireBatch | undefined {
   const wire: WireOutputs[] = [];
   for (const out of batch.outputs ?? []) {
-    const encoded = encodeRecords(out.records);
-    if (encoded === undefined) return undefined;
-    wire.push({
-      topic: out.topic,
-      count: encoded.count,
-      partitions: encoded.partitions,
-      batches: encoded.batches.map(toWire),
-    });
+    const packed = packRecords(out.topic, out.records);
+    if (packed === undefined) return undefined;
+    wire.push(packed);
   }
   const { outputs: _outputs, ...rest } = batch;
   return { ...rest, wire };
 }
 
-/** The commit thread's side: the packed outputs with their texts as strings again. */
+/** The commit thread's side: the packed outputs with their texts as the strings the log stores. */
 export function unpackBatch(batch: WireBatch): PackedBatch {
   const { wire, ...rest } = batch;
   return {
     ...rest,
-    packed: wire.map((w) => ({
-      topic: w.topic,
-      encoded: { count: w.count, partitions: w.partitions, batches: w.batches.map(fromWire) },
-    })),
+    packed: wire.map((w) => {
+      const arena = Buffer.from(w.arena.buffer, w.arena.byteOffset, w.arena.byteLength);
+      return {
+        topic: w.topic,
+        encoded: {
+          count: w.count,
+          partitions: w.partitions,
+          batches: w.batches.map(
+            ({ ranges, ...b }): RecordBatch => ({
+              ...b,
+              values: arena.toString('utf8', ranges[0], ranges[1]),
+              keys: arena.toString('utf8', ranges[2], ranges[3]),
+              headers: arena.toString('utf8', ranges[4], ranges[5]),
+            }),
+          ),
+        },
+      };
+    }),
   };
 }
 
@@ -104,9 +217,9 @@ export function unpackBatch(batch: WireBatch): PackedBatch {
 export function packedTransferables(batch: WireBatch): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const w of batch.wire) {
-    out.push(w.partitions.buffer as ArrayBuffer);
+    out.push(w.partitions.buffer as ArrayBuffer, w.arena.buffer as ArrayBuffer);
     for (const b of w.batches) {
-      out.push(b.lengths.buffer as ArrayBuffer, b.bytes.buffer as ArrayBuffer);
+      out.push(b.lengths.buffer as ArrayBuffer);
       if (b.timestamps !== undefined) out.push(b.timestamps.buffer as ArrayBuffer);
     }
   }

@@ -12,7 +12,7 @@ import type { AppendRecord, Headers, LogRecord } from '../log.js';
 export const MAX_BATCH_RECORDS = 1000;
 
 /** A batch is closed past this many value characters too, so rows stay far below SQLite's 1 GB limit. */
-const MAX_BATCH_CHARS = 1 << 20;
+export const MAX_BATCH_CHARS = 1 << 20;
 
 /** Consecutive records of one partition, encoded as they are stored. */
 export interface RecordBatch {
@@ -38,10 +38,10 @@ export interface EncodedRecords {
   batches: RecordBatch[];
 }
 
-const SOURCE_HEADER = 'slipway-source';
+export const SOURCE_HEADER = 'slipway-source';
 
 /** The value of the headers' only header when that is `slipway-source`, else undefined. */
-function sourceOnly(headers: Headers): string | undefined {
+export function sourceOnly(headers: Headers): string | undefined {
   let value: string | undefined;
   for (const name in headers) {
     if (value !== undefined || name !== SOURCE_HEADER) return undefined;
@@ -52,7 +52,7 @@ function sourceOnly(headers: Headers): string | undefined {
 }
 
 /** JSON of a record's headers, or null when it has none. */
-function encodeHeaders(headers: Headers): string | null {
+export function encodeHeaders(headers: Headers): string | null {
   for (const _ in headers) return JSON.stringify(headers);
   return null;
 }
@@ -101,15 +101,15 @@ function finish(b: Builder): RecordBatch {
     partition: b.partition,
     count: b.count,
     lengths: b.lengths.subarray(0, 3 * b.count),
-    keys: wellFormed(b.keys),
-    values: wellFormed(b.values),
+    keys: b.keys,
+    values: b.values,
     headers: b.headers,
     timestamps: b.timestamps === undefined ? undefined : Float64Array.from(b.timestamps),
   };
 }
 
 /** The highest partition number encoded; larger ones go the slow way, to be refused by the log. */
-const MAX_PARTITION = 100_000;
+export const MAX_PARTITION = 100_000;
 
 /**
  * Encodes records into batches per partition (records of a partition keep their order), or returns
@@ -138,7 +138,7 @@ export function encodeRecords(records: ReadonlyArray<AppendRecord>): EncodedReco
     if (key === null || key === undefined) lengths[at + 1] = -1;
     else if (typeof key === 'string') {
       lengths[at + 1] = key.length;
-      b.keys += key;
+      b.keys += wellFormed(key);
     } else return undefined;
     const h = r.headers;
     const source = h === undefined ? undefined : sourceOnly(h);
@@ -154,7 +154,7 @@ export function encodeRecords(records: ReadonlyArray<AppendRecord>): EncodedReco
       }
     }
     lengths[at] = value.length;
-    b.values += value;
+    b.values += wellFormed(value);
     const ts = r.timestamp;
     if (ts !== undefined) {
       if (b.timestamps === undefined) b.timestamps = new Array<number>(b.count).fill(Number.NaN);
