@@ -136,6 +136,9 @@ export class BatchCore {
       this.#onDlq(current.topic, { reason, message, source });
     };
 
+    let prefix = '';
+    let prefixTopic = '';
+    let prefixPartition = -1;
     for (let i = 0; i < batch.length; i++) {
       current = batch[i] as LogRecord;
       if (range !== undefined) {
@@ -145,7 +148,13 @@ export class BatchCore {
           continue;
         }
       }
-      source = `${current.topic}/${current.partition}/${current.offset}`;
+      if (current.partition !== prefixPartition || current.topic !== prefixTopic) {
+        // Records of a batch come partition by partition: the prefix changes rarely.
+        prefixTopic = current.topic;
+        prefixPartition = current.partition;
+        prefix = `${prefixTopic}/${prefixPartition}/`;
+      }
+      source = prefix + current.offset;
       emitIndex = 0;
       const dataset = inputs.get(current.topic) as Dataset;
       let value: unknown;
