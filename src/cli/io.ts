@@ -37,6 +37,18 @@ export function processIo(): Io {
   };
 }
 
+/** Prints rows under a header, each column as wide as its widest cell (the last one left ragged). */
+export function printTable(io: Io, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd();
+  io.out(line(header));
+  for (const r of rows) io.out(line(r));
+}
+
 /** Prints an error as `error SLIPWAY_CODE: message` and returns the exit code to use. */
 export function reportError(io: Io, err: unknown): number {
   if (isSlipwayError(err)) {

@@ -1,6 +1,6 @@
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
-import type { RunnerMode, RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, RunnerMode, RunnerState } from '../runtime/runner.js';
 
 /** What a supervised runner process runs. */
 export interface RunnerSpec {
@@ -28,16 +28,7 @@ export interface RunnerSpec {
 /** Controller → runner. */
 export type RunnerCommand =
   | { id: number; cmd: 'start'; spec: RunnerSpec }
-  | {
-      id: number;
-      cmd: 'activate';
-      offsets?: PartitionOffset[];
-      epoch?: number;
-      state?: Record<number, Array<[string, string]>>;
-      keyRange?: { from: number; to: number } | null;
-      owner?: string;
-      group?: string;
-    }
+  | ({ id: number; cmd: 'activate' } & ActivateOptions)
   | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'runUntil'; offsets: PartitionOffset[]; epoch?: number }
   | { id: number; cmd: 'stop' }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
-import type { RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
 import type { RunnerSpec, RunnerStats } from './protocol.js';
 import type { RunnerProcess } from './runner-process.js';
 
@@ -16,14 +16,7 @@ export interface RunnerHandle extends EventEmitter {
   readonly owners: string[];
   lastCommitAt: number;
   start(): Promise<void>;
-  activate(options?: {
-    offsets?: PartitionOffset[];
-    epoch?: number;
-    state?: Record<number, Array<[string, string]>>;
-    keyRange?: { from: number; to: number } | null;
-    owner?: string;
-    group?: string;
-  }): Promise<void>;
+  activate(options?: ActivateOptions): Promise<void>;
   pause(): Promise<PartitionOffset[]>;
   runUntil(offsets: PartitionOffset[], epoch?: number): Promise<PartitionOffset[]>;
   stats(): Promise<RunnerStats>;
@@ -161,7 +154,7 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     await Promise.all(this.#members.map((m) => m.start()));
   }
 
-  async activate(options: Parameters<RunnerHandle['activate']>[0] = {}): Promise<void> {
+  async activate(options: ActivateOptions = {}): Promise<void> {
     if (options.owner !== undefined || options.group !== undefined) {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
 import type { RunnerCommand, RunnerMessage, RunnerSpec, RunnerStats } from './protocol.js';
 import type { RunnerHandle } from './runner-group.js';
 
@@ -121,16 +121,7 @@ export class RunnerProcess extends EventEmitter implements RunnerHandle {
     });
   }
 
-  activate(
-    options: {
-      offsets?: PartitionOffset[];
-      epoch?: number;
-      state?: Record<number, Array<[string, string]>>;
-      keyRange?: { from: number; to: number } | null;
-      owner?: string;
-      group?: string;
-    } = {},
-  ): Promise<void> {
+  activate(options: ActivateOptions = {}): Promise<void> {
     return this.#call({ cmd: 'activate', ...options }) as Promise<void>;
   }
 

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { ArtifactStore, DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import { shortDigest } from '../../artifact/manifest.js';
 import type { CliContext } from '../context.js';
+import { printTable } from '../io.js';
 
 /** The store named by `--store`, else `$SLIPWAY_ARTIFACTS`, else `.slipway/artifacts` in the working directory. */
 export function storeFromOption(dir: string | undefined): ArtifactStore {
@@ -50,14 +51,6 @@ export function registerArtifacts(program: Command, ctx: CliContext): void {
         describeCommit(e.manifest.provenance.gitCommit, e.manifest.provenance.gitDirty),
         e.builtAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       ]);
-      const header = ['DIGEST', 'NAME', 'VERSION', 'COMMIT', 'BUILT AT'];
-      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-      const line = (cells: string[]) =>
-        cells
-          .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
-          .join('  ')
-          .trimEnd();
-      ctx.io.out(line(header));
-      for (const r of rows) ctx.io.out(line(r));
+      printTable(ctx.io, ['DIGEST', 'NAME', 'VERSION', 'COMMIT', 'BUILT AT'], rows);
     });
 }

@@ -8,6 +8,7 @@ import {
   topicMismatchError,
 } from '../../topics/topic-plan.js';
 import type { CliContext } from '../context.js';
+import { printTable } from '../io.js';
 import { findProjectFile, loadModule } from '../project.js';
 
 interface TopicsAsCodeOptions {
@@ -104,15 +105,7 @@ function cell(entry: TopicPlanEntry, field: 'partitions' | 'retention'): string 
 
 function printPlan(ctx: CliContext, plan: TopicPlan): void {
   const rows = plan.entries.map((e) => [e.status, e.dataset, e.topic, cell(e, 'partitions'), cell(e, 'retention')]);
-  const header = ['STATUS', 'DATASET', 'TOPIC', 'PARTITIONS', 'RETENTION'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
-      .join('  ')
-      .trimEnd();
-  ctx.io.out(line(header));
-  for (const r of rows) ctx.io.out(line(r));
+  printTable(ctx.io, ['STATUS', 'DATASET', 'TOPIC', 'PARTITIONS', 'RETENTION'], rows);
   const count = (s: string) => plan.entries.filter((e) => e.status === s).length;
   const summary = (['ok', 'created', 'missing', 'mismatch'] as const)
     .filter((s) => count(s) > 0)
