@@ -13,6 +13,7 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { inputPartitions } from '../runtime/runner-setup.js';
 import type { RunnerSpec } from '../supervisor/protocol.js';
 import { assignPartitions, RunnerGroup, type RunnerHandle } from '../supervisor/runner-group.js';
 import { RunnerProcess } from '../supervisor/runner-process.js';
@@ -164,9 +165,7 @@ export class Controller extends EventEmitter {
       return runner;
     }
     const pipeline = await this.#pipelineOf(artifact);
-    const partitions = pipeline.inputs.flatMap((d) =>
-      Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })),
-    );
+    const partitions = inputPartitions(pipeline);
     if (count > partitions.length) {
       throw new SlipwayError(
         'SLIPWAY_USAGE',

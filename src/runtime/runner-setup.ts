@@ -40,15 +40,20 @@ export async function createRunnerTopics(
   }
 }
 
+/** Every partition of every input of a pipeline, input by input. */
+export function inputPartitions(pipeline: Pipeline): Array<{ topic: string; partition: number }> {
+  return pipeline.inputs.flatMap((d) =>
+    Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })),
+  );
+}
+
 /** The slots of the assigned partitions (default: every partition of every input), checked against the inputs. */
 export function assignSlots(
   pipeline: Pipeline,
   inputs: ReadonlyMap<string, Dataset>,
   assignment: ReadonlyArray<{ topic: string; partition: number }> | undefined,
 ): Slot[] {
-  const wanted =
-    assignment ??
-    pipeline.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })));
+  const wanted = assignment ?? inputPartitions(pipeline);
   return wanted.map((tp) => {
     const dataset = inputs.get(tp.topic);
     if (dataset === undefined) {
