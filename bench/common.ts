@@ -38,14 +38,54 @@ export const benchOut = defineDataset({
   }),
 });
 
-/** The trivial map pipeline: parse, add a field, emit. */
+type BenchIn = {
+  id: string;
+  userId: string;
+  amount: number;
+  currency: string;
+  country: string;
+  ts: number;
+  note: string;
+};
+
+/** The map of the benchmarks: the input with a field added, built as an object literal naming its fields. */
+export function addCents(r: BenchIn) {
+  return {
+    id: r.id,
+    userId: r.userId,
+    amount: r.amount,
+    currency: r.currency,
+    country: r.country,
+    ts: r.ts,
+    note: r.note,
+    amountCents: Math.round(r.amount * 100),
+  };
+}
+
+/** The same map written with a spread, as many would write it (see the README on why it is slower on Node 20). */
+export function addCentsSpread(r: BenchIn) {
+  return { ...r, amountCents: Math.round(r.amount * 100) };
+}
+
+/** The trivial map pipeline: parse, add a field, emit (the output built as a literal, as the README advises). */
 export const mapPipeline = definePipeline({
   name: 'bench-map',
   version: '1.0.0',
   inputs: [benchIn],
   outputs: [benchOut],
   process(r, ctx) {
-    ctx.emit(benchOut, { ...r, amountCents: Math.round(r.amount * 100) });
+    ctx.emit(benchOut, addCents(r));
+  },
+});
+
+/** The same pipeline with the output spread from the input (`{ ...r, amountCents }`). */
+export const spreadMapPipeline = definePipeline({
+  name: 'bench-map-spread',
+  version: '1.0.0',
+  inputs: [benchIn],
+  outputs: [benchOut],
+  process(r, ctx) {
+    ctx.emit(benchOut, addCentsSpread(r));
   },
 });
 
