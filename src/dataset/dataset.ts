@@ -2,7 +2,14 @@ import type { Static, TSchema } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { SlipwayError } from '../errors.js';
 import { parseRetention } from './retention.js';
-import { compileSchema, describeErrors, type JsonSchema, schemaDigest, toCanonicalSchema } from './schema.js';
+import {
+  compileFastSchemaCheck,
+  compileSchema,
+  describeErrors,
+  type JsonSchema,
+  schemaDigest,
+  toCanonicalSchema,
+} from './schema.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
@@ -119,6 +126,7 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
   if (keyType !== 'string' && keyType !== 'integer' && keyType !== 'number')
     bad(`key '${key}' must be a string or a number, not ${JSON.stringify(keyType)}`, 'key');
 
+  const fast = compileFastSchemaCheck(schema);
   const major = Number((SEMVER.exec(definition.version) as RegExpExecArray)[1]);
   return Object.freeze({
     kind: 'slipway.dataset' as const,
@@ -132,7 +140,11 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     schema,
     schemaDigest: schemaDigest(schema),
     ...(definition.description === undefined ? {} : { description: definition.description }),
-    is: (value: unknown): value is unknown => validate(value) as boolean,
+    // The fast check first (one read per property); the validator decides when it says no.
+    is:
+      fast === undefined
+        ? (value: unknown): value is unknown => validate(value) as boolean
+        : (value: unknown): value is unknown => fast(value) || (validate(value) as boolean),
     explain: (value: unknown): string | undefined => (validate(value) ? undefined : describeErrors(validate.errors)),
     keyOf: (value: unknown): string => String((value as Record<string, unknown>)[key]),
   });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { isDateTime } from './date-time.js';
+import { compileFastCheck, type FastCheck } from './fast-check.js';
 
 /** A JSON Schema document (authored by hand, with TypeBox, or converted from zod 4). */
 export type JsonSchema = Record<string, unknown>;
@@ -55,6 +56,14 @@ export function compileSchema(schema: JsonSchema, options: { defaults?: boolean 
   return (options.defaults ? ajvWithDefaults : ajv).compile(forValidation(schema) as JsonSchema);
 }
 
+/**
+ * The fast check of a schema (see fast-check.ts), or undefined when the schema needs ajv for every
+ * record. It gives the validator's answer; call the validator when it says no, for the reasons.
+ */
+export function compileFastSchemaCheck(schema: JsonSchema): FastCheck | undefined {
+  return compileFastCheck(forValidation(schema) as JsonSchema, ajv.formats as Record<string, unknown>);
+}
+
 /** Keywords whose values are data, not schemas: never rewritten. */
 const DATA_KEYWORDS = new Set(['const', 'enum', 'default', 'examples']);
 /** What a branch of a union of constants may hold besides `const` (annotations, and a matching `type`). */
@@ -105,10 +114,10 @@ function unionOfConstants(branches: unknown): unknown[] | undefined {
 export function forValidation(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(forValidation);
   if (typeof node !== 'object' || node === null) return node;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
-    out[k] = DATA_KEYWORDS.has(k) ? v : forValidation(v);
-  }
+  // fromEntries defines each key as an own property: a property named `__proto__` stays one.
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(node as Record<string, unknown>).map(([k, v]) => [k, DATA_KEYWORDS.has(k) ? v : forValidation(v)]),
+  );
   const constants = unionOfConstants(out.anyOf);
   if (constants !== undefined && !Object.hasOwn(out, 'enum') && !Object.hasOwn(out, 'const')) {
     delete out.anyOf;
