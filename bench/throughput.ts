@@ -3,20 +3,22 @@
 // (read batch → parse, add field, stringify → one commit of outputs + offsets) without the Slipway
 // runtime. Both sides are measured twice over: as one runner (one loop) in this process, and scaled
 // out over the machine's cores as `slipway scale` runs a pipeline — `--runners N` runner processes
-// (default 2), each owning a share of the input partitions — against N raw loops in N processes.
+// (default: one per core, up to the 4 input partitions), each owning a share of the input partitions — against N raw loops in N processes.
 // Every measurement starts from a copy of the same produced log. Last line: one JSON object.
 import { type ChildProcess, fork } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type Log, openEmbeddedLog, Runner } from 'slipway';
 import { inputPartitions } from '../src/runtime/runner-setup.js';
 import { assignPartitions, RunnerGroup } from '../src/supervisor/runner-group.js';
 import { RunnerProcess } from '../src/supervisor/runner-process.js';
-import { argValue, mapPipeline, produceBench, spreadMapPipeline, tempDir } from './common.js';
+import { argValue, benchIn, mapPipeline, produceBench, spreadMapPipeline, tempDir } from './common.js';
 import { type RawLoopChild, rawLoop } from './raw-loop.js';
 
 const RECORDS = argValue('records', 1_000_000);
-const RUNNERS = argValue('runners', 2);
+// One runner process per core, as many as there are input partitions to share out (2 on the CI machines).
+const RUNNERS = argValue('runners', Math.max(1, Math.min(availableParallelism(), benchIn.partitions)));
 const BATCH = 2000;
 const SOURCE_ARGV = ['--conditions=slipway-source', '--import', 'tsx'];
 
@@ -168,7 +170,7 @@ const scaledRaw = (map: Map) => async (path: string) => {
 };
 
 console.log(
-  `throughput: ${RECORDS} records, batch ${BATCH}, embedded log; one runner and ${RUNNERS} runner processes (this machine has ${(await import('node:os')).availableParallelism()} cores)`,
+  `throughput: ${RECORDS} records, batch ${BATCH}, embedded log; one runner and ${RUNNERS} runner processes (this machine has ${availableParallelism()} cores)`,
 );
 // `--only raw|slipway|scaled|scaled-raw` runs one side once (for profiling: no figures line).
 if (process.argv.includes('--only')) {
