@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { openEmbeddedLog } from '../src/log/embedded/embedded-log.js';
 import { runCli } from './helpers/cli.js';
 
 const example = resolve('examples/orders');
@@ -103,5 +104,66 @@ describe('slipway CLI', () => {
     const usage = await cli(['produce', 'orders']);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /Give exactly one of --file <path> or --generate/);
+  });
+});
+
+describe('slipway run --runners', () => {
+  const groupLog = join(dir, 'group.db');
+  const gcli = (args: string[]) => runCli(['--log', groupLog, ...args], { cwd: example });
+
+  it('runs the example as 2 runner processes: every input once, the same keyed totals, resumable by one runner', async () => {
+    const produced = await gcli(['produce', 'orders', '--file', 'data/orders.jsonl']);
+    assert.equal(produced.code, 0, produced.stderr);
+
+    const run = await gcli(['run', 'pipeline.ts', '--runners', '2', '--until-caught-up']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /as 2 runner processes/);
+    assert.match(run.stderr, /\(2 runners\): 200 in, 200 out, 0 to the DLQ/);
+
+    const tail = await gcli(['tail', 'enriched-orders', '--from', 'beginning']);
+    const lines = tail.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; headers: Record<string, string>; value: { customerOrders: number } });
+    assert.equal(lines.length, 200);
+    const sources = new Set(lines.map((l) => l.headers['slipway-source']));
+    assert.equal(sources.size, 200, 'each input record has exactly one output');
+    // Keyed state lives with the partition: each customer's running count ends where one runner's would.
+    const c0 = lines.filter((l) => l.key === 'c0').map((l) => l.value.customerOrders);
+    assert.deepEqual(
+      c0.sort((a, b) => a - b),
+      Array.from({ length: 10 }, (_, i) => i + 1),
+    );
+
+    // One runner takes over from the group's committed offsets (same consumer group), fencing its owners.
+    const epochs = async () => {
+      const log = await openEmbeddedLog({ path: groupLog });
+      const owners = ['slipway.enrich-orders', 'slipway.enrich-orders.r1of2', 'slipway.enrich-orders.r2of2'];
+      const out = await Promise.all(owners.map((o) => log.currentEpoch(o)));
+      await log.close();
+      return out;
+    };
+    const [, r1, r2] = await epochs();
+    assert.ok((r1 as number) > 0 && (r2 as number) > 0, 'each runner of the group wrote under its own owner');
+    await gcli(['produce', 'orders', '--file', 'data/orders.jsonl']);
+    const single = await gcli(['run', 'pipeline.ts', '--until-caught-up']);
+    assert.equal(single.code, 0, single.stderr);
+    assert.match(single.stderr, /: 200 in, 200 out, 0 to the DLQ/);
+    const [, r1After, r2After] = await epochs();
+    assert.deepEqual([r1After, r2After], [(r1 as number) + 1, (r2 as number) + 1], 'the group is fenced');
+    const again = await gcli(['run', 'pipeline.ts', '--runners', '3', '--until-caught-up']);
+    assert.match(again.stderr, /\(3 runners\): 0 in, 0 out/);
+  });
+
+  it('refuses more runners than input partitions, and --metrics-port with several', async () => {
+    const many = await gcli(['run', 'pipeline.ts', '--runners', '5', '--until-caught-up']);
+    assert.equal(many.code, 2);
+    assert.match(many.stderr, /SLIPWAY_USAGE: .*4 input partitions: it can run as at most 4 runners, not 5/);
+    const metrics = await gcli(['run', 'pipeline.ts', '--runners', '2', '--metrics-port', '0']);
+    assert.equal(metrics.code, 2);
+    assert.match(metrics.stderr, /SLIPWAY_USAGE: --metrics-port serves the metrics of one runner/);
+    const zero = await gcli(['run', 'pipeline.ts', '--runners', '0']);
+    assert.equal(zero.code, 2);
+    assert.match(zero.stderr, /--runners must be a whole number ≥ 1/);
   });
 });

@@ -35,6 +35,18 @@ export function assignPartitions(partitions: readonly TopicPartition[], count: n
 export const memberOwner = (owner: string, index: number, count: number): string =>
   count === 1 ? owner : `${owner}.r${index + 1}of${count}`;
 
+/**
+ * Every owner the runners of a pipeline may have written under, given the owner of a single runner:
+ * that owner, and each member of a group of 2 up to `partitions` runners (a group has at most one
+ * runner per input partition). Taking over a pipeline fences those that have an epoch.
+ */
+export function possibleOwners(owner: string, partitions: number): string[] {
+  const owners = [owner];
+  for (let count = 2; count <= partitions; count++)
+    for (let i = 0; i < count; i++) owners.push(memberOwner(owner, i, count));
+  return owners;
+}
+
 const STATE_ORDER: ReadonlyArray<RunnerState | 'exited'> = [
   'exited',
   'failed',

@@ -134,3 +134,8 @@ process.on('disconnect', () => {
     .then(() => log?.close())
     .finally(() => process.exit(0));
 });
+
+// Ctrl-C in a terminal signals the whole process group, this runner too: its supervisor decides when
+// it stops (it finishes the batch in flight and commits), and a runner whose supervisor is gone
+// stops on 'disconnect' above.
+process.on('SIGINT', () => {});

@@ -6,6 +6,7 @@ import { serveMetrics } from '../../runtime/metrics.js';
 import { Runner } from '../../runtime/runner.js';
 import { type CliContext, intOption } from '../context.js';
 import { loadModule, pickPipeline } from '../project.js';
+import { fenceOtherRunners, runAsGroup, runOwner } from './run-group.js';
 
 interface RunOptions {
   pipeline?: string;
@@ -13,6 +14,7 @@ interface RunOptions {
   metricsPort?: number;
   batchSize?: number;
   untilCaughtUp?: boolean;
+  runners?: number;
 }
 
 /** `--config '{"a":1}'` or `--config @file.json`. */
@@ -51,10 +53,33 @@ export function registerRun(program: Command, ctx: CliContext): void {
     )
     .option('--batch-size <n>', 'most records per atomic commit', intOption('--batch-size', 1), 2000)
     .option('--until-caught-up', 'stop once every input partition is processed to its end')
+    .option(
+      '--runners <n>',
+      'run as n runner processes, each owning a share of the input partitions (to use more cores)',
+      intOption('--runners', 1),
+      1,
+    )
     .action(async (file: string, opts: RunOptions) => {
       const module = await loadModule(file);
       const pipeline = pickPipeline(module, opts.pipeline);
       const config = parseConfigOption(opts.config);
+      const runners = opts.runners ?? 1;
+      if (runners > 1) {
+        if (opts.metricsPort !== undefined) {
+          throw new SlipwayError(
+            'SLIPWAY_USAGE',
+            '--metrics-port serves the metrics of one runner: leave out --runners to use it, or run the pipeline under the deploy daemon (`slipway scale`).',
+          );
+        }
+        await runAsGroup(ctx, pipeline, {
+          file,
+          runners,
+          config,
+          batchSize: opts.batchSize ?? 2000,
+          untilCaughtUp: opts.untilCaughtUp ?? false,
+        });
+        return;
+      }
       const log = await openEmbeddedLog({ path: ctx.logPath(), commitThread: true });
       const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
@@ -71,6 +96,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       );
       try {
         await runner.start();
+        // The runner fences its own owner; a group that ran the pipeline before wrote under others.
+        await fenceOtherRunners(log, pipeline, [runOwner(pipeline)]);
         if (opts.metricsPort !== undefined) {
           metrics = await serveMetrics([runner.metrics.registry], {
             port: opts.metricsPort,
