@@ -379,6 +379,23 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     }
   });
 
+  it(`green alone SIGKILLed at a canary barrier, ${CANARY_REPEATS} times: completed or rolled_back`, async () => {
+    // Blue resumes past the barrier while green, killed before it resumed, stays there: the rollback
+    // must bring a new green to the barrier rather than command the dead one.
+    for (let i = 0; i < CANARY_REPEATS; i++) {
+      const deployed = await child.request({ cmd: 'deploy', artifact: await nextSwap(), options: CANARY });
+      const id = deployed.deployed as string;
+      const started = await child.waitFor(
+        `start-green of ${id}`,
+        (l) => l.deployment === id && l.step === 'start-green',
+      );
+      const green = (started.data as { pid: number }).pid;
+      await child.waitFor(`barrier of ${id}`, (l) => l.deployment === id && l.step === 'barrier');
+      killQuietly(green);
+      await settle(id, ['completed', 'rolled_back']);
+    }
+  });
+
   it('after all that, every input was processed exactly once and no process was left behind', async () => {
     const sent = await load.stop();
     const deadline = Date.now() + STUCK_MS;

@@ -135,7 +135,12 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
   };
   const pauseSide = async (side: 'blue' | 'green'): Promise<PartitionOffset[]> => {
     const runner = side === 'blue' ? blue : green;
-    if (runner !== undefined && fresh.has(runner)) return standing(side);
+    if (runner !== undefined && fresh.has(runner)) {
+      if (runner.state !== 'exited') return standing(side);
+      // Started and never activated, then died (killed inside a barrier): a new one takes its place.
+      fresh.delete(runner);
+      return revive(side);
+    }
     if (runner === undefined || runner.state === 'exited') return revive(side);
     try {
       return await runner.pause();
@@ -143,6 +148,20 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
       if (!isSlipwayError(err, 'SLIPWAY_RUNNER_EXITED') && !isSlipwayError(err, 'SLIPWAY_RUNNER_FAILED')) throw err;
       await runner.stop().catch(() => {});
       return revive(side);
+    }
+  };
+
+  /**
+   * A command to a side's runner. When the runner is gone, waits for its process to exit before
+   * rethrowing, so the next attempt at the barrier sees the side dead and revives it.
+   */
+  const command = async <T>(runner: RunnerHandle, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (isSlipwayError(err, 'SLIPWAY_RUNNER_EXITED') || isSlipwayError(err, 'SLIPWAY_RUNNER_FAILED'))
+        await runner.stop().catch(() => {});
+      throw err;
     }
   };
 
@@ -163,7 +182,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
       [green, b],
     ] as const) {
       if (runner === undefined || at === undefined || !isBehind(at, m)) continue;
-      catchUp.push(runner.runUntil(m).then(() => fresh.delete(runner)));
+      catchUp.push(command(runner, () => runner.runUntil(m)).then(() => fresh.delete(runner)));
     }
     await Promise.all(catchUp);
     if (share === 0 && target > 0) {
@@ -174,13 +193,15 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     await steps.info('barrier', { share: target, offsets: m } satisfies Barrier);
     share = target;
     if (target < 100) {
-      await (blue as RunnerHandle).activate({ offsets: m, keyRange: blueRange(target) });
-      fresh.delete(blue as RunnerHandle);
+      const b = blue as RunnerHandle;
+      await command(b, () => b.activate({ offsets: m, keyRange: blueRange(target) }));
+      fresh.delete(b);
     }
     if (target > 0 && target < 100) {
       if (green === undefined || green.state === 'exited') green = await startGreen();
-      await green.activate({ offsets: m, keyRange: greenRange(target) });
-      fresh.delete(green);
+      const g = green;
+      await command(g, () => g.activate({ offsets: m, keyRange: greenRange(target) }));
+      fresh.delete(g);
     }
     const pauseMs = Math.round((performance.now() - started) * 10) / 10;
     return { offsets: m, pauseMs };
