@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { resolve } from 'node:path';
 import { SlipwayError } from '../../errors.js';
 import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
@@ -19,6 +20,20 @@ export async function fenceOtherRunners(log: Log, pipeline: Pipeline, keep: read
   for (const owner of possibleOwners(runOwner(pipeline), inputPartitions(pipeline).length)) {
     if (!keep.includes(owner) && (await log.currentEpoch(owner)) > 0) await log.fence(owner);
   }
+}
+
+/** A run's totals, kept from its commit events; each dead letter is printed as it happens. */
+export function followRun(run: EventEmitter, ctx: CliContext): { inputs: number; outputs: number; dlq: number } {
+  const totals = { inputs: 0, outputs: 0, dlq: 0 };
+  run.on('commit', (e: { inputs: number; outputs: number; dlq: number }) => {
+    totals.inputs += e.inputs;
+    totals.outputs += e.outputs;
+    totals.dlq += e.dlq;
+  });
+  run.on('dlq', (e: { reason: string; source: string; message: string }) =>
+    ctx.io.err(`dlq ${e.source} (${e.reason}): ${e.message}`),
+  );
+  return totals;
 }
 
 export interface GroupRunOptions {
@@ -59,17 +74,7 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
     assignPartitions(partitions, options.runners),
     (spec) => new RunnerProcess(spec),
   );
-  let inputs = 0;
-  let outputs = 0;
-  let dlq = 0;
-  group.on('commit', (e: { inputs: number; outputs: number; dlq: number }) => {
-    inputs += e.inputs;
-    outputs += e.outputs;
-    dlq += e.dlq;
-  });
-  group.on('dlq', (e: { reason: string; source: string; message: string }) =>
-    ctx.io.err(`dlq ${e.source} (${e.reason}): ${e.message}`),
-  );
+  const totals = followRun(group, ctx);
   group.on('member-restarted', (id: string) => ctx.io.err(`runner ${id} exited; restarted from its committed offsets`));
   const log = await openEmbeddedLog({ path: ctx.logPath() });
   let timer: NodeJS.Timeout | undefined;
@@ -86,7 +91,7 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
         lag += end;
       }
       for (const o of await log.committedOffsets(owner)) lag -= o.offset;
-      ctx.io.progress(`in ${inputs}  out ${outputs}  dlq ${dlq}  lag ${Math.max(0, lag)}`);
+      ctx.io.progress(`in ${totals.inputs}  out ${totals.outputs}  dlq ${totals.dlq}  lag ${Math.max(0, lag)}`);
     };
     let ended: (() => void) | undefined;
     timer = setInterval(() => {
@@ -123,7 +128,7 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
     await show();
     ctx.io.done();
     ctx.io.err(
-      `stopped ${pipeline.name} (${options.runners} runners): ${inputs} in, ${outputs} out, ${dlq} to the DLQ; offsets committed`,
+      `stopped ${pipeline.name} (${options.runners} runners): ${totals.inputs} in, ${totals.outputs} out, ${totals.dlq} to the DLQ; offsets committed`,
     );
   } finally {
     clearInterval(timer);

@@ -6,7 +6,7 @@ import { serveMetrics } from '../../runtime/metrics.js';
 import { Runner } from '../../runtime/runner.js';
 import { type CliContext, intOption } from '../context.js';
 import { loadModule, pickPipeline } from '../project.js';
-import { fenceOtherRunners, runAsGroup, runOwner } from './run-group.js';
+import { fenceOtherRunners, followRun, runAsGroup, runOwner } from './run-group.js';
 
 interface RunOptions {
   pipeline?: string;
@@ -83,17 +83,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const log = await openEmbeddedLog({ path: ctx.logPath(), commitThread: true });
       const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
-      let inputs = 0;
-      let outputs = 0;
-      let dlq = 0;
-      runner.on('commit', (e: { inputs: number; outputs: number; dlq: number }) => {
-        inputs += e.inputs;
-        outputs += e.outputs;
-        dlq += e.dlq;
-      });
-      runner.on('dlq', (e: { reason: string; source: string; message: string }) =>
-        ctx.io.err(`dlq ${e.source} (${e.reason}): ${e.message}`),
-      );
+      const totals = followRun(runner, ctx);
       try {
         await runner.start();
         // The runner fences its own owner; a group that ran the pipeline before wrote under others.
@@ -110,7 +100,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         );
         const show = async (): Promise<void> => {
           const lag = (await runner.lag()).reduce((n, p) => n + p.lag, 0);
-          ctx.io.progress(`in ${inputs}  out ${outputs}  dlq ${dlq}  lag ${lag}`);
+          ctx.io.progress(`in ${totals.inputs}  out ${totals.outputs}  dlq ${totals.dlq}  lag ${lag}`);
         };
         const timer = setInterval(() => void show().catch(() => {}), 1000);
         try {
@@ -138,7 +128,9 @@ export function registerRun(program: Command, ctx: CliContext): void {
         if (runner.state === 'failed') throw runner.error;
         await show();
         ctx.io.done();
-        ctx.io.err(`stopped ${pipeline.name}: ${inputs} in, ${outputs} out, ${dlq} to the DLQ; offsets committed`);
+        ctx.io.err(
+          `stopped ${pipeline.name}: ${totals.inputs} in, ${totals.outputs} out, ${totals.dlq} to the DLQ; offsets committed`,
+        );
       } finally {
         await metrics?.close();
         await log.close();
