@@ -359,19 +359,22 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     }
   });
 
+  /** Starts a canary deployment and waits for its first barrier: its id and green's pid. */
+  const canaryAtBarrier = async (): Promise<{ id: string; green: number }> => {
+    const deployed = await child.request({ cmd: 'deploy', artifact: await nextSwap(), options: CANARY });
+    const id = deployed.deployed as string;
+    const started = await child.waitFor(`start-green of ${id}`, (l) => l.deployment === id && l.step === 'start-green');
+    const green = (started.data as { pid: number }).pid;
+    await child.waitFor(`barrier of ${id}`, (l) => l.deployment === id && l.step === 'barrier');
+    return { id, green };
+  };
+
   it(`green and blue runners SIGKILLed at a canary barrier, ${CANARY_REPEATS} times: completed or rolled_back`, async () => {
     for (let i = 0; i < CANARY_REPEATS; i++) {
       const status = await child.request({ cmd: 'status' });
       const blue = (status.live as Array<{ pid: number }>)[0]?.pid;
       assert.ok(blue !== undefined, 'a live (blue) runner');
-      const deployed = await child.request({ cmd: 'deploy', artifact: await nextSwap(), options: CANARY });
-      const id = deployed.deployed as string;
-      const started = await child.waitFor(
-        `start-green of ${id}`,
-        (l) => l.deployment === id && l.step === 'start-green',
-      );
-      const green = (started.data as { pid: number }).pid;
-      await child.waitFor(`barrier of ${id}`, (l) => l.deployment === id && l.step === 'barrier');
+      const { id, green } = await canaryAtBarrier();
       await sleep(Math.random() * 50);
       killQuietly(green);
       killQuietly(blue);
@@ -383,14 +386,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     // Blue resumes past the barrier while green, killed before it resumed, stays there: the rollback
     // must bring a new green to the barrier rather than command the dead one.
     for (let i = 0; i < CANARY_REPEATS; i++) {
-      const deployed = await child.request({ cmd: 'deploy', artifact: await nextSwap(), options: CANARY });
-      const id = deployed.deployed as string;
-      const started = await child.waitFor(
-        `start-green of ${id}`,
-        (l) => l.deployment === id && l.step === 'start-green',
-      );
-      const green = (started.data as { pid: number }).pid;
-      await child.waitFor(`barrier of ${id}`, (l) => l.deployment === id && l.step === 'barrier');
+      const { id, green } = await canaryAtBarrier();
       killQuietly(green);
       await settle(id, ['completed', 'rolled_back']);
     }
