@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openEmbeddedLog } from '../src/log/embedded/embedded-log.js';
-import { runCli } from './helpers/cli.js';
+import { runCli, startCli } from './helpers/cli.js';
 
 const example = resolve('examples/orders');
 const dir = mkdtempSync(join(tmpdir(), 'slipway-cli-'));
@@ -13,6 +14,18 @@ const cli = (args: string[], input?: string) =>
   runCli(['--log', logPath, ...args], { cwd: example, ...(input === undefined ? {} : { input }) });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A port nothing listens on now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 describe('slipway CLI', () => {
   it('produces a JSON Lines file, runs the example pipeline, lists topics and tails the output', async () => {
@@ -155,13 +168,38 @@ describe('slipway run --runners', () => {
     assert.match(again.stderr, /\(3 runners\): 0 in, 0 out/);
   });
 
-  it('refuses more runners than input partitions, and --metrics-port with several', async () => {
+  it("serves the runners' metrics together with --metrics-port", async () => {
+    await gcli(['produce', 'orders', '--file', 'data/orders.jsonl']);
+    const port = await freePort();
+    const running = startCli(
+      ['--log', groupLog, 'run', 'pipeline.ts', '--runners', '2', '--metrics-port', String(port)],
+      {
+        cwd: example,
+      },
+    );
+    try {
+      await running.waitForStderr(/metrics at http:\/\/127\.0\.0\.1:\d+\/metrics \(the 2 runners' together\)/);
+      // Both runners' counts in one series: the 200 new records, whichever runner read them.
+      const inputs = /slipway_records_in_total\{[^}]*topic="orders\.v1"[^}]*\} 200\b/;
+      let text = '';
+      for (let i = 0; i < 200 && !inputs.test(text); i++) {
+        text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.match(text, inputs);
+      assert.match(text, /slipway_records_out_total\{[^}]*topic="enriched-orders\.v1"[^}]*\} 200\b/);
+      const lagSeries = text.match(/^slipway_lag_records\{[^}]*partition="\d"[^}]*\} \d+$/gm) ?? [];
+      assert.equal(lagSeries.length, 4, `one lag series per input partition:\n${text}`);
+    } finally {
+      const done = await running.stop();
+      assert.equal(done.code, 0, done.stderr);
+    }
+  });
+
+  it('refuses more runners than input partitions', async () => {
     const many = await gcli(['run', 'pipeline.ts', '--runners', '5', '--until-caught-up']);
     assert.equal(many.code, 2);
     assert.match(many.stderr, /SLIPWAY_USAGE: .*4 input partitions: it can run as at most 4 runners, not 5/);
-    const metrics = await gcli(['run', 'pipeline.ts', '--runners', '2', '--metrics-port', '0']);
-    assert.equal(metrics.code, 2);
-    assert.match(metrics.stderr, /SLIPWAY_USAGE: --metrics-port serves the metrics of one runner/);
     const zero = await gcli(['run', 'pipeline.ts', '--runners', '0']);
     assert.equal(zero.code, 2);
     assert.match(zero.stderr, /--runners must be a whole number ≥ 1/);

@@ -92,24 +92,29 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `GET /metrics` (Prometheus text format) for one or more registries.
+ * Serves `GET /metrics` (Prometheus text format) for one or more registries, or for the registry
+ * `collect` gives at each scrape (the metrics of runner processes, aggregated).
  *
  * @example
  * const server = await serveMetrics([runner.metrics.registry], { port: 9464 })
  */
 export async function serveMetrics(
-  registries: Registry[],
+  registries: Registry[] | (() => Promise<Registry>),
   options: { port?: number; host?: string; beforeScrape?: () => Promise<void> } = {},
 ): Promise<MetricsServer> {
-  const merged = Registry.merge(registries);
+  const merged = typeof registries === 'function' ? undefined : Registry.merge(registries);
+  const collect = typeof registries === 'function' ? registries : async () => merged as Registry;
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at GET /metrics\n');
       return;
     }
     Promise.resolve(options.beforeScrape?.())
-      .then(() => merged.metrics())
-      .then((text) => res.writeHead(200, { 'content-type': merged.contentType }).end(text))
+      .then(collect)
+      .then(async (registry) => {
+        const text = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+      })
       .catch((err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${String(err)}\n`));
   });
   const host = options.host ?? '127.0.0.1';

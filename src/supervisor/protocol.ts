@@ -32,7 +32,8 @@ export type RunnerCommand =
   | { id: number; cmd: 'pause' }
   | { id: number; cmd: 'runUntil'; offsets: PartitionOffset[]; epoch?: number }
   | { id: number; cmd: 'stop' }
-  | { id: number; cmd: 'stats' };
+  | { id: number; cmd: 'stats' }
+  | { id: number; cmd: 'metrics' };
 
 /** A runner's figures since it started (counters) and over the last few seconds (rates, latency). */
 export interface RunnerStats {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { AggregatorRegistry, type Registry } from 'prom-client';
 import { SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
@@ -204,6 +205,14 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
       lag: sum((s) => s.lag),
       offsets: all.flatMap((s) => s.offsets),
     };
+  }
+
+  /**
+   * The members' Prometheus metrics in one registry: counters and histograms summed over the
+   * members, the lag gauge per partition (each partition has one member).
+   */
+  async metrics(): Promise<Registry> {
+    return AggregatorRegistry.aggregate(await Promise.all(this.#members.map((m) => m.metrics())));
   }
 
   async stop(): Promise<void> {

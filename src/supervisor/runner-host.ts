@@ -101,6 +101,12 @@ async function handle(msg: RunnerCommand): Promise<unknown> {
       return (runner as Runner).runUntil(msg.offsets, msg.epoch === undefined ? {} : { epoch: msg.epoch });
     case 'stats':
       return stats();
+    case 'metrics': {
+      // Its Prometheus metrics as JSON, the lag gauge fresh, for the supervisor to aggregate.
+      const r = runner as Runner;
+      if (r.state !== 'created') await r.lag();
+      return r.metrics.registry.getMetricsAsJSON();
+    }
     case 'stop':
       await runner?.stop();
       await log?.close();

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
 import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
@@ -137,6 +138,11 @@ export class RunnerProcess extends EventEmitter implements RunnerHandle {
 
   stats(): Promise<RunnerStats> {
     return this.#call({ cmd: 'stats' }) as Promise<RunnerStats>;
+  }
+
+  /** The runner's Prometheus metrics, as `Registry.getMetricsAsJSON()` gives them. */
+  metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return this.#call({ cmd: 'metrics' }) as Promise<MetricObjectWithValues<MetricValue<string>>[]>;
   }
 
   /** Stops the runner (finishing its batch) and waits for the process to exit. Idempotent. */

@@ -4,6 +4,7 @@ import { SlipwayError } from '../../errors.js';
 import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
 import type { Log } from '../../log/log.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
+import { type MetricsServer, serveMetrics } from '../../runtime/metrics.js';
 import { inputPartitions } from '../../runtime/runner-setup.js';
 import { assignPartitions, possibleOwners, RunnerGroup } from '../../supervisor/runner-group.js';
 import { RunnerProcess } from '../../supervisor/runner-process.js';
@@ -42,6 +43,8 @@ export interface GroupRunOptions {
   config: unknown;
   batchSize: number;
   untilCaughtUp: boolean;
+  /** Serve the runners' metrics, aggregated, on this port. */
+  metricsPort?: number;
 }
 
 /**
@@ -78,9 +81,14 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
   group.on('member-restarted', (id: string) => ctx.io.err(`runner ${id} exited; restarted from its committed offsets`));
   const log = await openEmbeddedLog({ path: ctx.logPath() });
   let timer: NodeJS.Timeout | undefined;
+  let metrics: MetricsServer | undefined;
   try {
     await group.start();
     await fenceOtherRunners(log, pipeline, group.owners);
+    if (options.metricsPort !== undefined) {
+      metrics = await serveMetrics(() => group.metrics(), { port: options.metricsPort });
+      ctx.io.err(`metrics at ${metrics.url} (the ${options.runners} runners' together)`);
+    }
     ctx.io.err(
       `running ${pipeline.name}@${pipeline.version} as ${options.runners} runner processes on ${ctx.logPath()} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
     );
@@ -132,6 +140,7 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
     );
   } finally {
     clearInterval(timer);
+    await metrics?.close();
     await group.stop();
     await log.close();
   }

@@ -65,18 +65,13 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const config = parseConfigOption(opts.config);
       const runners = opts.runners ?? 1;
       if (runners > 1) {
-        if (opts.metricsPort !== undefined) {
-          throw new SlipwayError(
-            'SLIPWAY_USAGE',
-            '--metrics-port serves the metrics of one runner: leave out --runners to use it, or run the pipeline under the deploy daemon (`slipway scale`).',
-          );
-        }
         await runAsGroup(ctx, pipeline, {
           file,
           runners,
           config,
           batchSize: opts.batchSize ?? 2000,
           untilCaughtUp: opts.untilCaughtUp ?? false,
+          ...(opts.metricsPort === undefined ? {} : { metricsPort: opts.metricsPort }),
         });
         return;
       }
