@@ -15,7 +15,7 @@ import { type LogConfig, openLog } from '../log/open-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
 import type { RunnerSpec } from '../supervisor/protocol.js';
-import { assignPartitions, RunnerGroup, type RunnerHandle } from '../supervisor/runner-group.js';
+import { RunnerGroup, type RunnerHandle, shareOut } from '../supervisor/runner-group.js';
 import { RunnerProcess } from '../supervisor/runner-process.js';
 import { DeploymentSteps } from './deployment-context.js';
 import { runBlueGreen } from './strategies/blue-green.js';
@@ -165,17 +165,9 @@ export class Controller extends EventEmitter {
       return runner;
     }
     const pipeline = await this.#pipelineOf(artifact);
-    const partitions = inputPartitions(pipeline);
-    if (count > partitions.length) {
-      throw new SlipwayError(
-        'SLIPWAY_USAGE',
-        `${artifact.pipeline} has ${partitions.length} input partitions: it can run as at most ${partitions.length} runners, not ${count}.`,
-        { details: { runners: count, partitions: partitions.length } },
-      );
-    }
     const group = new RunnerGroup(
       { ...spec, owner: spec.owner ?? `slipway.${artifact.pipeline}` },
-      assignPartitions(partitions, count),
+      shareOut(artifact.pipeline, inputPartitions(pipeline), count),
       (memberSpec) => this.#create(artifact, memberSpec, config, false),
       { mayRestart: () => !this.#closing && !this.#handoff.has(artifact.pipeline) },
     );

@@ -32,6 +32,21 @@ export function assignPartitions(partitions: readonly TopicPartition[], count: n
   return shares;
 }
 
+/**
+ * `partitions` dealt over `count` runners (see assignPartitions), refused with a clear error when
+ * there are more runners than partitions: a runner with none would have nothing to do.
+ */
+export function shareOut(pipeline: string, partitions: readonly TopicPartition[], count: number): TopicPartition[][] {
+  if (count > partitions.length) {
+    throw new SlipwayError(
+      'SLIPWAY_USAGE',
+      `${pipeline} has ${partitions.length} input partitions: it can run as at most ${partitions.length} runners, not ${count}.`,
+      { details: { runners: count, partitions: partitions.length } },
+    );
+  }
+  return assignPartitions(partitions, count);
+}
+
 /** Owner of runner `index` of a group of `count`: its own transactional id on Kafka, its own epoch. */
 export const memberOwner = (owner: string, index: number, count: number): string =>
   count === 1 ? owner : `${owner}.r${index + 1}of${count}`;

@@ -6,7 +6,7 @@ import type { Log } from '../../log/log.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { type MetricsServer, serveMetrics } from '../../runtime/metrics.js';
 import { inputPartitions } from '../../runtime/runner-setup.js';
-import { assignPartitions, possibleOwners, RunnerGroup } from '../../supervisor/runner-group.js';
+import { possibleOwners, RunnerGroup, shareOut } from '../../supervisor/runner-group.js';
 import { RunnerProcess } from '../../supervisor/runner-process.js';
 import type { CliContext } from '../context.js';
 
@@ -55,13 +55,7 @@ export interface GroupRunOptions {
  */
 export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: GroupRunOptions): Promise<void> {
   const partitions = inputPartitions(pipeline);
-  if (options.runners > partitions.length) {
-    throw new SlipwayError(
-      'SLIPWAY_USAGE',
-      `${pipeline.name} has ${partitions.length} input partitions: it can run as at most ${partitions.length} runners, not ${options.runners}.`,
-      { details: { runners: options.runners, partitions: partitions.length } },
-    );
-  }
+  const shares = shareOut(pipeline.name, partitions, options.runners);
   const owner = runOwner(pipeline);
   const group = new RunnerGroup(
     {
@@ -74,7 +68,7 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
       batchSize: options.batchSize,
       ...(options.config === undefined ? {} : { config: options.config }),
     },
-    assignPartitions(partitions, options.runners),
+    shares,
     (spec) => new RunnerProcess(spec),
   );
   const totals = followRun(group, ctx);
