@@ -71,6 +71,12 @@ export const ErrorCodes = {
   ARTIFACT_TAMPERED: 'SLIPWAY_ARTIFACT_TAMPERED',
   /** Thrown when an artifact's code, once loaded, defines a different pipeline than its manifest records. */
   ARTIFACT_MISMATCH: 'SLIPWAY_ARTIFACT_MISMATCH',
+  /** Thrown when a command would run a pipeline that a control plane runs on the same log (it would fence the live runner); the message names the control plane and the release. */
+  MANAGED: 'SLIPWAY_MANAGED',
+  /** Thrown when the control plane refuses a request from where it came (a change from another machine, until the API has tokens and roles). */
+  FORBIDDEN: 'SLIPWAY_FORBIDDEN',
+  /** Thrown when the control plane failed in a way that is a bug in Slipway, not in the request; the message says what happened. */
+  INTERNAL: 'SLIPWAY_INTERNAL',
   /** Thrown when a deployment is refused by the release gate: the artifact has no passing test report (`slipway test --artifact <digest>`), or its latest report failed. */
   RELEASE_GATE: 'SLIPWAY_RELEASE_GATE',
 } as const;
@@ -124,4 +130,40 @@ export function isSlipwayError(err: unknown, code?: ErrorCode): err is SlipwayEr
   const c = (err as { code?: unknown }).code;
   if (typeof c !== 'string' || !c.startsWith('SLIPWAY_')) return false;
   return code === undefined || c === code;
+}
+
+/** An error as it crosses a process or the network: the runner IPC and the HTTP API use this one form. */
+export interface ErrorJSON {
+  code?: string;
+  message: string;
+  retryable?: boolean;
+  details?: Record<string, unknown>;
+  cause?: ErrorJSON;
+}
+
+/** Any thrown value as an {@link ErrorJSON}: a SlipwayError keeps its code, retryable flag and details. */
+export function errorToJSON(err: unknown, depth = 0): ErrorJSON {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const e = err as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown; cause?: unknown };
+  const json: ErrorJSON = { message: typeof e.message === 'string' ? e.message : String(err) };
+  if (typeof e.code === 'string') json.code = e.code;
+  if (typeof e.retryable === 'boolean') json.retryable = e.retryable;
+  if (typeof e.details === 'object' && e.details !== null && Object.keys(e.details).length > 0)
+    json.details = e.details as Record<string, unknown>;
+  if (e.cause !== undefined && depth < 4) json.cause = errorToJSON(e.cause, depth + 1);
+  return json;
+}
+
+/**
+ * The SlipwayError an {@link ErrorJSON} describes: same code, message, retryable flag and details. A code
+ * that is not Slipway's becomes `fallback`, with the original code kept in `details.code`.
+ */
+export function errorFromJSON(json: ErrorJSON, fallback: ErrorCode = 'SLIPWAY_RUNNER_FAILED'): SlipwayError {
+  const known = json.code !== undefined && (Object.values(ErrorCodes) as string[]).includes(json.code);
+  const details = { ...(json.details ?? {}), ...(known || json.code === undefined ? {} : { code: json.code }) };
+  return new SlipwayError(known ? (json.code as ErrorCode) : fallback, json.message, {
+    retryable: json.retryable ?? false,
+    details,
+    ...(json.cause === undefined ? {} : { cause: errorFromJSON(json.cause, fallback) }),
+  });
 }

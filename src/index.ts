@@ -4,26 +4,43 @@
  */
 
 export * from './artifact/index.js';
-export type {
-  ArtifactRef,
-  ControlStore,
-  DeploymentEvent,
-  DeploymentRecord,
-  DeploymentStatus,
-  DeployOptions,
-  GateConfig,
-  Release,
-  Strategy,
-} from './control/control-store.js';
+export type { ControlPlaneClient } from './control/client.js';
 export { openSqliteControlStore } from './control/sqlite-control-store.js';
 export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
+export type {
+  ArtifactRecord,
+  ControlStore,
+  PipelineEvent,
+  PipelineEventKind,
+  RunnerRecord,
+} from './deploy/control-store.js';
 export type { ControllerOptions } from './deploy/controller.js';
 export { Controller } from './deploy/controller.js';
+export type {
+  DeployOptions,
+  DeployRequest,
+  DeployRequestOptions,
+  DeployStrategy,
+  Strategy,
+} from './deploy/deploy-options.js';
+export { DeployOptionsSchema, DeployRequestSchema } from './deploy/deploy-options.js';
+export type {
+  ArtifactRef,
+  DeploymentEvent,
+  DeploymentEventBody,
+  DeploymentRecord,
+  DeploymentStatus,
+  DeploymentSummary,
+  Release,
+  StepName,
+} from './deploy/deployment.js';
 export type { ExactlyOnceReport } from './deploy/exactly-once-check.js';
 export { checkExactlyOnce } from './deploy/exactly-once-check.js';
+export type { GateConfig, GateResult } from './deploy/gates.js';
+export { GateConfigSchema } from './deploy/gates.js';
 export type { OutputDiff } from './deploy/output-diff.js';
 export { diffOutputs } from './deploy/output-diff.js';
 export type { ErrorCode, SlipwayErrorOptions } from './errors.js';
@@ -66,6 +83,9 @@ export type {
 } from './runtime/runner.js';
 export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
 export * from './samples/index.js';
-export type { RunnerHandle } from './supervisor/runner-group.js';
+export { ChildProcessSupervisor } from './supervisor/child-process-supervisor.js';
+export { InProcessSupervisor } from './supervisor/in-process-supervisor.js';
+export { RunnerGroup } from './supervisor/runner-group.js';
+export type { RunnerExit, RunnerHandle, RunnerSpec, RunnerStats, RunnerSupervisor } from './supervisor/supervisor.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
 export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
@@ -12,6 +12,13 @@ export interface CliContext {
   io: Io;
   /** Path of the embedded log: `--log`, else `SLIPWAY_LOG`, else `.slipway/log.db`. */
   logPath(): string;
+  /**
+   * The project's state folder: the folder of the embedded log (`.slipway` by default). It holds the
+   * control store, the daemon's address and log file, and (by default) the artifact store.
+   */
+  stateDir(): string;
+  /** The artifact store `build` writes to and the daemon runs from: `$SLIPWAY_ARTIFACTS`, else `<state>/artifacts`. */
+  artifactsDir(): string;
   /** The log commands use: Kafka with `--kafka` (or `SLIPWAY_KAFKA_BROKERS`), else the embedded log. */
   logConfig(): LogConfig;
   openLog(): Promise<Log>;
@@ -30,9 +37,12 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
       return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS') };
     return { engine: 'embedded', path: logPath() };
   };
+  const stateDir = (): string => dirname(logPath());
   return {
     io,
     logPath,
+    stateDir,
+    artifactsDir: () => resolve(process.env.SLIPWAY_ARTIFACTS ?? join(stateDir(), 'artifacts')),
     logConfig,
     openLog: () => openLog(logConfig()),
     interrupted,

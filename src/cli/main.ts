@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBuild } from './commands/build.js';
-import { registerControl } from './commands/control.js';
+import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
+import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
 import { registerTopics } from './commands/topics.js';
@@ -51,7 +53,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerTail(program, ctx);
   registerTest(program, ctx);
   registerTopics(program, ctx);
-  registerControl(program, ctx);
+  registerDaemon(program, ctx);
+  registerDeploy(program, ctx);
+  registerStatus(program, ctx);
   registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
 

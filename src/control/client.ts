@@ -1,10 +1,37 @@
-import { SlipwayError } from '../errors.js';
-import type { DeploymentEvent, DeploymentRecord, TestReport } from './control-store.js';
-import { readDaemonInfo } from './daemon.js';
+import { type ClientResponse, hc } from 'hono/client';
+import type { ArtifactManifest } from '../artifact/manifest.js';
+import type { DeployRequest } from '../deploy/deploy-options.js';
+import type { TestReport } from '../deploy/test-report.js';
+import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
+import type { ControlApi } from './api.js';
+import { readDaemonInfo } from './daemon-info.js';
 
-/** A small client of the control plane's HTTP API (what the CLI uses). */
+/**
+ * The control plane's HTTP API as the CLI (and anyone) calls it: typed from the API's own routes and
+ * schemas (Hono's RPC client), so a request the API would refuse does not compile. A refused request
+ * rejects with the API's SlipwayError (code, retryable flag and details kept).
+ *
+ * @example
+ * const client = ControlPlaneClient.find('.slipway')
+ * const record = await client.deploy({ artifact: 'sha256:3f2a…', strategy: 'blue-green' })
+ */
 export class ControlPlaneClient {
-  constructor(readonly url: string) {}
+  readonly api: ReturnType<typeof hc<ControlApi>>;
+
+  constructor(readonly url: string) {
+    const fetchOrUnavailable: typeof fetch = async (input, init) => {
+      try {
+        return await fetch(input, init);
+      } catch (err) {
+        throw new SlipwayError(
+          'SLIPWAY_DAEMON_UNAVAILABLE',
+          `The control plane at ${this.url} does not answer (${(err as Error).message}). Is \`slipway up\` still running?`,
+          { retryable: true, cause: err },
+        );
+      }
+    };
+    this.api = hc<ControlApi>(url, { fetch: fetchOrUnavailable });
+  }
 
   /** The daemon of the project in `dir` (`.slipway`), or a clear error saying how to start one. */
   static find(dir: string, url?: string): ControlPlaneClient {
@@ -18,40 +45,89 @@ export class ControlPlaneClient {
     return new ControlPlaneClient(found);
   }
 
-  async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
-    let res: Response;
-    try {
-      res = await fetch(`${this.url}${path}`, {
-        method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-    } catch (err) {
-      throw new SlipwayError(
-        'SLIPWAY_DAEMON_UNAVAILABLE',
-        `The control plane at ${this.url} does not answer (${(err as Error).message}). Is \`slipway up\` still running?`,
-        {
-          retryable: true,
-          cause: err,
-        },
-      );
-    }
-    const json = (await res.json().catch(() => ({}))) as {
-      error?: { code: string; message: string; details?: Record<string, unknown> };
-    };
-    if (!res.ok) {
-      const e = json.error ?? { code: 'SLIPWAY_DAEMON_UNAVAILABLE', message: `HTTP ${res.status}` };
-      throw new SlipwayError(e.code as SlipwayError['code'], e.message, { details: e.details ?? {} });
-    }
-    return json as T;
+  /** The body of a successful response; a refused one throws the API's error. */
+  async #ok<T>(request: Promise<ClientResponse<T>>): Promise<T> {
+    const res = await request;
+    if (res.ok) return (await res.json()) as T;
+    const json = (await res.json().catch(() => ({}))) as { error?: ErrorJSON };
+    throw errorFromJSON(
+      json.error ?? { code: 'SLIPWAY_DAEMON_UNAVAILABLE', message: `HTTP ${res.status} from ${this.url}` },
+      'SLIPWAY_DAEMON_UNAVAILABLE',
+    );
   }
 
-  deployment(id: string, after = 0): Promise<{ deployment: DeploymentRecord; events: DeploymentEvent[] }> {
-    return this.request('GET', `/api/deployments/${encodeURIComponent(id)}?after=${after}`);
+  health() {
+    return this.#ok(this.api.api.health.$get());
+  }
+
+  status() {
+    return this.#ok(this.api.api.status.$get());
+  }
+
+  deployments(query: { limit?: number; pipeline?: string } = {}) {
+    return this.#ok(
+      this.api.api.deployments.$get({
+        query: {
+          ...(query.limit === undefined ? {} : { limit: String(query.limit) }),
+          ...(query.pipeline === undefined ? {} : { pipeline: query.pipeline }),
+        },
+      }),
+    );
+  }
+
+  deployment(id: string, after = 0) {
+    return this.#ok(this.api.api.deployments[':id'].$get({ param: { id }, query: { after: String(after) } }));
+  }
+
+  deploy(request: DeployRequest) {
+    return this.#ok(this.api.api.deployments.$post({ json: request }));
+  }
+
+  scale(pipeline: string, runners: number) {
+    return this.#ok(this.api.api.pipelines[':pipeline'].scale.$post({ param: { pipeline }, json: { runners } }));
+  }
+
+  rollback(pipeline: string) {
+    return this.#ok(this.api.api.rollback.$post({ json: { pipeline } }));
+  }
+
+  pipelineEvents(pipeline: string) {
+    return this.#ok(this.api.api.pipelines[':pipeline'].events.$get({ param: { pipeline } }));
   }
 
   /** Records a test report (`slipway test`) where this control plane's release gate reads it. */
-  putTestReport(report: TestReport): Promise<{ digest: string; passed: boolean }> {
-    return this.request('POST', '/api/test-reports', report);
+  putTestReport(report: TestReport) {
+    return this.#ok(this.api.api['test-reports'].$post({ json: report }));
+  }
+
+  /** Whether the control plane's artifact store holds (an intact copy of) this digest. */
+  async hasArtifact(digest: string): Promise<boolean> {
+    try {
+      await this.#ok(this.api.api.artifacts[':digest'].$get({ param: { digest } }));
+      return true;
+    } catch (err) {
+      if (
+        err instanceof SlipwayError &&
+        (err.code === 'SLIPWAY_ARTIFACT_NOT_FOUND' || err.code === 'SLIPWAY_ARTIFACT_TAMPERED')
+      )
+        return false;
+      throw err;
+    }
+  }
+
+  /** Uploads an artifact built here; the control plane checks it against its digest and stores it. */
+  uploadArtifact(manifest: ArtifactManifest, bundle: Uint8Array) {
+    return this.#ok(
+      this.api.api.artifacts.$post({
+        json: {
+          manifest: manifest as unknown as Record<string, unknown>,
+          bundle: Buffer.from(bundle).toString('base64'),
+        },
+      }),
+    );
+  }
+
+  shutdown() {
+    return this.#ok(this.api.api.shutdown.$post());
   }
 }

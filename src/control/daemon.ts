@@ -1,35 +1,17 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
+import { SlipwayError } from '../errors.js';
 import type { LogConfig } from '../log/open-log.js';
+import { ChildProcessSupervisor } from '../supervisor/child-process-supervisor.js';
+import type { RunnerSupervisor } from '../supervisor/supervisor.js';
 import { createApi } from './api.js';
+import type { DaemonInfo, DaemonPaths } from './daemon-info.js';
 import { openSqliteControlStore } from './sqlite-control-store.js';
 
-/** Where a project's daemon keeps its files: `.slipway/` beside the log by default. */
-export interface DaemonPaths {
-  dir: string;
-  logPath: string;
-  controlPath: string;
-  artifactsDir: string;
-}
-
-export function daemonPaths(dir: string, overrides: Partial<DaemonPaths> = {}): DaemonPaths {
-  const base = resolve(dir);
-  return {
-    dir: base,
-    logPath: overrides.logPath ?? join(base, 'log.db'),
-    controlPath: overrides.controlPath ?? join(base, 'control.db'),
-    artifactsDir: overrides.artifactsDir ?? join(base, 'artifacts'),
-  };
-}
-
-export interface DaemonInfo {
-  pid: number;
-  url: string;
-  logPath: string;
-  startedAt: string;
-}
+export { type DaemonInfo, type DaemonPaths, daemonPaths, readDaemonInfo } from './daemon-info.js';
 
 export interface RunningDaemon {
   url: string;
@@ -39,35 +21,79 @@ export interface RunningDaemon {
   close(): Promise<void>;
 }
 
-/**
- * Starts the control plane: control store, controller (live runners + deployments, resuming any a
- * crash interrupted) and the HTTP API on 127.0.0.1. Writes `<dir>/daemon.json` so the CLI finds it.
- */
-export async function startDaemon(options: {
+export interface DaemonOptions {
   paths: DaemonPaths;
+  /** Port to listen on (default: any free port). */
   port?: number;
+  /** Address to bind (default 127.0.0.1: only this machine reaches the API). */
+  host?: string;
   environment?: string;
   /** The environment's log (default: the embedded log at `paths.logPath`). */
   log?: LogConfig;
-}): Promise<RunningDaemon> {
+  /** How runners run (default: a child process each, loading artifacts from `paths.artifactsDir`). */
+  supervisor?: RunnerSupervisor;
+}
+
+/** Listens on host:port, or refuses with a coded error saying why (a busy port, an address not on this machine). */
+async function listen(
+  app: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> },
+  host: string,
+  port: number,
+): Promise<ReturnType<typeof serve>> {
+  return new Promise((resolvePromise, reject) => {
+    const server = serve({ fetch: app.fetch, port, hostname: host }, () => resolvePromise(server));
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      const where = `${host}:${port}`;
+      const why =
+        err.code === 'EADDRINUSE'
+          ? `port ${port} is already in use on ${host}: stop what uses it, or pick another with --port (or leave --port out for any free port)`
+          : err.code === 'EADDRNOTAVAIL'
+            ? `${host} is not an address of this machine: pass one of its addresses with --host`
+            : err.code === 'EACCES'
+              ? `port ${port} needs privileges: use a port above 1023`
+              : err.message;
+      reject(
+        new SlipwayError('SLIPWAY_USAGE', `The control plane cannot listen on ${where}: ${why}.`, {
+          cause: err,
+          details: { host, port },
+        }),
+      );
+    });
+  });
+}
+
+/**
+ * Starts the control plane: control store, controller (live runners + deployments, resuming any a
+ * crash interrupted; runners in child processes) and the HTTP API on 127.0.0.1 (or `host`). Writes
+ * `<dir>/daemon.json` so the CLI finds it.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
   const { paths } = options;
+  const host = options.host ?? '127.0.0.1';
   mkdirSync(paths.dir, { recursive: true });
   const store = await openSqliteControlStore({ path: paths.controlPath });
+  let url = '';
+  const environment = options.environment ?? 'local';
   const controller = new Controller({
     store,
-    logPath: paths.logPath,
-    ...(options.log === undefined ? {} : { log: options.log }),
-    ...(options.environment ? { environment: options.environment } : {}),
+    supervisor: options.supervisor ?? new ChildProcessSupervisor({ artifactsDir: paths.artifactsDir }),
+    artifacts: new ArtifactStore({ dir: paths.artifactsDir }),
+    log: options.log ?? { engine: 'embedded', path: paths.logPath },
+    environment,
+    name: () =>
+      url === ''
+        ? `control plane in ${paths.dir} (pid ${process.pid})`
+        : `control plane at ${url} (pid ${process.pid})`,
   });
-  await controller.start();
   let finish: () => void = () => {};
   const closed = new Promise<void>((r) => {
     finish = r;
   });
+  let server: ReturnType<typeof serve> | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      server.close();
+      server?.close();
       await controller.close();
       await store.close();
       rmSync(join(paths.dir, 'daemon.json'), { force: true });
@@ -75,26 +101,27 @@ export async function startDaemon(options: {
     })();
     return closing;
   };
-  const app = createApi(controller, { artifactsDir: paths.artifactsDir, onShutdown: () => void close() });
-  const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 0, hostname: '127.0.0.1' }, () => resolvePromise(s));
-    s.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address !== null ? address.port : 0;
-  const url = `http://127.0.0.1:${port}`;
-  const info: DaemonInfo = { pid: process.pid, url, logPath: paths.logPath, startedAt: new Date().toISOString() };
+  const app = createApi(controller, { onShutdown: () => void close() });
+  try {
+    server = await listen(app, host, options.port ?? 0);
+    const address = server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    url = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    await controller.start();
+  } catch (err) {
+    server?.close();
+    await controller.close().catch(() => {});
+    await store.close();
+    throw err;
+  }
+  const info: DaemonInfo = {
+    pid: process.pid,
+    url,
+    logPath: paths.logPath,
+    artifactsDir: paths.artifactsDir,
+    environment,
+    startedAt: new Date().toISOString(),
+  };
   writeFileSync(join(paths.dir, 'daemon.json'), `${JSON.stringify(info, null, 2)}\n`);
   return { url, controller, closed, close };
-}
-
-/** The daemon recorded in `<dir>/daemon.json`, if its process is alive. */
-export function readDaemonInfo(dir: string): DaemonInfo | undefined {
-  try {
-    const info = JSON.parse(readFileSync(join(resolve(dir), 'daemon.json'), 'utf8')) as DaemonInfo;
-    process.kill(info.pid, 0);
-    return info;
-  } catch {
-    return undefined;
-  }
 }

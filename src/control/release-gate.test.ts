@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import type { ArtifactRef } from '../deploy/deployment.js';
+import type { TestReport } from '../deploy/test-report.js';
 import { isSlipwayError } from '../errors.js';
-import type { ArtifactRef, TestReport } from './control-store.js';
 import { checkReleaseGate } from './release-gate.js';
 import { openSqliteControlStore } from './sqlite-control-store.js';
 
@@ -16,8 +17,7 @@ after(async () => {
 });
 
 const digest = `sha256:${'ab'.repeat(32)}`;
-const built: ArtifactRef = { digest, module: '/a/bundle.mjs', pipeline: 'p', version: '1.0.0' };
-const source: ArtifactRef = { module: '/src/pipeline.ts', pipeline: 'p', version: '1.0.0' };
+const built: ArtifactRef = { digest, pipeline: 'p', version: '1.0.0' };
 const layer = { passed: 1, failed: 0, skipped: 0, files: 1 };
 const report = (passed: boolean, name?: string): TestReport => ({
   digest,
@@ -49,7 +49,7 @@ describe('checkReleaseGate', () => {
     assert.equal(await store.latestTestReport(`sha256:${'cd'.repeat(32)}`), undefined);
   });
 
-  it('lets untested and source deploys through only in local', async () => {
+  it('lets untested deploys through only in local', async () => {
     const other: ArtifactRef = { ...built, digest: `sha256:${'ef'.repeat(32)}` };
     assert.deepEqual(await checkReleaseGate({ store, environment: 'local', artifact: other, allowUntested: true }), {
       untested: true,
@@ -58,10 +58,6 @@ describe('checkReleaseGate', () => {
       checkReleaseGate({ store, environment: 'prod', artifact: other, allowUntested: true }),
       /accepted only by a 'local' control plane; this one is 'prod'/,
     );
-    assert.deepEqual(await checkReleaseGate({ store, environment: 'local', artifact: source }), { untested: true });
-    await refused(
-      checkReleaseGate({ store, environment: 'prod', artifact: source }),
-      /\/src\/pipeline\.ts is a source file, not a built artifact/,
-    );
+    await refused(checkReleaseGate({ store, environment: 'local', artifact: other }), /no test report/);
   });
 });

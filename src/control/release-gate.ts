@@ -1,5 +1,7 @@
+import type { ControlStore } from '../deploy/control-store.js';
+import type { ArtifactRef } from '../deploy/deployment.js';
+import type { TestReport } from '../deploy/test-report.js';
 import { SlipwayError } from '../errors.js';
-import type { ArtifactRef, ControlStore, TestReport } from './control-store.js';
 
 /** The environment in which untested and development deployments are allowed. */
 export const LOCAL_ENVIRONMENT = 'local';
@@ -37,16 +39,6 @@ export async function checkReleaseGate(input: ReleaseGateInput): Promise<Release
       { details: { environment } },
     );
   }
-  if (artifact.digest === undefined) {
-    // A pipeline source file is a development deploy: fine on a laptop, where nothing is released
-    // to anyone, but never elsewhere, where only built and tested artifacts may run.
-    if (local) return { untested: true };
-    throw new SlipwayError(
-      'SLIPWAY_RELEASE_GATE',
-      `${artifact.module} is a source file, not a built artifact; '${environment}' deploys only tested artifacts. Run \`slipway test --build ${artifact.module}\` and deploy the digest it prints.`,
-      { details: { environment, module: artifact.module } },
-    );
-  }
   if (input.allowUntested === true) return { untested: true };
   const short = artifact.digest.slice(0, 19);
   const report = await store.latestTestReport(artifact.digest);
@@ -58,7 +50,9 @@ export async function checkReleaseGate(input: ReleaseGateInput): Promise<Release
     );
   }
   if (!report.passed) {
-    const names = report.failures.map((f) => `${f.name}${f.file === null ? '' : ` (${f.file})`}`);
+    const names = report.failures.map(
+      (f: TestReport['failures'][number]) => `${f.name}${f.file === null ? '' : ` (${f.file})`}`,
+    );
     const listed = names.slice(0, 5).join('; ') + (names.length > 5 ? `; and ${names.length - 5} more` : '');
     throw new SlipwayError(
       'SLIPWAY_RELEASE_GATE',

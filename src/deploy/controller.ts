@@ -1,96 +1,91 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { loadModule, pickPipeline } from '../cli/project.js';
-import type {
-  ArtifactRef,
-  ControlStore,
-  DeploymentEvent,
-  DeploymentRecord,
-  DeployOptions,
-  Release,
-} from '../control/control-store.js';
+import type { ArtifactStore } from '../artifact/artifact-store.js';
+import type { PipelineDescription } from '../artifact/manifest.js';
 import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
-import type { Pipeline } from '../pipeline/pipeline.js';
+import { resolveConfig } from '../pipeline/config.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
-import type { RunnerSpec } from '../supervisor/protocol.js';
-import { RunnerGroup, type RunnerHandle, shareOut } from '../supervisor/runner-group.js';
-import { RunnerProcess } from '../supervisor/runner-process.js';
-import { DeploymentSteps } from './deployment-context.js';
+import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
+import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
+import { configChanges } from './config-changes.js';
+import type { ControlStore } from './control-store.js';
+import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
+import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import { DeploymentSteps, stepError } from './deployment-steps.js';
+import { type LiveRunner, LiveRunners } from './live-runners.js';
+import { writeReleaseMarker } from './release-marker.js';
+import { shadowNames } from './shadow-names.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
 import { runScale } from './strategies/scale.js';
+import type { StrategyContext } from './strategy-context.js';
 
 export interface ControllerOptions {
   store: ControlStore;
-  /** The embedded log every runner of this control plane uses (when `log` does not say otherwise). */
-  logPath: string;
-  /** The environment's log: embedded (default, at `logPath`) or Kafka. Runners get the same. */
-  log?: LogConfig;
+  /** Starts the runners: child processes for a daemon, in-process runners for tests and tools. */
+  supervisor: RunnerSupervisor;
+  /**
+   * The artifact store the supervisor loads from. The controller only reads manifests from it
+   * (verified against their digests); it never loads an artifact's code.
+   */
+  artifacts: ArtifactStore;
+  /** The environment's log; every runner gets the same. */
+  log: LogConfig;
   environment?: string;
+  /** How this control plane names itself in the log's release markers (its URL once it has one). */
+  name?: () => string;
+  /** How often the live runners' heartbeats are recorded, ms (default 5000). */
+  heartbeatMs?: number;
 }
 
-/** What a strategy gets from the controller. */
-export interface StrategyContext {
-  steps: DeploymentSteps;
-  log: Log;
-  pipeline: Pipeline;
-  /** The live runner of this pipeline, if any (blue). */
-  live(): RunnerHandle | undefined;
-  /** What the live runner runs. */
-  liveArtifact(): ArtifactRef | undefined;
-  /** Starts a runner process for an artifact, in standby. */
-  startRunner(
-    artifact: ArtifactRef,
-    role: string,
-    extra?: Partial<RunnerSpec>,
-    runners?: number,
-  ): Promise<RunnerHandle>;
-  /** How many runner processes the live version runs as (a new version starts as many). */
-  runners(): number;
-  /** Makes `runner` the one the controller shows and watches as live, without changing the release. */
-  adoptLive(runner: RunnerHandle, artifact: ArtifactRef): void;
-  /** The pipeline an artifact runs (loaded once). */
-  pipelineOf(artifact: ArtifactRef): Promise<Pipeline>;
-  /** Whether the controller is shutting down (a strategy then stops instead of rolling back). */
-  closing(): boolean;
-  /** Makes `runner` the live one for the pipeline and records the release. */
-  setLive(runner: RunnerHandle, artifact: ArtifactRef): Promise<void>;
-  /** The previous live runner kept warm for a rollback (set by the strategy). */
-  warm: RunnerHandle | undefined;
-  /** Resolves when someone asks this deployment to roll back (`slipway rollback`). */
-  rollbackRequested: Promise<void>;
-  owner: string;
-  group: string;
-}
+const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
 
 /**
  * The controller: runs deployments as persisted state machines and keeps the live runner of every
- * pipeline running (restarting a crashed one from committed offsets). Every step is recorded in
- * the control store before it is acted on; `start()` resumes deployments a crash interrupted.
+ * pipeline running. Every step is recorded in the control store before it is acted on; `start()`
+ * resumes deployments a crash interrupted. It works from artifacts by digest (manifests for what it
+ * needs to know) and drives runners only through its supervisor.
+ *
+ * Events: `event` (DeploymentEvent), `pipeline-event`, `resume` (DeploymentRecord), `runner-exit`,
+ * `runner-restarted`, `alert`, `error-event`.
  */
 export class Controller extends EventEmitter {
   readonly store: ControlStore;
-  readonly logPath: string;
+  readonly supervisor: RunnerSupervisor;
+  readonly artifacts: ArtifactStore;
   readonly logConfig: LogConfig;
   readonly environment: string;
+  readonly #name: () => string;
+  readonly #heartbeatMs: number;
   #log: Log | undefined;
-  readonly #live = new Map<string, { runner: RunnerHandle; artifact: ArtifactRef }>();
+  readonly #live: LiveRunners;
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
   readonly #rollbackTriggers = new Map<string, () => void>();
-  readonly #pipelines = new Map<string, Pipeline>();
+  readonly #manifests = new Map<string, PipelineDescription>();
   readonly #handoff = new Set<string>();
-  readonly #all = new Set<RunnerProcess>();
+  #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
 
   constructor(options: ControllerOptions) {
     super();
     this.store = options.store;
-    this.logPath = options.logPath;
-    this.logConfig = options.log ?? { engine: 'embedded', path: options.logPath };
+    this.supervisor = options.supervisor;
+    this.artifacts = options.artifacts;
+    this.logConfig = options.log;
     this.environment = options.environment ?? 'local';
+    this.#name = options.name ?? (() => `control plane (pid ${process.pid})`);
+    this.#heartbeatMs = options.heartbeatMs ?? 5000;
+    this.#live = new LiveRunners({
+      store: this.store,
+      environment: this.environment,
+      events: this,
+      owned: (pipeline) => this.#handoff.has(pipeline),
+      closing: () => this.#closing,
+      restart: (live) => this.#restartLive(live),
+    });
   }
 
   get log(): Log {
@@ -101,7 +96,7 @@ export class Controller extends EventEmitter {
   /** Starts the live runner of every released pipeline, then resumes interrupted deployments. */
   async start(): Promise<void> {
     this.#log = await openLog(this.logConfig);
-    const active = (await this.store.activeDeployments()).filter((d) => d.environment === this.environment);
+    const active = await this.store.activeDeployments(this.environment);
     for (const release of await this.store.listReleases(this.environment)) {
       // A canary cut short before its cutover splits keys between blue and green: it restarts both
       // sides itself, each with its share, instead of blue taking every key again here.
@@ -112,37 +107,68 @@ export class Controller extends EventEmitter {
       this.emit('resume', d);
       this.#launch(d);
     }
+    this.#heartbeat = setInterval(() => void this.#live.heartbeat(), this.#heartbeatMs);
+    this.#heartbeat.unref();
   }
 
-  async #pipelineOf(artifact: ArtifactRef): Promise<Pipeline> {
-    let p = this.#pipelines.get(artifact.module);
-    if (p === undefined) {
-      p = pickPipeline(await loadModule(artifact.module), artifact.pipeline);
-      this.#pipelines.set(artifact.module, p);
+  /** What an artifact's manifest says of its pipeline (verified against its digest once, then cached). */
+  async manifestOf(artifact: ArtifactRef): Promise<PipelineDescription> {
+    let m = this.#manifests.get(artifact.digest);
+    if (m === undefined) {
+      m = (await this.artifacts.verify(artifact.digest)).manifest;
+      this.#manifests.set(artifact.digest, m);
     }
-    return p;
+    return m;
+  }
+
+  /**
+   * An artifact of the store by digest or unique prefix, verified (an unknown or tampered artifact
+   * is refused here, before anything starts), and recorded in the control store.
+   */
+  async resolveArtifact(ref: string): Promise<ArtifactRef> {
+    const entry = await this.artifacts.verify(ref);
+    const artifact = { digest: entry.digest, pipeline: entry.manifest.name, version: entry.manifest.version };
+    this.#manifests.set(entry.digest, entry.manifest);
+    await this.store.putArtifact({
+      ...artifact,
+      inputs: entry.manifest.inputs.map((d) => d.topic),
+      outputs: entry.manifest.outputs.map((d) => d.topic),
+      builtAt: entry.builtAt?.getTime() ?? null,
+      registeredAt: Date.now(),
+    });
+    return artifact;
   }
 
   async #startLive(release: Release): Promise<void> {
-    const runner = await this.#spawn(release.artifact, 'live', release.config, {}, release.runners ?? 1);
+    const runner = await this.#spawn(release.artifact, 'live', release.config, {}, release.runners);
     await runner.activate();
-    this.#live.set(release.pipeline, { runner, artifact: release.artifact });
+    this.#live.set(release.pipeline, runner, release.artifact, release.config);
+    await this.#mark(release.pipeline, release.artifact, release.deploymentId);
   }
 
-  /** A runner process, supervised (a live one that dies is restarted) unless a group supervises it. */
-  #create(artifact: ArtifactRef, spec: RunnerSpec, config: unknown, supervised: boolean): RunnerProcess {
-    const runner = new RunnerProcess(spec);
-    this.#all.add(runner);
-    runner.on('exit', (_code: number | null, _signal: string | null, expected: boolean) => {
-      this.#all.delete(runner);
-      if (!expected && supervised) this.#onCrash(runner, artifact, config);
-      else if (!expected) this.emit('runner-exit', runner.spec.id);
-    });
-    runner.on('commit', (e) => this.emit('commit', runner.spec.id, e));
-    return runner;
+  async #restartLive(live: LiveRunner): Promise<RunnerHandle> {
+    // A group with a dead member stops whole (the others commit their last batch) and starts again.
+    if (live.runner.size > 1) await live.runner.stop();
+    const next = await this.#spawn(live.artifact, 'live', live.config, {}, live.runner.size);
+    await next.activate();
+    return next;
   }
 
-  /** Starts a version in standby: one runner process, or `count` sharing the input partitions. */
+  /** Tells whoever reads this log that this control plane runs `pipeline` as `artifact`. */
+  async #mark(pipeline: string, artifact: ArtifactRef, deploymentId: string | null): Promise<void> {
+    await writeReleaseMarker(this.log, {
+      pipeline,
+      environment: this.environment,
+      controlPlane: this.#name(),
+      digest: artifact.digest,
+      version: artifact.version,
+      deploymentId,
+      at: Date.now(),
+      managed: true,
+    }).catch((err: unknown) => this.emit('error-event', err));
+  }
+
+  /** Starts a version in standby through the supervisor: one runner, or `count` sharing the input partitions. */
   async #spawn(
     artifact: ArtifactRef,
     role: string,
@@ -152,125 +178,86 @@ export class Controller extends EventEmitter {
   ): Promise<RunnerHandle> {
     const spec: RunnerSpec = {
       id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
-      module: artifact.module,
+      digest: artifact.digest,
       pipeline: artifact.pipeline,
-      logPath: this.logPath,
-      ...(this.logConfig.engine === 'embedded' ? {} : { log: this.logConfig }),
+      log: this.logConfig,
       config,
       ...extra,
     };
-    if (count === 1) {
-      const runner = this.#create(artifact, spec, config, true);
-      await runner.start();
-      return runner;
-    }
-    const pipeline = await this.#pipelineOf(artifact);
+    if (count === 1) return this.supervisor.start(spec);
+    const manifest = await this.manifestOf(artifact);
     const group = new RunnerGroup(
+      this.supervisor,
       { ...spec, owner: spec.owner ?? `slipway.${artifact.pipeline}` },
-      shareOut(artifact.pipeline, inputPartitions(pipeline), count),
-      (memberSpec) => this.#create(artifact, memberSpec, config, false),
+      shareOut(artifact.pipeline, inputPartitions(manifest), count),
       { mayRestart: () => !this.#closing && !this.#handoff.has(artifact.pipeline) },
     );
-    group.on('member-restarted', (id: string) => this.emit('runner-restarted', id));
-    group.on('member-exit', (id: string) => {
-      // A member that died while a deployment owned the pipeline: the deployment sees the group
-      // exited; after it, the controller restarts the whole group (below, in #run's finally).
-      this.emit('runner-exit', id);
-    });
     group.on('error-event', (err: unknown) => this.emit('error-event', err));
     await group.start();
     return group;
   }
 
-  /** A live runner that dies is restarted from the committed offsets (unless a handoff owns the pipeline). */
-  #onCrash(runner: RunnerHandle, artifact: ArtifactRef, config: unknown): void {
-    this.emit('runner-exit', runner.spec.id);
-    this.#restartLive(runner, artifact, config);
-  }
-
-  /** Restarts `runner` if it is the live runner of its pipeline and no deployment owns the pipeline. */
-  #restartLive(runner: RunnerHandle, artifact: ArtifactRef, config: unknown): void {
-    const pipeline = artifact.pipeline;
-    const live = this.#live.get(pipeline);
-    if (this.#closing || live?.runner !== runner || this.#handoff.has(pipeline)) return;
-    void (async () => {
-      try {
-        // A group with a dead member stops whole (the others commit their last batch) and starts again.
-        if (runner.size > 1) await runner.stop();
-        const next = await this.#spawn(artifact, 'live', config, {}, runner.size);
-        if (this.#live.get(pipeline)?.runner !== runner) {
-          await next.stop();
-          return;
-        }
-        await next.activate();
-        this.#live.set(pipeline, { runner: next, artifact });
-        this.emit('runner-restarted', next.spec.id);
-      } catch (err) {
-        this.emit('error-event', err);
-      }
-    })();
-  }
-
   /**
-   * Starts a deployment of `artifact` and returns its record at once; `wait(id)` resolves when it ends.
-   * Refused (before anything starts) when a deployment of the same pipeline is already running, or
-   * when the state layout changed without a declared migration.
+   * Starts a deployment of an artifact (digest or unique prefix) and returns its record at once;
+   * `wait(id)` resolves when it ends. Refused before anything starts (`SLIPWAY_DEPLOY_REFUSED`, or
+   * `SLIPWAY_INVALID_CONFIG` naming the field) when a deployment of the same pipeline is running,
+   * the state layout changed without a migration, or the config does not fit the artifact's schema.
+   * Without `config`, the live release's config is carried forward (the `config` event lists what
+   * changes); the first release gets the schema's defaults.
    */
-  async deploy(artifact: ArtifactRef, options: DeployOptions): Promise<DeploymentRecord> {
-    if (options.strategy !== 'blue-green' && options.strategy !== 'recreate' && options.strategy !== 'canary') {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `Strategy '${String(options.strategy)}' is not available: use blue-green (the default, with an optional shadow run), canary or recreate.`,
-      );
-    }
-    if (options.strategy === 'canary') canarySteps(options.canary?.steps);
-    const pipeline = await this.#pipelineOf(artifact);
-    if (pipeline.name !== artifact.pipeline) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `The module exports pipeline '${pipeline.name}', not '${artifact.pipeline}'.`,
-      );
-    }
-    await this.#refuseWhileRunning(artifact.pipeline, 'wait for it or roll it back first');
+  async deploy(ref: string, request: DeployRequestOptions & { untested?: boolean } = {}): Promise<DeploymentRecord> {
+    const strategy = request.strategy ?? 'blue-green';
+    if (strategy === 'canary') canarySteps(request.canary?.steps);
+    const artifact = await this.resolveArtifact(ref);
+    const manifest = await this.manifestOf(artifact);
     const release = await this.store.getRelease(artifact.pipeline, this.environment);
-    if (options.strategy === 'canary' && (release?.runners ?? 1) > 1) {
+    if (strategy === 'canary' && (release?.runners ?? 1) > 1) {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',
         `${artifact.pipeline} runs as ${release?.runners} runners; a canary splits keys between one blue and one green runner. Scale it to 1 (slipway scale ${artifact.pipeline} 1), or deploy with blue-green (green starts as ${release?.runners} runners).`,
       );
     }
-    if (release === undefined && options.strategy === 'canary') {
+    if (release === undefined && strategy === 'canary') {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',
         `${artifact.pipeline} has no live version in ${this.environment} to split keys with: deploy its first version with blue-green (the default) or recreate, then canary the next ones.`,
       );
     }
     if (release !== undefined) {
-      const previous = await this.#pipelineOf(release.artifact);
-      if (previous.stateVersion !== pipeline.stateVersion) {
+      const previous = await this.manifestOf(release.artifact);
+      if (previous.stateVersion !== manifest.stateVersion) {
         throw new SlipwayError(
           'SLIPWAY_DEPLOY_REFUSED',
-          `${pipeline.name} changes its state layout (stateVersion ${previous.stateVersion} → ${pipeline.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
-          { details: { from: previous.stateVersion, to: pipeline.stateVersion } },
+          `${manifest.name} changes its state layout (stateVersion ${previous.stateVersion} → ${manifest.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
+          { details: { from: previous.stateVersion, to: manifest.stateVersion } },
         );
       }
     }
-    const record = await this.store.createDeployment({
-      id: `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`,
-      pipeline: artifact.pipeline,
-      environment: this.environment,
-      artifact,
-      previous: release?.artifact ?? null,
-      options,
-      status: 'running',
-      step: 'planned',
-      summary: { strategy: options.strategy, startedAt: Date.now() },
-    });
-    await this.store.appendEvent(record.id, 'planned', 'info', {
-      artifact,
-      previous: release?.artifact ?? null,
-      options,
-    });
+    const configFrom = request.config !== undefined ? 'request' : release !== undefined ? 'live' : 'defaults';
+    const given = request.config !== undefined ? request.config : release?.config;
+    const config = resolveConfig(manifest.configSchema, manifest.name, given);
+    const options: DeployOptions = {
+      ...request,
+      strategy,
+      config,
+      configFrom,
+      ...(release === undefined ? {} : { previousConfig: release.config }),
+    };
+    const { record } = await this.store.createDeployment(
+      {
+        id: newId(),
+        pipeline: artifact.pipeline,
+        environment: this.environment,
+        artifact,
+        previous: release?.artifact ?? null,
+        options,
+        summary: { strategy, startedAt: Date.now() },
+      },
+      { artifact, previous: release?.artifact ?? null, options },
+    );
+    const changes = release === undefined ? [] : configChanges(release.config, config);
+    if (configFrom !== 'request' || changes.length > 0)
+      await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
     this.#launch(record);
     return record;
   }
@@ -290,45 +277,58 @@ export class Controller extends EventEmitter {
   }
 
   async #run(record: DeploymentRecord, rollbackRequested: Promise<void>): Promise<DeploymentRecord> {
-    const events = await this.store.events(record.id);
-    const steps = new DeploymentSteps(this.store, record, events, (e: DeploymentEvent) => this.emit('event', e));
+    const steps = new DeploymentSteps(this.store, record, await this.store.events(record.id), (e: DeploymentEvent) =>
+      this.emit('event', e),
+    );
     const pipelineName = record.pipeline;
-    const pipeline = await this.#pipelineOf(record.artifact);
     const release = await this.store.getRelease(pipelineName, this.environment);
+    const configOf = (artifact: ArtifactRef): unknown =>
+      artifact.digest === record.artifact.digest ? record.options.config : record.options.previousConfig;
+    const onRunnerNote = (id: string, exit: { signal?: string | null; code?: number | null }) =>
+      void steps
+        .info('runner', { runner: id, what: 'exited', detail: exit.signal ?? `code ${exit.code}` })
+        .catch(() => {});
     const ctx: StrategyContext = {
       steps,
       log: this.log,
-      pipeline,
+      manifest: await this.manifestOf(record.artifact),
       live: () => this.#live.get(pipelineName)?.runner,
       liveArtifact: () => this.#live.get(pipelineName)?.artifact,
-      startRunner: (artifact, role, extra = {}, runners = 1) =>
-        this.#spawn(
+      startRunner: async (artifact, role, extra = {}, runners = 1) => {
+        const runner = await this.#spawn(
           artifact,
           role,
-          record.options.config,
+          configOf(artifact),
           {
+            deployment: record.id,
             ...(record.options.batchSize ? { batchSize: record.options.batchSize } : {}),
             ...extra,
           },
           runners,
-        ),
-      runners: () => release?.runners ?? 1,
-      adoptLive: (runner, artifact) => {
-        this.#live.set(pipelineName, { runner, artifact });
+        );
+        runner.on('exit', (exit: { expected: boolean; signal: string | null; code: number | null }) => {
+          if (!exit.expected && !this.#closing) onRunnerNote(runner.spec.id, exit);
+        });
+        return runner;
       },
+      runners: () => release?.runners ?? 1,
+      adoptLive: (runner, artifact) => this.#live.set(pipelineName, runner, artifact, configOf(artifact)),
       closing: () => this.#closing,
-      pipelineOf: (artifact) => this.#pipelineOf(artifact),
+      manifestOf: (artifact) => this.manifestOf(artifact),
       setLive: async (runner, artifact) => {
-        this.#live.set(pipelineName, { runner, artifact });
+        const config = configOf(artifact);
+        this.#live.set(pipelineName, runner, artifact, config);
         await this.store.setRelease({
           pipeline: pipelineName,
           environment: this.environment,
           artifact,
-          config: runner.spec.config,
+          config,
           deploymentId: record.id,
           runners: runner.size,
         });
+        await this.#mark(pipelineName, artifact, record.id);
       },
+      removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId),
       warm: undefined,
       rollbackRequested,
       owner: `slipway.${pipelineName}`,
@@ -350,18 +350,28 @@ export class Controller extends EventEmitter {
       }
     } catch (err) {
       if (this.#closing) throw err;
-      const e = err as { code?: string; message?: string };
-      return steps.finish('failed', { error: { code: e?.code ?? null, message: e?.message ?? String(err) } });
+      return steps.finish('failed', { error: stepError(err), reason: `${steps.record.step} failed` });
     } finally {
       this.#handoff.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
         await ctx.warm.stop().catch(() => {});
       // A live runner that died while the deployment owned the pipeline was left for it; if it is
       // still dead (the deployment ended without replacing it), restart it now.
-      const live = this.#live.get(pipelineName);
-      if (live !== undefined && live.runner.state === 'exited')
-        this.#restartLive(live.runner, live.artifact, live.runner.spec.config);
+      this.#live.restartIfDead(pipelineName);
     }
+  }
+
+  /** Removes what a shadow run made; returns what it removed (for the deployment's record). */
+  async #removeShadow(manifest: PipelineDescription, shadowId: string): Promise<string[]> {
+    const names = shadowNames(manifest, shadowId);
+    const log = this.log;
+    const existing = new Set((await log.listTopics()).map((t) => t.name));
+    const topics = names.topics.filter((t) => existing.has(t));
+    await log.deleteTopics(topics);
+    await log.deleteGroups([names.group]);
+    await log.forgetOwners([names.owner]);
+    await log.deleteStateNamespace(names.stateNamespace);
+    return [...topics, `group ${names.group}`, `owner ${names.owner}`, `state ${names.stateNamespace}`];
   }
 
   /**
@@ -377,8 +387,7 @@ export class Controller extends EventEmitter {
         `${pipeline} is not deployed in ${this.environment}: deploy it first, then scale it.`,
       );
     }
-    const p = await this.#pipelineOf(release.artifact);
-    const partitions = p.inputs.reduce((n, d) => n + d.partitions, 0);
+    const partitions = inputPartitions(await this.manifestOf(release.artifact)).length;
     if (!Number.isInteger(runners) || runners < 1 || runners > partitions) {
       throw new SlipwayError(
         'SLIPWAY_USAGE',
@@ -386,38 +395,26 @@ export class Controller extends EventEmitter {
         { details: { runners, partitions } },
       );
     }
-    await this.#refuseWhileRunning(pipeline, 'scale when it has ended');
-    const options: DeployOptions = { strategy: 'scale', runners };
-    const record = await this.store.createDeployment({
-      id: `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`,
-      pipeline,
-      environment: this.environment,
-      artifact: release.artifact,
-      previous: release.artifact,
-      options,
-      status: 'running',
-      step: 'planned',
-      summary: { strategy: 'scale', from: release.runners ?? 1, runners, startedAt: Date.now() },
-    });
-    await this.store.appendEvent(record.id, 'planned', 'info', {
-      artifact: release.artifact,
-      previous: release.artifact,
-      options,
-    });
+    const options: DeployOptions = {
+      strategy: 'scale',
+      runners,
+      config: release.config,
+      previousConfig: release.config,
+    };
+    const { record } = await this.store.createDeployment(
+      {
+        id: newId(),
+        pipeline,
+        environment: this.environment,
+        artifact: release.artifact,
+        previous: release.artifact,
+        options,
+        summary: { strategy: 'scale', from: release.runners, runners, startedAt: Date.now() },
+      },
+      { artifact: release.artifact, previous: release.artifact, options },
+    );
     this.#launch(record);
     return record;
-  }
-
-  /** One deployment (or scaling) of a pipeline at a time: refused while another runs. */
-  async #refuseWhileRunning(pipeline: string, advice: string): Promise<void> {
-    for (const d of await this.store.activeDeployments()) {
-      if (d.pipeline === pipeline && d.environment === this.environment) {
-        throw new SlipwayError(
-          'SLIPWAY_DEPLOY_REFUSED',
-          `Deployment ${d.id} of ${d.pipeline} is still running (step ${d.step}); ${advice}.`,
-        );
-      }
-    }
   }
 
   /** Resolves with the deployment's final record. */
@@ -431,8 +428,8 @@ export class Controller extends EventEmitter {
 
   /** Asks the running deployment of a pipeline to roll back. Resolves with its id, or undefined if none runs. */
   async rollback(pipeline: string): Promise<string | undefined> {
-    for (const d of await this.store.activeDeployments()) {
-      if (d.pipeline === pipeline && d.environment === this.environment) {
+    for (const d of await this.store.activeDeployments(this.environment)) {
+      if (d.pipeline === pipeline) {
         this.#rollbackTriggers.get(d.id)?.();
         return d.id;
       }
@@ -441,15 +438,16 @@ export class Controller extends EventEmitter {
   }
 
   /** The live runners, for status. */
-  liveRunners(): Array<{ pipeline: string; runner: RunnerHandle; artifact: ArtifactRef }> {
-    return [...this.#live].map(([pipeline, v]) => ({ pipeline, ...v }));
+  liveRunners(): LiveRunner[] {
+    return this.#live.all();
   }
 
   /** Stops every runner gracefully (each commits its last batch) and closes the log. Deployments in flight resume on the next start. */
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    await Promise.allSettled([...this.#all].map((runner) => runner.stop()));
+    clearInterval(this.#heartbeat);
+    await this.supervisor.close();
     await Promise.allSettled([...this.#running.values()]);
     await this.#log?.close();
   }

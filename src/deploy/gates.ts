@@ -1,6 +1,25 @@
-import type { GateConfig } from '../control/control-store.js';
-import type { RunnerStats } from '../supervisor/protocol.js';
+import { type Static, Type } from '@sinclair/typebox';
+import type { RunnerStats } from '../supervisor/supervisor.js';
 import type { OutputDiff } from './output-diff.js';
+
+/** Thresholds of the gates a deployment is judged by; every field is optional (defaults below). */
+export const GateConfigSchema = Type.Object(
+  {
+    maxDlqRatio: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'most DLQ records per input record' }),
+    ),
+    maxP99LatencyMs: Type.Optional(Type.Number({ minimum: 0, description: 'highest p99 end-to-end latency, ms' })),
+    maxLag: Type.Optional(Type.Integer({ minimum: 0, description: 'most records behind at the end of bake' })),
+    maxDiffRatio: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 1, description: 'most unexpected differences per compared shadow output' }),
+    ),
+    allowChangedFields: Type.Optional(
+      Type.Array(Type.String({ minLength: 1 }), { description: 'output fields the new version is expected to change' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type GateConfig = Static<typeof GateConfigSchema>;
 
 export interface GateResult {
   gate: 'dlq-ratio' | 'p99-latency' | 'lag' | 'diff-ratio' | 'sample-diff-ratio' | 'runner';
@@ -41,8 +60,8 @@ export function checkRunnerGates(stats: RunnerStats, gates: GateConfig = {}, fin
   });
   results.push({
     gate: 'p99-latency',
-    ok: stats.p99LatencyMs <= g.maxP99LatencyMs,
-    value: stats.p99LatencyMs,
+    ok: stats.p99LatencyMs === null || stats.p99LatencyMs <= g.maxP99LatencyMs,
+    value: stats.p99LatencyMs ?? 'no samples yet',
     limit: g.maxP99LatencyMs,
     message: `p99 end-to-end latency ${stats.p99LatencyMs} ms`,
   });

@@ -1,8 +1,9 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Dataset } from '../dataset/dataset.js';
 import { isDataset } from '../dataset/dataset.js';
-import { compileSchema, describeErrors, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
+import { compileSchema, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
+import { resolveConfig } from './config.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
@@ -123,10 +124,9 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     bad('stateVersion must be a whole number ≥ 1', 'stateVersion');
 
   const configSchema = definition.config === undefined ? undefined : toCanonicalSchema(definition.config);
-  let validateConfig: ReturnType<typeof compileSchema> | undefined;
   if (configSchema !== undefined) {
     try {
-      validateConfig = compileSchema(configSchema, { defaults: true });
+      compileSchema(configSchema, { defaults: true });
     } catch (err) {
       bad(`config is not valid JSON Schema: ${(err as Error).message}`, 'config');
     }
@@ -143,16 +143,7 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     ...(definition.description === undefined ? {} : { description: definition.description }),
     process: definition.process as unknown as (record: unknown, ctx: ProcessContext<ConfigOf<CS>>) => void,
     resolveConfig(config: unknown): ConfigOf<CS> {
-      const value = structuredClone(config ?? {}) as ConfigOf<CS>;
-      if (validateConfig !== undefined && !validateConfig(value)) {
-        const first = validateConfig.errors?.[0];
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_CONFIG',
-          `Config of pipeline '${name}' is invalid: ${describeErrors(validateConfig.errors)}. Fix the config given at deploy or run time.`,
-          { details: { pipeline: name, path: first?.instancePath ?? '', errors: validateConfig.errors } },
-        );
-      }
-      return value;
+      return resolveConfig<ConfigOf<CS>>(configSchema, name, config);
     },
   });
 }

@@ -40,8 +40,10 @@ export async function createRunnerTopics(
   }
 }
 
-/** Every partition of every input of a pipeline, input by input. */
-export function inputPartitions(pipeline: Pipeline): Array<{ topic: string; partition: number }> {
+/** Every partition of every input of a pipeline (or of what a manifest says of one), input by input. */
+export function inputPartitions(pipeline: {
+  inputs: ReadonlyArray<{ topic: string; partitions: number }>;
+}): Array<{ topic: string; partition: number }> {
   return pipeline.inputs.flatMap((d) =>
     Array.from({ length: d.partitions }, (_, p) => ({ topic: d.topic, partition: p })),
   );

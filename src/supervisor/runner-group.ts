@@ -1,29 +1,18 @@
 import { EventEmitter } from 'node:events';
-import { AggregatorRegistry, type Registry } from 'prom-client';
-import { SlipwayError } from '../errors.js';
+import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
+import { type ErrorJSON, errorToJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
-import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
-import type { RunnerSpec, RunnerStats } from './protocol.js';
-import type { RunnerProcess } from './runner-process.js';
-
-/** What the controller and the strategies drive: one runner process, or a group of them. */
-export interface RunnerHandle extends EventEmitter {
-  readonly spec: RunnerSpec;
-  readonly state: RunnerState | 'exited';
-  readonly pid: number | undefined;
-  /** How many runner processes. */
-  readonly size: number;
-  /** The owners it writes under: a handoff away from it fences every one. */
-  readonly owners: string[];
-  lastCommitAt: number;
-  start(): Promise<void>;
-  activate(options?: ActivateOptions): Promise<void>;
-  pause(): Promise<PartitionOffset[]>;
-  runUntil(offsets: PartitionOffset[], epoch?: number): Promise<PartitionOffset[]>;
-  stats(): Promise<RunnerStats>;
-  stop(): Promise<void>;
-  kill(signal?: NodeJS.Signals): void;
-}
+import type { ActivateOptions } from '../runtime/runner.js';
+import type {
+  HandleState,
+  RunnerExit,
+  RunnerHandle,
+  RunnerSpec,
+  RunnerStats,
+  RunnerSupervisor,
+  SampleInput,
+  SampleOutput,
+} from './supervisor.js';
 
 /** Input partitions dealt round-robin over `count` runners: partition p goes to runner p mod count. */
 export function assignPartitions(partitions: readonly TopicPartition[], count: number): TopicPartition[][] {
@@ -63,7 +52,7 @@ export function possibleOwners(owner: string, partitions: number): string[] {
   return owners;
 }
 
-const STATE_ORDER: ReadonlyArray<RunnerState | 'exited'> = [
+const STATE_ORDER: readonly HandleState[] = [
   'exited',
   'failed',
   'fenced',
@@ -76,21 +65,47 @@ const STATE_ORDER: ReadonlyArray<RunnerState | 'exited'> = [
   'running',
 ];
 
+export interface RunnerGroupOptions {
+  /** Whether a member that died may be replaced now (the controller says no during a handoff). Default: yes. */
+  mayRestart?: () => boolean;
+  /** A member that dies more often than this within `restartWindowMs` is not replaced again (default 3). */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+}
+
+/** Why a group gave up on a member: how often it died, and its last error. */
+export interface MemberGaveUp {
+  member: string;
+  restarts: number;
+  exit: RunnerExit;
+  error?: ErrorJSON;
+}
+
 /**
- * One pipeline version as several runner processes, each owning a share of the input partitions
- * (assigned here, not by consumer-group rebalancing, so a handoff stays exact) under an owner of its
- * own. It is driven like one runner: `pause` pauses every member and returns all their offsets,
- * `activate` activates each from the offsets of its partitions. A member that dies while the group
- * runs is replaced (same partitions, same owner: it fences the dead one and resumes from its
- * committed offsets) when `mayRestart()` says so; otherwise the group reports `exited`.
+ * One pipeline version as several runners, each owning a share of the input partitions (assigned
+ * here, not by consumer-group rebalancing, so a handoff stays exact) under an owner of its own, all
+ * started through one supervisor. It is driven like one runner: `pause` pauses every member and
+ * returns all their offsets, `activate` activates each from the offsets of its partitions.
+ *
+ * A member that dies (or fails) while the group runs is replaced — same partitions, same owner: the
+ * new one fences the dead one and resumes from its committed offsets — when `mayRestart()` says so.
+ * A member that keeps dying (`maxRestarts` within `restartWindowMs`) is given up on: the group emits
+ * `gave-up` (MemberGaveUp, with the member's last error) and reports `exited`. Events: `commit`, `dlq`,
+ * `member-exit` (id, RunnerExit), `member-failed` (id, ErrorJSON), `member-restarted` (id), `gave-up`, `error-event`.
  */
 export class RunnerGroup extends EventEmitter implements RunnerHandle {
   readonly spec: RunnerSpec;
   readonly owners: string[];
   readonly #specs: RunnerSpec[];
-  readonly #spawn: (spec: RunnerSpec) => RunnerProcess;
+  readonly #supervisor: RunnerSupervisor;
   readonly #mayRestart: () => boolean;
-  #members: RunnerProcess[] = [];
+  readonly #maxRestarts: number;
+  readonly #windowMs: number;
+  #members: RunnerHandle[] = [];
+  readonly #replacing = new Set<number>();
+  readonly #restarts = new Map<number, number[]>();
+  readonly #failures = new Map<number, ErrorJSON>();
+  #gaveUp: MemberGaveUp | undefined;
   #activated = false;
   #stopping = false;
   lastCommitAt = 0;
@@ -98,19 +113,18 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
   /**
    * @param spec the version's runner spec; `owner` is required (members own `<owner>.r<i>of<n>`).
    * @param assignments each member's partitions.
-   * @param spawn makes a member's RunnerProcess (the controller wires its events and supervision).
    */
   constructor(
+    supervisor: RunnerSupervisor,
     spec: RunnerSpec & { owner: string },
     assignments: TopicPartition[][],
-    spawn: (spec: RunnerSpec) => RunnerProcess,
-    options: { mayRestart?: () => boolean } = {},
+    options: RunnerGroupOptions = {},
   ) {
     super();
     if (assignments.length < 1 || assignments.some((a) => a.length === 0)) {
       throw new SlipwayError(
         'SLIPWAY_USAGE',
-        `Cannot run ${spec.pipeline ?? spec.id} as ${assignments.length} runners: each runner needs at least one input partition.`,
+        `Cannot run ${spec.pipeline} as ${assignments.length} runners: each runner needs at least one input partition.`,
       );
     }
     this.spec = spec;
@@ -122,15 +136,17 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
       assignment,
     }));
     this.owners = this.#specs.map((s) => s.owner as string);
-    this.#spawn = spawn;
+    this.#supervisor = supervisor;
     this.#mayRestart = options.mayRestart ?? (() => true);
+    this.#maxRestarts = options.maxRestarts ?? 3;
+    this.#windowMs = options.restartWindowMs ?? 60_000;
   }
 
   get size(): number {
     return this.#specs.length;
   }
 
-  get members(): readonly RunnerProcess[] {
+  get members(): readonly RunnerHandle[] {
     return this.#members;
   }
 
@@ -138,55 +154,98 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     return this.#members[0]?.pid;
   }
 
-  /** The least healthy member's state: a group is only as running as its weakest member. */
-  get state(): RunnerState | 'exited' {
+  /** Set once the group gave up on a member that kept dying. */
+  get gaveUp(): MemberGaveUp | undefined {
+    return this.#gaveUp;
+  }
+
+  /** The least healthy member's state (a member being replaced counts as `starting`). */
+  get state(): HandleState {
     if (this.#members.length === 0) return 'created';
-    let worst: RunnerState | 'exited' = 'running';
-    for (const m of this.#members) if (STATE_ORDER.indexOf(m.state) < STATE_ORDER.indexOf(worst)) worst = m.state;
+    let worst: HandleState = 'running';
+    for (const [i, m] of this.#members.entries()) {
+      const s: HandleState = this.#replacing.has(i) ? 'starting' : m.state;
+      if (STATE_ORDER.indexOf(s) < STATE_ORDER.indexOf(worst)) worst = s;
+    }
     return worst;
   }
 
-  #member(index: number): RunnerProcess {
-    const runner = this.#spawn(this.#specs[index] as RunnerSpec);
+  #watch(index: number, runner: RunnerHandle): void {
     runner.on('commit', (msg: { committedAt: number }) => {
       this.lastCommitAt = Math.max(this.lastCommitAt, msg.committedAt);
       this.emit('commit', msg);
     });
     runner.on('dlq', (msg) => this.emit('dlq', msg));
-    runner.on('exit', (code: number | null, signal: string | null, expected: boolean) => {
-      if (expected || this.#stopping) return;
-      if (this.#activated && this.#mayRestart()) void this.#replace(index, runner);
-      else this.emit('member-exit', runner.spec.id, code, signal);
+    runner.on('failed', (error: ErrorJSON) => {
+      this.#failures.set(index, error);
+      if (!this.#stopping) this.emit('member-failed', runner.spec.id, error);
+      // A member that fails stops processing without exiting: it is replaced like one that died.
+      if (this.#activated && !this.#stopping)
+        void this.#replace(index, runner, { code: null, signal: null, expected: false, error });
     });
-    return runner;
+    runner.on('exit', (exit: RunnerExit) => {
+      if (exit.expected || this.#stopping) return;
+      this.emit('member-exit', runner.spec.id, exit);
+      if (this.#activated) void this.#replace(index, runner, exit);
+    });
   }
 
-  async #replace(index: number, dead: RunnerProcess): Promise<void> {
+  async #replace(index: number, dead: RunnerHandle, exit: RunnerExit): Promise<void> {
+    if (this.#replacing.has(index) || this.#members[index] !== dead || !this.#mayRestart()) return;
+    const now = Date.now();
+    const recent = (this.#restarts.get(index) ?? []).filter((t) => now - t < this.#windowMs);
+    if (recent.length >= this.#maxRestarts) {
+      const error = exit.error ?? this.#failures.get(index);
+      this.#gaveUp = { member: dead.spec.id, restarts: recent.length, exit, ...(error === undefined ? {} : { error }) };
+      await dead.stop().catch(() => {});
+      this.emit('gave-up', this.#gaveUp);
+      return;
+    }
+    recent.push(now);
+    this.#restarts.set(index, recent);
+    this.#replacing.add(index);
+    let retry: ErrorJSON | undefined;
     try {
-      const next = this.#member(index);
-      await next.start();
+      await dead.stop().catch(() => {});
+      const next = await this.#supervisor.start(this.#specs[index] as RunnerSpec);
       if (this.#stopping || this.#members[index] !== dead) {
         await next.stop();
         return;
       }
       this.#members[index] = next;
+      this.#watch(index, next);
       await next.activate();
+      this.#failures.delete(index);
       this.emit('member-restarted', next.spec.id);
     } catch (err) {
       this.emit('error-event', err);
+      retry = errorToJSON(err);
+    } finally {
+      this.#replacing.delete(index);
     }
+    // The replacement did not start: try again (counted as a restart), unless it keeps failing.
+    const current = this.#members[index];
+    if (retry !== undefined && current !== undefined && !this.#stopping)
+      await this.#replace(index, current, { code: null, signal: null, expected: false, error: retry });
   }
 
+  /** Starts every member (in standby). */
   async start(): Promise<void> {
-    this.#members = this.#specs.map((_, i) => this.#member(i));
-    await Promise.all(this.#members.map((m) => m.start()));
+    const started = await Promise.allSettled(this.#specs.map((s) => this.#supervisor.start(s)));
+    const failed = started.find((r) => r.status === 'rejected');
+    if (failed !== undefined) {
+      await Promise.allSettled(started.map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    this.#members = started.map((r) => (r as PromiseFulfilledResult<RunnerHandle>).value);
+    for (const [i, m] of this.#members.entries()) this.#watch(i, m);
   }
 
   async activate(options: ActivateOptions = {}): Promise<void> {
     if (options.owner !== undefined || options.group !== undefined) {
       throw new SlipwayError(
         'SLIPWAY_DEPLOY_REFUSED',
-        `${this.spec.pipeline ?? this.spec.id} runs as ${this.size} runners: a canary cannot hand it the live owner. Scale it to 1 runner first (slipway scale), or deploy with blue-green.`,
+        `${this.spec.pipeline} runs as ${this.size} runners: a canary cannot hand it the live owner. Scale it to 1 runner first (slipway scale), or deploy with blue-green.`,
       );
     }
     // Each member fences its own owner: an epoch a caller fenced belongs to another owner.
@@ -207,8 +266,10 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
   async stats(): Promise<RunnerStats> {
     const all = await Promise.all(this.#members.map((m) => m.stats()));
     const sum = (f: (s: RunnerStats) => number): number => all.reduce((n, s) => n + f(s), 0);
+    const p99s = all.map((s) => s.p99LatencyMs).filter((p): p is number => p !== null);
+    const state = this.state;
     return {
-      state: this.state === 'exited' ? 'failed' : this.state,
+      state: state === 'exited' ? 'failed' : state === 'created' ? 'starting' : state,
       epoch: Math.max(...all.map((s) => s.epoch)),
       inputs: sum((s) => s.inputs),
       processed: sum((s) => s.processed),
@@ -216,18 +277,27 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
       dlq: sum((s) => s.dlq),
       commits: sum((s) => s.commits),
       lastCommitAt: Math.max(...all.map((s) => s.lastCommitAt)),
-      p99LatencyMs: Math.max(...all.map((s) => s.p99LatencyMs)),
+      p99LatencyMs: p99s.length === 0 ? null : Math.max(...p99s),
       lag: sum((s) => s.lag),
       offsets: all.flatMap((s) => s.offsets),
     };
   }
 
-  /**
-   * The members' Prometheus metrics in one registry: counters and histograms summed over the
-   * members, the lag gauge per partition (each partition has one member).
-   */
-  async metrics(): Promise<Registry> {
+  /** Every member's metrics as JSON, aggregated: counters and histograms summed, lag per partition. */
+  async metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    return (await this.registry()).getMetricsAsJSON();
+  }
+
+  /** The members' Prometheus metrics in one registry (each partition's lag comes from its one member). */
+  async registry(): Promise<Registry> {
     return AggregatorRegistry.aggregate(await Promise.all(this.#members.map((m) => m.metrics())));
+  }
+
+  sample(inputs: SampleInput[]): Promise<SampleOutput[]> {
+    const first = this.#members[0];
+    if (first === undefined)
+      return Promise.reject(new SlipwayError('SLIPWAY_INVALID_STATE', 'The group has not started.'));
+    return first.sample(inputs);
   }
 
   async stop(): Promise<void> {

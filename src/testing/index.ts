@@ -2,7 +2,7 @@
  * `slipway/testing`: test pipelines with the real runtime, under any test runner (node:test, Vitest,
  * Jest). Nothing here imports a test framework. Everything not exported here is internal.
  */
-export type { TestFailure, TestLayer, TestLayerResult, TestReport } from '../control/control-store.js';
+export type { TestFailure, TestLayer, TestLayerResult, TestReport } from '../deploy/test-report.js';
 export type { LoadSampleOptions } from '../samples/store.js';
 export { loadSample } from '../samples/store.js';
 export type { RawRecord } from './dataset-records.js';

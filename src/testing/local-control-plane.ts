@@ -4,27 +4,16 @@ import { join } from 'node:path';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { buildArtifact } from '../artifact/build-artifact.js';
 import { ControlPlaneClient } from '../control/client.js';
-import type {
-  ControlStore,
-  DeploymentEvent,
-  DeploymentRecord,
-  DeployOptions,
-  GateConfig,
-} from '../control/control-store.js';
-import { TERMINAL_STATUSES } from '../control/control-store.js';
 import { daemonPaths, startDaemon } from '../control/daemon.js';
+import type { ControlStore } from '../deploy/control-store.js';
+import type { DeployRequestOptions } from '../deploy/deploy-options.js';
+import { type DeploymentEvent, type DeploymentRecord, TERMINAL_STATUSES } from '../deploy/deployment.js';
 import { SlipwayError } from '../errors.js';
 import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { Log } from '../log/log.js';
 
 /** What a deploy request may carry (the body of POST /api/deployments, minus the artifact). */
-export interface LocalDeployOptions {
-  strategy?: DeployOptions['strategy'];
-  config?: unknown;
-  shadow?: { records: number; timeoutMs?: number };
-  bakeMs?: number;
-  gates?: GateConfig;
-  pipeline?: string;
+export interface LocalDeployOptions extends DeployRequestOptions {
   /** Skip the release gate (accepted by a `local` control plane only). */
   allowUntested?: boolean;
   /** Wait for the deployment to end (default true); false returns once it has started. */
@@ -98,7 +87,7 @@ export async function startLocalControlPlane(
     },
     async deploy(artifact, deployOptions = {}) {
       const { wait = true, timeoutMs = 120_000, ...body } = deployOptions;
-      const started = await client.request<DeploymentRecord>('POST', '/api/deployments', { artifact, ...body });
+      const started = await client.deploy({ artifact, ...body });
       if (!wait) return client.deployment(started.id);
       const deadline = Date.now() + timeoutMs;
       for (;;) {

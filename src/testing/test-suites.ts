@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { TestFailure, TestLayer, TestLayerResult, TestReport } from '../control/control-store.js';
+import type { TestFailure, TestLayer, TestLayerResult, TestReport } from '../deploy/test-report.js';
 import { SlipwayError } from '../errors.js';
 import { TapResults } from './tap-results.js';
 

@@ -5,9 +5,12 @@ import { shortDigest } from '../../artifact/manifest.js';
 import type { CliContext } from '../context.js';
 import { printTable } from '../io.js';
 
-/** The store named by `--store`, else `$SLIPWAY_ARTIFACTS`, else `.slipway/artifacts` in the working directory. */
-export function storeFromOption(dir: string | undefined): ArtifactStore {
-  return new ArtifactStore({ dir: resolve(dir ?? process.env.SLIPWAY_ARTIFACTS ?? DEFAULT_ARTIFACT_STORE_DIR) });
+/**
+ * The store named by `--store`, else the project's (`$SLIPWAY_ARTIFACTS`, else `artifacts` in the state
+ * folder, `.slipway/artifacts` by default): the one the daemon runs artifacts from.
+ */
+export function storeFromOption(ctx: CliContext, dir: string | undefined): ArtifactStore {
+  return new ArtifactStore({ dir: dir === undefined ? ctx.artifactsDir() : resolve(dir) });
 }
 
 /** `a1b2c3d4e5f6`, `a1b2c3d4e5f6 dirty`, or `-` outside git. */
@@ -20,10 +23,13 @@ export function registerArtifacts(program: Command, ctx: CliContext): void {
   program
     .command('artifacts')
     .description('List the built artifacts in the artifact store, newest first')
-    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option(
+      '--store <dir>',
+      `artifact store (default: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log: ${DEFAULT_ARTIFACT_STORE_DIR})`,
+    )
     .option('--json', 'print JSON')
     .action(async (opts: { store?: string; json?: boolean }) => {
-      const store = storeFromOption(opts.store);
+      const store = storeFromOption(ctx, opts.store);
       const entries = await store.list();
       if (opts.json) {
         const rows = entries.map((e) => ({

@@ -18,10 +18,13 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .description('Bundle a pipeline into an immutable artifact named by its content digest; prints the digest')
     .argument('<pipeline-file>', 'TypeScript or JavaScript module exporting the pipeline')
     .option('--pipeline <name>', 'which pipeline, when the file exports several')
-    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option(
+      '--store <dir>',
+      `artifact store (default: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log: ${DEFAULT_ARTIFACT_STORE_DIR})`,
+    )
     .option('--json', 'print the result and the manifest as JSON')
     .action(async (file: string, opts: BuildOptions) => {
-      const store = storeFromOption(opts.store);
+      const store = storeFromOption(ctx, opts.store);
       const result = await buildArtifact({
         entry: file,
         store,

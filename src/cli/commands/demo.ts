@@ -5,18 +5,20 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { ArtifactStore } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
-import type { ArtifactRef, DeploymentEvent, DeploymentRecord, DeployOptions } from '../../control/control-store.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
 import { generateValue, seededRandom } from '../../dataset/generate.js';
 import { Controller } from '../../deploy/controller.js';
+import type { DeployRequestOptions } from '../../deploy/deploy-options.js';
+import type { DeploymentEvent, DeploymentRecord } from '../../deploy/deployment.js';
 import { checkExactlyOnce } from '../../deploy/exactly-once-check.js';
 import type { OutputDiff } from '../../deploy/output-diff.js';
 import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
 import type { AppendRecord, Log } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
+import { loadModule, pickDataset } from '../../project/load-module.js';
+import { ChildProcessSupervisor } from '../../supervisor/child-process-supervisor.js';
 import { type CliContext, intOption } from '../context.js';
-import { loadModule, pickDataset } from '../project.js';
-import { describeEvent } from './control.js';
+import { describeEvent } from '../render-event.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/orders/', import.meta.url));
 
@@ -92,15 +94,10 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         { file: 'versions/v2.ts', label: 'v2' },
         { file: 'versions/v3-broken.ts', label: 'v3 (broken)' },
       ];
-      const refs = new Map<string, ArtifactRef>();
+      const refs = new Map<string, string>();
       for (const v of versions) {
         const built = await buildArtifact({ entry: join(EXAMPLE, v.file), cwd: EXAMPLE, store });
-        refs.set(v.label, {
-          digest: built.digest,
-          module: join(built.dir, 'bundle.mjs'),
-          pipeline: built.manifest.name,
-          version: built.manifest.version,
-        });
+        refs.set(v.label, built.digest);
         io.out(
           `built ${v.label.padEnd(12)} ${built.manifest.name}@${built.manifest.version}  ${built.digest.slice(0, 19)}…`,
         );
@@ -108,7 +105,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
 
       const orders = pickDataset(await loadModule(join(EXAMPLE, 'datasets.ts')), 'orders');
       const controlStore = await openSqliteControlStore({ path: join(dir, 'control.db') });
-      const controller = new Controller({ store: controlStore, logPath });
+      const controller = new Controller({
+        store: controlStore,
+        supervisor: new ChildProcessSupervisor({ artifactsDir: store.dir }),
+        artifacts: store,
+        log: { engine: 'embedded', path: logPath },
+      });
       controller.on('event', (e: DeploymentEvent) => io.out(`  ${describeEvent(e)}`));
       const load = startLoad(logPath, opts.rate, orders.topic, orders.schema, orders.partitions);
       const log = await openEmbeddedLog({ path: logPath });
@@ -117,10 +119,10 @@ export function registerDemo(program: Command, ctx: CliContext): void {
 
       const rows: Row[] = [];
       try {
-        const deploy = async (label: string, options: DeployOptions): Promise<void> => {
+        const deploy = async (label: string, options: DeployRequestOptions): Promise<void> => {
           io.out(`deploy ${label} (${options.strategy}${options.shadow ? ', shadow diff' : ''})`);
           const from = await committed(log);
-          const record = await controller.wait((await controller.deploy(refs.get(label) as ArtifactRef, options)).id);
+          const record = await controller.wait((await controller.deploy(refs.get(label) as string, options)).id);
           await new Promise((r) => setTimeout(r, 300));
           rows.push({ label, record, from, to: await committed(log) });
           io.out(`  → ${record.status}\n`);

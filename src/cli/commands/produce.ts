@@ -6,8 +6,8 @@ import { generateValue, seededRandom } from '../../dataset/generate.js';
 import { SlipwayError } from '../../errors.js';
 import type { AppendRecord, Log } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
+import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
 import { type CliContext, intOption } from '../context.js';
-import { findProjectFile, loadModule, pickDataset } from '../project.js';
 
 interface ProduceOptions {
   file?: string;

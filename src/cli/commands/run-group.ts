@@ -1,13 +1,16 @@
 import type { EventEmitter } from 'node:events';
-import { resolve } from 'node:path';
+import { ArtifactStore } from '../../artifact/artifact-store.js';
+import { buildArtifact } from '../../artifact/build-artifact.js';
+import { shortDigest } from '../../artifact/manifest.js';
 import { SlipwayError } from '../../errors.js';
-import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
 import type { Log } from '../../log/log.js';
+import { describeLogConfig, openLog } from '../../log/open-log.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { type MetricsServer, serveMetrics } from '../../runtime/metrics.js';
 import { inputPartitions } from '../../runtime/runner-setup.js';
+import { ChildProcessSupervisor } from '../../supervisor/child-process-supervisor.js';
 import { possibleOwners, RunnerGroup, shareOut } from '../../supervisor/runner-group.js';
-import { RunnerProcess } from '../../supervisor/runner-process.js';
+import type { RunnerExit } from '../../supervisor/supervisor.js';
 import type { CliContext } from '../context.js';
 
 /** The owner (and consumer group) `slipway run` runs a pipeline under, alone or as a group's base. */
@@ -48,58 +51,69 @@ export interface GroupRunOptions {
 }
 
 /**
- * `slipway run --runners N`: the pipeline as N runner processes on the embedded log, each owning a
- * share of the input partitions (as `slipway scale` runs it under the daemon), so a pipeline uses
- * more than one core. Same owner base, consumer group and exactly-once commits as one runner; a
- * runner that dies is restarted from its committed offsets.
+ * `slipway run --runners N`: the pipeline as N runner processes on the log (embedded or Kafka), each
+ * owning a share of the input partitions (as `slipway scale` runs it under the daemon), so a pipeline
+ * uses more than one core. The pipeline file is built into the project's artifact store first: runner
+ * processes run artifacts. Same owner base, consumer group and exactly-once commits as one runner; a
+ * runner that dies is restarted from its committed offsets, and only one that keeps dying ends the run,
+ * with its error.
  */
 export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: GroupRunOptions): Promise<void> {
   const partitions = inputPartitions(pipeline);
   const shares = shareOut(pipeline.name, partitions, options.runners);
   const owner = runOwner(pipeline);
+  const store = new ArtifactStore({ dir: ctx.artifactsDir() });
+  const built = await buildArtifact({ entry: options.file, store, pipeline: pipeline.name });
+  const supervisor = new ChildProcessSupervisor({ artifactsDir: store.dir });
+  const logConfig = ctx.logConfig();
   const group = new RunnerGroup(
+    supervisor,
     {
       id: `run:${pipeline.name}`,
-      module: resolve(options.file),
+      digest: built.digest,
       pipeline: pipeline.name,
-      logPath: ctx.logPath(),
+      log: logConfig,
       owner,
       group: owner,
       batchSize: options.batchSize,
       ...(options.config === undefined ? {} : { config: options.config }),
     },
     shares,
-    (spec) => new RunnerProcess(spec),
   );
   const totals = followRun(group, ctx);
-  group.on('member-restarted', (id: string) => ctx.io.err(`runner ${id} exited; restarted from its committed offsets`));
-  const log = await openEmbeddedLog({ path: ctx.logPath() });
+  group.on('member-exit', (id: string, exit: RunnerExit) =>
+    ctx.io.err(`runner ${id} ${describeExit(exit)}; restarting it from its committed offsets`),
+  );
+  group.on('member-failed', (id: string, error: { code?: string; message: string }) =>
+    ctx.io.err(
+      `runner ${id} failed: ${error.code ?? 'error'}: ${error.message}; restarting it from its committed offsets`,
+    ),
+  );
+  group.on('member-restarted', (id: string) => ctx.io.err(`runner ${id} restarted from its committed offsets`));
+  const log = await openLog(logConfig);
   let timer: NodeJS.Timeout | undefined;
   let metrics: MetricsServer | undefined;
   try {
     await group.start();
     await fenceOtherRunners(log, pipeline, group.owners);
     if (options.metricsPort !== undefined) {
-      metrics = await serveMetrics(() => group.metrics(), { port: options.metricsPort });
+      metrics = await serveMetrics(() => group.registry(), { port: options.metricsPort });
       ctx.io.err(`metrics at ${metrics.url} (the ${options.runners} runners' together)`);
     }
     ctx.io.err(
-      `running ${pipeline.name}@${pipeline.version} as ${options.runners} runner processes on ${ctx.logPath()} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
+      `running ${pipeline.name}@${pipeline.version} (${shortDigest(built.digest)}) as ${options.runners} runner processes on the ${describeLogConfig(logConfig)} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
     );
     const show = async (): Promise<void> => {
       let lag = 0;
-      for (const tp of partitions) {
-        const end = await log.endOffset(tp.topic, tp.partition);
-        lag += end;
-      }
+      for (const tp of partitions) lag += await log.endOffset(tp.topic, tp.partition);
       for (const o of await log.committedOffsets(owner)) lag -= o.offset;
       ctx.io.progress(`in ${totals.inputs}  out ${totals.outputs}  dlq ${totals.dlq}  lag ${Math.max(0, lag)}`);
     };
     let ended: (() => void) | undefined;
+    group.on('gave-up', () => ended?.());
     timer = setInterval(() => {
       void show().catch(() => {});
-      const state = group.state;
-      if (state === 'failed' || state === 'fenced' || state === 'exited') ended?.();
+      if (group.state === 'fenced') ended?.();
     }, 1000);
     if (options.untilCaughtUp) {
       const ends = [];
@@ -113,17 +127,28 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
       });
     }
     clearInterval(timer);
-    const state = group.state;
-    if (state === 'fenced') {
+    const gaveUp = group.gaveUp;
+    if (gaveUp !== undefined) {
+      const error =
+        gaveUp.error === undefined
+          ? describeExit(gaveUp.exit)
+          : `${gaveUp.error.code ?? 'error'}: ${gaveUp.error.message}`;
+      throw new SlipwayError(
+        'SLIPWAY_RUNNER_FAILED',
+        `Runner ${gaveUp.member} of ${pipeline.name} kept failing (${gaveUp.restarts + 1} times within a minute; last: ${error}); the others committed their last batch and stopped. Fix the cause and run again: it resumes from the committed offsets.`,
+        {
+          details: {
+            member: gaveUp.member,
+            restarts: gaveUp.restarts,
+            ...(gaveUp.error === undefined ? {} : { error: gaveUp.error }),
+          },
+        },
+      );
+    }
+    if (group.state === 'fenced') {
       throw new SlipwayError(
         'SLIPWAY_FENCED',
         `Another instance of ${pipeline.name} took over; these runners stopped without writing more.`,
-      );
-    }
-    if (state === 'failed' || state === 'exited') {
-      throw new SlipwayError(
-        'SLIPWAY_RUNNER_FAILED',
-        `A runner of ${pipeline.name} failed (its error is above); the others committed their last batch and stopped.`,
       );
     }
     await group.stop();
@@ -136,6 +161,13 @@ export async function runAsGroup(ctx: CliContext, pipeline: Pipeline, options: G
     clearInterval(timer);
     await metrics?.close();
     await group.stop();
+    await supervisor.close();
     await log.close();
   }
+}
+
+/** `exited (SIGKILL)`, `exited with code 1`, or `failed: SLIPWAY_…: message`. */
+function describeExit(exit: RunnerExit): string {
+  if (exit.error !== undefined) return `failed: ${exit.error.code ?? 'error'}: ${exit.error.message}`;
+  return exit.signal !== null ? `was killed (${exit.signal})` : `exited with code ${exit.code}`;
 }

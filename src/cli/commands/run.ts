@@ -1,12 +1,13 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SlipwayError } from '../../errors.js';
-import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
+import { describeLogConfig, openLog } from '../../log/open-log.js';
+import { loadModule, pickPipeline } from '../../project/load-module.js';
 import { serveMetrics } from '../../runtime/metrics.js';
 import { Runner } from '../../runtime/runner.js';
+import { parseConfigOption } from '../config-option.js';
 import { type CliContext, intOption } from '../context.js';
-import { loadModule, pickPipeline } from '../project.js';
 import { fenceOtherRunners, followRun, runAsGroup, runOwner } from './run-group.js';
+import { refuseManagedPipeline } from './run-guard.js';
 
 interface RunOptions {
   pipeline?: string;
@@ -15,34 +16,15 @@ interface RunOptions {
   batchSize?: number;
   untilCaughtUp?: boolean;
   runners?: number;
-}
-
-/** `--config '{"a":1}'` or `--config @file.json`. */
-export function parseConfigOption(value: string | undefined): unknown {
-  if (value === undefined) return undefined;
-  const text = value.startsWith('@') ? readConfigFile(value.slice(1)) : value;
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new SlipwayError(
-      'SLIPWAY_PARSE',
-      `--config is not valid JSON (${(err as Error).message}). Pass JSON or @file.json.`,
-    );
-  }
-}
-
-function readConfigFile(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    throw new SlipwayError('SLIPWAY_FILE_NOT_FOUND', `Config file ${path} cannot be read.`);
-  }
+  force?: boolean;
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
   program
     .command('run')
-    .description('Run a pipeline on the embedded log, exactly once, until interrupted (Ctrl-C drains and stops)')
+    .description(
+      'Run a pipeline on the log (embedded, or Kafka with --kafka), exactly once, until interrupted (Ctrl-C drains and stops)',
+    )
     .argument('<pipeline-file>', 'TypeScript or JavaScript module exporting the pipeline')
     .option('--pipeline <name>', 'which pipeline, when the file exports several')
     .option('-c, --config <json>', 'pipeline config as JSON, or @file.json')
@@ -59,11 +41,20 @@ export function registerRun(program: Command, ctx: CliContext): void {
       intOption('--runners', 1),
       1,
     )
+    .option('--force', 'run it even when a control plane runs this pipeline on the same log (takes it over)')
     .action(async (file: string, opts: RunOptions) => {
       const module = await loadModule(file);
       const pipeline = pickPipeline(module, opts.pipeline);
       const config = parseConfigOption(opts.config);
       const runners = opts.runners ?? 1;
+      // Refused before anything starts when a control plane runs the pipeline here.
+      const check = await openLog(ctx.logConfig());
+      try {
+        const warning = await refuseManagedPipeline(check, pipeline.name, opts.force === true);
+        if (warning !== undefined) ctx.io.err(`warning: ${warning}`);
+      } finally {
+        await check.close();
+      }
       if (runners > 1) {
         await runAsGroup(ctx, pipeline, {
           file,
@@ -75,7 +66,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         });
         return;
       }
-      const log = await openEmbeddedLog({ path: ctx.logPath(), commitThread: true });
+      const log = await openLog(ctx.logConfig(), { commitThread: true });
       const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
       const totals = followRun(runner, ctx);
@@ -91,7 +82,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           ctx.io.err(`metrics at ${metrics.url}`);
         }
         ctx.io.err(
-          `running ${pipeline.name}@${pipeline.version} on ${ctx.logPath()} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
+          `running ${pipeline.name}@${pipeline.version} on the ${describeLogConfig(ctx.logConfig())} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
         );
         const show = async (): Promise<void> => {
           const lag = (await runner.lag()).reduce((n, p) => n + p.lag, 0);

@@ -8,6 +8,7 @@ import { SlipwayError } from '../../errors.js';
 import type { AppendRecord } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
 import { isPipeline } from '../../pipeline/pipeline.js';
+import { findProjectFile, type LoadedModule, pickDataset } from '../../project/load-module.js';
 import { type CaptureProgress, captureSample, type StratifyBy } from '../../samples/capture.js';
 import { compareStats, type DriftReport } from '../../samples/drift.js';
 import { isMasking, type Masking } from '../../samples/masking.js';
@@ -22,7 +23,6 @@ import {
 } from '../../samples/store.js';
 import { createSynthesizer } from '../../samples/synth.js';
 import { type CliContext, intOption } from '../context.js';
-import { findProjectFile, type LoadedModule, pickDataset } from '../project.js';
 
 interface CommonOptions {
   project?: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { SlipwayError } from '../../errors.js';
 import type { Log, LogRecord } from '../../log/log.js';
+import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
 import { type CliContext, intOption } from '../context.js';
-import { findProjectFile, loadModule, pickDataset } from '../project.js';
 
 interface TailOptions {
   lines?: number;

@@ -3,9 +3,9 @@ import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
 import { ControlPlaneClient } from '../../control/client.js';
-import type { TestLayer, TestReport } from '../../control/control-store.js';
 import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
+import type { TestLayer, TestReport } from '../../deploy/test-report.js';
 import { SlipwayError } from '../../errors.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
 import type { CliContext } from '../context.js';
@@ -70,7 +70,10 @@ export function registerTest(program: Command, ctx: CliContext): void {
     .option('--artifact <digest>', 'the artifact the report is for (digest or unique prefix)')
     .option('--build <pipeline-file>', 'build this pipeline into an artifact first, and report for its digest')
     .option('--pipeline <name>', 'which pipeline, when the file exports several')
-    .option('--store <dir>', `artifact store (default: $SLIPWAY_ARTIFACTS or ${DEFAULT_ARTIFACT_STORE_DIR})`)
+    .option(
+      '--store <dir>',
+      `artifact store (default: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log: ${DEFAULT_ARTIFACT_STORE_DIR})`,
+    )
     .option('--layer <layers>', `layers to run, comma-separated (default: ${TEST_LAYERS.join(',')})`)
     .option('--json', 'print the report as JSON')
     .option(
@@ -85,7 +88,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
         );
       }
       const layers = parseLayers(opts.layer);
-      const store = storeFromOption(opts.store);
+      const store = storeFromOption(ctx, opts.store);
       let digest: string | undefined;
       if (opts.build !== undefined) {
         const built = await buildArtifact({

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { formatRetention } from '../../dataset/retention.js';
+import { findProjectFile, loadModule } from '../../project/load-module.js';
 import {
   applyTopics,
   planTopics,
@@ -9,7 +10,6 @@ import {
 } from '../../topics/topic-plan.js';
 import type { CliContext } from '../context.js';
 import { printTable } from '../io.js';
-import { findProjectFile, loadModule } from '../project.js';
 
 interface TopicsAsCodeOptions {
   project?: string;

@@ -1,11 +1,12 @@
-import type { ArtifactRef, DeploymentRecord } from '../../control/control-store.js';
 import { isSlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
-import type { RunnerHandle } from '../../supervisor/runner-group.js';
-import type { StrategyContext } from '../controller.js';
+import type { RunnerHandle } from '../../supervisor/supervisor.js';
+import type { ArtifactRef, DeploymentRecord, GateVerdict, Handoff, ShadowOutcome } from '../deployment.js';
+import { stepError } from '../deployment-steps.js';
 import { checkDiffGate, checkRunnerGates, type GateResult } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
-import { sampleShadowDiff } from '../sample-shadow.js';
+import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
+import type { StrategyContext } from '../strategy-context.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -33,7 +34,7 @@ export const alive = (runner: RunnerHandle | undefined): runner is RunnerHandle 
   runner !== undefined && runner.state !== 'exited';
 
 export const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolean =>
-  a !== undefined && a.module === b.module && a.version === b.version && a.digest === b.digest;
+  a !== undefined && a.digest === b.digest;
 
 /**
  * The exact handoff: pause `from` at its committed offsets N, fence the owner, activate `to` from N.
@@ -43,7 +44,7 @@ export async function handoff(
   ctx: StrategyContext,
   from: RunnerHandle | undefined,
   to: RunnerHandle,
-): Promise<{ offsets: PartitionOffset[]; epoch: number; pauseMs: number }> {
+): Promise<Handoff> {
   const started = performance.now();
   if (from !== undefined) await from.pause().catch(() => undefined);
   // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
@@ -53,22 +54,22 @@ export async function handoff(
   const epoch = await ctx.log.fence(ctx.owner);
   const offsets = await ctx.log.committedOffsets(ctx.group);
   await to.activate({ offsets, epoch, keyRange: null });
-  return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10 };
+  return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10, records: total(offsets) };
 }
 
-/** Shadow run + diff; true when the diff gate passes. */
-async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Promise<Record<string, unknown>> {
-  const { pipeline, log, steps } = ctx;
+/** Shadow run + diff, and the sample diff when live input is too sparse; the gates' verdict on them. */
+async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Promise<ShadowOutcome> {
+  const { manifest, log, steps } = ctx;
   const shadowOpts = record.options.shadow ?? { records: 1000 };
-  const attempt = (steps.record.summary.shadowAttempts as number | undefined) ?? 0;
+  const attempt = steps.record.summary.shadowAttempts ?? 0;
   await steps.summarize({ shadowAttempts: attempt + 1 });
   const shadowId = `${record.id.replace(/[^A-Za-z0-9_-]/g, '')}-${attempt + 1}`;
-  const partitions = [...new Set(pipeline.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => p)))];
+  const partitions = [...new Set(manifest.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => p)))];
   const snap = await log.snapshot({
     group: ctx.group,
-    namespace: pipeline.name,
+    namespace: manifest.name,
     partitions,
-    topics: pipeline.outputs.map((d) => d.topic),
+    topics: manifest.outputs.map((d) => d.topic),
   });
   const shadow = await ctx.startRunner(record.artifact, 'shadow', { mode: 'shadow', shadowId });
   try {
@@ -82,35 +83,27 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
     const end = await shadow.pause();
     stats = await shadow.stats();
     const caughtUp = await waitForCommitted(ctx, end, 30_000);
+    const allowChangedFields = record.options.gates?.allowChangedFields;
     const diff = await diffOutputs({
       log,
-      outputs: pipeline.outputs.map((d) => ({
+      outputs: manifest.outputs.map((d) => ({
         live: d.topic,
         shadow: `${d.topic}.shadow.${shadowId}`,
         liveFrom: snap.endOffsets,
       })),
       from: snap.offsets,
       to: end,
-      ...(record.options.gates?.allowChangedFields
-        ? { allowChangedFields: record.options.gates.allowChangedFields }
-        : {}),
+      ...(allowChangedFields ? { allowChangedFields } : {}),
     });
     const gates: GateResult[] = [
       checkDiffGate(diff, record.options.gates),
       ...checkRunnerGates(stats, record.options.gates),
     ];
     // Too little live input to judge the release: the project's representative samples stand in.
-    let sampleDiff: Awaited<ReturnType<typeof sampleShadowDiff>>;
+    let sampleDiff: SampleShadowDiff | undefined;
     const previous = record.previous;
     if (diff.compared < shadowOpts.records && shadowOpts.samples !== undefined && previous !== null) {
-      sampleDiff = await sampleShadowDiff({
-        blue: { pipeline: await ctx.pipelineOf(previous), config: ctx.live()?.spec.config },
-        green: { pipeline, config: record.options.config },
-        samplesRoot: shadowOpts.samples,
-        ...(record.options.gates?.allowChangedFields
-          ? { allowChangedFields: record.options.gates.allowChangedFields }
-          : {}),
-      });
+      sampleDiff = await sampleDiffOf(ctx, previous, shadowOpts.samples, shadowId);
       if (sampleDiff !== undefined)
         gates.push({ ...checkDiffGate(sampleDiff, record.options.gates), gate: 'sample-diff-ratio' });
     }
@@ -131,6 +124,41 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
     };
   } finally {
     await shadow.stop();
+    // Everything the shadow wrote under its own names goes: nothing is left to grow or to alert on.
+    await ctx.removeShadow(shadowId).catch(() => undefined);
+  }
+}
+
+/** Both versions over the project's samples, each in a runner of its own (never activated). */
+async function sampleDiffOf(
+  ctx: StrategyContext,
+  previous: ArtifactRef,
+  samplesRoot: string,
+  shadowId: string,
+): Promise<SampleShadowDiff | undefined> {
+  const record = ctx.steps.record;
+  // Own owners and groups, never fenced nor committed: these runners only run the sample through their core.
+  const side = (name: string) => ({
+    owner: `slipway.${record.pipeline}.sample.${shadowId}.${name}`,
+    group: `slipway.${record.pipeline}.sample.${shadowId}.${name}`,
+  });
+  const blue = await ctx.startRunner(previous, 'sample-blue', side('blue'));
+  try {
+    const green = await ctx.startRunner(record.artifact, 'sample-green', side('green'));
+    try {
+      const allowChangedFields = record.options.gates?.allowChangedFields;
+      return await sampleShadowDiff({
+        blue,
+        green,
+        manifest: ctx.manifest,
+        samplesRoot,
+        ...(allowChangedFields ? { allowChangedFields } : {}),
+      });
+    } finally {
+      await green.stop();
+    }
+  } finally {
+    await blue.stop();
   }
 }
 
@@ -140,7 +168,8 @@ export async function bake(
   green: RunnerHandle | undefined,
   record: DeploymentRecord,
   bakeMs = record.options.bakeMs ?? 2000,
-): Promise<Record<string, unknown>> {
+  phase = 'bake',
+): Promise<GateVerdict> {
   const deadline = Date.now() + bakeMs;
   let requested = false;
   void ctx.rollbackRequested.then(() => {
@@ -151,7 +180,9 @@ export async function bake(
     const final = Date.now() >= deadline;
     const stats = await green?.stats().catch(() => undefined);
     if (stats === undefined) {
-      results = [{ gate: 'runner', ok: false, value: 'exited', limit: 'running', message: 'green exited during bake' }];
+      results = [
+        { gate: 'runner', ok: false, value: 'exited', limit: 'running', message: `green exited during ${phase}` },
+      ];
     } else results = checkRunnerGates(stats, record.options.gates, final);
     if (requested) return { ok: false, requested: true, gates: results, failedAt: Date.now() };
     if (results.some((g) => !g.ok)) return { ok: false, gates: results, failedAt: Date.now() };
@@ -172,8 +203,8 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
   const record = steps.record;
   const previous = record.previous;
   // What decides the outcome: the bake's verdict, or a failed cutover's (both as recorded, on a resume).
-  let verdict: Record<string, unknown> | undefined =
-    steps.ended('bake') ?? (steps.began('rollback') ? { ok: false, reason: 'cutover failed' } : undefined);
+  let verdict: GateVerdict | undefined =
+    steps.ended('bake') ?? (steps.began('rollback') ? { ok: false, gates: [], reason: 'cutover failed' } : undefined);
   // A cutover killed after it switched the release, before it recorded its end, is done all the
   // same: the restarted controller runs the new version as the live runner.
   const cutOver =
@@ -200,12 +231,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
       const cut = await steps.run('cutover', async () => {
         const result = await handoff(ctx, blue, green);
         await ctx.setLive(green, record.artifact);
-        return {
-          offsets: result.offsets,
-          epoch: result.epoch,
-          pauseMs: result.pauseMs,
-          records: total(result.offsets),
-        };
+        return result;
       });
       await steps.summarize({ cutoverPauseMs: cut.pauseMs, cutoverAt: cut.offsets });
     } catch (err) {
@@ -213,9 +239,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
       // with green stopped first so that it cannot commit past the offsets the rollback starts from.
       if (previous === null) throw err;
       await green.stop();
-      const e = err as { code?: string; message?: string };
-      const error = { code: e?.code ?? null, message: e?.message ?? String(err) };
-      verdict = { ok: false, reason: 'cutover failed', error, failedAt: Date.now() };
+      verdict = { ok: false, gates: [], reason: 'cutover failed', error: stepError(err), failedAt: Date.now() };
     }
     ctx.warm = blue;
   } else if (verdict === undefined && previous !== null) {
@@ -231,10 +255,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
  * complete, or roll back at an exact offset. `verdict` is the outcome already known (a resumed
  * deployment's recorded bake, or a failed cutover). Shared by blue-green and canary.
  */
-export async function bakeThenFinish(
-  ctx: StrategyContext,
-  known: Record<string, unknown> | undefined,
-): Promise<DeploymentRecord> {
+export async function bakeThenFinish(ctx: StrategyContext, known: GateVerdict | undefined): Promise<DeploymentRecord> {
   const { steps } = ctx;
   const record = steps.record;
   const previous = record.previous;
@@ -251,12 +272,12 @@ export async function bakeThenFinish(
       gates: verdict.gates,
     });
   }
-  const failedAt = (verdict.failedAt as number | undefined) ?? Date.now();
+  const failedAt = verdict.failedAt ?? Date.now();
   const back = await steps.run('rollback', async () => {
     // Blue as kept warm, or a new one if it died: it starts from the committed offsets either way.
     let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue', {}, ctx.runners());
     const current = ctx.live();
-    let result: Awaited<ReturnType<typeof handoff>>;
+    let result: Handoff;
     try {
       result = await handoff(ctx, current, warm);
     } catch (err) {
@@ -280,7 +301,7 @@ export async function bakeThenFinish(
   if (ctx.warm !== undefined) await ctx.warm.stop();
   ctx.warm = undefined;
   return steps.finish('rolled_back', {
-    reason: verdict.requested === true ? 'rollback requested' : String(verdict.reason ?? 'gates failed during bake'),
+    reason: verdict.requested === true ? 'rollback requested' : (verdict.reason ?? 'gates failed during bake'),
     gates: verdict.gates,
     ...(verdict.error === undefined ? {} : { error: verdict.error }),
     rollbackMs: back.rollbackMs,

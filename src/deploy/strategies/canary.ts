@@ -1,9 +1,10 @@
-import type { ArtifactRef, DeploymentRecord } from '../../control/control-store.js';
 import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
-import type { RunnerHandle } from '../../supervisor/runner-group.js';
-import type { StrategyContext } from '../controller.js';
+import type { RunnerHandle } from '../../supervisor/supervisor.js';
+import type { ArtifactRef, CanaryStep, DeploymentRecord, GateVerdict } from '../deployment.js';
+import { stepError } from '../deployment-steps.js';
 import { alignedOffsets, isBehind } from '../offset-barrier.js';
+import type { StrategyContext } from '../strategy-context.js';
 import { bake, bakeThenFinish, sameArtifact, total } from './blue-green.js';
 
 /** Percent of keys green gets at each step when the deployment names none. */
@@ -79,8 +80,8 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
   const canaryGroup = `${ctx.group}.canary.${record.id}`;
 
   const cutOver =
-    steps.ended('canary-100') !== undefined ||
-    (steps.began('canary-100') && sameArtifact(ctx.liveArtifact(), record.artifact));
+    steps.ended('canary-cutover') !== undefined ||
+    (steps.began('canary-cutover') && sameArtifact(ctx.liveArtifact(), record.artifact));
   if (cutOver) {
     // Resumed after the cutover: green is live (the controller restarted it); bring blue back, warm.
     if (steps.ended('bake') === undefined && !steps.began('rollback'))
@@ -214,13 +215,16 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     green = undefined;
   };
 
-  let verdict: Record<string, unknown> | undefined;
+  let verdict: GateVerdict | undefined;
+  // The share green had when it failed: the rollback moves `share` back to 0 before the summary is written.
+  let failedShare = share;
   try {
     if (!steps.began('rollback')) {
       for (const s of shares) {
-        if (s === 100 || steps.ended(`canary-${s}`) !== undefined) continue;
+        const step: CanaryStep = `canary-${s}`;
+        if (s === 100 || steps.ended(step) !== undefined) continue;
         const result = await steps.run(
-          `canary-${s}`,
+          step,
           async () => {
             // Green starts (a few seconds) before the barrier, not inside its pause.
             if (green === undefined || green.state === 'exited') {
@@ -233,8 +237,8 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
               pauses.push(moved.pauseMs);
               await steps.summarize({ canaryShare: s, canaryPausesMs: pauses });
             }
-            const watched = await bake(ctx, green, record, stepMs);
-            return <Record<string, unknown>>{
+            const watched = await bake(ctx, green, record, stepMs, `the canary step at ${s} %`);
+            return {
               share: s,
               ...(moved === undefined ? {} : { at: total(moved.offsets), ...moved }),
               ...watched,
@@ -244,6 +248,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
         );
         if (result.ok !== true) {
           verdict = result;
+          failedShare = s;
           break;
         }
       }
@@ -251,18 +256,19 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
   } catch (err) {
     if (ctx.closing()) throw err;
     // A step that could not complete (a runner kept dying): back to blue rather than stay split.
-    const e = err as { code?: string; message?: string };
+    failedShare = share;
     verdict = {
       ok: false,
-      reason: 'canary step failed',
-      error: { code: e?.code ?? null, message: e?.message ?? String(err) },
+      gates: [],
+      reason: `the canary step at ${share} % could not complete`,
+      error: stepError(err),
       failedAt: Date.now(),
     };
   }
 
   if (verdict === undefined && !steps.began('rollback')) {
     const cut = await steps.run(
-      'canary-100',
+      'canary-cutover',
       async () => {
         if (green === undefined || green.state === 'exited') {
           green = await startGreen();
@@ -278,7 +284,8 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
         if (green === undefined || green.state === 'exited') green = await startGreen();
         await green.activate({ offsets, epoch, owner: ctx.owner, group: ctx.group, keyRange: null });
         await ctx.setLive(green, record.artifact);
-        return { share: 100, offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10 };
+        const pauseMs = Math.round((performance.now() - started) * 10) / 10;
+        return { share: 100 as const, offsets, epoch, pauseMs, records: total(offsets) };
       },
       { share: 100 },
     );
@@ -294,7 +301,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
   }
 
   // Roll back before the cutover: a barrier back to 0 %, blue takes every key, green is fenced.
-  const failedAt = (verdict?.failedAt as number | undefined) ?? Date.now();
+  const failedAt = verdict?.failedAt ?? Date.now();
   const back = await steps.run('rollback', async () => {
     let moved: Awaited<ReturnType<typeof moveTo>> | undefined;
     for (let attempt = 1; moved === undefined; attempt++) {
@@ -322,7 +329,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
         ? 'resumed rollback'
         : verdict.requested === true
           ? 'rollback requested'
-          : String(verdict.reason ?? `gates failed at ${share} %`),
+          : (verdict.reason ?? `gates failed at ${failedShare} % of keys`),
     ...(verdict?.gates === undefined ? {} : { gates: verdict.gates }),
     ...(verdict?.error === undefined ? {} : { error: verdict.error }),
     rollbackMs: back.rollbackMs,

@@ -1,5 +1,5 @@
-import type { DeploymentRecord } from '../../control/control-store.js';
-import type { StrategyContext } from '../controller.js';
+import type { DeploymentRecord } from '../deployment.js';
+import type { StrategyContext } from '../strategy-context.js';
 
 /** Recreate: stop blue, then start green from the committed offsets — the naive baseline, kept to measure against. */
 export async function runRecreate(ctx: StrategyContext): Promise<DeploymentRecord> {

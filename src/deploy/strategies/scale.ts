@@ -1,5 +1,5 @@
-import type { DeploymentRecord } from '../../control/control-store.js';
-import type { StrategyContext } from '../controller.js';
+import type { DeploymentRecord } from '../deployment.js';
+import type { StrategyContext } from '../strategy-context.js';
 import { handoff, total } from './blue-green.js';
 
 /**
@@ -20,7 +20,7 @@ export async function runScale(ctx: StrategyContext): Promise<DeploymentRecord> 
   const from = ctx.live();
   const next = await ctx.startRunner(record.artifact, 'live', {}, target);
   await steps.info('start-runners', { runners: target, pid: next.pid ?? null });
-  let cut: Record<string, unknown>;
+  let cut: { pauseMs: number };
   try {
     cut = await steps.run('handoff', async () => {
       const result = await handoff(ctx, from, next);

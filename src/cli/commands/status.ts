@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import { ControlPlaneClient } from '../../control/client.js';
+import type { CliContext } from '../context.js';
+import { intOption } from '../context.js';
+import { printTable } from '../io.js';
+import { describeEvent, describeOutcome } from '../render-event.js';
+
+const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
+
+export function registerStatus(program: Command, ctx: CliContext): void {
+  const client = (opts: { controlPlane?: string }) => ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane);
+  program
+    .command('status')
+    .description('What is live, its runners, what happened to them lately, and deployments in progress')
+    .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { controlPlane?: string; json?: boolean }) => {
+      const status = await client(opts).status();
+      if (opts.json) return void ctx.io.out(JSON.stringify(status, null, 2));
+      if (status.releases.length === 0) ctx.io.out('nothing deployed yet: `slipway deploy <artifact>`');
+      for (const r of status.releases) {
+        const live = status.runners.find((x) => x.pipeline === r.pipeline);
+        const s = live?.stats;
+        ctx.io.out(
+          `${r.pipeline}@${r.artifact.version}  ${r.artifact.digest.slice(0, 19)}  ${r.runners} runner${r.runners === 1 ? '' : 's'}  since ${new Date(r.updatedAt).toISOString()}`,
+        );
+        if (live === undefined) {
+          ctx.io.out('  not running');
+          continue;
+        }
+        if (live.fencedSince !== null)
+          ctx.io.out(
+            `  FENCED since ${clock(live.fencedSince)}: another writer took the pipeline over on the log (a \`slipway run\`?); see the events below`,
+          );
+        for (const m of live.members) ctx.io.out(`  runner ${m.id}  pid ${m.pid ?? '-'}  ${m.state}`);
+        if (s !== null && s !== undefined)
+          ctx.io.out(
+            `  in ${s.inputs}  out ${s.outputs}  dlq ${s.dlq}  lag ${s.lag}  p99 ${s.p99LatencyMs === null ? '-' : `${s.p99LatencyMs} ms`}`,
+          );
+      }
+      for (const d of status.active)
+        ctx.io.out(`deploying ${d.id}: ${d.pipeline}@${d.artifact.version} (${d.options.strategy}) at step ${d.step}`);
+      const recent = status.events.slice(-10);
+      if (recent.length > 0) {
+        ctx.io.out('recent runner events:');
+        for (const e of recent) ctx.io.out(`  ${clock(e.at)}  ${e.pipeline}  ${e.message}`);
+      }
+    });
+
+  program
+    .command('history')
+    .description('Past deployments, or the step-by-step events of one (with why it failed)')
+    .argument('[deployment]', 'a deployment id for its events')
+    .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
+    .option('-n, --limit <n>', 'how many deployments', intOption('--limit', 1), 20)
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, opts: { controlPlane?: string; limit: number; json?: boolean }) => {
+      const c = client(opts);
+      if (id !== undefined) {
+        const { deployment, events } = await c.deployment(id);
+        if (opts.json) return void ctx.io.out(JSON.stringify({ deployment, events }, null, 2));
+        ctx.io.out(
+          `${deployment.id}  ${deployment.pipeline}@${deployment.artifact.version}  ${deployment.options.strategy}  ${deployment.status}`,
+        );
+        for (const e of events) ctx.io.out(describeEvent(e));
+        if (deployment.status !== 'running' && deployment.status !== 'completed')
+          ctx.io.out(describeOutcome(deployment));
+        return;
+      }
+      const list = await c.deployments({ limit: opts.limit });
+      if (opts.json) return void ctx.io.out(JSON.stringify(list, null, 2));
+      if (list.length === 0) return void ctx.io.out('no deployments yet');
+      printTable(
+        ctx.io,
+        ['DEPLOYMENT', 'PIPELINE', 'STRATEGY', 'STATUS', 'PAUSE', 'STARTED', 'WHY'],
+        list.map((d) => [
+          d.id,
+          `${d.pipeline}@${d.artifact.version}`,
+          d.options.strategy,
+          d.status,
+          d.summary.cutoverPauseMs === undefined || d.summary.cutoverPauseMs === null
+            ? '-'
+            : `${d.summary.cutoverPauseMs} ms`,
+          new Date(d.createdAt).toISOString(),
+          d.status === 'completed' || d.status === 'running'
+            ? ''
+            : describeOutcome(d).slice(d.id.length + d.status.length + 3),
+        ]),
+      );
+    });
+}

@@ -1,0 +1,154 @@
+import type { ConfigChange, DeploymentEvent, DeploymentRecord, GateVerdict, StepError } from '../deploy/deployment.js';
+import type { GateResult } from '../deploy/gates.js';
+import type { PartitionOffset } from '../log/log.js';
+
+const total = (offsets: readonly PartitionOffset[] | undefined): number =>
+  (offsets ?? []).reduce((n, o) => n + o.offset, 0);
+
+const describeError = (e: StepError): string => `${e.code === null ? '' : `${e.code}: `}${e.message}`;
+
+const failedGates = (gates: readonly GateResult[] | undefined): string =>
+  (gates ?? [])
+    .filter((g) => !g.ok)
+    .map((g) => `${g.gate} (${g.message})`)
+    .join('; ');
+
+function verdictText(v: GateVerdict): string {
+  if (v.ok) return 'gates passed';
+  if (v.requested) return 'rollback requested';
+  const failed = failedGates(v.gates);
+  if (failed !== '') return `gate failed: ${failed}`;
+  return `${v.reason ?? 'failed'}${v.error === undefined ? '' : `: ${describeError(v.error)}`}`;
+}
+
+const show = (v: unknown): string => (v === undefined ? '(unset)' : JSON.stringify(v));
+
+function describeChanges(changes: readonly ConfigChange[]): string {
+  if (changes.length === 0) return 'no change';
+  const listed = changes.slice(0, 5).map((c) => `${c.path} ${show(c.from)} → ${show(c.to)}`);
+  return listed.join(', ') + (changes.length > 5 ? `, and ${changes.length - 5} more` : '');
+}
+
+/** One line (or two) for a deployment event, as `deploy` and `history` print them. */
+export function describeEvent(e: DeploymentEvent): string {
+  const at = new Date(e.at).toISOString().slice(11, 23);
+  const line = (label: string, text: string): string => `${at}  ${label.padEnd(11)} ${text}`;
+  if (e.kind === 'error') return line(e.step, `error ${describeError(e.data)}`);
+  switch (e.step) {
+    case 'planned':
+      return line(
+        'planned',
+        `${e.data.artifact.pipeline}@${e.data.artifact.version}${e.data.options.untested ? ' (untested)' : ''}${
+          e.data.previous === null
+            ? ' — first release: nothing live to hand over from'
+            : ` replacing ${e.data.previous.version}`
+        }`,
+      );
+    case 'config':
+      return line(
+        'config',
+        e.data.from === 'live'
+          ? `carried forward from the live release (${describeChanges(e.data.changes)})`
+          : e.data.from === 'defaults'
+            ? "the config schema's defaults"
+            : `as given: ${describeChanges(e.data.changes)}`,
+      );
+    case 'start-green':
+      if (e.kind === 'info') return line('green', `started in standby (${e.data.runner})`);
+      if (e.kind === 'begin') return line('recreate', 'starting green…');
+      return line('recreate', `green running (output stopped for ${e.data.pauseMs} ms)`);
+    case 'stop-blue':
+      return line('recreate', e.kind === 'begin' ? 'stopping blue…' : 'blue stopped');
+    case 'shadow': {
+      if (e.kind === 'begin') return line('shadow', "green reads blue's offsets into shadow outputs…");
+      const { diff, sampleDiff, ok } = e.data;
+      const fields = Object.entries(diff.changedFields)
+        .map(([f, n]) => `${f}×${n}`)
+        .join(', ');
+      const allowed = diff.changed === 0 && fields !== '' ? ' (changed only in allowed fields)' : '';
+      const sampleLine =
+        sampleDiff === undefined
+          ? ''
+          : `\n${line('sample diff', `${sampleDiff.records} records of ${sampleDiff.samples.join(', ')} (live input too sparse): ${sampleDiff.identical} identical, ${sampleDiff.changed} changed, ${sampleDiff.missing} missing, ${sampleDiff.extra} extra → ${ok ? 'pass' : 'FAIL'}`)}`;
+      if (diff.compared === 0)
+        return `${line('shadow diff', 'nothing to compare: no input arrived during the shadow run')}${sampleLine}`;
+      return `${line(
+        'shadow diff',
+        `${diff.compared} compared: ${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra${
+          fields ? ` (fields: ${fields})${allowed}` : ''
+        } → ${ok ? 'pass' : `FAIL${failedGates(e.data.gates) ? `: ${failedGates(e.data.gates)}` : ''}`}`,
+      )}${sampleLine}`;
+    }
+    case 'cutover':
+      if (e.kind === 'begin') return line('cutover', 'pausing blue at its committed offsets…');
+      return line('cutover', `at offset ${e.data.records} (epoch ${e.data.epoch}), pause ${e.data.pauseMs} ms`);
+    case 'bake':
+      if (e.kind === 'begin') return line('bake', 'watching gates…');
+      return line('bake', verdictText(e.data));
+    case 'rollback':
+      if (e.kind === 'begin') return line('rollback', 'pausing green, activating blue at the same offsets…');
+      return line('rollback', `done in ${e.data.rollbackMs} ms (pause ${e.data.pauseMs} ms)`);
+    case 'start-runners':
+      return line('scale', `${e.data.runners} runners started in standby, each with a share of the partitions`);
+    case 'handoff':
+      if (e.kind === 'begin') return line('handoff', 'pausing the running set at its committed offsets…');
+      return line('handoff', `${e.data.runners} runners live at offset ${e.data.records}, pause ${e.data.pauseMs} ms`);
+    case 'barrier': {
+      const share = e.data.share;
+      const what =
+        share === 0
+          ? 'blue takes every key again'
+          : share === 100
+            ? 'green takes every key'
+            : `green takes ${share} % of keys`;
+      return line('barrier', `both sides at offset ${total(e.data.offsets)}: ${what}`);
+    }
+    case 'canary-cutover':
+      if (e.kind === 'begin') return line('canary', '100 % of keys to green…');
+      return line(
+        'cutover',
+        `green is live at offset ${e.data.records} (epoch ${e.data.epoch}), pause ${e.data.pauseMs} ms`,
+      );
+    case 'runner':
+      return line(
+        'runner',
+        `${e.data.runner} ${e.data.what}${e.data.detail === undefined ? '' : ` (${e.data.detail})`}`,
+      );
+    case 'completed':
+      return line('completed', '');
+    case 'aborted':
+    case 'failed':
+    case 'rolled_back': {
+      const d = e.data;
+      const parts = [
+        d.reason,
+        failedGates(d.gates) || undefined,
+        d.error === undefined ? undefined : describeError(d.error),
+        d.rollbackMs === undefined ? undefined : `rollback ${d.rollbackMs} ms`,
+      ].filter((p) => p !== undefined && p !== '');
+      return line(e.step, parts.join('; '));
+    }
+    default: {
+      // A canary step: `canary-<share>`.
+      const share = e.step.slice('canary-'.length);
+      if (e.kind === 'begin') return line('canary', `${share} % of keys to green…`);
+      if (e.kind === 'end') {
+        const pause = e.data.pauseMs === undefined ? '' : ` (pause ${e.data.pauseMs} ms)`;
+        return line('canary', `${share} %: ${verdictText(e.data)}${e.data.ok ? pause : ''}`);
+      }
+      return line('canary', `${share} %`);
+    }
+  }
+}
+
+/** The last line of a deployment: its status and, when it did not complete, why. */
+export function describeOutcome(d: DeploymentRecord): string {
+  if (d.status === 'completed' || d.status === 'running') return `${d.id} ${d.status}`;
+  const s = d.summary;
+  const why = [
+    s.reason,
+    failedGates(s.gates) || undefined,
+    s.error === undefined ? undefined : describeError(s.error),
+  ].filter((p) => p !== undefined && p !== '');
+  return `${d.id} ${d.status}${why.length === 0 ? '' : `: ${why.join('; ')}`}`;
+}

@@ -1,0 +1,220 @@
+import type { PartitionOffset } from '../log/log.js';
+import type { DeployOptions, Strategy } from './deploy-options.js';
+import type { GateResult } from './gates.js';
+import type { OutputDiff } from './output-diff.js';
+import type { SampleShadowDiff } from './sample-shadow.js';
+
+/**
+ * The deployment model: what the controller records in the control store, step by step, and what
+ * the API and the CLI read back. Steps and events are tagged unions, so whoever reads an event gets
+ * its data's type from its step and kind.
+ */
+
+export type DeploymentStatus = 'running' | 'completed' | 'rolled_back' | 'aborted' | 'failed';
+export type TerminalStatus = Exclude<DeploymentStatus, 'running'>;
+
+/** Statuses a deployment never leaves. */
+export const TERMINAL_STATUSES: readonly TerminalStatus[] = ['completed', 'rolled_back', 'aborted', 'failed'];
+
+/** What runs: an artifact of the store, by digest, with the pipeline its manifest names. */
+export interface ArtifactRef {
+  /** `sha256:<64 hex>`. */
+  digest: string;
+  /** Pipeline name and version, from the manifest. */
+  pipeline: string;
+  version: string;
+}
+
+/** An error as a step records it: its code (when it has one), message and whether a retry may help. */
+export interface StepError {
+  code: string | null;
+  message: string;
+  retryable?: boolean;
+}
+
+/** The exact handoff of a cutover, rollback or scaling: where, under which epoch, how long output paused. */
+export interface Handoff {
+  offsets: PartitionOffset[];
+  epoch: number;
+  pauseMs: number;
+  /** Sum of the offsets, for progress lines. */
+  records: number;
+}
+
+/** What the shadow phase found: the diff of green's shadow output against blue's, and its gates. */
+export interface ShadowOutcome {
+  ok: boolean;
+  shadowInputs: number;
+  diff: OutputDiff;
+  sampleDiff?: SampleShadowDiff;
+  gates: GateResult[];
+}
+
+/** A gates verdict (bake, canary step): passed, or failed with the gates that did, or rollback asked for. */
+export interface GateVerdict {
+  ok: boolean;
+  gates: GateResult[];
+  /** `slipway rollback` asked for it. */
+  requested?: boolean;
+  /** Why, when it is not the gates (a cutover that failed, a canary step that could not complete). */
+  reason?: string;
+  error?: StepError;
+  failedAt?: number;
+}
+
+/** A canary step's outcome: the barrier it moved to (when it moved) and the gates' verdict at that share. */
+export interface CanaryStepOutcome extends GateVerdict {
+  share: number;
+  at?: number;
+  offsets?: PartitionOffset[];
+  pauseMs?: number;
+}
+
+/** What a rollback did: the handoff back, and the time from the failing gate to blue committing again. */
+export interface RollbackOutcome {
+  offsets: PartitionOffset[];
+  epoch?: number;
+  pauseMs: number;
+  rollbackMs: number;
+}
+
+/** Figures and outcomes of a deployment, kept on its record for `history` and the dashboard. */
+export interface DeploymentSummary {
+  strategy: Strategy;
+  startedAt: number;
+  finishedAt?: number;
+  /** `scale`: how many runners before and after. */
+  from?: number;
+  runners?: number;
+  shadowAttempts?: number;
+  diff?: OutputDiff;
+  sampleDiff?: SampleShadowDiff;
+  shadowGates?: GateResult[];
+  cutoverPauseMs?: number | null;
+  cutoverAt?: PartitionOffset[];
+  canaryShare?: number;
+  canaryPausesMs?: number[];
+  gates?: GateResult[];
+  reason?: string;
+  error?: StepError;
+  rollbackMs?: number;
+  /** Dead letters written by the version rolled back (for `slipway dlq replay`). */
+  deadLettered?: number;
+}
+
+/** How a deployment ended, as its terminal event records it (also merged into the summary). */
+export type FinishInfo = Partial<Omit<DeploymentSummary, 'strategy' | 'startedAt'>>;
+
+export interface DeploymentRecord {
+  id: string;
+  pipeline: string;
+  environment: string;
+  artifact: ArtifactRef;
+  /** What was live before (null for a first deployment). */
+  previous: ArtifactRef | null;
+  options: DeployOptions;
+  status: DeploymentStatus;
+  /** The step in progress or last done. */
+  step: StepName;
+  summary: DeploymentSummary;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type EventKind = 'begin' | 'end' | 'info' | 'error';
+
+/** A canary step to a share of keys below 100 %: `canary-1`, `canary-10`, … */
+export type CanaryStep = `canary-${number}`;
+
+type Ev<S extends string, K extends EventKind, D> = { step: S; kind: K; data: D };
+type Empty = Record<string, never>;
+
+/** Every event a deployment records: by step and kind, with its data. */
+export type DeploymentEventBody =
+  | Ev<'planned', 'info', { artifact: ArtifactRef; previous: ArtifactRef | null; options: DeployOptions }>
+  | Ev<'config', 'info', { from: 'request' | 'live' | 'defaults'; changes: ConfigChange[] }>
+  | Ev<'start-green', 'info', { runner: string; pid: number | null }>
+  | Ev<'start-green', 'begin', Empty>
+  | Ev<'start-green', 'end', { epoch: number; pauseMs: number }>
+  | Ev<'stop-blue', 'begin', Empty>
+  | Ev<'stop-blue', 'end', Empty>
+  | Ev<'shadow', 'begin', Empty>
+  | Ev<'shadow', 'end', ShadowOutcome>
+  | Ev<'cutover', 'begin', Empty>
+  | Ev<'cutover', 'end', Handoff>
+  | Ev<'bake', 'begin', Empty>
+  | Ev<'bake', 'end', GateVerdict>
+  | Ev<'rollback', 'begin', Empty>
+  | Ev<'rollback', 'end', RollbackOutcome>
+  | Ev<'start-runners', 'info', { runners: number; pid: number | null }>
+  | Ev<'handoff', 'begin', Empty>
+  | Ev<'handoff', 'end', Handoff & { runners: number }>
+  | Ev<'barrier', 'info', { share: number; offsets: PartitionOffset[] }>
+  | Ev<CanaryStep, 'begin', { share: number }>
+  | Ev<CanaryStep, 'end', CanaryStepOutcome>
+  | Ev<'canary-cutover', 'begin', { share: 100 }>
+  | Ev<'canary-cutover', 'end', Handoff & { share: 100 }>
+  | Ev<'runner', 'info', RunnerNote>
+  | Ev<StepName, 'error', StepError>
+  | Ev<TerminalStatus, 'info', FinishInfo>;
+
+/** Something that happened to a runner while a deployment owned its pipeline (a crash, a restart). */
+export interface RunnerNote {
+  runner: string;
+  what: 'exited' | 'restarted' | 'fenced';
+  detail?: string;
+}
+
+/** One changed config field between the live release and a deployment (secret values never appear). */
+export interface ConfigChange {
+  path: string;
+  from?: unknown;
+  to?: unknown;
+}
+
+/** The steps a deployment goes through (each strategy uses some of them); a finished one's step is its status. */
+export type StepName =
+  | 'planned'
+  | 'config'
+  | 'start-green'
+  | 'stop-blue'
+  | 'shadow'
+  | 'cutover'
+  | 'bake'
+  | 'rollback'
+  | 'start-runners'
+  | 'handoff'
+  | 'barrier'
+  | CanaryStep
+  | 'canary-cutover'
+  | 'runner'
+  | TerminalStatus;
+
+export type DeploymentEvent = DeploymentEventBody & { seq: number; deploymentId: string; at: number };
+
+type DataOf<S extends string, K extends EventKind> = DeploymentEventBody extends infer E
+  ? E extends { step: infer T; kind: K; data: infer D }
+    ? S extends T
+      ? D
+      : never
+    : never
+  : never;
+
+/** The data a step records when it begins. */
+export type BeginData<S extends StepName> = DataOf<S, 'begin'>;
+/** The data a step records when it ends (what the step returned). */
+export type EndData<S extends StepName> = DataOf<S, 'end'>;
+/** The data of an `info` event of a step. */
+export type InfoData<S extends StepName> = DataOf<S, 'info'>;
+
+/** What is live for a pipeline in an environment. */
+export interface Release {
+  pipeline: string;
+  environment: string;
+  artifact: ArtifactRef;
+  config: unknown;
+  deploymentId: string | null;
+  /** How many runner processes run it, each with a share of the input partitions (default 1). */
+  runners: number;
+  updatedAt: number;
+}

@@ -1,0 +1,139 @@
+import { EventEmitter } from 'node:events';
+import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import { ArtifactStore } from '../artifact/artifact-store.js';
+import { errorToJSON, SlipwayError } from '../errors.js';
+import type { Log } from '../log/log.js';
+import { openLog } from '../log/open-log.js';
+import { type CommitEvent, type DlqEvent, Runner } from '../runtime/runner.js';
+import { runSample, type SampleInput, type SampleOutput } from '../runtime/sample-run.js';
+import type { RunnerCommit, RunnerSpec, RunnerStats } from './supervisor.js';
+
+/** Most latency samples kept for the p99 (a ring: the newest replace the oldest; reading never clears it). */
+const LATENCY_SAMPLES = 20_000;
+
+/**
+ * One runner as a supervisor runs it, wherever that is (a child process, or in-process): the artifact
+ * verified and loaded from the store by digest, the log opened, the `Runner` started in standby, and
+ * its figures kept. Events: `state`, `commit` (RunnerCommit), `dlq`, `failed` ({ code?, message }).
+ */
+export class RunnerSession extends EventEmitter {
+  readonly spec: RunnerSpec;
+  readonly runner: Runner;
+  readonly log: Log;
+  readonly #totals = { inputs: 0, processed: 0, outputs: 0, dlq: 0, commits: 0, lastCommitAt: 0 };
+  readonly #latencies = new Float64Array(LATENCY_SAMPLES);
+  #latencyCount = 0;
+  // Latency counts only records appended after activation: a backlog from before says nothing of this version.
+  #activatedAt = Number.POSITIVE_INFINITY;
+  #closing: Promise<void> | undefined;
+
+  private constructor(spec: RunnerSpec, runner: Runner, log: Log) {
+    super();
+    this.spec = spec;
+    this.runner = runner;
+    this.log = log;
+    runner.on('state', (state) => {
+      if (state === 'running') this.#activatedAt = Math.min(this.#activatedAt, Date.now());
+      this.emit('state', state);
+    });
+    runner.on('commit', (e: CommitEvent) => this.#onCommit(e));
+    runner.on('dlq', (e: DlqEvent) => this.emit('dlq', e));
+    runner.on('error', (err: unknown) => this.emit('failed', errorToJSON(err)));
+  }
+
+  /**
+   * Loads the spec's artifact from the store at `artifactsDir` (verified against its digest; a pipeline
+   * other than the one the spec names is refused), opens its log and starts the runner: ends in standby.
+   */
+  static async open(spec: RunnerSpec, artifactsDir: string): Promise<RunnerSession> {
+    const loaded = await new ArtifactStore({ dir: artifactsDir }).load(spec.digest);
+    if (loaded.manifest.name !== spec.pipeline) {
+      throw new SlipwayError(
+        'SLIPWAY_ARTIFACT_MISMATCH',
+        `Artifact ${spec.digest} runs pipeline '${loaded.manifest.name}', not '${spec.pipeline}'.`,
+        { details: { digest: spec.digest, pipeline: spec.pipeline } },
+      );
+    }
+    const log = await openLog(spec.log, { commitThread: true });
+    const runner = new Runner({
+      pipeline: loaded.pipeline,
+      log,
+      config: spec.config,
+      ...(spec.mode === undefined ? {} : { mode: spec.mode }),
+      ...(spec.shadowId === undefined ? {} : { shadowId: spec.shadowId }),
+      ...(spec.owner === undefined ? {} : { owner: spec.owner }),
+      ...(spec.group === undefined ? {} : { group: spec.group }),
+      ...(spec.batchSize === undefined ? {} : { batchSize: spec.batchSize }),
+      ...(spec.assignment === undefined ? {} : { assignment: spec.assignment }),
+      ...(spec.keyRange === undefined ? {} : { keyRange: spec.keyRange }),
+    });
+    const session = new RunnerSession(spec, runner, log);
+    try {
+      await runner.start();
+    } catch (err) {
+      await log.close().catch(() => {});
+      throw err;
+    }
+    return session;
+  }
+
+  #onCommit(e: CommitEvent): void {
+    const t = this.#totals;
+    t.inputs += e.inputs;
+    t.processed += e.processed;
+    t.outputs += e.outputs;
+    t.dlq += e.dlq;
+    t.commits++;
+    t.lastCommitAt = e.committedAt;
+    let max = 0;
+    for (const ts of e.inputTimestamps) {
+      if (ts < this.#activatedAt) continue;
+      const l = e.committedAt - ts;
+      if (l > max) max = l;
+      this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = l;
+      this.#latencyCount++;
+    }
+    this.emit('commit', {
+      inputs: e.inputs,
+      outputs: e.outputs,
+      dlq: e.dlq,
+      committedAt: e.committedAt,
+      maxLatencyMs: max,
+    } satisfies RunnerCommit);
+  }
+
+  /** The runner's figures. Reading them changes nothing. */
+  async stats(): Promise<RunnerStats> {
+    const r = this.runner;
+    const lag = r.state === 'created' ? 0 : (await r.lag()).reduce((n, p) => n + p.lag, 0);
+    const n = Math.min(this.#latencyCount, LATENCY_SAMPLES);
+    let p99: number | null = null;
+    if (n > 0) {
+      const sorted = this.#latencies.slice(0, n).sort();
+      p99 = sorted[Math.min(n - 1, Math.floor(n * 0.99))] as number;
+    }
+    return { state: r.state, epoch: r.epoch, ...this.#totals, p99LatencyMs: p99, lag, offsets: r.offsets() };
+  }
+
+  /** Its Prometheus metrics as JSON, the lag gauge fresh, for the supervisor to aggregate. */
+  async metrics(): Promise<MetricObjectWithValues<MetricValue<string>>[]> {
+    if (this.runner.state !== 'created') await this.runner.lag();
+    return this.runner.metrics.registry.getMetricsAsJSON();
+  }
+
+  sample(inputs: SampleInput[]): SampleOutput[] {
+    return runSample(this.runner, inputs);
+  }
+
+  /** Stops the runner (it finishes its batch and commits) and closes the log. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      try {
+        await this.runner.stop();
+      } finally {
+        await this.log.close();
+      }
+    })();
+    return this.#closing;
+  }
+}
