@@ -11,13 +11,13 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type ArtifactRef,
   ArtifactStore,
   buildArtifact,
+  ChildProcessSupervisor,
   Controller,
   checkExactlyOnce,
   type DeploymentEvent,
-  type DeployOptions,
+  type DeployRequestOptions as DeployOptions,
   type Log,
   type LogRecord,
   openSqliteControlStore,
@@ -37,7 +37,7 @@ const EXAMPLE = fileURLToPath(new URL('../examples/orders/', import.meta.url));
 const tmp = tempDir('slipway-bench-deploy-');
 const logPath = tmp.path;
 const store = new ArtifactStore({ dir: join(tmp.dir, 'artifacts') });
-const refs: ArtifactRef[] = [];
+const refs: string[] = [];
 // On Kafka the example runs under names of this run: `orders-<id>.v1` → `enriched-orders-<id>.v1`.
 const id = randomUUID().slice(0, 8);
 const suffix = ENGINE === 'kafka' ? `-${id}` : '';
@@ -45,33 +45,28 @@ const logConfig: LogConfig =
   ENGINE === 'kafka' ? { engine: 'kafka', brokers: kafkaBrokers() } : { engine: 'embedded', path: logPath };
 if (ENGINE === 'kafka') {
   process.env.SLIPWAY_TEST_ISOLATION = id;
-  for (const [file, version] of [
-    ['v1', '1.0.0'],
-    ['v2', '1.1.0'],
-    ['v3', '1.2.0'],
-  ] as const) {
-    const module = fileURLToPath(new URL(`../test/fixtures/isolated/${file}.ts`, import.meta.url));
-    refs.push({ module, pipeline: `enrich-orders${suffix}`, version });
-  }
+  const isolated = fileURLToPath(new URL('../test/fixtures/isolated/', import.meta.url));
+  for (const file of ['v1.ts', 'v2.ts', 'v3.ts'])
+    refs.push((await buildArtifact({ entry: join(isolated, file), cwd: isolated, store })).digest);
 } else {
   for (const file of ['pipeline.ts', 'versions/v2.ts', 'versions/v3-broken.ts']) {
-    const built = await buildArtifact({ entry: join(EXAMPLE, file), cwd: EXAMPLE, store });
-    refs.push({
-      digest: built.digest,
-      module: join(built.dir, 'bundle.mjs'),
-      pipeline: built.manifest.name,
-      version: built.manifest.version,
-    });
+    refs.push((await buildArtifact({ entry: join(EXAMPLE, file), cwd: EXAMPLE, store })).digest);
   }
 }
-const [v1, v2, v3] = refs as [ArtifactRef, ArtifactRef, ArtifactRef];
+const [v1, v2, v3] = refs as [string, string, string];
 const INPUT = `orders${suffix}.v1`;
 const OUTPUT = `enriched-orders${suffix}.v1`;
 const DLQ = `${INPUT}.dlq`;
 const GROUP = `slipway.enrich-orders${suffix}`;
 
 const controlStore = await openSqliteControlStore({ path: join(tmp.dir, 'control.db') });
-const controller = new Controller({ store: controlStore, logPath, log: logConfig });
+// Runner processes, as the daemon runs them: the pause includes the IPC between controller and runners.
+const controller = new Controller({
+  store: controlStore,
+  supervisor: new ChildProcessSupervisor({ artifactsDir: store.dir }),
+  artifacts: store,
+  log: logConfig,
+});
 const windows: Array<{ strategy: string; from: number; to: number }> = [];
 let windowStart = 0;
 controller.on('event', (e: DeploymentEvent) => {
@@ -110,7 +105,7 @@ const caughtUp = async (): Promise<boolean> => {
   for (let p = 0; p < 4; p++) if ((at.get(p) ?? 0) < (await log.endOffset(INPUT, p))) return false;
   return true;
 };
-async function deploy(artifact: ArtifactRef, options: DeployOptions) {
+async function deploy(artifact: string, options: DeployOptions) {
   const record = await controller.wait((await controller.deploy(artifact, options)).id);
   await new Promise((r) => setTimeout(r, 250));
   return record;

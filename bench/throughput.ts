@@ -9,10 +9,9 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Log, openEmbeddedLog, Runner } from 'slipway';
+import { ArtifactStore, buildArtifact, ChildProcessSupervisor, type Log, openEmbeddedLog, Runner } from 'slipway';
 import { inputPartitions } from '../src/runtime/runner-setup.js';
 import { assignPartitions, RunnerGroup } from '../src/supervisor/runner-group.js';
-import { RunnerProcess } from '../src/supervisor/runner-process.js';
 import { argValue, benchIn, mapPipeline, produceBench, spreadMapPipeline, tempDir } from './common.js';
 import { type RawLoopChild, rawLoop } from './raw-loop.js';
 
@@ -24,6 +23,15 @@ const SOURCE_ARGV = ['--conditions=slipway-source', '--import', 'tsx'];
 
 type Map = 'literal' | 'spread';
 const pipelines = { literal: mapPipeline, spread: spreadMapPipeline };
+// Runner processes run artifacts: both map pipelines are built once from bench/common.ts.
+const artifactsDir = tempDir('slipway-bench-artifacts-').dir;
+const supervisor = new ChildProcessSupervisor({ artifactsDir });
+const artifacts = (async () => {
+  const store = new ArtifactStore({ dir: artifactsDir });
+  const common = fileURLToPath(new URL('./common.ts', import.meta.url));
+  const build = async (name: string) => (await buildArtifact({ entry: common, pipeline: name, store })).digest;
+  return { literal: await build(mapPipeline.name), spread: await build(spreadMapPipeline.name) };
+})();
 
 /** CPU seconds used by the main thread so far (Linux; undefined elsewhere). */
 function mainThreadCpu(): number | undefined {
@@ -111,17 +119,17 @@ const singleRaw = (map: Map) => (path: string) => inProcess(path, (log) => rawLo
 const scaledRunners = (map: Map) => async (path: string) => {
   const pipeline = pipelines[map];
   const group = new RunnerGroup(
+    supervisor,
     {
       id: `bench-${map}`,
-      module: fileURLToPath(new URL('./common.ts', import.meta.url)),
+      digest: (await artifacts)[map],
       pipeline: pipeline.name,
-      logPath: path,
+      log: { engine: 'embedded', path },
       owner: `slipway.${pipeline.name}`,
       group: `slipway.${pipeline.name}`,
       batchSize: BATCH,
     },
     assignPartitions(inputPartitions(pipeline), RUNNERS),
-    (spec) => new RunnerProcess(spec),
   );
   const log = await openEmbeddedLog({ path });
   try {

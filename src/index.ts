@@ -37,8 +37,6 @@ export type {
   Release,
   StepName,
 } from './deploy/deployment.js';
-export type { ExactlyOnceReport } from './deploy/exactly-once-check.js';
-export { checkExactlyOnce } from './deploy/exactly-once-check.js';
 export type { GateConfig, GateResult } from './deploy/gates.js';
 export { GateConfigSchema } from './deploy/gates.js';
 export type { OutputDiff } from './deploy/output-diff.js';
@@ -70,6 +68,8 @@ export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
+export type { ExactlyOnceReport } from './runtime/exactly-once-check.js';
+export { checkExactlyOnce } from './runtime/exactly-once-check.js';
 export type { MetricsServer } from './runtime/metrics.js';
 export { RunnerMetrics, serveMetrics } from './runtime/metrics.js';
 export type {

@@ -68,8 +68,8 @@ describe('slipway up / deploy / status / history / rollback / down', () => {
     assert.equal(after.releases[0].runners, 2, 'the rollback kept two runners');
 
     const history = await cli(['history']);
-    assert.match(history.stdout, /enrich-orders@1\.2\.0\s+blue-green rolled_back/);
-    assert.match(history.stdout, /enrich-orders@1\.0\.0\s+blue-green completed/);
+    assert.match(history.stdout, /enrich-orders@1\.2\.0\s+blue-green\s+rolled_back/);
+    assert.match(history.stdout, /enrich-orders@1\.0\.0\s+blue-green\s+completed/);
     const id = history.stdout.split('\n')[1]?.split(' ')[0] as string;
     const steps = await cli(['history', id]);
     assert.match(steps.stdout, /planned[\s\S]*cutover[\s\S]*bake[\s\S]*rollback[\s\S]*rolled_back/);

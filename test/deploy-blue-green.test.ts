@@ -4,11 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openEmbeddedLog } from 'slipway';
-import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
-import { Controller } from '../src/deploy/controller.js';
-import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
+import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
+import { startTestController } from './helpers/controller.js';
 import { OrderLoad } from './helpers/load.js';
-import { v1, v2, v3 } from './helpers/versions.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-deploy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,12 +14,12 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('deployments on the embedded log under continuous load', () => {
   it('blue-green with a shadow diff, a gate-triggered rollback, and recreate: nothing lost, nothing twice', async () => {
     const logPath = join(dir, 'log.db');
-    const store = await openSqliteControlStore({ path: join(dir, 'control.db') });
-    const controller = new Controller({ store, logPath });
+    const t = await startTestController(dir);
+    const { controller, store } = t;
+    const { v1, v2, v3 } = t.versions;
     if (process.env.DEBUG_DEPLOY) controller.on('event', (e) => console.error('event', e.step, e.kind));
     const load = new OrderLoad(logPath, 1500);
     await load.start();
-    await controller.start();
     try {
       const first = await controller.wait((await controller.deploy(v1, { strategy: 'blue-green', bakeMs: 300 })).id);
       assert.equal(first.status, 'completed', JSON.stringify(first.summary));
@@ -58,7 +56,7 @@ describe('deployments on the embedded log under continuous load', () => {
       const events = await store.events(third.id);
       assert.deepEqual(
         [...new Set(events.map((e) => e.step))],
-        ['planned', 'start-green', 'cutover', 'bake', 'rollback', 'rolled_back'],
+        ['planned', 'config', 'start-green', 'cutover', 'bake', 'rollback', 'rolled_back'],
       );
       for (const step of ['cutover', 'bake', 'rollback']) {
         const kinds = events.filter((e) => e.step === step).map((e) => e.kind);
@@ -82,7 +80,7 @@ describe('deployments on the embedded log under continuous load', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
       if (process.env.DEBUG_DEPLOY) console.error('closing');
-      await controller.close();
+      await t.close();
       if (process.env.DEBUG_DEPLOY) console.error('closed');
       const report = await checkExactlyOnce(log, {
         input: 'orders.v1',
@@ -94,7 +92,6 @@ describe('deployments on the embedded log under continuous load', () => {
       assert.equal(report.duplicated, 0, JSON.stringify(report.examples));
       assert.ok(report.deadLettered > 0, 'the broken version dead-lettered some records before the rollback');
       await log.close();
-      await store.close();
     }
   });
 });

@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { ControlStore, DeployRequestOptions as DeployOptions } from 'slipway';
 import { type Log, openEmbeddedLog } from 'slipway';
-import type { ArtifactRef, ControlStore, DeployOptions } from '../src/control/control-store.js';
-import { TERMINAL_STATUSES } from '../src/control/control-store.js';
 import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
-import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
+import { TERMINAL_STATUSES } from '../src/deploy/deployment.js';
+import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
 import { OrderLoad } from './helpers/load.js';
-import { v1, v2, v3 } from './helpers/versions.js';
+import { buildVersions } from './helpers/versions.js';
 
 // The deployments issue's chaos test: SIGKILL the controller at every step of blue-green (with a
 // shadow run), and the runners during cutover, 3 times each, under a steady load. After a restart
@@ -61,10 +61,10 @@ class ControllerChild {
   readonly #stderr: string[] = [];
   #seq = 0;
 
-  constructor(logPath: string, storePath: string, tag: string) {
+  constructor(logPath: string, storePath: string, artifactsDir: string, tag: string) {
     this.process = spawn(
       process.execPath,
-      ['--conditions=slipway-source', '--import', 'tsx', CHILD, logPath, storePath],
+      ['--conditions=slipway-source', '--import', 'tsx', CHILD, logPath, storePath, artifactsDir],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, SLIPWAY_CHAOS_TAG: tag },
@@ -194,8 +194,8 @@ const KILL_POINTS: KillPoint[] = [
   // the rollback of a broken canary: the resumed deployment restores each side's key share.
   { step: 'barrier', kind: 'info', canary: true },
   { step: 'canary-50', kind: 'begin', canary: true },
-  { step: 'canary-100', kind: 'begin', canary: true },
-  { step: 'canary-100', kind: 'end', canary: true },
+  { step: 'canary-cutover', kind: 'begin', canary: true },
+  { step: 'canary-cutover', kind: 'end', canary: true },
   { step: 'rollback', kind: 'begin', broken: true, canary: true },
 ];
 
@@ -203,6 +203,11 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
   const dir = mkdtempSync(join(tmpdir(), 'slipway-chaos-'));
   const logPath = join(dir, 'log.db');
   const storePath = join(dir, 'control.db');
+  const artifactsDir = join(dir, 'artifacts');
+  type Version = { digest: string; version: string };
+  let v1: Version;
+  let v2: Version;
+  let v3: Version;
   const tag = randomUUID();
   const load = new OrderLoad(logPath, RATE);
   let store: ControlStore;
@@ -213,7 +218,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
   let brokenDeployments = 0;
 
   const startChild = async (): Promise<ControllerChild> => {
-    const c = new ControllerChild(logPath, storePath, tag);
+    const c = new ControllerChild(logPath, storePath, artifactsDir, tag);
     children.push(c);
     await c.waitFor('ready', (l) => l.ready === true);
     return c;
@@ -226,7 +231,11 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
   const settle = async (id: string, allowed: string[]): Promise<string> => {
     const deadline = Date.now() + STUCK_MS;
     let record = await store.getDeployment(id);
-    while (record !== undefined && !TERMINAL_STATUSES.includes(record.status) && Date.now() < deadline) {
+    while (
+      record !== undefined &&
+      !(TERMINAL_STATUSES as readonly string[]).includes(record.status) &&
+      Date.now() < deadline
+    ) {
       child.assertAlive(`the end of ${id}`);
       await sleep(50);
       record = await store.getDeployment(id);
@@ -264,16 +273,20 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
   };
 
   /** v1 ↔ v2, so every deployment changes the version. */
-  const nextSwap = async (): Promise<ArtifactRef> => ((await released()) === v1.version ? v2 : v1);
+  const nextSwap = async (): Promise<Version> => ((await released()) === v1.version ? v2 : v1);
 
   before(async () => {
+    const built = await buildVersions(artifactsDir);
+    v1 = { digest: built.v1, version: '1.0.0' };
+    v2 = { digest: built.v2, version: '1.1.0' };
+    v3 = { digest: built.v3, version: '1.2.0' };
     await load.start();
     log = await openEmbeddedLog({ path: logPath });
     store = await openSqliteControlStore({ path: storePath });
     child = await startChild();
     const first = await child.request({
       cmd: 'deploy',
-      artifact: v1,
+      artifact: v1.digest,
       options: { strategy: 'blue-green', bakeMs: 300 },
     });
     assert.equal(await settle(first.deployed as string, ['completed']), 'completed');
@@ -325,9 +338,10 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     await store.setRelease({
       pipeline: 'enrich-orders',
       environment: 'local',
-      artifact: v3,
+      artifact: { digest: v3.digest, pipeline: 'enrich-orders', version: v3.version },
       config: undefined,
       deploymentId: id,
+      runners: 1,
     });
     child = await startChild();
     assert.equal(await settle(id, ['rolled_back']), 'rolled_back');

@@ -5,12 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { enrichedOrders, orders } from '../examples/orders/datasets.js';
-import type { ArtifactRef } from '../src/control/control-store.js';
-import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
-import { Controller } from '../src/deploy/controller.js';
-import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { type LogConfig, openLog } from '../src/log/open-log.js';
+import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
+import { startTestController } from './helpers/controller.js';
 import { isolateDataset } from './helpers/isolate.js';
 import { OrderLoad } from './helpers/load.js';
 import { waitForCaughtUp } from './helpers/versions.js';
@@ -20,14 +18,6 @@ import { waitForCaughtUp } from './helpers/versions.js';
 const id = randomUUID().slice(0, 8);
 process.env.SLIPWAY_TEST_ISOLATION = id;
 const pipeline = `enrich-orders-${id}`;
-const artifact = (file: string, version: string): ArtifactRef => ({
-  module: resolve(`test/fixtures/isolated/${file}.ts`),
-  pipeline,
-  version,
-});
-const v1 = artifact('v1', '1.0.0');
-const v2 = artifact('v2', '1.1.0');
-const v3 = artifact('v3', '1.2.0');
 const input = isolateDataset(orders, id);
 const output = isolateDataset(enrichedOrders, id);
 
@@ -37,11 +27,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('deployments on Kafka under continuous load', () => {
   it('blue-green with a shadow diff, a gate-triggered rollback and a canary: nothing lost, nothing twice', async () => {
     const log: LogConfig = { engine: 'kafka', brokers: kafkaBrokers() };
-    const store = await openSqliteControlStore({ path: join(dir, 'control.db') });
-    const controller = new Controller({ store, logPath: join(dir, 'unused.db'), log });
+    const t = await startTestController(dir, { log, isolated: true });
+    const { controller, store } = t;
+    const { v1, v2, v3 } = t.versions;
     const load = new OrderLoad(log, 400, 200, input);
     await load.start();
-    await controller.start();
     const reader = await openLog(log);
     try {
       const first = await controller.wait((await controller.deploy(v1, { strategy: 'blue-green', bakeMs: 500 })).id);

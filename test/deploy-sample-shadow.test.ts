@@ -3,9 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
-import { Controller } from '../src/deploy/controller.js';
-import { v1, v2, v3 } from './helpers/versions.js';
+import { startTestController } from './helpers/controller.js';
 
 const samples = resolve('examples/orders/samples');
 
@@ -14,9 +12,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('shadow phase without live traffic', () => {
   it('diffs the versions on the project sample instead, and aborts a broken one before cutover', async () => {
-    const store = await openSqliteControlStore({ path: join(dir, 'control.db') });
-    const controller = new Controller({ store, logPath: join(dir, 'log.db') });
-    await controller.start();
+    const t = await startTestController(dir);
+    const { controller, store } = t;
+    const { v1, v2, v3 } = t.versions;
     try {
       const first = await controller.wait((await controller.deploy(v1, { strategy: 'blue-green', bakeMs: 200 })).id);
       assert.equal(first.status, 'completed');
@@ -56,8 +54,7 @@ describe('shadow phase without live traffic', () => {
       );
       assert.equal((await store.getRelease('enrich-orders', 'local'))?.artifact.version, '1.1.0');
     } finally {
-      await controller.close();
-      await store.close();
+      await t.close();
     }
   });
 });

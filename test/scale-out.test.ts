@@ -5,13 +5,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { enrichedOrders, orders } from '../examples/orders/datasets.js';
-import type { ArtifactRef } from '../src/control/control-store.js';
-import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
-import { Controller } from '../src/deploy/controller.js';
-import { checkExactlyOnce } from '../src/deploy/exactly-once-check.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { type LogConfig, openLog } from '../src/log/open-log.js';
+import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
 import { RunnerGroup } from '../src/supervisor/runner-group.js';
+import { startTestController } from './helpers/controller.js';
 import { isolateDataset } from './helpers/isolate.js';
 import { OrderLoad } from './helpers/load.js';
 import { waitForCaughtUp } from './helpers/versions.js';
@@ -22,11 +20,6 @@ import { waitForCaughtUp } from './helpers/versions.js';
 const id = randomUUID().slice(0, 8);
 process.env.SLIPWAY_TEST_ISOLATION = id;
 const pipeline = `enrich-orders-${id}`;
-const artifact = (file: string, version: string): ArtifactRef => ({
-  module: resolve(`test/fixtures/isolated/${file}.ts`),
-  pipeline,
-  version,
-});
 const input = isolateDataset(orders, id);
 const output = isolateDataset(enrichedOrders, id);
 
@@ -40,11 +33,11 @@ for (const engine of ['embedded', 'kafka'] as const) {
         engine === 'kafka'
           ? { engine: 'kafka', brokers: kafkaBrokers() }
           : { engine: 'embedded', path: join(dir, 'log.db') };
-      const store = await openSqliteControlStore({ path: join(dir, `control-${engine}.db`) });
-      const controller = new Controller({ store, logPath: join(dir, 'log.db'), log });
+      const t = await startTestController(join(dir, engine), { log, isolated: true });
+      const { controller, store } = t;
+      const artifact = (v: 'v1' | 'v2', _version: string): string => t.versions[v];
       const load = new OrderLoad(log, 400, 200, input);
       await load.start();
-      await controller.start();
       const reader = await openLog(log);
       const live = () => controller.liveRunners().find((r) => r.pipeline === pipeline)?.runner;
       try {

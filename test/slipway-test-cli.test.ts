@@ -157,11 +157,11 @@ describe('slipway test and the release gate', () => {
     };
     for (const [body, field] of [
       [[], '(body)'],
-      [{ ...valid, digest: 'sha256:abc' }, 'digest'],
-      [{ ...valid, layers: { unit: layer, integration: layer } }, 'layers.e2e'],
-      [{ ...valid, layers: { ...valid.layers, unit: { ...layer, failed: -1 } } }, 'layers.unit.failed'],
-      [{ ...valid, failures: [{ layer: 'unit', name: 'x', file: null }] }, 'passed'],
-      [{ ...valid, passed: false, failures: [{ layer: 'smoke', name: 'x', file: null }] }, 'failures[0].layer'],
+      [{ ...valid, digest: 'sha256:abc' }, '/digest'],
+      [{ ...valid, layers: { unit: layer, integration: layer } }, '/layers/e2e'],
+      [{ ...valid, layers: { ...valid.layers, unit: { ...layer, failed: -1 } } }, '/layers/unit/failed'],
+      [{ ...valid, failures: [{ layer: 'unit', name: 'x', file: null }] }, '/passed'],
+      [{ ...valid, passed: false, failures: [{ layer: 'smoke', name: 'x', file: null }] }, '/failures/0/layer'],
     ] as const) {
       const res = await post(body);
       assert.equal(res.status, 400, JSON.stringify(body));

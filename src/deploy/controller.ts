@@ -12,7 +12,7 @@ import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/s
 import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
-import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
@@ -223,23 +223,34 @@ export class Controller extends EventEmitter {
         `${artifact.pipeline} has no live version in ${this.environment} to split keys with: deploy its first version with blue-green (the default) or recreate, then canary the next ones.`,
       );
     }
-    if (release !== undefined) {
-      const previous = await this.manifestOf(release.artifact);
-      if (previous.stateVersion !== manifest.stateVersion) {
-        throw new SlipwayError(
-          'SLIPWAY_DEPLOY_REFUSED',
-          `${manifest.name} changes its state layout (stateVersion ${previous.stateVersion} → ${manifest.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
-          { details: { from: previous.stateVersion, to: manifest.stateVersion } },
-        );
-      }
+    const previous = release === undefined ? undefined : await this.manifestOf(release.artifact);
+    if (previous !== undefined && previous.stateVersion !== manifest.stateVersion) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `${manifest.name} changes its state layout (stateVersion ${previous.stateVersion} → ${manifest.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
+        { details: { from: previous.stateVersion, to: manifest.stateVersion } },
+      );
     }
+    // The config as given is what is kept and carried forward (the new version's own defaults apply to
+    // what it leaves out); it is checked against the new artifact's schema before anything starts, and
+    // what the runners will see change is listed from the resolved configs of both versions.
     const configFrom = request.config !== undefined ? 'request' : release !== undefined ? 'live' : 'defaults';
-    const given = request.config !== undefined ? request.config : release?.config;
-    const config = resolveConfig(manifest.configSchema, manifest.name, given);
+    const config = request.config !== undefined ? request.config : release?.config;
+    const resolved = resolveConfig(manifest.configSchema, manifest.name, config);
+    let changes: ConfigChange[] = [];
+    if (release !== undefined && previous !== undefined) {
+      let before: unknown;
+      try {
+        before = resolveConfig(previous.configSchema, previous.name, release.config);
+      } catch {
+        before = release.config;
+      }
+      changes = configChanges(before, resolved);
+    }
     const options: DeployOptions = {
       ...request,
       strategy,
-      config,
+      ...(config === undefined ? {} : { config }),
       configFrom,
       ...(release === undefined ? {} : { previousConfig: release.config }),
     };
@@ -255,7 +266,6 @@ export class Controller extends EventEmitter {
       },
       { artifact, previous: release?.artifact ?? null, options },
     );
-    const changes = release === undefined ? [] : configChanges(release.config, config);
     if (configFrom !== 'request' || changes.length > 0)
       await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
     this.#launch(record);

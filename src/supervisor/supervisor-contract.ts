@@ -12,11 +12,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { buildArtifact } from '../artifact/build-artifact.js';
-import { checkExactlyOnce } from '../deploy/exactly-once-check.js';
 import { isSlipwayError } from '../errors.js';
 import { openEmbeddedLog } from '../log/embedded/embedded-log.js';
 import type { Log, PartitionOffset } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
+import { checkExactlyOnce } from '../runtime/exactly-once-check.js';
 import { RunnerGroup } from './runner-group.js';
 import type { RunnerExit, RunnerHandle, RunnerSpec, RunnerSupervisor } from './supervisor.js';
 

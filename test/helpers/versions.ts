@@ -1,23 +1,31 @@
 import { resolve } from 'node:path';
-import type { Log } from 'slipway';
-import type { ArtifactRef } from '../../src/control/control-store.js';
+import { ArtifactStore, buildArtifact, type Log } from 'slipway';
 
-/** The example's three versions, deployed from source: v2 changes the USD rate, v3 throws on some orders. */
-export const v1: ArtifactRef = {
-  module: resolve('examples/orders/pipeline.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.0.0',
-};
-export const v2: ArtifactRef = {
-  module: resolve('examples/orders/versions/v2.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.1.0',
-};
-export const v3: ArtifactRef = {
-  module: resolve('examples/orders/versions/v3-broken.ts'),
-  pipeline: 'enrich-orders',
-  version: '1.2.0',
-};
+/** The example's three versions: v2 changes the USD rate, v3 throws on some orders. */
+export const VERSION_FILES = {
+  v1: 'pipeline.ts',
+  v2: 'versions/v2.ts',
+  v3: 'versions/v3-broken.ts',
+} as const;
+
+export interface Versions {
+  v1: string;
+  v2: string;
+  v3: string;
+}
+
+/**
+ * Builds the example's three versions into the artifact store at `artifactsDir`; returns their digests.
+ * `isolated`: the copies under the dataset and pipeline names of this run (test/fixtures/isolated,
+ * named by SLIPWAY_TEST_ISOLATION), for tests that share a Kafka broker.
+ */
+export async function buildVersions(artifactsDir: string, isolated = false): Promise<Versions> {
+  const store = new ArtifactStore({ dir: artifactsDir });
+  const cwd = resolve(isolated ? 'test/fixtures/isolated' : 'examples/orders');
+  const files = isolated ? { v1: 'v1.ts', v2: 'v2.ts', v3: 'v3.ts' } : VERSION_FILES;
+  const digest = async (entry: string) => (await buildArtifact({ entry, cwd, store })).digest;
+  return { v1: await digest(files.v1), v2: await digest(files.v2), v3: await digest(files.v3) };
+}
 
 /**
  * Waits until `group` has committed past every record appended to `topic` so far (or `timeoutMs`

@@ -1,5 +1,5 @@
 import type { Log, LogRecord } from '../log/log.js';
-import { SOURCE_HEADER } from '../runtime/runner.js';
+import { SOURCE_HEADER } from './runner.js';
 
 export interface ExactlyOnceReport {
   inputs: number;
