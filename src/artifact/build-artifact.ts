@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { type BuildFailure, build, type Message } from 'esbuild';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
@@ -19,6 +19,11 @@ export interface BuildArtifactOptions {
   /** The project folder (default: the working directory). Paths in the bundle are relative to it. */
   cwd?: string;
   store: ArtifactStore;
+  /**
+   * Compute the artifact (bundle, manifest, digest) without storing it: what the sources here build to,
+   * to compare with an artifact (`slipway test --artifact`). `dir` is then empty and `created` false.
+   */
+  dryRun?: boolean;
 }
 
 export interface BuildArtifactResult {
@@ -99,8 +104,19 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
     pipeline: describePipeline(pipeline),
     bundle,
     slipwayVersion: slipwayVersion(),
-    provenance,
+    provenance: { ...provenance, entry: relative(cwd, entry).split(sep).join('/') },
   });
+  if (options.dryRun === true) {
+    return {
+      digest: manifest.digest,
+      dir: '',
+      manifest,
+      created: false,
+      builtAt: new Date(),
+      bytes: bundle.byteLength,
+      warnings,
+    };
+  }
   const stored = await options.store.put({ bundle, manifest });
   return {
     digest: manifest.digest,

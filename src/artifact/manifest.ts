@@ -43,6 +43,11 @@ export interface ArtifactProvenance {
   gitCommit: string | null;
   /** True when the work tree had uncommitted changes (Slipway's own `.slipway/` folder aside); null outside git. */
   gitDirty: boolean | null;
+  /**
+   * The module the build started from, relative to the project folder (`pipeline.ts`): what `slipway test
+   * --artifact` rebuilds to show the sources under test are the artifact's. Absent in older manifests.
+   */
+  entry?: string;
 }
 
 /** `manifest.json` of an artifact. */
@@ -179,11 +184,15 @@ export function parseManifest(text: string, where: string): ArtifactManifest {
   // Provenance is outside the digest, so nothing else may hide in it.
   const p = m.provenance as Record<string, unknown> | undefined;
   const keys = typeof p === 'object' && p !== null ? Object.keys(p).sort().join(',') : '';
+  const entryOk =
+    p?.entry === undefined ||
+    (typeof p.entry === 'string' && p.entry.length > 0 && p.entry.length <= 1024 && !/[\0\\]|^\//.test(p.entry));
   if (
-    keys !== 'gitCommit,gitDirty' ||
+    (keys !== 'gitCommit,gitDirty' && keys !== 'entry,gitCommit,gitDirty') ||
+    !entryOk ||
     !(p?.gitCommit === null || (typeof p?.gitCommit === 'string' && /^[0-9a-f]{40,64}$/.test(p.gitCommit))) ||
     !(p?.gitDirty === null || typeof p?.gitDirty === 'boolean')
   )
-    bad('provenance must be exactly { gitCommit: <sha> | null, gitDirty: boolean | null }');
+    bad('provenance must be exactly { gitCommit: <sha> | null, gitDirty: boolean | null, entry?: <relative path> }');
   return m as unknown as ArtifactManifest;
 }
