@@ -26,8 +26,8 @@ export type { ExactlyOnceReport } from './deploy/exactly-once-check.js';
 export { checkExactlyOnce } from './deploy/exactly-once-check.js';
 export type { OutputDiff } from './deploy/output-diff.js';
 export { diffOutputs } from './deploy/output-diff.js';
-export type { ErrorCode, SlipwayErrorOptions } from './errors.js';
-export { ErrorCodes, isSlipwayError, SlipwayError } from './errors.js';
+export type { ErrorCode, ErrorJSON, SlipwayErrorOptions } from './errors.js';
+export { ErrorCodes, errorFromJSON, errorToJSON, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';
 export { openEmbeddedLog } from './log/embedded/embedded-log.js';
 export type {
