@@ -60,11 +60,12 @@ export type {
   CommitEvent,
   DlqEvent,
   DlqReason,
+  Provenance,
   RunnerMode,
   RunnerOptions,
   RunnerState,
 } from './runtime/runner.js';
-export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
+export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
 export * from './samples/index.js';
 export type { RunnerHandle } from './supervisor/runner-group.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Dataset } from '../dataset/dataset.js';
+import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -8,17 +8,20 @@ import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
 import { assignSlots, createRunnerTopics, type Slot } from './runner-setup.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
+import { checkShadowId, shadowTopic } from './shadow-topics.js';
 
 export type {
   ActivateOptions,
   CommitEvent,
   DlqEvent,
   DlqReason,
+  Provenance,
   RunnerMode,
   RunnerOptions,
   RunnerState,
 } from './runner-types.js';
-export { keyBucket, SOURCE_HEADER } from './runner-types.js';
+export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
+export { shadowTopic, shadowTopics } from './shadow-topics.js';
 
 /** A processed batch, ready to commit. */
 interface PreparedBatch {
@@ -78,6 +81,8 @@ export class Runner extends EventEmitter {
   #slots: Slot[] = [];
   readonly #outputs = new Map<string, OutputSlot>();
   readonly #inputs = new Map<string, Dataset>();
+  /** Dead-letter topic by input topic: `<input>.dlq`, or a shadow's `<input>.dlq.shadow.<id>`. */
+  readonly #dlqTopics = new Map<string, string>();
   readonly #store = new StateStore();
   readonly #core: BatchCore;
   readonly #batchSize: number;
@@ -96,10 +101,10 @@ export class Runner extends EventEmitter {
     this.log = options.log;
     this.mode = options.mode ?? 'live';
     const name = this.pipeline.name;
-    if (this.mode === 'shadow' && !options.shadowId) {
-      throw new SlipwayError('SLIPWAY_USAGE', `A shadow runner of '${name}' needs a shadowId (the deployment id).`);
-    }
-    const suffix = this.mode === 'shadow' ? `.shadow.${options.shadowId}` : '';
+    const shadowId = this.mode === 'shadow' ? checkShadowId(name, options.shadowId) : undefined;
+    // Everything a shadow writes goes under its shadow names: outputs, dead letters, owner, group, state.
+    const named = (topic: string): string => (shadowId === undefined ? topic : shadowTopic(topic, shadowId));
+    const suffix = shadowId === undefined ? '' : `.shadow.${shadowId}`;
     this.#owner = options.owner ?? `slipway.${name}${suffix}`;
     this.#group = options.group ?? `slipway.${name}${suffix}`;
     this.stateNamespace = `${name}${suffix}`;
@@ -111,15 +116,20 @@ export class Runner extends EventEmitter {
     this.metrics = options.metrics ?? new RunnerMetrics();
     this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
-    for (const d of this.pipeline.inputs) this.#inputs.set(d.topic, d);
+    for (const d of this.pipeline.inputs) {
+      this.#inputs.set(d.topic, d);
+      this.#dlqTopics.set(d.topic, named(dlqTopic(d)));
+    }
     for (const d of this.pipeline.outputs) {
-      this.#outputs.set(d.topic, { dataset: d, topic: `${d.topic}${suffix}`, records: [] });
+      this.#outputs.set(d.topic, { dataset: d, topic: named(d.topic), records: [] });
     }
     this.#core = new BatchCore({
       pipeline: this.pipeline,
       outputs: this.#outputs,
       inputs: this.#inputs,
       store: this.#store,
+      dlqTopics: this.#dlqTopics,
+      ...(options.provenance === undefined ? {} : { provenance: options.provenance }),
       onDlq: (topic, event) => {
         this.metrics.dlq.inc({ ...this.#labels, topic, reason: event.reason });
         if (this.listenerCount('dlq') > 0) this.emit('dlq', event);
@@ -178,7 +188,7 @@ export class Runner extends EventEmitter {
     this.#setState('starting');
     try {
       this.#config = this.pipeline.resolveConfig(this.#options.config);
-      await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()]);
+      await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
       this.#setState('standby');
     } catch (err) {
