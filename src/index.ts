@@ -53,6 +53,7 @@ export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
+export type { LatencyHistogramSnapshot } from './runtime/latency-histogram.js';
 export type { MetricsServer } from './runtime/metrics.js';
 export { RunnerMetrics, serveMetrics } from './runtime/metrics.js';
 export type {
@@ -66,6 +67,8 @@ export type {
   RunnerState,
 } from './runtime/runner.js';
 export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
+export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';
+export { mergeRunnerStats } from './runtime/runner-stats.js';
 export * from './samples/index.js';
 export type { RunnerHandle } from './supervisor/runner-group.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';

@@ -69,6 +69,11 @@ export interface RunnerOptions {
   idleWaitMs?: number;
   metrics?: RunnerMetrics;
   /**
+   * The clock of commit times and latency, ms since the epoch (default `Date.now`). Tests inject one
+   * to know latencies exactly; record append times come from the log.
+   */
+  clock?: () => number;
+  /**
    * Canary share: process only records whose key bucket (`keyBucket(key)`, 0..9999) is in
    * [from, to); the rest are passed over (their offsets still advance). Default: every record.
    */

@@ -7,9 +7,12 @@ import { BatchCore, type OutputSlot } from './batch-core.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
 import { assignSlots, createRunnerTopics, type Slot } from './runner-setup.js';
+import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 
+export type { RecentWindow, RunnerStats } from './runner-stats.js';
+export { mergeRunnerStats } from './runner-stats.js';
 export type {
   ActivateOptions,
   CommitEvent,
@@ -93,6 +96,8 @@ export class Runner extends EventEmitter {
   #halt: AbortController | undefined;
   #error: unknown;
   #labels: { pipeline: string; version: string };
+  readonly #clock: () => number;
+  readonly #stats = new RunnerStatsRecorder();
 
   constructor(options: RunnerOptions) {
     super();
@@ -114,6 +119,7 @@ export class Runner extends EventEmitter {
       throw new SlipwayError('SLIPWAY_USAGE', `batchSize must be a whole number ≥ 1, got ${options.batchSize}.`);
     }
     this.metrics = options.metrics ?? new RunnerMetrics();
+    this.#clock = options.clock ?? Date.now;
     this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
     for (const d of this.pipeline.inputs) {
@@ -228,6 +234,7 @@ export class Runner extends EventEmitter {
   }
 
   #startLoop(): void {
+    this.#stats.activated(this.#clock());
     this.#halt = new AbortController();
     this.#setState('running');
     this.#loop = this.#run(this.#halt.signal);
@@ -298,14 +305,37 @@ export class Runner extends EventEmitter {
 
   /** Records behind per assigned partition; also updates the lag gauge. */
   async lag(): Promise<Array<PartitionOffset & { lag: number }>> {
+    const out = await this.#lagOf();
+    for (const o of out) {
+      this.metrics.lag.set({ ...this.#labels, topic: o.topic, partition: String(o.partition) }, o.lag);
+    }
+    return out;
+  }
+
+  async #lagOf(): Promise<Array<PartitionOffset & { lag: number }>> {
     const out: Array<PartitionOffset & { lag: number }> = [];
     for (const s of this.#slots) {
       const end = await this.log.endOffset(s.topic, s.partition);
-      const lag = Math.max(0, end - s.position);
-      this.metrics.lag.set({ ...this.#labels, topic: s.topic, partition: String(s.partition) }, lag);
-      out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag });
+      out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag: Math.max(0, end - s.position) });
     }
     return out;
+  }
+
+  /**
+   * The runner's figures: state, epoch, counters since it started, the last 60 s of processed records
+   * and dead letters, lag, offsets, and the end-to-end latency (p50, p99 from a histogram, null before
+   * any) of the records appended after its first activation. Reading them changes nothing — not even
+   * the lag gauge — so anything may poll them.
+   *
+   * @example
+   * const { p99LatencyMs, processed, dlq } = await runner.stats()
+   */
+  async stats(): Promise<RunnerStats> {
+    const lag = (await this.#lagOf()).reduce((n, p) => n + p.lag, 0);
+    return this.#stats.snapshot(
+      { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
+      this.#clock(),
+    );
   }
 
   /** A copy of the committed keyed state of one partition. */
@@ -434,7 +464,7 @@ export class Runner extends EventEmitter {
     const { touched, batch } = prepared;
     for (const [slot, , next] of touched) slot.position = next;
 
-    const now = Date.now();
+    const now = this.#clock();
     const durationMs = performance.now() - prepared.started;
     this.metrics.recordCommit(this.#labels, {
       inputs: touched.map(([slot, count]) => ({ topic: slot.topic, count })),
@@ -443,10 +473,16 @@ export class Runner extends EventEmitter {
       committedAt: now,
       durationMs,
     });
+    const processed = batch.length - prepared.skipped;
+    this.#stats.recordCommit(
+      now,
+      { inputs: batch.length, processed, outputs: prepared.outputs, dlq: prepared.dlq },
+      batch,
+    );
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {
         inputs: batch.length,
-        processed: batch.length - prepared.skipped,
+        processed,
         outputs: prepared.outputs,
         dlq: prepared.dlq,
         offsets: (prepared.commit.offsets?.offsets ?? []).map((o) => ({ ...o })),

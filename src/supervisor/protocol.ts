@@ -1,6 +1,7 @@
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
 import type { ActivateOptions, RunnerMode, RunnerState } from '../runtime/runner.js';
+import type { RunnerStats as RuntimeRunnerStats } from '../runtime/runner-stats.js';
 
 /** What a supervised runner process runs. */
 export interface RunnerSpec {
@@ -35,24 +36,19 @@ export type RunnerCommand =
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'metrics' };
 
-/** A runner's figures since it started (counters) and over the last few seconds (rates, latency). */
-export interface RunnerStats {
-  state: RunnerState;
-  epoch: number;
-  inputs: number;
-  /** Input records in the runner's key share (a canary passes over the others). */
-  processed: number;
-  outputs: number;
-  dlq: number;
-  commits: number;
-  /** ms since the epoch of the last commit, 0 if none. */
-  lastCommitAt: number;
-  /** End-to-end latency p99 over the recent window, ms. */
+/**
+ * Transitional: the figures the child-process host builds today. `RunnerStats` now lives in the
+ * runtime (`src/runtime/runner-stats.ts`, returned by `Runner.stats()`: p50/p99 from a histogram, null
+ * before any sample, and a 60 s window of counts; reading never changes them). The host keeps its own
+ * counters and a p99 (a number) until it returns `runner.stats()`; the figures it does not have are
+ * optional here. Replace with `export type { RunnerStats } from '../runtime/runner-stats.js'` then.
+ */
+export type RunnerStats = Omit<RuntimeRunnerStats, NewFigures | 'p99LatencyMs'> & {
+  /** End-to-end latency p99, ms (the runtime's is null before any sample). */
   p99LatencyMs: number;
-  /** Records behind, summed over partitions. */
-  lag: number;
-  offsets: PartitionOffset[];
-}
+} & Partial<Pick<RuntimeRunnerStats, NewFigures>>;
+
+type NewFigures = 'p50LatencyMs' | 'latencySamples' | 'latency' | 'recent';
 
 /** Runner → controller. */
 export type RunnerMessage =
