@@ -1,6 +1,6 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
-import type { Log } from '../log/log.js';
+import type { Log, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { OutputSlot } from './batch-core.js';
 
@@ -71,4 +71,14 @@ export function assignSlots(
     }
     return { dataset, topic: tp.topic, partition: tp.partition, position: 0, readPos: 0, target: undefined };
   });
+}
+
+/** Records behind per slot: the partition's end offset less the slot's committed position. */
+export async function lagOf(log: Log, slots: ReadonlyArray<Slot>): Promise<Array<PartitionOffset & { lag: number }>> {
+  const out: Array<PartitionOffset & { lag: number }> = [];
+  for (const s of slots) {
+    const end = await log.endOffset(s.topic, s.partition);
+    out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag: Math.max(0, end - s.position) });
+  }
+  return out;
 }

@@ -6,7 +6,7 @@ import type { Pipeline } from '../pipeline/pipeline.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
-import { assignSlots, createRunnerTopics, type Slot } from './runner-setup.js';
+import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
@@ -305,18 +305,9 @@ export class Runner extends EventEmitter {
 
   /** Records behind per assigned partition; also updates the lag gauge. */
   async lag(): Promise<Array<PartitionOffset & { lag: number }>> {
-    const out = await this.#lagOf();
+    const out = await lagOf(this.log, this.#slots);
     for (const o of out) {
       this.metrics.lag.set({ ...this.#labels, topic: o.topic, partition: String(o.partition) }, o.lag);
-    }
-    return out;
-  }
-
-  async #lagOf(): Promise<Array<PartitionOffset & { lag: number }>> {
-    const out: Array<PartitionOffset & { lag: number }> = [];
-    for (const s of this.#slots) {
-      const end = await this.log.endOffset(s.topic, s.partition);
-      out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag: Math.max(0, end - s.position) });
     }
     return out;
   }
@@ -331,7 +322,7 @@ export class Runner extends EventEmitter {
    * const { p99LatencyMs, processed, dlq } = await runner.stats()
    */
   async stats(): Promise<RunnerStats> {
-    const lag = (await this.#lagOf()).reduce((n, p) => n + p.lag, 0);
+    const lag = (await lagOf(this.log, this.#slots)).reduce((n, p) => n + p.lag, 0);
     return this.#stats.snapshot(
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
