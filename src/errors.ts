@@ -71,14 +71,17 @@ export const ErrorCodes = {
   ARTIFACT_TAMPERED: 'SLIPWAY_ARTIFACT_TAMPERED',
   /** Thrown when an artifact's code, once loaded, defines a different pipeline than its manifest records. */
   ARTIFACT_MISMATCH: 'SLIPWAY_ARTIFACT_MISMATCH',
+  /** Thrown when a deployment is refused by the release gate: the artifact has no passing test report (`slipway test --artifact <digest>`), or its latest report failed. */
+  RELEASE_GATE: 'SLIPWAY_RELEASE_GATE',
+  /**
+   * Thrown when an error without a Slipway code (a bug, or a library's own error) reached a caller across
+   * the HTTP API; `details.code` keeps its original code, if it had one. Report it with the message.
+   */
+  INTERNAL: 'SLIPWAY_INTERNAL',
   /** Thrown when a command would run a pipeline that a control plane runs on the same log (it would fence the live runner); the message names the control plane and the release. */
   MANAGED: 'SLIPWAY_MANAGED',
   /** Thrown when the control plane refuses a request from where it came (a change from another machine, until the API has tokens and roles). */
   FORBIDDEN: 'SLIPWAY_FORBIDDEN',
-  /** Thrown when the control plane failed in a way that is a bug in Slipway, not in the request; the message says what happened. */
-  INTERNAL: 'SLIPWAY_INTERNAL',
-  /** Thrown when a deployment is refused by the release gate: the artifact has no passing test report (`slipway test --artifact <digest>`), or its latest report failed. */
-  RELEASE_GATE: 'SLIPWAY_RELEASE_GATE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -132,38 +135,125 @@ export function isSlipwayError(err: unknown, code?: ErrorCode): err is SlipwayEr
   return code === undefined || c === code;
 }
 
-/** An error as it crosses a process or the network: the runner IPC and the HTTP API use this one form. */
+/**
+ * An error as it crosses a process or the network (the runner IPC, the HTTP API): plain JSON that
+ * {@link errorFromJSON} turns back into a {@link SlipwayError} with the same code and retryable flag.
+ */
 export interface ErrorJSON {
+  /** The `SLIPWAY_*` code; for another error, its own `code` (`ECONNREFUSED`) when it has one. */
   code?: string;
   message: string;
+  /** The error class's name (`SlipwayError`, `TypeError`), when the value was an Error. */
+  name?: string;
+  /** Set for every SlipwayError; absent for other errors (not retryable). */
   retryable?: boolean;
+  /** Left out when empty; values JSON cannot hold are replaced by their text. */
   details?: Record<string, unknown>;
   cause?: ErrorJSON;
 }
 
-/** Any thrown value as an {@link ErrorJSON}: a SlipwayError keeps its code, retryable flag and details. */
-export function errorToJSON(err: unknown, depth = 0): ErrorJSON {
-  if (typeof err !== 'object' || err === null) return { message: String(err) };
-  const e = err as { code?: unknown; message?: unknown; retryable?: unknown; details?: unknown; cause?: unknown };
-  const json: ErrorJSON = { message: typeof e.message === 'string' ? e.message : String(err) };
-  if (typeof e.code === 'string') json.code = e.code;
-  if (typeof e.retryable === 'boolean') json.retryable = e.retryable;
-  if (typeof e.details === 'object' && e.details !== null && Object.keys(e.details).length > 0)
-    json.details = e.details as Record<string, unknown>;
-  if (e.cause !== undefined && depth < 4) json.cause = errorToJSON(e.cause, depth + 1);
-  return json;
-}
+/** Causes deeper than this are cut: a chain that long is a loop or says nothing more. */
+const MAX_CAUSE_DEPTH = 8;
 
 /**
- * The SlipwayError an {@link ErrorJSON} describes: same code, message, retryable flag and details. A code
- * that is not Slipway's becomes `fallback`, with the original code kept in `details.code`.
+ * Any thrown value as an {@link ErrorJSON}, safe to `JSON.stringify`: a SlipwayError keeps its code,
+ * message, retryable flag and details; any Error its name, message and code; the `cause` chain follows
+ * (cut at 8 levels or at a cycle). A value that is not an error becomes its text as the message.
+ *
+ * @example
+ * process.send({ reply: id, ok: false, error: errorToJSON(err) })
  */
-export function errorFromJSON(json: ErrorJSON, fallback: ErrorCode = 'SLIPWAY_RUNNER_FAILED'): SlipwayError {
-  const known = json.code !== undefined && (Object.values(ErrorCodes) as string[]).includes(json.code);
-  const details = { ...(json.details ?? {}), ...(known || json.code === undefined ? {} : { code: json.code }) };
-  return new SlipwayError(known ? (json.code as ErrorCode) : fallback, json.message, {
-    retryable: json.retryable ?? false,
+export function errorToJSON(err: unknown): ErrorJSON {
+  return toJSON(err, new Set(), 0);
+}
+
+function toJSON(err: unknown, seen: Set<unknown>, depth: number): ErrorJSON {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const e = err as { name?: unknown; code?: unknown; message?: unknown; retryable?: unknown; details?: unknown };
+  if (!(err instanceof Error) && typeof e.message !== 'string') return { message: safeText(err) };
+  seen.add(err);
+  const json: ErrorJSON = { message: typeof e.message === 'string' ? e.message : String(e.message) };
+  if (typeof e.name === 'string') json.name = e.name;
+  if (typeof e.code === 'string' || typeof e.code === 'number') json.code = String(e.code);
+  if (isSlipwayError(err)) json.retryable = e.retryable === true;
+  const details = jsonSafeRecord(e.details);
+  if (details !== undefined) json.details = details;
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause !== undefined && !seen.has(cause) && depth < MAX_CAUSE_DEPTH) json.cause = toJSON(cause, seen, depth + 1);
+  // Key order as the reader expects it: name, code, message, retryable, details, cause.
+  return {
+    ...(json.name === undefined ? {} : { name: json.name }),
+    ...(json.code === undefined ? {} : { code: json.code }),
+    message: json.message,
+    ...(json.retryable === undefined ? {} : { retryable: json.retryable }),
+    ...(json.details === undefined ? {} : { details: json.details }),
+    ...(json.cause === undefined ? {} : { cause: json.cause }),
+  };
+}
+
+/** The value's JSON text, or `String(value)` when JSON cannot hold it. */
+function safeText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** A copy of `details` that JSON can hold (each value JSON cannot hold becomes its text), or undefined when empty. */
+function jsonSafeRecord(details: unknown): Record<string, unknown> | undefined {
+  if (typeof details !== 'object' || details === null || Array.isArray(details)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (value === undefined) continue;
+    try {
+      const text = JSON.stringify(value);
+      if (text !== undefined) out[key] = JSON.parse(text);
+    } catch {
+      out[key] = String(value);
+    }
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
+const KNOWN_CODES: ReadonlySet<string> = new Set(Object.values(ErrorCodes));
+
+/**
+ * The SlipwayError an {@link ErrorJSON} describes: the same code, message, retryable flag and details,
+ * and its cause chain (a cause with a Slipway code as a SlipwayError, any other as an Error with its
+ * `code`). A code that is not Slipway's, or none, becomes `fallback` — `SLIPWAY_RUNNER_FAILED` unless
+ * stated (the HTTP client states `SLIPWAY_INTERNAL`) — with the original code and error name kept in
+ * `details.code` and `details.name`. Reads anything: a body that is not an ErrorJSON still gives an error.
+ *
+ * @example
+ * if (!msg.ok) pending.reject(errorFromJSON(msg.error))
+ */
+export function errorFromJSON(json: unknown, fallback: ErrorCode = 'SLIPWAY_RUNNER_FAILED'): SlipwayError {
+  return fromJSON(json, fallback, 0) as SlipwayError;
+}
+
+function fromJSON(json: unknown, fallback: ErrorCode, depth: number, asCause = false): Error {
+  const j = (typeof json === 'object' && json !== null && !Array.isArray(json) ? json : {}) as Record<string, unknown>;
+  const message = typeof j.message === 'string' ? j.message : json === undefined ? 'unknown error' : safeText(json);
+  const code = typeof j.code === 'string' ? j.code : undefined;
+  const name = typeof j.name === 'string' ? j.name : undefined;
+  const cause =
+    j.cause !== undefined && depth < MAX_CAUSE_DEPTH ? fromJSON(j.cause, fallback, depth + 1, true) : undefined;
+  const known = code !== undefined && KNOWN_CODES.has(code);
+  if (asCause && !known) {
+    const err = new Error(message, cause === undefined ? undefined : { cause });
+    if (name !== undefined) err.name = name;
+    if (code !== undefined) Object.assign(err, { code });
+    return err;
+  }
+  const details: Record<string, unknown> = { ...(jsonSafeRecord(j.details) ?? {}) };
+  if (!known) {
+    if (code !== undefined) details.code = code;
+    if (name !== undefined && name !== 'Error' && name !== 'SlipwayError') details.name = name;
+  }
+  return new SlipwayError(known ? (code as ErrorCode) : fallback, message, {
+    retryable: j.retryable === true,
     details,
-    ...(json.cause === undefined ? {} : { cause: errorFromJSON(json.cause, fallback) }),
+    ...(cause === undefined ? {} : { cause }),
   });
 }

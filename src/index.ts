@@ -37,12 +37,12 @@ export type {
   Release,
   StepName,
 } from './deploy/deployment.js';
-export type { GateConfig, GateResult } from './deploy/gates.js';
+export type { BaselineCounts, GateConfig, GateName, GateStatus, GateVerdict } from './deploy/gates.js';
 export { GateConfigSchema } from './deploy/gates.js';
 export type { OutputDiff } from './deploy/output-diff.js';
 export { diffOutputs } from './deploy/output-diff.js';
-export type { ErrorCode, SlipwayErrorOptions } from './errors.js';
-export { ErrorCodes, isSlipwayError, SlipwayError } from './errors.js';
+export type { ErrorCode, ErrorJSON, SlipwayErrorOptions } from './errors.js';
+export { ErrorCodes, errorFromJSON, errorToJSON, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';
 export { openEmbeddedLog } from './log/embedded/embedded-log.js';
 export type {
@@ -70,6 +70,7 @@ export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceIn
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
 export type { ExactlyOnceReport } from './runtime/exactly-once-check.js';
 export { checkExactlyOnce } from './runtime/exactly-once-check.js';
+export type { LatencyHistogramSnapshot } from './runtime/latency-histogram.js';
 export type { MetricsServer } from './runtime/metrics.js';
 export { RunnerMetrics, serveMetrics } from './runtime/metrics.js';
 export type {
@@ -77,15 +78,18 @@ export type {
   CommitEvent,
   DlqEvent,
   DlqReason,
+  Provenance,
   RunnerMode,
   RunnerOptions,
   RunnerState,
 } from './runtime/runner.js';
-export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
+export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
+export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';
+export { mergeRunnerStats } from './runtime/runner-stats.js';
 export * from './samples/index.js';
 export { ChildProcessSupervisor } from './supervisor/child-process-supervisor.js';
 export { InProcessSupervisor } from './supervisor/in-process-supervisor.js';
 export { RunnerGroup } from './supervisor/runner-group.js';
-export type { RunnerExit, RunnerHandle, RunnerSpec, RunnerStats, RunnerSupervisor } from './supervisor/supervisor.js';
+export type { RunnerExit, RunnerHandle, RunnerSpec, RunnerSupervisor } from './supervisor/supervisor.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
 export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

@@ -1,5 +1,5 @@
-import type { ConfigChange, DeploymentEvent, DeploymentRecord, GateVerdict, StepError } from '../deploy/deployment.js';
-import type { GateResult } from '../deploy/gates.js';
+import type { BakeOutcome, ConfigChange, DeploymentEvent, DeploymentRecord, StepError } from '../deploy/deployment.js';
+import type { GateVerdict } from '../deploy/gates.js';
 import type { PartitionOffset } from '../log/log.js';
 
 const total = (offsets: readonly PartitionOffset[] | undefined): number =>
@@ -7,13 +7,13 @@ const total = (offsets: readonly PartitionOffset[] | undefined): number =>
 
 const describeError = (e: StepError): string => `${e.code === null ? '' : `${e.code}: `}${e.message}`;
 
-const failedGates = (gates: readonly GateResult[] | undefined): string =>
+const failedGates = (gates: readonly GateVerdict[] | undefined): string =>
   (gates ?? [])
     .filter((g) => !g.ok)
-    .map((g) => `${g.gate} (${g.message})`)
+    .map((g) => g.message)
     .join('; ');
 
-function verdictText(v: GateVerdict): string {
+function verdictText(v: BakeOutcome): string {
   if (v.ok) return 'gates passed';
   if (v.requested) return 'rollback requested';
   const failed = failedGates(v.gates);

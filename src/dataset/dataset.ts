@@ -156,6 +156,6 @@ export function isDataset(value: unknown): value is Dataset {
 }
 
 /** The dead-letter topic of an input dataset: `<topic>.dlq`. */
-export function dlqTopic(dataset: Dataset): string {
+export function dlqTopic(dataset: Pick<Dataset, 'topic'>): string {
   return `${dataset.topic}.dlq`;
 }

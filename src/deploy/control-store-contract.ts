@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { isSlipwayError } from '../errors.js';
+import { RunnerStatsRecorder } from '../runtime/runner-stats.js';
 import type { ControlStore, NewDeployment } from './control-store.js';
 import type { ArtifactRef, DeploymentEventBody } from './deployment.js';
 import type { TestReport } from './test-report.js';
@@ -263,19 +264,10 @@ export function runControlStoreContract(name: string, factory: ControlStoreContr
       const base = { pipeline: p, environment: env, role: 'live', digest: digest(), pid: 42 };
       await store.recordRunner({ ...base, id: `${p}:a`, state: 'standby', stats: null });
       await store.recordRunner({ ...base, id: `${p}:b`, state: 'running', stats: null });
-      const stats = {
-        state: 'running' as const,
-        epoch: 3,
-        inputs: 10,
-        processed: 10,
-        outputs: 10,
-        dlq: 0,
-        commits: 2,
-        lastCommitAt: 5,
-        p99LatencyMs: null,
-        lag: 0,
-        offsets: [],
-      };
+      const recorder = new RunnerStatsRecorder();
+      recorder.activated(1000);
+      recorder.recordCommit(1010, { inputs: 10, processed: 10, outputs: 10, dlq: 0 }, [{ timestamp: 1005 }]);
+      const stats = recorder.snapshot({ state: 'running', epoch: 3, lag: 0, offsets: [] }, 1010);
       await store.recordRunner({ ...base, id: `${p}:a`, state: 'running', stats });
       const runners = await store.runners({ environment: env });
       assert.deepEqual(

@@ -1,6 +1,6 @@
 import type { PartitionOffset } from '../log/log.js';
 import type { DeployOptions, Strategy } from './deploy-options.js';
-import type { GateResult } from './gates.js';
+import type { BaselineCounts, GateVerdict } from './gates.js';
 import type { OutputDiff } from './output-diff.js';
 import type { SampleShadowDiff } from './sample-shadow.js';
 
@@ -47,13 +47,13 @@ export interface ShadowOutcome {
   shadowInputs: number;
   diff: OutputDiff;
   sampleDiff?: SampleShadowDiff;
-  gates: GateResult[];
+  gates: GateVerdict[];
 }
 
-/** A gates verdict (bake, canary step): passed, or failed with the gates that did, or rollback asked for. */
-export interface GateVerdict {
+/** What watching green came to (bake, canary step): passed, or failed with the gates that did, or rollback asked for. */
+export interface BakeOutcome {
   ok: boolean;
-  gates: GateResult[];
+  gates: GateVerdict[];
   /** `slipway rollback` asked for it. */
   requested?: boolean;
   /** Why, when it is not the gates (a cutover that failed, a canary step that could not complete). */
@@ -63,7 +63,7 @@ export interface GateVerdict {
 }
 
 /** A canary step's outcome: the barrier it moved to (when it moved) and the gates' verdict at that share. */
-export interface CanaryStepOutcome extends GateVerdict {
+export interface CanaryStepOutcome extends BakeOutcome {
   share: number;
   at?: number;
   offsets?: PartitionOffset[];
@@ -89,12 +89,14 @@ export interface DeploymentSummary {
   shadowAttempts?: number;
   diff?: OutputDiff;
   sampleDiff?: SampleShadowDiff;
-  shadowGates?: GateResult[];
+  shadowGates?: GateVerdict[];
   cutoverPauseMs?: number | null;
   cutoverAt?: PartitionOffset[];
+  /** Blue's processed records and dead letters over the minute before the cutover: what green's DLQ ratio is compared with. */
+  baseline?: BaselineCounts;
   canaryShare?: number;
   canaryPausesMs?: number[];
-  gates?: GateResult[];
+  gates?: GateVerdict[];
   reason?: string;
   error?: StepError;
   rollbackMs?: number;
@@ -143,7 +145,7 @@ export type DeploymentEventBody =
   | Ev<'cutover', 'begin', Empty>
   | Ev<'cutover', 'end', Handoff>
   | Ev<'bake', 'begin', Empty>
-  | Ev<'bake', 'end', GateVerdict>
+  | Ev<'bake', 'end', BakeOutcome>
   | Ev<'rollback', 'begin', Empty>
   | Ev<'rollback', 'end', RollbackOutcome>
   | Ev<'start-runners', 'info', { runners: number; pid: number | null }>

@@ -1,4 +1,5 @@
 import type { PipelineDescription } from '../artifact/manifest.js';
+import { shadowTopics } from '../runtime/shadow-topics.js';
 
 /** Everything a shadow run of a pipeline writes under, named from its shadow id (see the runner's shadow mode). */
 export interface ShadowNames {
@@ -16,10 +17,7 @@ export function shadowNames(
 ): ShadowNames {
   const suffix = `.shadow.${shadowId}`;
   return {
-    topics: [
-      ...pipeline.outputs.map((d) => `${d.topic}${suffix}`),
-      ...pipeline.inputs.map((d) => `${d.topic}.dlq${suffix}`),
-    ],
+    topics: shadowTopics(pipeline, shadowId),
     group: `slipway.${pipeline.name}${suffix}`,
     owner: `slipway.${pipeline.name}${suffix}`,
     stateNamespace: `${pipeline.name}${suffix}`,

@@ -1,11 +1,18 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError } from '../errors.js';
-import type { AppendRecord, LogRecord } from '../log/log.js';
+import type { AppendRecord, Headers, LogRecord } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
 import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
 import type { StateStore } from './keyed-state.js';
-import { type DlqEvent, type DlqReason, keyBucket, SOURCE_HEADER } from './runner-types.js';
+import {
+  DLQ_HEADERS,
+  type DlqEvent,
+  type DlqReason,
+  keyBucket,
+  type Provenance,
+  SOURCE_HEADER,
+} from './runner-types.js';
 
 /** Where the outputs of one output dataset go (its topic carries a shadow runner's suffix). */
 export interface OutputSlot {
@@ -30,6 +37,10 @@ export interface BatchCoreOptions {
   /** Input datasets by topic. */
   inputs: Map<string, Dataset>;
   store: StateStore;
+  /** Dead-letter topic by input topic (default `<input>.dlq`; a shadow's are under its shadow names). */
+  dlqTopics?: ReadonlyMap<string, string>;
+  /** Stamped on every dead letter beside the pipeline version. */
+  provenance?: Provenance;
   /** Told of each record sent to a dead-letter topic (for metrics and `dlq` events). */
   onDlq(inputTopic: string, event: DlqEvent): void;
 }
@@ -48,6 +59,9 @@ export class BatchCore {
   readonly #inputs: Map<string, Dataset>;
   readonly #store: StateStore;
   readonly #onDlq: BatchCoreOptions['onDlq'];
+  readonly #dlqTopics: ReadonlyMap<string, string>;
+  /** The headers every dead letter carries (which version wrote it), built once. */
+  readonly #dlqHeaders: Headers;
 
   constructor(options: BatchCoreOptions) {
     this.#pipeline = options.pipeline;
@@ -55,6 +69,13 @@ export class BatchCore {
     this.#inputs = options.inputs;
     this.#store = options.store;
     this.#onDlq = options.onDlq;
+    this.#dlqTopics = options.dlqTopics ?? new Map(options.pipeline.inputs.map((d) => [d.topic, dlqTopic(d)] as const));
+    const p = options.provenance;
+    this.#dlqHeaders = {
+      [DLQ_HEADERS.version]: options.pipeline.version,
+      ...(p?.artifact === undefined ? {} : { [DLQ_HEADERS.artifact]: p.artifact }),
+      ...(p?.deployment === undefined ? {} : { [DLQ_HEADERS.deployment]: p.deployment }),
+    };
   }
 
   /** Processes a batch with `config`, passing over records whose key bucket is outside `range` (a canary's share). */
@@ -107,9 +128,10 @@ export class BatchCore {
       source: sourceInfo,
       pipeline: { name: pipeline.name, version: pipeline.version },
     };
+    const dlqTopics = this.#dlqTopics;
+    const dlqHeaders = this.#dlqHeaders;
     const toDlq = (reason: DlqReason, message: string, err?: unknown): void => {
-      const dataset = inputs.get(current.topic) as Dataset;
-      const topic = dlqTopic(dataset);
+      const topic = dlqTopics.get(current.topic) as string;
       let list = dlqRecords.get(topic);
       if (list === undefined) {
         list = [];
@@ -130,7 +152,7 @@ export class BatchCore {
           value: current.value,
           at: new Date().toISOString(),
         }),
-        headers: { [SOURCE_HEADER]: source, 'slipway-dlq-reason': reason },
+        headers: { ...dlqHeaders, [SOURCE_HEADER]: source, [DLQ_HEADERS.reason]: reason },
       });
       dlqCount++;
       this.#onDlq(current.topic, { reason, message, source });

@@ -1,7 +1,6 @@
 import type { Dataset } from '../dataset/dataset.js';
-import { dlqTopic } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
-import type { Log } from '../log/log.js';
+import type { Log, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { OutputSlot } from './batch-core.js';
 
@@ -20,17 +19,22 @@ export interface Slot {
   target: number | undefined;
 }
 
-/** Creates the inputs, their dead-letter topics and the outputs where missing, each with its declared retention. */
+/**
+ * Creates the inputs, their dead-letter topics (`dlqTopics`: by input topic, the runner's names for them)
+ * and the outputs where missing, each with its declared retention.
+ */
 export async function createRunnerTopics(
   log: Log,
   inputs: ReadonlyArray<Dataset>,
   outputs: ReadonlyArray<OutputSlot>,
+  dlqTopics: ReadonlyMap<string, string>,
 ): Promise<void> {
   for (const d of inputs) {
     // A topic a runner creates gets its declared retention (topics as code).
     const retention = d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs };
     await log.createTopic(d.topic, { partitions: d.partitions, ...retention });
-    await log.createTopic(dlqTopic(d), { partitions: d.partitions, ...retention });
+    const dlq = dlqTopics.get(d.topic);
+    if (dlq !== undefined) await log.createTopic(dlq, { partitions: d.partitions, ...retention });
   }
   for (const out of outputs) {
     await log.createTopic(out.topic, {
@@ -69,4 +73,14 @@ export function assignSlots(
     }
     return { dataset, topic: tp.topic, partition: tp.partition, position: 0, readPos: 0, target: undefined };
   });
+}
+
+/** Records behind per slot: the partition's end offset less the slot's committed position. */
+export async function lagOf(log: Log, slots: ReadonlyArray<Slot>): Promise<Array<PartitionOffset & { lag: number }>> {
+  const out: Array<PartitionOffset & { lag: number }> = [];
+  for (const s of slots) {
+    const end = await log.endOffset(s.topic, s.partition);
+    out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag: Math.max(0, end - s.position) });
+  }
+  return out;
 }

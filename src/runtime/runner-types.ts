@@ -6,6 +6,26 @@ import type { RunnerMetrics } from './metrics.js';
 /** Header naming the input record an output came from: `<topic>/<partition>/<offset>[#n]`. */
 export const SOURCE_HEADER = 'slipway-source';
 
+/**
+ * Headers of every dead letter: why it was dead-lettered (a {@link DlqReason}), and which pipeline
+ * version wrote it — always its `version`; its artifact digest and deployment id when the runner was
+ * told them ({@link RunnerOptions.provenance}). For listing dead letters by reason and version, and replay.
+ */
+export const DLQ_HEADERS = {
+  reason: 'slipway-dlq-reason',
+  version: 'slipway-version',
+  artifact: 'slipway-artifact',
+  deployment: 'slipway-deployment',
+} as const;
+
+/** Where a runner's pipeline version comes from, stamped on each of its dead letters. */
+export interface Provenance {
+  /** The artifact's digest (`sha256:…`). */
+  artifact?: string;
+  /** The deployment that started this runner. */
+  deployment?: string;
+}
+
 export type RunnerState =
   | 'created'
   | 'starting'
@@ -27,9 +47,16 @@ export interface RunnerOptions {
   log: Log;
   /** Pipeline config; validated against the pipeline's config schema at `start()`. */
   config?: unknown;
-  /** `live` (default) writes the real outputs; `shadow` writes `<topic>.shadow.<shadowId>` under its own owner. */
+  /**
+   * `live` (default) writes the real outputs; `shadow` writes everything under its shadow names
+   * (`shadowTopic`: outputs to `<topic>.shadow.<shadowId>`, dead letters to `<input>.dlq.shadow.<shadowId>`)
+   * under its own owner.
+   */
   mode?: RunnerMode;
+  /** A shadow run's id (letters, digits, `_`, `-`): part of its topic names. */
   shadowId?: string;
+  /** Stamped on every dead letter (`slipway-artifact`, `slipway-deployment` headers) beside the version. */
+  provenance?: Provenance;
   /** Input partitions this runner owns (default: every partition of every input). */
   assignment?: TopicPartition[];
   /** Owner for fencing (default `slipway.<pipeline>`, or `slipway.<pipeline>.shadow.<id>`). */
@@ -41,6 +68,11 @@ export interface RunnerOptions {
   /** Longest wait for new input before looking again, in ms (default 250). */
   idleWaitMs?: number;
   metrics?: RunnerMetrics;
+  /**
+   * The clock of commit times and latency, ms since the epoch (default `Date.now`). Tests inject one
+   * to know latencies exactly; record append times come from the log.
+   */
+  clock?: () => number;
   /**
    * Canary share: process only records whose key bucket (`keyBucket(key)`, 0..9999) is in
    * [from, to); the rest are passed over (their offsets still advance). Default: every record.

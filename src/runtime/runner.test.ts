@@ -10,6 +10,7 @@ import {
   Runner,
   SOURCE_HEADER,
   serveMetrics,
+  shadowTopics,
 } from 'slipway';
 import { enrichedOrders, orders } from '../../examples/orders/datasets.js';
 import { enrichOrders } from '../../examples/orders/pipeline.js';
@@ -100,6 +101,88 @@ describe('Runner', () => {
     const metrics = await runner.metrics.registry.getSingleMetricAsString('slipway_dlq_total');
     assert.match(metrics, /reason="process-error"[^\n]* 1/);
     await runner.stop();
+    await x.cleanup();
+  });
+
+  it('a shadow run writes its dead letters under its shadow name, never into the live DLQ (issue 10, item 4)', async () => {
+    const x = await tempLog();
+    const log = x.log;
+    await produceOrders(log, 0, 40, 10);
+    const fraud = { ...makeOrder(40, 10), amount: 5_000_000 };
+    await log.append(orders.topic, [
+      { partition: 0, key: 'x', value: '{not json' },
+      {
+        partition: partitionFor(fraud.customerId, orders.partitions),
+        key: fraud.customerId,
+        value: JSON.stringify(fraud),
+      },
+    ]);
+    // Blue, live, has dead-lettered the two poison records already.
+    const blue = new Runner({ pipeline: enrichOrders, log });
+    await blue.start();
+    await blue.activate();
+    await blue.drain();
+    await blue.stop();
+    const liveDlq = `${orders.topic}.dlq`;
+    assert.equal((await readAll(log, liveDlq)).length, 2);
+    // Green's shadow run over the same range, from the start.
+    const shadow = new Runner({ pipeline: enrichOrders, log, mode: 'shadow', shadowId: 'dep-7-1' });
+    await shadow.start();
+    const shadowDlq = 'orders.v1.dlq.shadow.dep-7-1';
+    assert.ok(await log.describeTopic(shadowDlq), 'the shadow DLQ is created at start, like its outputs');
+    await shadow.activate({ offsets: [] });
+    await shadow.drain();
+    assert.equal((await readAll(log, liveDlq)).length, 2, 'the shadow wrote nothing into the live DLQ');
+    const own = (await readAll(log, shadowDlq)).map((r) => JSON.parse(r.value));
+    assert.deepEqual(own.map((d) => d.reason).sort(), ['invalid-json', 'process-error']);
+    assert.equal((await readAll(log, 'enriched-orders.v1.shadow.dep-7-1')).length, 40);
+    // One naming rule, exported for the controller to delete a shadow's topics when it ends.
+    assert.deepEqual(shadowTopics(enrichOrders, 'dep-7-1'), ['enriched-orders.v1.shadow.dep-7-1', shadowDlq]);
+    assert.throws(
+      () => new Runner({ pipeline: enrichOrders, log, mode: 'shadow', shadowId: 'dep/7' }),
+      (err) => isSlipwayError(err, 'SLIPWAY_USAGE'),
+    );
+    await shadow.stop();
+    await x.cleanup();
+  });
+
+  it('stamps every dead letter with the pipeline version, and the artifact and deployment when told them', async () => {
+    const x = await tempLog();
+    const log = x.log;
+    await log.createTopic(orders.topic, { partitions: orders.partitions });
+    await log.append(orders.topic, [
+      { partition: 0, key: 'x', value: '{not json' },
+      { partition: 1, key: 'y', value: '{"orderId":"o-1"}' },
+    ]);
+    const told = new Runner({
+      pipeline: enrichOrders,
+      log,
+      provenance: { artifact: 'sha256:10170ab1', deployment: 'dep-12' },
+    });
+    await told.start();
+    await told.activate();
+    await told.drain();
+    await told.stop();
+    const dlq = await readAll(log, `${orders.topic}.dlq`);
+    assert.equal(dlq.length, 2);
+    for (const r of dlq) {
+      assert.equal(r.headers['slipway-version'], '1.0.0');
+      assert.equal(r.headers['slipway-artifact'], 'sha256:10170ab1');
+      assert.equal(r.headers['slipway-deployment'], 'dep-12');
+      assert.ok(r.headers['slipway-dlq-reason']);
+      assert.match(r.headers[SOURCE_HEADER] ?? '', /^orders\.v1\/\d\/0$/);
+    }
+    // Without provenance: the version alone.
+    await log.append(orders.topic, [{ partition: 2, key: 'z', value: '[]' }]);
+    const bare = new Runner({ pipeline: enrichOrders, log });
+    await bare.start();
+    await bare.activate();
+    await bare.drain();
+    await bare.stop();
+    const last = (await readAll(log, `${orders.topic}.dlq`)).find((r) => r.key === 'z');
+    assert.equal(last?.headers['slipway-version'], '1.0.0');
+    assert.equal(last?.headers['slipway-artifact'], undefined);
+    assert.equal(last?.headers['slipway-deployment'], undefined);
     await x.cleanup();
   });
 

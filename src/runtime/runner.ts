@@ -1,24 +1,30 @@
 import { EventEmitter } from 'node:events';
-import type { Dataset } from '../dataset/dataset.js';
+import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
-import { assignSlots, createRunnerTopics, type Slot } from './runner-setup.js';
+import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
+import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
+import { checkShadowId, shadowTopic } from './shadow-topics.js';
 
+export type { RecentWindow, RunnerStats } from './runner-stats.js';
+export { mergeRunnerStats } from './runner-stats.js';
 export type {
   ActivateOptions,
   CommitEvent,
   DlqEvent,
   DlqReason,
+  Provenance,
   RunnerMode,
   RunnerOptions,
   RunnerState,
 } from './runner-types.js';
-export { keyBucket, SOURCE_HEADER } from './runner-types.js';
+export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
+export { shadowTopic, shadowTopics } from './shadow-topics.js';
 
 /** A processed batch, ready to commit. */
 interface PreparedBatch {
@@ -78,6 +84,8 @@ export class Runner extends EventEmitter {
   #slots: Slot[] = [];
   readonly #outputs = new Map<string, OutputSlot>();
   readonly #inputs = new Map<string, Dataset>();
+  /** Dead-letter topic by input topic: `<input>.dlq`, or a shadow's `<input>.dlq.shadow.<id>`. */
+  readonly #dlqTopics = new Map<string, string>();
   readonly #store = new StateStore();
   readonly #core: BatchCore;
   readonly #batchSize: number;
@@ -88,6 +96,8 @@ export class Runner extends EventEmitter {
   #halt: AbortController | undefined;
   #error: unknown;
   #labels: { pipeline: string; version: string };
+  readonly #clock: () => number;
+  readonly #stats = new RunnerStatsRecorder();
 
   constructor(options: RunnerOptions) {
     super();
@@ -96,10 +106,10 @@ export class Runner extends EventEmitter {
     this.log = options.log;
     this.mode = options.mode ?? 'live';
     const name = this.pipeline.name;
-    if (this.mode === 'shadow' && !options.shadowId) {
-      throw new SlipwayError('SLIPWAY_USAGE', `A shadow runner of '${name}' needs a shadowId (the deployment id).`);
-    }
-    const suffix = this.mode === 'shadow' ? `.shadow.${options.shadowId}` : '';
+    const shadowId = this.mode === 'shadow' ? checkShadowId(name, options.shadowId) : undefined;
+    // Everything a shadow writes goes under its shadow names: outputs, dead letters, owner, group, state.
+    const named = (topic: string): string => (shadowId === undefined ? topic : shadowTopic(topic, shadowId));
+    const suffix = shadowId === undefined ? '' : `.shadow.${shadowId}`;
     this.#owner = options.owner ?? `slipway.${name}${suffix}`;
     this.#group = options.group ?? `slipway.${name}${suffix}`;
     this.stateNamespace = `${name}${suffix}`;
@@ -109,17 +119,23 @@ export class Runner extends EventEmitter {
       throw new SlipwayError('SLIPWAY_USAGE', `batchSize must be a whole number ≥ 1, got ${options.batchSize}.`);
     }
     this.metrics = options.metrics ?? new RunnerMetrics();
+    this.#clock = options.clock ?? Date.now;
     this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
-    for (const d of this.pipeline.inputs) this.#inputs.set(d.topic, d);
+    for (const d of this.pipeline.inputs) {
+      this.#inputs.set(d.topic, d);
+      this.#dlqTopics.set(d.topic, named(dlqTopic(d)));
+    }
     for (const d of this.pipeline.outputs) {
-      this.#outputs.set(d.topic, { dataset: d, topic: `${d.topic}${suffix}`, records: [] });
+      this.#outputs.set(d.topic, { dataset: d, topic: named(d.topic), records: [] });
     }
     this.#core = new BatchCore({
       pipeline: this.pipeline,
       outputs: this.#outputs,
       inputs: this.#inputs,
       store: this.#store,
+      dlqTopics: this.#dlqTopics,
+      ...(options.provenance === undefined ? {} : { provenance: options.provenance }),
       onDlq: (topic, event) => {
         this.metrics.dlq.inc({ ...this.#labels, topic, reason: event.reason });
         if (this.listenerCount('dlq') > 0) this.emit('dlq', event);
@@ -178,7 +194,7 @@ export class Runner extends EventEmitter {
     this.#setState('starting');
     try {
       this.#config = this.pipeline.resolveConfig(this.#options.config);
-      await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()]);
+      await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
       this.#setState('standby');
     } catch (err) {
@@ -218,6 +234,7 @@ export class Runner extends EventEmitter {
   }
 
   #startLoop(): void {
+    this.#stats.activated(this.#clock());
     this.#halt = new AbortController();
     this.#setState('running');
     this.#loop = this.#run(this.#halt.signal);
@@ -288,14 +305,28 @@ export class Runner extends EventEmitter {
 
   /** Records behind per assigned partition; also updates the lag gauge. */
   async lag(): Promise<Array<PartitionOffset & { lag: number }>> {
-    const out: Array<PartitionOffset & { lag: number }> = [];
-    for (const s of this.#slots) {
-      const end = await this.log.endOffset(s.topic, s.partition);
-      const lag = Math.max(0, end - s.position);
-      this.metrics.lag.set({ ...this.#labels, topic: s.topic, partition: String(s.partition) }, lag);
-      out.push({ topic: s.topic, partition: s.partition, offset: s.position, lag });
+    const out = await lagOf(this.log, this.#slots);
+    for (const o of out) {
+      this.metrics.lag.set({ ...this.#labels, topic: o.topic, partition: String(o.partition) }, o.lag);
     }
     return out;
+  }
+
+  /**
+   * The runner's figures: state, epoch, counters since it started, the last 60 s of processed records
+   * and dead letters, lag, offsets, and the end-to-end latency (p50, p99 from a histogram, null before
+   * any) of the records appended after its first activation. Reading them changes nothing — not even
+   * the lag gauge — so anything may poll them.
+   *
+   * @example
+   * const { p99LatencyMs, processed, dlq } = await runner.stats()
+   */
+  async stats(): Promise<RunnerStats> {
+    const lag = (await lagOf(this.log, this.#slots)).reduce((n, p) => n + p.lag, 0);
+    return this.#stats.snapshot(
+      { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
+      this.#clock(),
+    );
   }
 
   /** A copy of the committed keyed state of one partition. */
@@ -424,7 +455,7 @@ export class Runner extends EventEmitter {
     const { touched, batch } = prepared;
     for (const [slot, , next] of touched) slot.position = next;
 
-    const now = Date.now();
+    const now = this.#clock();
     const durationMs = performance.now() - prepared.started;
     this.metrics.recordCommit(this.#labels, {
       inputs: touched.map(([slot, count]) => ({ topic: slot.topic, count })),
@@ -433,10 +464,16 @@ export class Runner extends EventEmitter {
       committedAt: now,
       durationMs,
     });
+    const processed = batch.length - prepared.skipped;
+    this.#stats.recordCommit(
+      now,
+      { inputs: batch.length, processed, outputs: prepared.outputs, dlq: prepared.dlq },
+      batch,
+    );
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {
         inputs: batch.length,
-        processed: batch.length - prepared.skipped,
+        processed,
         outputs: prepared.outputs,
         dlq: prepared.dlq,
         offsets: (prepared.commit.offsets?.offsets ?? []).map((o) => ({ ...o })),

@@ -3,6 +3,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type
 import { type ErrorJSON, errorToJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { ActivateOptions } from '../runtime/runner.js';
+import { mergeRunnerStats } from '../runtime/runner-stats.js';
 import type {
   HandleState,
   RunnerExit,
@@ -263,24 +264,11 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     return (await Promise.all(this.#members.map((m) => m.runUntil(offsets)))).flat();
   }
 
+  /** The members' figures as one runner's: counters summed, latency histograms merged. */
   async stats(): Promise<RunnerStats> {
     const all = await Promise.all(this.#members.map((m) => m.stats()));
-    const sum = (f: (s: RunnerStats) => number): number => all.reduce((n, s) => n + f(s), 0);
-    const p99s = all.map((s) => s.p99LatencyMs).filter((p): p is number => p !== null);
     const state = this.state;
-    return {
-      state: state === 'exited' ? 'failed' : state === 'created' ? 'starting' : state,
-      epoch: Math.max(...all.map((s) => s.epoch)),
-      inputs: sum((s) => s.inputs),
-      processed: sum((s) => s.processed),
-      outputs: sum((s) => s.outputs),
-      dlq: sum((s) => s.dlq),
-      commits: sum((s) => s.commits),
-      lastCommitAt: Math.max(...all.map((s) => s.lastCommitAt)),
-      p99LatencyMs: p99s.length === 0 ? null : Math.max(...p99s),
-      lag: sum((s) => s.lag),
-      offsets: all.flatMap((s) => s.offsets),
-    };
+    return mergeRunnerStats(all, state === 'exited' ? 'failed' : state === 'created' ? 'starting' : state);
   }
 
   /** Every member's metrics as JSON, aggregated: counters and histograms summed, lag per partition. */

@@ -8,9 +8,6 @@ import { type CommitEvent, type DlqEvent, Runner } from '../runtime/runner.js';
 import { runSample, type SampleInput, type SampleOutput } from '../runtime/sample-run.js';
 import type { RunnerCommit, RunnerSpec, RunnerStats } from './supervisor.js';
 
-/** Most latency samples kept for the p99 (a ring: the newest replace the oldest; reading never clears it). */
-const LATENCY_SAMPLES = 20_000;
-
 /**
  * One runner as a supervisor runs it, wherever that is (a child process, or in-process): the artifact
  * verified and loaded from the store by digest, the log opened, the `Runner` started in standby, and
@@ -20,10 +17,7 @@ export class RunnerSession extends EventEmitter {
   readonly spec: RunnerSpec;
   readonly runner: Runner;
   readonly log: Log;
-  readonly #totals = { inputs: 0, processed: 0, outputs: 0, dlq: 0, commits: 0, lastCommitAt: 0 };
-  readonly #latencies = new Float64Array(LATENCY_SAMPLES);
-  #latencyCount = 0;
-  // Latency counts only records appended after activation: a backlog from before says nothing of this version.
+  // The commit events' latency counts only records appended after activation, as the runner's stats do.
   #activatedAt = Number.POSITIVE_INFINITY;
   #closing: Promise<void> | undefined;
 
@@ -66,6 +60,8 @@ export class RunnerSession extends EventEmitter {
       ...(spec.batchSize === undefined ? {} : { batchSize: spec.batchSize }),
       ...(spec.assignment === undefined ? {} : { assignment: spec.assignment }),
       ...(spec.keyRange === undefined ? {} : { keyRange: spec.keyRange }),
+      // Recorded in every dead letter it writes, for `slipway dlq` and replays.
+      provenance: { artifact: spec.digest, ...(spec.deployment === undefined ? {} : { deployment: spec.deployment }) },
     });
     const session = new RunnerSession(spec, runner, log);
     try {
@@ -78,20 +74,11 @@ export class RunnerSession extends EventEmitter {
   }
 
   #onCommit(e: CommitEvent): void {
-    const t = this.#totals;
-    t.inputs += e.inputs;
-    t.processed += e.processed;
-    t.outputs += e.outputs;
-    t.dlq += e.dlq;
-    t.commits++;
-    t.lastCommitAt = e.committedAt;
     let max = 0;
     for (const ts of e.inputTimestamps) {
       if (ts < this.#activatedAt) continue;
       const l = e.committedAt - ts;
       if (l > max) max = l;
-      this.#latencies[this.#latencyCount % LATENCY_SAMPLES] = l;
-      this.#latencyCount++;
     }
     this.emit('commit', {
       inputs: e.inputs,
@@ -102,17 +89,9 @@ export class RunnerSession extends EventEmitter {
     } satisfies RunnerCommit);
   }
 
-  /** The runner's figures. Reading them changes nothing. */
-  async stats(): Promise<RunnerStats> {
-    const r = this.runner;
-    const lag = r.state === 'created' ? 0 : (await r.lag()).reduce((n, p) => n + p.lag, 0);
-    const n = Math.min(this.#latencyCount, LATENCY_SAMPLES);
-    let p99: number | null = null;
-    if (n > 0) {
-      const sorted = this.#latencies.slice(0, n).sort();
-      p99 = sorted[Math.min(n - 1, Math.floor(n * 0.99))] as number;
-    }
-    return { state: r.state, epoch: r.epoch, ...this.#totals, p99LatencyMs: p99, lag, offsets: r.offsets() };
+  /** The runner's figures (`Runner.stats`). Reading them changes nothing. */
+  stats(): Promise<RunnerStats> {
+    return this.runner.stats();
   }
 
   /** Its Prometheus metrics as JSON, the lag gauge fresh, for the supervisor to aggregate. */

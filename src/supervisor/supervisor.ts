@@ -3,28 +3,11 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
 import type { ActivateOptions, RunnerMode, RunnerState } from '../runtime/runner.js';
+import type { RunnerStats } from '../runtime/runner-stats.js';
 import type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
 
+export type { RunnerStats } from '../runtime/runner-stats.js';
 export type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
-
-/** A runner's figures since it started (counters) and of its records since activation (latency). */
-export interface RunnerStats {
-  state: RunnerState;
-  epoch: number;
-  inputs: number;
-  /** Input records in the runner's key share (a canary passes over the others). */
-  processed: number;
-  outputs: number;
-  dlq: number;
-  commits: number;
-  /** ms since the epoch of the last commit, 0 if none. */
-  lastCommitAt: number;
-  /** End-to-end latency p99 of records appended after activation, ms; null before any. */
-  p99LatencyMs: number | null;
-  /** Records behind, summed over partitions. */
-  lag: number;
-  offsets: PartitionOffset[];
-}
 
 /**
  * The seam between deciding what runs (the controller, `slipway run`) and running it: a

@@ -1,9 +1,9 @@
 import { isSlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
 import type { RunnerHandle } from '../../supervisor/supervisor.js';
-import type { ArtifactRef, DeploymentRecord, GateVerdict, Handoff, ShadowOutcome } from '../deployment.js';
+import type { ArtifactRef, BakeOutcome, DeploymentRecord, Handoff, ShadowOutcome } from '../deployment.js';
 import { stepError } from '../deployment-steps.js';
-import { checkDiffGate, checkRunnerGates, type GateResult } from '../gates.js';
+import { type BaselineCounts, diffGate, evaluateGates, type GateVerdict } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
 import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
 import type { StrategyContext } from '../strategy-context.js';
@@ -95,25 +95,29 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
       to: end,
       ...(allowChangedFields ? { allowChangedFields } : {}),
     });
-    const gates: GateResult[] = [
-      checkDiffGate(diff, record.options.gates),
-      ...checkRunnerGates(stats, record.options.gates),
+    // One look at what the shadow did: a gate that saw too little is inconclusive, not pending.
+    const gates: GateVerdict[] = [
+      diffGate(diff, record.options.gates),
+      ...evaluateGates({ green: stats, final: true }, record.options.gates).filter((g) => g.gate !== 'lag'),
     ];
     // Too little live input to judge the release: the project's representative samples stand in.
     let sampleDiff: SampleShadowDiff | undefined;
     const previous = record.previous;
     if (diff.compared < shadowOpts.records && shadowOpts.samples !== undefined && previous !== null) {
       sampleDiff = await sampleDiffOf(ctx, previous, shadowOpts.samples, shadowId);
-      if (sampleDiff !== undefined)
-        gates.push({ ...checkDiffGate(sampleDiff, record.options.gates), gate: 'sample-diff-ratio' });
+      if (sampleDiff !== undefined) gates.push(diffGate(sampleDiff, record.options.gates, 'sample-diff-ratio'));
     }
     if (!caughtUp)
       gates.push({
         gate: 'lag',
         ok: false,
+        status: 'fail',
         value: 'blue behind',
         limit: 'caught up',
-        message: 'blue did not reach the shadow range in 30 s',
+        records: null,
+        baselineRecords: null,
+        inconclusive: false,
+        message: 'lag: blue did not reach the shadow range in 30 s',
       });
     return {
       ok: gates.every((g) => g.ok),
@@ -162,28 +166,32 @@ async function sampleDiffOf(
   }
 }
 
-/** Watches green's figures for the bake time; resolves with the gates' verdict. */
+/**
+ * Watches green's figures for the bake time (or a canary step's); resolves with the gates' verdict. A
+ * gate fails only on evidence (see gates.ts); `baseline` gives blue's counts over comparable input,
+ * which green's DLQ ratio is also compared with.
+ */
 export async function bake(
   ctx: StrategyContext,
   green: RunnerHandle | undefined,
   record: DeploymentRecord,
   bakeMs = record.options.bakeMs ?? 2000,
-  phase = 'bake',
-): Promise<GateVerdict> {
+  phase = 'the bake',
+  baseline: () => Promise<BaselineCounts | undefined> = async () => undefined,
+): Promise<BakeOutcome> {
   const deadline = Date.now() + bakeMs;
   let requested = false;
   void ctx.rollbackRequested.then(() => {
     requested = true;
   });
-  let results: GateResult[] = [];
   for (;;) {
     const final = Date.now() >= deadline;
     const stats = await green?.stats().catch(() => undefined);
-    if (stats === undefined) {
-      results = [
-        { gate: 'runner', ok: false, value: 'exited', limit: 'running', message: `green exited during ${phase}` },
-      ];
-    } else results = checkRunnerGates(stats, record.options.gates, final);
+    let results = evaluateGates({ green: stats, baseline: await baseline(), final }, record.options.gates);
+    if (stats === undefined)
+      results = results.map((g) =>
+        g.gate === 'runner' ? { ...g, message: `runner: green exited during ${phase}` } : g,
+      );
     if (requested) return { ok: false, requested: true, gates: results, failedAt: Date.now() };
     if (results.some((g) => !g.ok)) return { ok: false, gates: results, failedAt: Date.now() };
     if (final) return { ok: true, gates: results };
@@ -203,7 +211,7 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
   const record = steps.record;
   const previous = record.previous;
   // What decides the outcome: the bake's verdict, or a failed cutover's (both as recorded, on a resume).
-  let verdict: GateVerdict | undefined =
+  let verdict: BakeOutcome | undefined =
     steps.ended('bake') ?? (steps.began('rollback') ? { ok: false, gates: [], reason: 'cutover failed' } : undefined);
   // A cutover killed after it switched the release, before it recorded its end, is done all the
   // same: the restarted controller runs the new version as the live runner.
@@ -227,6 +235,10 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
         return steps.finish('aborted', { reason: 'shadow gates failed before cutover', gates: shadow.gates });
       }
     }
+    // Blue's last minute, just before it pauses: what green's DLQ ratio is compared with during the bake.
+    const blueStats = await blue?.stats().catch(() => undefined);
+    if (blueStats !== undefined)
+      await steps.summarize({ baseline: { processed: blueStats.recent.processed, dlq: blueStats.recent.dlq } });
     try {
       const cut = await steps.run('cutover', async () => {
         const result = await handoff(ctx, blue, green);
@@ -255,11 +267,14 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
  * complete, or roll back at an exact offset. `verdict` is the outcome already known (a resumed
  * deployment's recorded bake, or a failed cutover). Shared by blue-green and canary.
  */
-export async function bakeThenFinish(ctx: StrategyContext, known: GateVerdict | undefined): Promise<DeploymentRecord> {
+export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | undefined): Promise<DeploymentRecord> {
   const { steps } = ctx;
   const record = steps.record;
   const previous = record.previous;
-  const verdict = known ?? (await steps.run('bake', () => bake(ctx, ctx.live(), record)));
+  const baseline = steps.record.summary.baseline;
+  const verdict =
+    known ??
+    (await steps.run('bake', () => bake(ctx, ctx.live(), record, undefined, 'the bake', async () => baseline)));
   if (verdict.ok === true) {
     if (ctx.warm !== undefined) await ctx.warm.stop();
     ctx.warm = undefined;

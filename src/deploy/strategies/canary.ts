@@ -1,8 +1,9 @@
 import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
 import type { RunnerHandle } from '../../supervisor/supervisor.js';
-import type { ArtifactRef, CanaryStep, DeploymentRecord, GateVerdict } from '../deployment.js';
+import type { ArtifactRef, BakeOutcome, CanaryStep, DeploymentRecord } from '../deployment.js';
 import { stepError } from '../deployment-steps.js';
+import { type BaselineCounts, countsSince } from '../gates.js';
 import { alignedOffsets, isBehind } from '../offset-barrier.js';
 import type { StrategyContext } from '../strategy-context.js';
 import { bake, bakeThenFinish, sameArtifact, total } from './blue-green.js';
@@ -215,9 +216,10 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     green = undefined;
   };
 
-  let verdict: GateVerdict | undefined;
+  let verdict: BakeOutcome | undefined;
   // The share green had when it failed: the rollback moves `share` back to 0 before the summary is written.
   let failedShare = share;
+  let blueAtStart: BaselineCounts | undefined;
   try {
     if (!steps.began('rollback')) {
       for (const s of shares) {
@@ -237,7 +239,15 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
               pauses.push(moved.pauseMs);
               await steps.summarize({ canaryShare: s, canaryPausesMs: pauses });
             }
-            const watched = await bake(ctx, green, record, stepMs, `the canary step at ${s} %`);
+            // Blue's counts since green began, on its share of keys in the same period: green's baseline.
+            if (blueAtStart === undefined) {
+              const b = await blue?.stats().catch(() => undefined);
+              if (b !== undefined) blueAtStart = { processed: b.processed, dlq: b.dlq };
+            }
+            const watched = await bake(ctx, green, record, stepMs, `the canary step at ${s} %`, async () => {
+              const b = await blue?.stats().catch(() => undefined);
+              return b === undefined || blueAtStart === undefined ? undefined : countsSince(b, blueAtStart);
+            });
             return {
               share: s,
               ...(moved === undefined ? {} : { at: total(moved.offsets), ...moved }),
