@@ -45,6 +45,7 @@ import type {
   TopicSettings,
   WaitOptions,
 } from '../log.js';
+import { topicConfigs } from './kafka-admin.js';
 import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
 import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
@@ -205,9 +206,9 @@ class KafkaLog implements Log {
 
   topicSettings(name: string): Promise<TopicSettings | undefined> {
     return this.#guard(`describing the configs of topic '${name}'`, async () => {
-      const configs = await this.#client.topicConfigs(name, ['retention.ms']);
+      const configs = await topicConfigs(this.#client, name, ['retention.ms']);
       if (configs === undefined) return undefined;
-      const retention = Number(configs.get('retention.ms') ?? Number.NaN);
+      const retention = Number(configs.get('retention.ms')?.value ?? Number.NaN);
       return { retentionMs: Number.isSafeInteger(retention) && retention >= 0 ? retention : -1 };
     });
   }

@@ -4,12 +4,10 @@
  * (read-committed, to the last stable offset) on every `currentEpoch`.
  */
 import type { KafkaClient } from './kafka-client.js';
+import { ensureCompactedTopic } from './kafka-compacted.js';
 import type { OutgoingRecord } from './kafka-producer.js';
 import { readToStable } from './kafka-reader.js';
 import { decodeEpoch } from './kafka-transactions.js';
-
-/** Configs of the topics Slipway keeps for itself: last value per key is all that matters. */
-export const COMPACTED = [{ name: 'cleanup.policy', value: 'compact' }] as const;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -28,12 +26,10 @@ export class OwnersView {
     this.#replicationFactor = replicationFactor;
   }
 
-  /** Creates the owners topic when it is missing. */
+  /** Creates the owners topic when it is missing, and gives it the compaction settings (see kafka-compacted.ts). */
   async ensureTopic(): Promise<void> {
     if (this.#exists) return;
-    if ((await this.#client.topic(this.topic)) === undefined) {
-      await this.#client.createTopic(this.topic, 1, COMPACTED, this.#replicationFactor);
-    }
+    await ensureCompactedTopic(this.#client, this.topic, 1, this.#replicationFactor);
     this.#exists = true;
   }
 
