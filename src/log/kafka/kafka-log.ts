@@ -9,12 +9,12 @@
  *   transactional outputs have gaps; plain `append`s (idempotent producer, no transaction) are consecutive.
  *   `endOffset` is the offset after the last committed data record (below the last stable offset): where a
  *   reader that has read everything stands, so lag is 0 there even when a marker follows.
- * - Owners: owner X maps to the transactional id `<transactionalIdPrefix>X` (default `slipway-X`).
- *   `fence(X)` calls InitProducerId for that id, which bumps Kafka's producer epoch and aborts any open
+ * - Owners: owner X maps to a transactional id: `slipway-X`, or X itself when it starts with `slipway.` (see
+ *   kafka-owner-sessions.ts). `fence(X)` calls InitProducerId for that id, which bumps Kafka's producer epoch and aborts any open
  *   transaction of an older session; the Slipway epoch is derived from the new session
  *   (`producerId * 32768 + producerEpoch + 1`), so it grows on every fence and names that exact session.
- *   The fence then writes `X → epoch` to the compacted owners topic `<prefix>-owners` in a transaction of
- *   that session, and waits until it is readable, so `currentEpoch(X)` on any handle shows it.
+ *   The fence then writes `X → epoch, transactional id` to the compacted owners topic `<prefix>-owners` in a
+ *   transaction of that session, and waits until it is readable, so `currentEpoch(X)` on any handle shows it.
  * - `commit(batch)` is one Kafka transaction of the session that holds `batch.epoch`: outputs, state changelog
  *   records and a TxnOffsetCommit for the group. A handle holds the session it fenced; a handle given an epoch
  *   fenced elsewhere (a controller fences, a runner commits) takes that session over with InitProducerId
@@ -50,6 +50,7 @@ import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.j
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
 import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
+import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
 import {
   initIdempotentSession,
@@ -62,7 +63,7 @@ import { ReadAhead } from './kafka-read-ahead.js';
 import { committedEnd, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
-import { fencedError, TransactionalProducer } from './kafka-transactions.js';
+import { fencedError } from './kafka-transactions.js';
 import {
   checkNamespace,
   checkOffset,
@@ -80,7 +81,11 @@ export interface KafkaLogOptions {
   brokers: string[];
   /** Client id sent to Kafka (default `slipway`). */
   clientId?: string;
-  /** Owner X uses the transactional id `<transactionalIdPrefix>X` (default `slipway-`). */
+  /**
+   * Owner X commits as the transactional id `<transactionalIdPrefix>-X`, or as X itself when X already starts
+   * with `<transactionalIdPrefix>.` (runners' owners are `slipway.<pipeline>`); default `slipway`. A trailing `-`
+   * is not doubled. See kafka-owner-sessions.ts.
+   */
   transactionalIdPrefix?: string;
   /** Prefix of Slipway's own topics: `<prefix>-owners`, `<prefix>-state.<namespace>` (default `__slipway`). */
   internalTopicPrefix?: string;
@@ -116,13 +121,10 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
 class KafkaLog implements Log {
   readonly engine = 'kafka';
   readonly #client: KafkaClient;
-  readonly #owners: OwnersView;
+  readonly #sessions: OwnerSessions;
   readonly #watcher: ChangeWatcher;
-  readonly #txnPrefix: string;
   readonly #internalPrefix: string;
-  readonly #txnTimeoutMs: number;
   readonly #replicationFactor: number;
-  readonly #producers = new Map<string, TransactionalProducer>();
   readonly #waiters = new Set<() => void>();
   readonly #readAhead = new ReadAhead();
   #appendSession: ProducerSession | undefined;
@@ -136,11 +138,13 @@ class KafkaLog implements Log {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     });
-    this.#txnPrefix = options.transactionalIdPrefix ?? 'slipway-';
     this.#internalPrefix = options.internalTopicPrefix ?? '__slipway';
-    this.#txnTimeoutMs = options.transactionTimeoutMs ?? 10_000;
     this.#replicationFactor = options.replicationFactor ?? -1;
-    this.#owners = new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor);
+    this.#sessions = new OwnerSessions(
+      this.#client,
+      new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor),
+      { prefix: options.transactionalIdPrefix, transactionTimeoutMs: options.transactionTimeoutMs ?? 10_000 },
+    );
     this.#watcher = new ChangeWatcher(this.#client, this.#internalPrefix);
   }
 
@@ -343,50 +347,15 @@ class KafkaLog implements Log {
   fence(owner: string): Promise<number> {
     return this.#guard(`fencing owner '${owner}'`, async () => {
       checkOwner(owner);
-      await this.#owners.ensureTopic();
-      const producer = await TransactionalProducer.fence(this.#client, this.#producerOptions(owner));
-      try {
-        await producer.run(async (tx) => {
-          await tx.addPartitions([{ topic: this.#owners.topic, partition: 0 }]);
-          await tx.produce([this.#owners.record(owner, producer.epoch)]);
-        });
-      } catch (err) {
-        if ((err as SlipwayError).code !== 'SLIPWAY_FENCED') throw err;
-        throw new SlipwayError(
-          'SLIPWAY_FENCED',
-          `fence('${owner}') lost to another fence of the same owner that ran at the same moment. Only one instance should claim an owner; call fence again to claim it.`,
-          { cause: err, details: { owner } },
-        );
-      }
-      this.#producers.set(owner, producer);
-      await this.#owners.awaitEpoch(owner, producer.epoch, this.#client.requestTimeoutMs);
-      return producer.epoch;
+      return this.#sessions.fence(owner);
     });
   }
 
   currentEpoch(owner: string): Promise<number> {
     return this.#guard(`reading the epoch of owner '${owner}'`, async () => {
       checkOwner(owner);
-      return this.#owners.epochOf(owner);
+      return this.#sessions.epochOf(owner);
     });
-  }
-
-  #producerOptions(owner: string) {
-    return { owner, transactionalId: this.#txnPrefix + owner, transactionTimeoutMs: this.#txnTimeoutMs };
-  }
-
-  /** The session to commit `epoch` with: the one this handle holds, or the one fenced elsewhere, taken over. */
-  async #producerFor(owner: string, epoch: number): Promise<TransactionalProducer> {
-    const held = this.#producers.get(owner);
-    if (held !== undefined && !held.fenced) {
-      if (held.epoch === epoch) return held;
-      if (epoch < held.epoch) throw fencedError(owner, epoch, undefined, `epoch ${held.epoch} is newer`);
-    }
-    const current = await this.#owners.epochOf(owner);
-    if (current !== epoch) throw fencedError(owner, epoch, undefined, `the current epoch is ${current}`);
-    const adopted = await TransactionalProducer.adopt(this.#client, this.#producerOptions(owner), epoch);
-    this.#producers.set(owner, adopted);
-    return adopted;
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
@@ -404,14 +373,14 @@ class KafkaLog implements Log {
       const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
       if (records.length === 0 && writes.length === 0 && !hasOffsets) {
         // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
-        const current = await this.#owners.epochOf(batch.owner);
+        const current = await this.#sessions.epochOf(batch.owner);
         if (current !== batch.epoch) {
           throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
         }
         return { offsets: {} };
       }
       // Everything is checked: claim the session (may take it over from another handle), then write.
-      const producer = await this.#producerFor(batch.owner, batch.epoch);
+      const producer = await this.#sessions.producerFor(batch.owner, batch.epoch);
       if (writes.length > 0) {
         const topic = stateTopicName(this.#internalPrefix, namespace);
         await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
@@ -431,9 +400,7 @@ class KafkaLog implements Log {
           return produced.value;
         });
       } catch (err) {
-        if ((err as SlipwayError).code === 'SLIPWAY_FENCED' && this.#producers.get(batch.owner) === producer) {
-          this.#producers.delete(batch.owner);
-        }
+        if ((err as SlipwayError).code === 'SLIPWAY_FENCED') this.#sessions.release(batch.owner, producer);
         throw err;
       }
       const result: Record<string, number[]> = {};
