@@ -103,6 +103,26 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       assert.deepEqual(await log.read(topic, 0, 10, 100), []);
     });
 
+    it('counts records, not offsets (commits may leave gaps)', async () => {
+      const log = await open();
+      const topic = unique('t');
+      const owner = unique('owner');
+      await log.createTopic(topic, { partitions: 2 });
+      await log.append(
+        topic,
+        [0, 1, 2].map((i) => ({ partition: 0, key: null, value: `a${i}` })),
+      );
+      const epoch = await log.fence(owner);
+      for (const value of ['c0', 'c1']) {
+        await log.commit({ owner, epoch, outputs: [{ topic, records: [{ partition: 0, key: null, value }] }] });
+      }
+      assert.equal(await log.countRecords(topic, 0), 5);
+      assert.equal(await log.countRecords(topic, 0), (await log.read(topic, 0, 0, 100)).length);
+      assert.equal(await log.countRecords(topic, 1), 0);
+      await rejectsWithCode(log.countRecords(topic, 2), 'SLIPWAY_PARTITION_NOT_FOUND');
+      await rejectsWithCode(log.countRecords(unique('missing'), 0), 'SLIPWAY_TOPIC_NOT_FOUND');
+    });
+
     it('refuses unknown topics, partitions and negative offsets with typed errors', async () => {
       const log = await open();
       const topic = unique('t');

@@ -140,10 +140,24 @@ export interface Log {
 
   /** Appends records outside any owner (producers, tests). Returns the assigned offsets, in order. */
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]>;
-  /** Reads up to `max` records of one partition starting at `fromOffset` (inclusive). */
+  /**
+   * Reads up to `max` records of one partition starting at `fromOffset` (inclusive). Offsets may have gaps (Kafka:
+   * transaction markers, aborted and compacted records). Refused with `SLIPWAY_INVALID_OFFSET` when `fromOffset` is
+   * before the partition's first record still kept (Kafka retention); `details.logStart` is that first offset then.
+   */
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]>;
-  /** The offset the next appended record of the partition will get (the high watermark). */
+  /**
+   * Where a reader that has read the whole partition stands: just past its last record (the high watermark where
+   * offsets have no gaps).
+   */
   endOffset(topic: string, partition: number): Promise<number>;
+  /**
+   * How many records reading the partition from its start up to `endOffset` gives: not offsets, so transaction
+   * markers, aborted records and records removed by retention or compaction are not counted. Embedded and memory:
+   * the end offset (offsets there are consecutive from 0). Kafka: counted by reading the partition, read-committed,
+   * so it costs as much as reading it.
+   */
+  countRecords(topic: string, partition: number): Promise<number>;
 
   /** The committed offsets of a consumer group (only partitions it has committed). */
   committedOffsets(group: string): Promise<PartitionOffset[]>;

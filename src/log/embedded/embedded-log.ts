@@ -341,6 +341,11 @@ export class EmbeddedLog implements Log {
     });
   }
 
+  countRecords(topic: string, partition: number): Promise<number> {
+    // Offsets are consecutive from 0 and nothing is ever removed: the end offset is the count.
+    return this.endOffset(topic, partition);
+  }
+
   committedOffsets(group: string): Promise<PartitionOffset[]> {
     return this.#guard(() =>
       (this.#s.groupOffsets.all(group) as Array<[string, number, number]>).map(([topic, partition, offset]) => ({

@@ -60,7 +60,7 @@ import {
   produce,
 } from './kafka-producer.js';
 import { ReadAhead } from './kafka-read-ahead.js';
-import { committedEnd, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
+import { committedEnd, countCommitted, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
 import { fencedError } from './kafka-transactions.js';
@@ -323,6 +323,13 @@ class KafkaLog implements Log {
       const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
       this.#watcher.saw(topic, partition, lastStable);
       return Number(await committedEnd(this.#client, topic, partition, lastStable));
+    });
+  }
+
+  countRecords(topic: string, partition: number): Promise<number> {
+    return this.#guard(`counting the records of ${topic}/${partition}`, async () => {
+      await this.#partition(await this.#topic(topic), partition);
+      return countCommitted(this.#client, topic, partition);
     });
   }
 

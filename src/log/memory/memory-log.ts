@@ -168,6 +168,10 @@ class MemoryLog implements Log {
     return this.#run(() => this.#partition(topic, partition).length);
   }
 
+  countRecords(topic: string, partition: number): Promise<number> {
+    return this.endOffset(topic, partition);
+  }
+
   committedOffsets(group: string): Promise<PartitionOffset[]> {
     return this.#run(() =>
       [...(this.#s.groups.get(group)?.values() ?? [])]
