@@ -67,5 +67,6 @@ export type {
 export { keyBucket, Runner, SOURCE_HEADER } from './runtime/runner.js';
 export * from './samples/index.js';
 export type { RunnerHandle } from './supervisor/runner-group.js';
+export { createDatasetTopic, createDeadLetterTopic } from './topics/dataset-topic.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
 export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

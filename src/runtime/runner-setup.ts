@@ -1,8 +1,8 @@
 import type { Dataset } from '../dataset/dataset.js';
-import { dlqTopic } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { createDatasetTopic, createDeadLetterTopic } from '../topics/dataset-topic.js';
 import type { OutputSlot } from './batch-core.js';
 
 // What a runner needs on the log before it starts: its topics, and a slot per input partition it reads.
@@ -26,18 +26,12 @@ export async function createRunnerTopics(
   inputs: ReadonlyArray<Dataset>,
   outputs: ReadonlyArray<OutputSlot>,
 ): Promise<void> {
+  // A topic a runner creates gets its declared partitions and retention (topics as code).
   for (const d of inputs) {
-    // A topic a runner creates gets its declared retention (topics as code).
-    const retention = d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs };
-    await log.createTopic(d.topic, { partitions: d.partitions, ...retention });
-    await log.createTopic(dlqTopic(d), { partitions: d.partitions, ...retention });
+    await createDatasetTopic(log, d);
+    await createDeadLetterTopic(log, d);
   }
-  for (const out of outputs) {
-    await log.createTopic(out.topic, {
-      partitions: out.dataset.partitions,
-      ...(out.dataset.retentionMs === undefined ? {} : { retentionMs: out.dataset.retentionMs }),
-    });
-  }
+  for (const out of outputs) await createDatasetTopic(log, out.dataset, { topic: out.topic });
 }
 
 /** Every partition of every input of a pipeline, input by input. */

@@ -1,6 +1,7 @@
 import type { Dataset } from '../dataset/dataset.js';
 import type { AppendRecord, Log, LogRecord } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
+import { createDatasetTopic } from '../topics/dataset-topic.js';
 
 /** A record to write as it is: raw text (not JSON, or JSON that breaks the schema) and an explicit key. */
 export interface RawRecord {
@@ -41,7 +42,7 @@ export async function produceRecords(
   values: ReadonlyArray<unknown>,
   options: { timestamp?: number; raw?: ReadonlyArray<RawRecord> } = {},
 ): Promise<Array<{ partition: number; offset: number }>> {
-  await log.createTopic(dataset.topic, { partitions: dataset.partitions });
+  await createDatasetTopic(log, dataset);
   const records: AppendRecord[] = values.map((value) => {
     const key = keyOfValue(dataset, value);
     return { partition: partitionOfKey(dataset, key), key, value: JSON.stringify(value) };
