@@ -52,15 +52,9 @@ import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
 import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
-import {
-  initIdempotentSession,
-  isSequenceError,
-  type OutgoingRecord,
-  type ProducerSession,
-  produce,
-} from './kafka-producer.js';
-import { ReadAhead } from './kafka-read-ahead.js';
-import { committedEnd, countCommitted, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
+import { IdempotentAppender, type OutgoingRecord } from './kafka-producer.js';
+import { ReadAhead, readWithReadAhead } from './kafka-read-ahead.js';
+import { committedEnd, countCommitted } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
 import { fencedError } from './kafka-transactions.js';
@@ -127,8 +121,7 @@ class KafkaLog implements Log {
   readonly #replicationFactor: number;
   readonly #waiters = new Set<() => void>();
   readonly #readAhead = new ReadAhead();
-  #appendSession: ProducerSession | undefined;
-  #appendQueue: Promise<unknown> = Promise.resolve();
+  readonly #appender: IdempotentAppender;
   #closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -145,6 +138,7 @@ class KafkaLog implements Log {
       new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor),
       { prefix: options.transactionalIdPrefix, transactionTimeoutMs: options.transactionTimeoutMs ?? 10_000 },
     );
+    this.#appender = new IdempotentAppender(this.#client);
     this.#watcher = new ChangeWatcher(this.#client, this.#internalPrefix);
   }
 
@@ -242,25 +236,7 @@ class KafkaLog implements Log {
       const outgoing = await this.#outgoing(topic, records, Date.now());
       this.#watcher.touch(topic);
       if (outgoing.length === 0) return [];
-      // One idempotent session per handle; appends queue so its sequence numbers stay in order.
-      const single = new Set(outgoing.map((r) => r.partition)).size === 1;
-      const send = async (): Promise<number[]> => {
-        for (let attempt = 0; ; attempt++) {
-          this.#appendSession ??= await initIdempotentSession(this.#client);
-          try {
-            return await produce(this.#client, this.#appendSession, outgoing);
-          } catch (err) {
-            if (!isSequenceError(err)) throw err;
-            // The broker lost track of the session (expired) or it is out of step: start a new one. Into one
-            // partition the refused batch was not written, so it is sent again; across several, some may have been.
-            this.#appendSession = undefined;
-            if (attempt > 0 || !single) throw err;
-          }
-        }
-      };
-      const queued = this.#appendQueue.then(send, send);
-      this.#appendQueue = queued.catch(() => undefined);
-      return queued;
+      return this.#appender.send(outgoing);
     });
   }
 
@@ -269,50 +245,9 @@ class KafkaLog implements Log {
       await this.#partition(await this.#topic(topic), partition);
       checkOffset(fromOffset, 'The offset to read from');
       this.#watcher.touch(topic);
-      const limit = Math.max(0, Math.floor(max));
-      const out: LogRecord[] = [];
-      const push = (r: RawRecord) =>
-        out.push({
-          topic,
-          partition,
-          offset: r.offset,
-          key: r.key === null ? null : r.key.toString('utf8'),
-          // Slipway never writes null values; another producer's tombstone reads as ''.
-          value: r.value === null ? '' : r.value.toString('utf8'),
-          headers: decodeHeaders(r.headers),
-          timestamp: r.timestamp,
-        });
-      /** Keeps what is left of a fetch for the read that continues after the last record returned. */
-      const keep = (records: RawRecord[], index: number, next: bigint, reachedEnd: boolean) => {
-        if (index >= records.length || out.length === 0 || limit === 0) return;
-        const from = (out[out.length - 1] as LogRecord).offset + 1;
-        this.#readAhead.keep(topic, partition, from, { records, index, next, reachedEnd, at: Date.now() });
-      };
-      let position = BigInt(fromOffset);
-      const ahead = limit > 0 ? this.#readAhead.take(topic, partition, fromOffset) : undefined;
-      if (ahead !== undefined) {
-        let i = ahead.index;
-        while (i < ahead.records.length && out.length < limit) push(ahead.records[i++] as RawRecord);
-        if (i < ahead.records.length) {
-          keep(ahead.records, i, ahead.next, ahead.reachedEnd);
-          return out;
-        }
-        // All of it served: go on after that fetch, unless it had reached the end (then a fetch is worth it
-        // only when nothing was served).
-        if (ahead.reachedEnd && out.length > 0) return out;
-        position = ahead.next;
-      }
-      while (out.length < limit) {
-        const result = await fetchPartition(this.#client, topic, partition, position);
-        let i = 0;
-        while (i < result.records.length && out.length < limit) push(result.records[i++] as RawRecord);
-        const reachedEnd = result.next >= result.lastStable;
-        if (reachedEnd) this.#watcher.saw(topic, partition, result.lastStable);
-        if (i < result.records.length) keep(result.records, i, result.next, reachedEnd);
-        if (result.next <= position || reachedEnd) break;
-        position = result.next;
-      }
-      return out;
+      return readWithReadAhead(this.#client, this.#readAhead, topic, partition, fromOffset, max, (lastStable) =>
+        this.#watcher.saw(topic, partition, lastStable),
+      );
     });
   }
 
