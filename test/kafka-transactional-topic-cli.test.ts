@@ -42,6 +42,7 @@ describe('CLI on a transactional Kafka topic', () => {
     });
   });
   after(async () => {
+    await log.forgetOwners([owner]);
     await log.close();
     const admin = new Admin({ clientId: 'slipway-test-txn-cli', bootstrapBrokers: brokers });
     await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { isSlipwayError } from '../errors.js';
+import { cleanupContract } from './contract-cleanup.js';
 import type { Log } from './log.js';
 
 export interface LogContractFactory {
@@ -391,6 +392,8 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       controller.abort();
       assert.equal(await aborted, false);
     });
+
+    cleanupContract(open);
 
     it('refuses use after close', async () => {
       const log = await factory.open();

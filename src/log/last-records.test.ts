@@ -55,6 +55,7 @@ describe('lastRecords', () => {
       assert.deepEqual(values(records), ['v6', 'v7', 'v8', 'v9']);
       assert.equal(end, 19);
       assert.equal(await log.countRecords(topic, 0), 4);
+      await log.forgetOwners([owner]);
     });
   });
 });

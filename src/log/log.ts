@@ -174,6 +174,32 @@ export interface Log {
   /** Every live key of one state namespace partition. */
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>>;
 
+  // Cleanup: what a finished run (a shadow run) leaves behind. Each call is idempotent: what does not exist is
+  // skipped. None of them checks who still uses what it deletes: stop the readers and writers first.
+
+  /**
+   * Deletes topics with their records. Names starting with `__` (Kafka's and Slipway's internal topics) are refused
+   * with `SLIPWAY_USAGE`. Consumer-group offsets of the topics go too (embedded, memory; Kafka drops them itself,
+   * shortly after). A handle that uses a deleted topic later gets `SLIPWAY_TOPIC_NOT_FOUND`, or the new topic if one
+   * was created under the same name since.
+   */
+  deleteTopics(names: ReadonlyArray<string>): Promise<void>;
+  /**
+   * Deletes consumer groups: their committed offsets (`committedOffsets` gives [] after). Kafka: DeleteGroups, which
+   * refuses a group with active consumers (`SLIPWAY_KAFKA_REJECTED`).
+   */
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void>;
+  /**
+   * Forgets owners: every commit under an epoch they had is refused from now on, `currentEpoch` gives 0, and a later
+   * `fence` gives an epoch greater than any they had (so an old epoch never becomes valid again). Embedded and
+   * memory: the epoch row goes. Kafka: the owner's transactional id is fenced once more and a tombstone goes to
+   * the owners topic; Kafka cannot delete the transactional id itself: it expires after the broker's
+   * `transactional.id.expiration.ms` (7 days by default) unused.
+   */
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void>;
+  /** Deletes state namespaces, every partition (`readState` gives [] after). Kafka: the namespace's changelog topic. */
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void>;
+
   /**
    * A consistent view as of one moment between commits: a group's committed offsets, the state of a
    * namespace for some partitions, and the end offsets of some topics. A shadow run starts from it.

@@ -15,7 +15,7 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
-import { checkOffset, checkRecordFields, checkTopicName } from '../log-checks.js';
+import { checkDeletableTopics, checkList, checkOffset, checkRecordFields, checkTopicName } from '../log-checks.js';
 import { LastBatchCache } from './batch-cache.js';
 import { retryBusy } from './busy-retry.js';
 import { ChangeWatcher } from './change-watcher.js';
@@ -127,10 +127,27 @@ export class EmbeddedLog implements Log {
       );
     }
     try {
-      return Promise.resolve(retryBusy(fn, this.#busyTimeoutMs));
+      return Promise.resolve(this.#run(fn));
     } catch (err) {
       return Promise.reject(translateSqliteError(err, this.#path));
     }
+  }
+
+  #run<T>(fn: () => T): T {
+    try {
+      return retryBusy(fn, this.#busyTimeoutMs);
+    } catch (err) {
+      // A topic another connection deleted is still cached here; its table is gone (SQLITE_ERROR, no such table).
+      // Forget the caches and run once more (fn's transaction rolled back): the topic is then looked up afresh.
+      if ((err as { code?: unknown }).code !== 'SQLITE_ERROR' || !this.#tables.cached) throw err;
+      this.#forgetCaches();
+      return retryBusy(fn, this.#busyTimeoutMs);
+    }
+  }
+
+  #forgetCaches(): void {
+    this.#tables.clear();
+    this.#lastBatches.clear();
   }
 
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
@@ -384,6 +401,51 @@ export class EmbeddedLog implements Log {
 
   readState(namespace: string, partition: number): Promise<Array<[string, string]>> {
     return this.#guard(() => this.#s.stateAll.all(namespace, partition) as Array<[string, string]>);
+  }
+
+  deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkDeletableTopics(names);
+      if (!this.#db.transaction(() => this.#tables.deleteIn(names)).immediate()) return;
+      this.#forgetCaches();
+      this.#notify();
+    });
+  }
+
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('deleteGroups', 'group names', groups);
+      this.#db
+        .transaction(() => {
+          for (const group of groups) this.#s.deleteGroup.run(group);
+        })
+        .immediate();
+    });
+  }
+
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('forgetOwners', 'owners', owners);
+      this.#db
+        .transaction(() => {
+          for (const owner of owners) {
+            const epoch = this.#s.forgetOwner.get(owner) as number | undefined;
+            if (epoch !== undefined) this.#s.raiseEpochFloor.run(epoch);
+          }
+        })
+        .immediate();
+    });
+  }
+
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('deleteStateNamespaces', 'namespaces', namespaces);
+      this.#db
+        .transaction(() => {
+          for (const ns of namespaces) this.#s.deleteNamespace.run(ns);
+        })
+        .immediate();
+    });
   }
 
   #notify(): void {

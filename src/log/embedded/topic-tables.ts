@@ -29,7 +29,8 @@ function partitionTable(topicId: number, partition: number): string {
 
 /**
  * The embedded log's topics: their rows, their partition tables, and the statements over those tables, cached
- * per connection.
+ * per connection. Topic ids are never given out twice (a deleted topic's id stays used), so a cache that still
+ * holds a deleted topic fails with "no such table" (see `EmbeddedLog`), never writes into a newer topic.
  */
 export class TopicTables {
   readonly #db: Database.Database;
@@ -89,6 +90,27 @@ export class TopicTables {
     }
   }
 
+  /**
+   * Deletes topics, in the caller's transaction: their partition tables, rows and consumer-group offsets.
+   * Missing topics are skipped. Returns true when anything was deleted.
+   */
+  deleteIn(names: ReadonlyArray<string>): boolean {
+    let deleted = false;
+    for (const name of names) {
+      const row = this.#s.topicByName.get(name) as TopicRow | undefined;
+      if (row === undefined) continue;
+      for (let p = 0; p < row.partitions; p++) this.#db.exec(`DROP TABLE IF EXISTS ${partitionTable(row.id, p)}`);
+      this.#s.deletePartitions.run(row.id);
+      this.#s.deleteTopicOffsets.run(row.id);
+      this.#s.deleteTopic.run(row.id);
+      // Keeps the id used, so a topic created later never gets it (SQLite would reuse the highest rowid).
+      this.#s.raiseTopicIdFloor.run(row.id);
+      deleted = true;
+    }
+    if (deleted) this.clear();
+    return deleted;
+  }
+
   /** The statements over one partition's table (cached). */
   statements(row: TopicRow, partition: number): PartitionStatements {
     const table = partitionTable(row.id, partition);
@@ -115,5 +137,16 @@ export class TopicTables {
       this.#statements.set(table, st);
     }
     return st;
+  }
+
+  /** True when anything is cached (a stale cache is the only way to meet a dropped table). */
+  get cached(): boolean {
+    return this.#rows.size > 0 || this.#statements.size > 0;
+  }
+
+  /** Forgets every cached row and statement (another connection may have deleted topics). */
+  clear(): void {
+    this.#rows.clear();
+    this.#statements.clear();
   }
 }

@@ -47,6 +47,7 @@ describe('Kafka compacted topics', () => {
     const owner = unique('compacted-owner');
     const epoch = await log.fence(owner);
     await log.commit({ owner, epoch, state: { namespace, writes: [{ partition: 0, key: 'k', value: 'v' }] } });
+    await log.forgetOwners([owner]);
   };
 
   it('creates a state changelog with segments of an hour and cleaning at 10% dirty', async () => {

@@ -5,16 +5,14 @@
  * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
  *   consumer group); what a Fetch brings beyond the records asked for is kept briefly for the read that
  *   continues there (kafka-read-ahead.ts), so a runner's batches do not fetch and decode the same bytes again.
- *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each transaction ends with a commit marker on every partition it wrote, so offsets of
- *   transactional outputs have gaps; plain `append`s (idempotent producer, no transaction) are consecutive.
- *   `endOffset` is the offset after the last committed data record (below the last stable offset): where a
- *   reader that has read everything stands, so lag is 0 there even when a marker follows.
- * - Owners: owner X maps to a transactional id: `slipway-X`, or X itself when it starts with `slipway.` (see
- *   kafka-owner-sessions.ts). `fence(X)` calls InitProducerId for that id, which bumps Kafka's producer epoch and aborts any open
- *   transaction of an older session; the Slipway epoch is derived from the new session
- *   (`producerId * 32768 + producerEpoch + 1`), so it grows on every fence and names that exact session.
- *   The fence then writes `X → epoch, transactional id` to the compacted owners topic `<prefix>-owners` in a
- *   transaction of that session, and waits until it is readable, so `currentEpoch(X)` on any handle shows it.
+ *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each
+ *   transaction ends with a commit marker on every partition it wrote, so offsets of transactional outputs have
+ *   gaps; plain `append`s (idempotent producer, no transaction) are consecutive. `endOffset` is the offset after
+ *   the last committed data record (lag is 0 there even when a marker follows); `countRecords` counts by reading.
+ * - Owners (kafka-owner-sessions.ts): owner X is a transactional id; `fence(X)` calls InitProducerId for it, which
+ *   bumps Kafka's producer epoch and aborts any open transaction of an older session. The Slipway epoch names the
+ *   new session (`producerId * 32768 + producerEpoch + 1`) and is written to the compacted owners topic
+ *   `<prefix>-owners`, in a transaction of that session, before the fence returns.
  * - `commit(batch)` is one Kafka transaction of the session that holds `batch.epoch`: outputs, state changelog
  *   records and a TxnOffsetCommit for the group. A handle holds the session it fenced; a handle given an epoch
  *   fenced elsewhere (a controller fences, a runner commits) takes that session over with InitProducerId
@@ -23,14 +21,14 @@
  *   is aborted: read-committed readers never see any of it. `commit` resolves only after the transaction's
  *   markers are written (DescribeTransactions leaves PrepareCommit), so outputs, state and group offsets are
  *   visible to every handle when it returns; `committedOffsets` also asks Kafka for stable offsets only.
- * - State: namespace N lives in the compacted topic `<prefix>-state.N`, state partition p in topic partition p
- *   (created on first write, grown when a higher partition is written). `readState` replays a partition to its
- *   last stable offset: last value per key, null = deleted, sorted by key.
+ * - State: namespace N lives in the compacted topic `<prefix>-state.N` (kafka-state.ts, kafka-compacted.ts).
+ * - Cleanup: `deleteTopics` and `deleteStateNamespaces` are DeleteTopics, `deleteGroups` is DeleteGroups,
+ *   `forgetOwners` fences and tombstones (kafka-admin.ts, kafka-owner-sessions.ts).
  * - `commitOffsets` is a plain OffsetCommit for a group without members (generation -1).
  * - `waitForChange` long-polls read-committed Fetches on the partitions of every topic the handle has used
  *   (see kafka-watch.ts).
  */
-import { SlipwayError } from '../../errors.js';
+import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type {
   AppendRecord,
   CommitBatch,
@@ -45,10 +43,11 @@ import type {
   TopicSettings,
   WaitOptions,
 } from '../log.js';
-import { topicConfigs } from './kafka-admin.js';
+import { deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
 import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
-import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
+import { forgetCompactedTopic } from './kafka-compacted.js';
+import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
 import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
@@ -59,6 +58,8 @@ import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
 import { fencedError } from './kafka-transactions.js';
 import {
+  checkDeletableTopics,
+  checkList,
   checkNamespace,
   checkOffset,
   checkOptions,
@@ -148,13 +149,23 @@ class KafkaLog implements Log {
     });
   }
 
-  /** Runs an operation: refused after close; library errors become SlipwayErrors. */
-  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an operation: refused after close; library errors become SlipwayErrors. When Kafka says a topic is unknown
+   * (deleted since this handle cached it), `topics` are looked up afresh: one that is gone is SLIPWAY_TOPIC_NOT_FOUND.
+   */
+  async #guard<T>(what: string, fn: () => Promise<T>, topics: () => Iterable<string> = () => []): Promise<T> {
     if (this.#closed) throw closedError();
     try {
       return await fn();
     } catch (err) {
       if (this.#closed) throw closedError();
+      if (mentionsUnknownTopic(err)) {
+        for (const t of new Set(topics())) {
+          if ((await this.#client.topic(t, true).catch(() => null)) === undefined) {
+            throw topicNotFound(t, this.#client.brokers);
+          }
+        }
+      }
       throw isKafkaClientError(err) ? toSlipwayError(err, what, this.#client.brokers) : err;
     }
   }
@@ -232,40 +243,58 @@ class KafkaLog implements Log {
   }
 
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]> {
-    return this.#guard(`appending to '${topic}'`, async () => {
-      const outgoing = await this.#outgoing(topic, records, Date.now());
-      this.#watcher.touch(topic);
-      if (outgoing.length === 0) return [];
-      return this.#appender.send(outgoing);
-    });
+    return this.#guard(
+      `appending to '${topic}'`,
+      async () => {
+        const outgoing = await this.#outgoing(topic, records, Date.now());
+        this.#watcher.touch(topic);
+        if (outgoing.length === 0) return [];
+        return this.#appender.send(outgoing);
+      },
+      () => [topic],
+    );
   }
 
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
-    return this.#guard(`reading ${topic}/${partition}`, async () => {
-      await this.#partition(await this.#topic(topic), partition);
-      checkOffset(fromOffset, 'The offset to read from');
-      this.#watcher.touch(topic);
-      return readWithReadAhead(this.#client, this.#readAhead, topic, partition, fromOffset, max, (lastStable) =>
-        this.#watcher.saw(topic, partition, lastStable),
-      );
-    });
+    return this.#guard(
+      `reading ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        checkOffset(fromOffset, 'The offset to read from');
+        this.#watcher.touch(topic);
+        return readWithReadAhead(this.#client, this.#readAhead, topic, partition, fromOffset, max, (lastStable) =>
+          this.#watcher.saw(topic, partition, lastStable),
+        );
+      },
+      () => [topic],
+    );
   }
 
   endOffset(topic: string, partition: number): Promise<number> {
-    return this.#guard(`reading the end of ${topic}/${partition}`, async () => {
-      await this.#partition(await this.#topic(topic), partition);
-      const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [{ topic, partition }]);
-      const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
-      this.#watcher.saw(topic, partition, lastStable);
-      return Number(await committedEnd(this.#client, topic, partition, lastStable));
-    });
+    return this.#guard(
+      `reading the end of ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [
+          { topic, partition },
+        ]);
+        const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
+        this.#watcher.saw(topic, partition, lastStable);
+        return Number(await committedEnd(this.#client, topic, partition, lastStable));
+      },
+      () => [topic],
+    );
   }
 
   countRecords(topic: string, partition: number): Promise<number> {
-    return this.#guard(`counting the records of ${topic}/${partition}`, async () => {
-      await this.#partition(await this.#topic(topic), partition);
-      return countCommitted(this.#client, topic, partition);
-    });
+    return this.#guard(
+      `counting the records of ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        return countCommitted(this.#client, topic, partition);
+      },
+      () => [topic],
+    );
   }
 
   committedOffsets(group: string): Promise<PartitionOffset[]> {
@@ -301,63 +330,67 @@ class KafkaLog implements Log {
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    return this.#guard(`committing for owner '${batch.owner}'`, async () => {
-      checkOwner(batch.owner);
-      const now = Date.now();
-      const records: OutgoingRecord[] = [];
-      for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
-      const outputCount = records.length;
-      const offsets = batch.offsets;
-      if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);
-      const writes = batch.state?.writes ?? [];
-      const namespace = writes.length > 0 ? checkNamespace(batch.state?.namespace as string) : '';
-      const statePartitions = statePartitionsNeeded(namespace, writes);
-      const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
-      if (records.length === 0 && writes.length === 0 && !hasOffsets) {
-        // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
-        const current = await this.#sessions.epochOf(batch.owner);
-        if (current !== batch.epoch) {
-          throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
+    return this.#guard(
+      `committing for owner '${batch.owner}'`,
+      async () => {
+        checkOwner(batch.owner);
+        const now = Date.now();
+        const records: OutgoingRecord[] = [];
+        for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
+        const outputCount = records.length;
+        const offsets = batch.offsets;
+        if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);
+        const writes = batch.state?.writes ?? [];
+        const namespace = writes.length > 0 ? checkNamespace(batch.state?.namespace as string) : '';
+        const statePartitions = statePartitionsNeeded(namespace, writes);
+        const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
+        if (records.length === 0 && writes.length === 0 && !hasOffsets) {
+          // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
+          const current = await this.#sessions.epochOf(batch.owner);
+          if (current !== batch.epoch) {
+            throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
+          }
+          return { offsets: {} };
         }
-        return { offsets: {} };
-      }
-      // Everything is checked: claim the session (may take it over from another handle), then write.
-      const producer = await this.#sessions.producerFor(batch.owner, batch.epoch);
-      if (writes.length > 0) {
-        const topic = stateTopicName(this.#internalPrefix, namespace);
-        await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
-        records.push(...stateRecords(topic, writes, now));
-      }
-      let assigned: number[];
-      try {
-        assigned = await producer.run(async (tx) => {
-          // Records and offsets go to different brokers: send both at once, and let both settle before
-          // the transaction ends either way (a late Produce must not land after an abort).
-          const [produced, committed] = await Promise.allSettled([
-            tx.addPartitions(records).then(() => (records.length > 0 ? tx.produce(records) : [])),
-            hasOffsets ? tx.commitOffsets(offsets.group, offsets.offsets) : undefined,
-          ]);
-          if (produced.status === 'rejected') throw produced.reason;
-          if (committed.status === 'rejected') throw committed.reason;
-          return produced.value;
-        });
-      } catch (err) {
-        if ((err as SlipwayError).code === 'SLIPWAY_FENCED') this.#sessions.release(batch.owner, producer);
-        throw err;
-      }
-      const result: Record<string, number[]> = {};
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i] as OutgoingRecord;
-        const offset = assigned[i] as number;
-        // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
-        this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
-        if (i >= outputCount) continue;
-        const list = result[r.topic];
-        if (list === undefined) result[r.topic] = [offset];
-        else list.push(offset);
-      }
-      return { offsets: result };
-    });
+        // Everything is checked: claim the session (may take it over from another handle), then write.
+        const producer = await this.#sessions.producerFor(batch.owner, batch.epoch);
+        if (writes.length > 0) {
+          const topic = stateTopicName(this.#internalPrefix, namespace);
+          await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
+          records.push(...stateRecords(topic, writes, now));
+        }
+        let assigned: number[];
+        try {
+          assigned = await producer.run(async (tx) => {
+            // Records and offsets go to different brokers: send both at once, and let both settle before
+            // the transaction ends either way (a late Produce must not land after an abort).
+            const [produced, committed] = await Promise.allSettled([
+              tx.addPartitions(records).then(() => (records.length > 0 ? tx.produce(records) : [])),
+              hasOffsets ? tx.commitOffsets(offsets.group, offsets.offsets) : undefined,
+            ]);
+            if (produced.status === 'rejected') throw produced.reason;
+            if (committed.status === 'rejected') throw committed.reason;
+            return produced.value;
+          });
+        } catch (err) {
+          if ((err as SlipwayError).code === 'SLIPWAY_FENCED') this.#sessions.release(batch.owner, producer);
+          throw err;
+        }
+        const result: Record<string, number[]> = {};
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i] as OutgoingRecord;
+          const offset = assigned[i] as number;
+          // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
+          this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
+          if (i >= outputCount) continue;
+          const list = result[r.topic];
+          if (list === undefined) result[r.topic] = [offset];
+          else list.push(offset);
+        }
+        return { offsets: result };
+      },
+      () => [...(batch.outputs ?? []).map((o) => o.topic), ...(batch.offsets?.offsets ?? []).map((o) => o.topic)],
+    );
   }
 
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>> {
@@ -368,6 +401,44 @@ class KafkaLog implements Log {
         stateTopicName(this.#internalPrefix, checkNamespace(namespace)),
         partition,
       );
+    });
+  }
+
+  deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting topics ${String(names)}`, async () => {
+      checkDeletableTopics(names, this.#internalPrefix);
+      await this.#deleteTopics(names);
+    });
+  }
+
+  async #deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    await deleteTopics(this.#client, names);
+    this.#readAhead.clear();
+    for (const name of names) {
+      this.#watcher.forget(name);
+      forgetCompactedTopic(this.#client, name);
+    }
+  }
+
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting groups ${String(groups)}`, async () => {
+      checkList('deleteGroups', 'group names', groups);
+      await deleteGroups(this.#client, groups);
+    });
+  }
+
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`forgetting owners ${String(owners)}`, async () => {
+      checkList('forgetOwners', 'owners', owners);
+      for (const owner of owners) checkOwner(owner);
+      for (const owner of owners) await this.#sessions.forget(owner);
+    });
+  }
+
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting state namespaces ${String(namespaces)}`, async () => {
+      checkList('deleteStateNamespaces', 'namespaces', namespaces);
+      await this.#deleteTopics(namespaces.map((ns) => stateTopicName(this.#internalPrefix, ns)));
     });
   }
 
@@ -397,6 +468,12 @@ class KafkaLog implements Log {
     for (const wake of this.#waiters) wake();
     await this.#client.close();
   }
+}
+
+/** True when Kafka (or our metadata) said a topic is unknown, whether or not the retries gave up already. */
+function mentionsUnknownTopic(err: unknown): boolean {
+  const ids = isSlipwayError(err) ? err.details.kafkaErrors : kafkaErrorIds(err);
+  return Array.isArray(ids) && ids.some((id) => id === 'UNKNOWN_TOPIC_OR_PARTITION' || id === 'UNKNOWN_TOPIC_ID');
 }
 
 function closedError(): SlipwayError {

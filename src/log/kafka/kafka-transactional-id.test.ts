@@ -22,6 +22,7 @@ describe('Kafka transactional ids', () => {
   const handles: Log[] = [];
   const clients: KafkaClient[] = [];
   const topics: string[] = [];
+  const owners: string[] = [];
   const open = async (): Promise<Log> => {
     const log = await openKafkaLog({ brokers, clientId: 'slipway-test-txn-id' });
     handles.push(log);
@@ -38,6 +39,7 @@ describe('Kafka transactional ids', () => {
     return c;
   };
   after(async () => {
+    await handles[0]?.forgetOwners(owners);
     for (const h of handles) await h.close();
     for (const c of clients) await c.close();
     const admin = new Admin({ clientId: 'slipway-test-txn-id', bootstrapBrokers: brokers });
@@ -53,6 +55,7 @@ describe('Kafka transactional ids', () => {
     await log.createTopic(output, { partitions: 1 });
     const runnerOwner = `slipway.${unique('txn-id-pipeline')}`;
     const plainOwner = unique('txn-id-owner');
+    owners.push(runnerOwner, plainOwner);
     for (const owner of [runnerOwner, plainOwner]) {
       const epoch = await log.fence(owner);
       await log.commit({
@@ -77,6 +80,7 @@ describe('Kafka transactional ids', () => {
     topics.push(output);
     await log.createTopic(output, { partitions: 1 });
     const owner = `slipway.${unique('txn-id-upgrade')}`;
+    owners.push(owner);
     // The older Slipway: its session of `slipway-<owner>`, and the owners record it wrote (no transactional id in it).
     const zombie = await TransactionalProducer.fence(kafka, {
       owner,
