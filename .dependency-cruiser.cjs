@@ -1,13 +1,14 @@
 // The layering of src/, checked in CI (`npm run lint:layers`); `npm run deps:report` prints the folder graph.
 // Each folder may import only the folders below it (the table is the ARCHITECTURE picture, bottom up):
 //   errors ← dataset ← pipeline ← runtime ← supervisor ← deploy ← control ← cli
-//   log ← runtime;  artifact ← supervisor, deploy;  samples, topics ← deploy;  project ← cli, testing
+//   log ← topics ← runtime (a runner creates its topics as declared);  artifact ← supervisor, deploy;
+//   samples ← deploy;  project ← cli, testing
 // Library code never imports cli/, and no two modules import each other in a cycle.
 const LAYERS = {
   dataset: [],
   log: [],
   pipeline: ['dataset'],
-  runtime: ['pipeline', 'dataset', 'log'],
+  runtime: ['pipeline', 'dataset', 'log', 'topics'],
   artifact: ['pipeline', 'dataset'],
   samples: ['dataset', 'log'],
   topics: ['dataset', 'log'],

@@ -91,5 +91,6 @@ export { ChildProcessSupervisor } from './supervisor/child-process-supervisor.js
 export { InProcessSupervisor } from './supervisor/in-process-supervisor.js';
 export { RunnerGroup } from './supervisor/runner-group.js';
 export type { RunnerExit, RunnerHandle, RunnerSpec, RunnerSupervisor } from './supervisor/supervisor.js';
+export { createDatasetTopic, createDeadLetterTopic } from './topics/dataset-topic.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
 export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

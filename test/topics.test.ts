@@ -153,7 +153,7 @@ topicsAsCode(
 );
 
 describe('topics as code (embedded specifics)', () => {
-  it('records a first retention declaration for a topic created without one (e.g. by a runner)', async () => {
+  it('records a first retention declaration for a topic created without one (plain createTopic, or an older Slipway)', async () => {
     const log = await openEmbeddedLog({ path: join(dir, 'first.db') });
     try {
       const d = dataset(`tac-f-${randomUUID().slice(0, 8)}`, 2, '5d');

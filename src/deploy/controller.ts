@@ -380,7 +380,7 @@ export class Controller extends EventEmitter {
     await log.deleteTopics(topics);
     await log.deleteGroups([names.group]);
     await log.forgetOwners([names.owner]);
-    await log.deleteStateNamespace(names.stateNamespace);
+    await log.deleteStateNamespaces([names.stateNamespace]);
     return [...topics, `group ${names.group}`, `owner ${names.owner}`, `state ${names.stateNamespace}`];
   }
 

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { isSlipwayError } from '../errors.js';
+import { cleanupContract } from './contract-cleanup.js';
 import type { Log } from './log.js';
 
 export interface LogContractFactory {
@@ -101,6 +102,26 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
         ['v8', 'v9'],
       );
       assert.deepEqual(await log.read(topic, 0, 10, 100), []);
+    });
+
+    it('counts records, not offsets (commits may leave gaps)', async () => {
+      const log = await open();
+      const topic = unique('t');
+      const owner = unique('owner');
+      await log.createTopic(topic, { partitions: 2 });
+      await log.append(
+        topic,
+        [0, 1, 2].map((i) => ({ partition: 0, key: null, value: `a${i}` })),
+      );
+      const epoch = await log.fence(owner);
+      for (const value of ['c0', 'c1']) {
+        await log.commit({ owner, epoch, outputs: [{ topic, records: [{ partition: 0, key: null, value }] }] });
+      }
+      assert.equal(await log.countRecords(topic, 0), 5);
+      assert.equal(await log.countRecords(topic, 0), (await log.read(topic, 0, 0, 100)).length);
+      assert.equal(await log.countRecords(topic, 1), 0);
+      await rejectsWithCode(log.countRecords(topic, 2), 'SLIPWAY_PARTITION_NOT_FOUND');
+      await rejectsWithCode(log.countRecords(unique('missing'), 0), 'SLIPWAY_TOPIC_NOT_FOUND');
     });
 
     it('refuses unknown topics, partitions and negative offsets with typed errors', async () => {
@@ -371,6 +392,8 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       controller.abort();
       assert.equal(await aborted, false);
     });
+
+    cleanupContract(open);
 
     it('refuses use after close', async () => {
       const log = await factory.open();

@@ -21,6 +21,34 @@ export function checkTopicName(name: string, partitions: number): void {
   }
 }
 
+/**
+ * Topics `deleteTopics` may delete: valid names, none internal. Names starting with `__` are Kafka's and Slipway's
+ * own topics (consumer offsets, transactions, owners, state changelogs, recorded settings); an engine whose own
+ * topics have another prefix names it.
+ */
+export function checkDeletableTopics(names: ReadonlyArray<string>, internalPrefix = '__'): void {
+  checkList('deleteTopics', 'topic names', names);
+  for (const name of names) {
+    checkTopicName(name, 1);
+    if (name.startsWith('__') || name.startsWith(internalPrefix)) {
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
+        `Topic '${name}' is internal (Kafka's or Slipway's own): deleteTopics deletes only data topics. Delete state with deleteStateNamespaces and owners with forgetOwners.`,
+        { details: { topic: name } },
+      );
+    }
+  }
+}
+
+/** A list of non-empty names (groups, owners, namespaces) for one of the delete calls. */
+export function checkList(call: string, what: string, values: ReadonlyArray<string>): void {
+  if (!Array.isArray(values) || values.some((v) => typeof v !== 'string' || v === '')) {
+    throw new SlipwayError('SLIPWAY_USAGE', `${call} takes a list of ${what}, each a non-empty string.`, {
+      details: { call },
+    });
+  }
+}
+
 /** A partition number of a topic with `partitions` partitions. */
 export function checkPartition(topic: string, partitions: number, partition: number): void {
   if (!Number.isInteger(partition) || partition < 0 || partition >= partitions) {

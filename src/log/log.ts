@@ -140,10 +140,24 @@ export interface Log {
 
   /** Appends records outside any owner (producers, tests). Returns the assigned offsets, in order. */
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]>;
-  /** Reads up to `max` records of one partition starting at `fromOffset` (inclusive). */
+  /**
+   * Reads up to `max` records of one partition starting at `fromOffset` (inclusive). Offsets may have gaps (Kafka:
+   * transaction markers, aborted and compacted records). Refused with `SLIPWAY_INVALID_OFFSET` when `fromOffset` is
+   * before the partition's first record still kept (Kafka retention); `details.logStart` is that first offset then.
+   */
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]>;
-  /** The offset the next appended record of the partition will get (the high watermark). */
+  /**
+   * Where a reader that has read the whole partition stands: just past its last record (the high watermark where
+   * offsets have no gaps).
+   */
   endOffset(topic: string, partition: number): Promise<number>;
+  /**
+   * How many records reading the partition from its start up to `endOffset` gives: not offsets, so transaction
+   * markers, aborted records and records removed by retention or compaction are not counted. Embedded and memory:
+   * the end offset (offsets there are consecutive from 0). Kafka: counted by reading the partition, read-committed,
+   * so it costs as much as reading it.
+   */
+  countRecords(topic: string, partition: number): Promise<number>;
 
   /** The committed offsets of a consumer group (only partitions it has committed). */
   committedOffsets(group: string): Promise<PartitionOffset[]>;
@@ -159,6 +173,32 @@ export interface Log {
 
   /** Every live key of one state namespace partition. */
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>>;
+
+  // Cleanup: what a finished run (a shadow run) leaves behind. Each call is idempotent: what does not exist is
+  // skipped. None of them checks who still uses what it deletes: stop the readers and writers first.
+
+  /**
+   * Deletes topics with their records. Names starting with `__` (Kafka's and Slipway's internal topics) are refused
+   * with `SLIPWAY_USAGE`. Consumer-group offsets of the topics go too (embedded, memory; Kafka drops them itself,
+   * shortly after). A handle that uses a deleted topic later gets `SLIPWAY_TOPIC_NOT_FOUND`, or the new topic if one
+   * was created under the same name since.
+   */
+  deleteTopics(names: ReadonlyArray<string>): Promise<void>;
+  /**
+   * Deletes consumer groups: their committed offsets (`committedOffsets` gives [] after). Kafka: DeleteGroups, which
+   * refuses a group with active consumers (`SLIPWAY_KAFKA_REJECTED`).
+   */
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void>;
+  /**
+   * Forgets owners: every commit under an epoch they had is refused from now on, `currentEpoch` gives 0, and a later
+   * `fence` gives an epoch greater than any they had (so an old epoch never becomes valid again). Embedded and
+   * memory: the epoch row goes. Kafka: the owner's transactional id is fenced once more and a tombstone goes to
+   * the owners topic; Kafka cannot delete the transactional id itself: it expires after the broker's
+   * `transactional.id.expiration.ms` (7 days by default) unused.
+   */
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void>;
+  /** Deletes state namespaces, every partition (`readState` gives [] after). Kafka: the namespace's changelog topic. */
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void>;
 
   /**
    * A consistent view as of one moment between commits: a group's committed offsets, the state of a

@@ -2,6 +2,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { SlipwayError } from '../errors.js';
 import type { Log, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { createDatasetTopic } from '../topics/dataset-topic.js';
 import type { OutputSlot } from './batch-core.js';
 
 // What a runner needs on the log before it starts: its topics, and a slot per input partition it reads.
@@ -29,19 +30,13 @@ export async function createRunnerTopics(
   outputs: ReadonlyArray<OutputSlot>,
   dlqTopics: ReadonlyMap<string, string>,
 ): Promise<void> {
+  // A topic a runner creates gets its declared partitions and retention (topics as code).
   for (const d of inputs) {
-    // A topic a runner creates gets its declared retention (topics as code).
-    const retention = d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs };
-    await log.createTopic(d.topic, { partitions: d.partitions, ...retention });
+    await createDatasetTopic(log, d);
     const dlq = dlqTopics.get(d.topic);
-    if (dlq !== undefined) await log.createTopic(dlq, { partitions: d.partitions, ...retention });
+    if (dlq !== undefined) await createDatasetTopic(log, d, { topic: dlq });
   }
-  for (const out of outputs) {
-    await log.createTopic(out.topic, {
-      partitions: out.dataset.partitions,
-      ...(out.dataset.retentionMs === undefined ? {} : { retentionMs: out.dataset.retentionMs }),
-    });
-  }
+  for (const out of outputs) await createDatasetTopic(log, out.dataset, { topic: out.topic });
 }
 
 /** Every partition of every input of a pipeline (or of what a manifest says of one), input by input. */

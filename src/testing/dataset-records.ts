@@ -1,6 +1,7 @@
 import type { Dataset } from '../dataset/dataset.js';
 import type { AppendRecord, Log, LogRecord } from '../log/log.js';
 import { keyOfValue, partitionOfKey } from '../runtime/record-keys.js';
+import { createDatasetTopic } from '../topics/dataset-topic.js';
 
 export { keyOfValue, partitionOfKey } from '../runtime/record-keys.js';
 
@@ -24,7 +25,7 @@ export async function produceRecords(
   values: ReadonlyArray<unknown>,
   options: { timestamp?: number; raw?: ReadonlyArray<RawRecord> } = {},
 ): Promise<Array<{ partition: number; offset: number }>> {
-  await log.createTopic(dataset.topic, { partitions: dataset.partitions });
+  await createDatasetTopic(log, dataset);
   const records: AppendRecord[] = values.map((value) => {
     const key = keyOfValue(dataset, value);
     return { partition: partitionOfKey(dataset, key), key, value: JSON.stringify(value) };

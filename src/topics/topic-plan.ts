@@ -6,13 +6,15 @@
  *
  * Retention lives where the engine keeps it: Kafka's `retention.ms` (native, enforced by Kafka); on engines
  * without topic settings (the embedded log) Slipway records it (see recorded-settings.ts): reported, not
- * enforced. A topic there with no recorded retention (created before it was declared, e.g. by a runner) has
- * nothing to compare: `applyTopics` records the declared value, which is a first declaration, not a change.
+ * enforced. Every creator of a dataset's topic (runners, produce, apply) records it (dataset-topic.ts); a topic
+ * with no recorded retention (created before it was declared, or by an older Slipway) has nothing to compare:
+ * `applyTopics` records the declared value, which is a first declaration, not a change.
  */
 import type { Dataset } from '../dataset/dataset.js';
 import { formatRetention } from '../dataset/retention.js';
 import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
+import { createDatasetTopic } from './dataset-topic.js';
 import { type RecordedSettings, readRecordedSettings, recordSettings } from './recorded-settings.js';
 
 /** `missing`: not there yet (a plan); `created`: created by apply; `mismatch`: exists, differs, left alone. */
@@ -131,18 +133,20 @@ export async function applyTopics(log: Log, datasets: ReadonlyArray<Dataset>): P
   for (const entry of plan.entries) {
     const d = byTopic.get(entry.topic) as Dataset;
     if (entry.status === 'missing') {
+      let created: boolean;
       try {
-        await log.createTopic(d.topic, {
-          partitions: d.partitions,
-          ...(d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs }),
-        });
+        // The same rule as every other creator (runners, produce): partitions and retention, recorded if not native.
+        created = await createDatasetTopic(log, d);
       } catch (err) {
         // Created meanwhile by someone else, with other partitions: report it like any mismatch.
         if ((err as SlipwayError).code !== 'SLIPWAY_TOPIC_MISMATCH') throw err;
-        entries.push(entryFor(d, await actualOf(log, d.topic, native ? undefined : new Map())));
+        created = false;
+      }
+      if (!created) {
+        // Someone else created it meanwhile: report what it is.
+        entries.push(entryFor(d, await actualOf(log, d.topic, native ? undefined : await readRecordedSettings(log))));
         continue;
       }
-      if (!native && d.retentionMs !== undefined) toRecord.push([d.topic, { retentionMs: d.retentionMs }]);
       const actual = native
         ? await actualOf(log, d.topic, undefined)
         : { partitions: d.partitions, ...(d.retentionMs === undefined ? {} : { retentionMs: d.retentionMs }) };

@@ -7,6 +7,7 @@ import { SlipwayError } from '../../errors.js';
 import type { AppendRecord, Log } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
 import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
+import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
 
 interface ProduceOptions {
@@ -52,7 +53,7 @@ export function registerProduce(program: Command, ctx: CliContext): void {
       const dataset = pickDataset(module, name);
       const log = await ctx.openLog();
       try {
-        await log.createTopic(dataset.topic, { partitions: dataset.partitions });
+        await createDatasetTopic(log, dataset);
         const written =
           opts.file !== undefined
             ? await produceFile(ctx, log, dataset, opts.file)

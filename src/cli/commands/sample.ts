@@ -22,6 +22,7 @@ import {
   writeSample,
 } from '../../samples/store.js';
 import { createSynthesizer } from '../../samples/synth.js';
+import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
 
 interface CommonOptions {
@@ -385,7 +386,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
       const log = opts.produce === true ? await ctx.openLog() : undefined;
       const file = opts.out === undefined ? undefined : await open(opts.out, 'w');
       try {
-        if (log !== undefined) await log.createTopic(dataset.topic, { partitions: dataset.partitions });
+        if (log !== undefined) await createDatasetTopic(log, dataset);
         while (written < opts.count && !ctx.interrupted.aborted) {
           const n = Math.min(batch, opts.count - written);
           if (log !== undefined) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { SlipwayError } from '../../errors.js';
+import { lastRecords } from '../../log/last-records.js';
 import type { Log, LogRecord } from '../../log/log.js';
 import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
 import { type CliContext, intOption } from '../context.js';
@@ -59,22 +60,15 @@ export function registerTail(program: Command, ctx: CliContext): void {
         const info = (await log.describeTopic(topic)) as { partitions: number };
         const partitions =
           opts.partition === undefined ? Array.from({ length: info.partitions }, (_, p) => p) : [opts.partition];
-        const positions = new Map<number, number>();
-        for (const p of partitions) {
-          const end = await log.endOffset(topic, p);
-          let start: number;
-          if (opts.from === 'beginning') start = 0;
-          else if (opts.from === 'end') start = end;
-          else if (opts.from !== undefined) {
-            start = Number(opts.from);
-            if (!Number.isSafeInteger(start) || start < 0) {
-              throw new SlipwayError(
-                'SLIPWAY_USAGE',
-                `--from must be 'beginning', 'end' or an offset ≥ 0, got '${opts.from}'.`,
-              );
-            }
-          } else start = Math.max(0, end - (opts.lines ?? 10));
-          positions.set(p, start);
+        const from = opts.from;
+        if (from !== undefined && from !== 'beginning' && from !== 'end') {
+          const offset = Number(from);
+          if (!Number.isSafeInteger(offset) || offset < 0) {
+            throw new SlipwayError(
+              'SLIPWAY_USAGE',
+              `--from must be 'beginning', 'end' or an offset ≥ 0, got '${from}'.`,
+            );
+          }
         }
         const print = (r: LogRecord): void => {
           if (opts.values) ctx.io.out(r.value);
@@ -98,6 +92,17 @@ export function registerTail(program: Command, ctx: CliContext): void {
             );
           }
         };
+        const positions = new Map<number, number>();
+        for (const p of partitions) {
+          if (from === undefined) {
+            // The last N records, not the records after end − N: offsets have gaps (Kafka's transaction markers).
+            const last = await lastRecords(log, topic, p, opts.lines ?? 10);
+            for (const r of last.records) print(r);
+            positions.set(p, last.end);
+          } else {
+            positions.set(p, from === 'beginning' ? 0 : from === 'end' ? await log.endOffset(topic, p) : Number(from));
+          }
+        }
         for (;;) {
           let printed = 0;
           for (const p of partitions) {

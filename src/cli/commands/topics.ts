@@ -20,7 +20,7 @@ export function registerTopics(program: Command, ctx: CliContext): void {
   const topics = program
     .command('topics')
     .description(
-      'List the topics of the log with their partitions and record counts; `topics plan` / `topics apply` compare them with the datasets',
+      'List the topics of the log with their partitions and record counts (on Kafka counted by reading them); `topics plan` / `topics apply` compare them with the datasets',
     )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
@@ -30,14 +30,15 @@ export function registerTopics(program: Command, ctx: CliContext): void {
         for (const t of await log.listTopics()) {
           // Slipway's own internal topics (recorded topic settings) are not the user's.
           if (t.name.startsWith('__')) continue;
+          // Records are counted, not derived from offsets: on Kafka, offsets also number transaction markers, and a
+          // partition may start past 0 (retention). The end offsets are shown too, as offsets.
+          let records = 0;
           const ends = [];
-          for (let p = 0; p < t.partitions; p++) ends.push(await log.endOffset(t.name, p));
-          rows.push({
-            name: t.name,
-            partitions: t.partitions,
-            records: ends.reduce((a, b) => a + b, 0),
-            endOffsets: ends,
-          });
+          for (let p = 0; p < t.partitions; p++) {
+            records += await log.countRecords(t.name, p);
+            ends.push(await log.endOffset(t.name, p));
+          }
+          rows.push({ name: t.name, partitions: t.partitions, records, endOffsets: ends });
         }
         if (opts.json) {
           ctx.io.out(JSON.stringify(rows, null, 2));

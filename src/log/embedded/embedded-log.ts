@@ -15,7 +15,7 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
-import { checkOffset, checkPartition, checkRecordFields, checkTopicName } from '../log-checks.js';
+import { checkDeletableTopics, checkList, checkOffset, checkRecordFields, checkTopicName } from '../log-checks.js';
 import { LastBatchCache } from './batch-cache.js';
 import { retryBusy } from './busy-retry.js';
 import { ChangeWatcher } from './change-watcher.js';
@@ -24,6 +24,7 @@ import type { PackedBatch } from './packed-batch.js';
 import { blobOf, decodeBatches, type EncodedRecords, encodeRecords, type StoredBatch } from './record-batch.js';
 import { migrateSchema, prepareStatements, type SharedStatements } from './schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
+import { type TopicRow, TopicTables } from './topic-tables.js';
 
 export interface EmbeddedLogOptions {
   /** Path of the SQLite file; created with its folder when missing. `:memory:` for a private in-process log. */
@@ -41,29 +42,6 @@ export interface EmbeddedLogOptions {
    * while the last one is written (default false). The thread is up when `openEmbeddedLog` resolves.
    */
   commitThread?: boolean;
-}
-
-interface TopicRow {
-  id: number;
-  partitions: number;
-}
-
-/** Statements of one partition's table. */
-interface PartitionStatements {
-  table: string;
-  insert: Database.Statement;
-  read: Database.Statement;
-  /** Every batch based from one offset (a kept batch's end) to before another. */
-  readFrom: Database.Statement;
-}
-
-/**
- * Each partition is its own rowid table of record batches (see record-batch.ts) whose rowid is the
- * batch's base offset: appends go to the end of one B-tree and reads are rowid range scans, the
- * fastest paths SQLite has.
- */
-function partitionTable(topicId: number, partition: number): string {
-  return `p_${topicId}_${partition}`;
 }
 
 /**
@@ -84,8 +62,7 @@ export class EmbeddedLog implements Log {
   readonly engine = 'embedded';
   readonly #db: Database.Database;
   readonly #path: string;
-  readonly #topics = new Map<string, TopicRow>();
-  readonly #partitionStatements = new Map<string, PartitionStatements>();
+  readonly #tables: TopicTables;
   readonly #changes: ChangeWatcher;
   readonly #lastBatches = new LastBatchCache();
   #closed = false;
@@ -107,6 +84,7 @@ export class EmbeddedLog implements Log {
     this.#writerOptions = writerOptions;
     this.#path = path;
     this.#s = prepareStatements(db);
+    this.#tables = new TopicTables(db, this.#s, path);
     const dataVersion = this.#s.dataVersion;
     this.#changes = new ChangeWatcher(() => dataVersion.get() as number, pollIntervalMs);
     // Started now, not at the first commit: a runner's first commit (at a cutover) must not wait for a thread to boot.
@@ -149,58 +127,33 @@ export class EmbeddedLog implements Log {
       );
     }
     try {
-      return Promise.resolve(retryBusy(fn, this.#busyTimeoutMs));
+      return Promise.resolve(this.#run(fn));
     } catch (err) {
       return Promise.reject(translateSqliteError(err, this.#path));
     }
   }
 
-  #topic(name: string): TopicRow {
-    let row = this.#topics.get(name);
-    if (row === undefined) {
-      row = this.#s.topicByName.get(name) as TopicRow | undefined;
-      if (row === undefined) {
-        throw new SlipwayError(
-          'SLIPWAY_TOPIC_NOT_FOUND',
-          `Topic '${name}' does not exist in ${this.#path}. Create it first (pipelines create their topics when they start; \`slipway topics\` lists them).`,
-          { details: { topic: name } },
-        );
-      }
-      this.#topics.set(name, row);
+  #run<T>(fn: () => T): T {
+    try {
+      return retryBusy(fn, this.#busyTimeoutMs);
+    } catch (err) {
+      // A topic another connection deleted is still cached here; its table is gone (SQLITE_ERROR, no such table).
+      // Forget the caches and run once more (fn's transaction rolled back): the topic is then looked up afresh.
+      if ((err as { code?: unknown }).code !== 'SQLITE_ERROR' || !this.#tables.cached) throw err;
+      this.#forgetCaches();
+      return retryBusy(fn, this.#busyTimeoutMs);
     }
-    return row;
   }
 
-  #partition(topic: string, row: TopicRow, partition: number): void {
-    checkPartition(topic, row.partitions, partition);
+  #forgetCaches(): void {
+    this.#tables.clear();
+    this.#lastBatches.clear();
   }
 
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
     return this.#guard(() => {
       checkTopicName(name, options.partitions);
-      this.#db
-        .transaction(() => {
-          const existing = this.#s.topicByName.get(name) as TopicRow | undefined;
-          if (existing !== undefined) {
-            if (existing.partitions !== options.partitions) {
-              throw new SlipwayError(
-                'SLIPWAY_TOPIC_MISMATCH',
-                `Topic '${name}' exists with ${existing.partitions} partitions, not ${options.partitions}. Slipway does not change partition counts: declare ${existing.partitions}, or use a new dataset version.`,
-                { details: { topic: name, existing: existing.partitions, wanted: options.partitions } },
-              );
-            }
-            return;
-          }
-          const id = Number(this.#s.insertTopic.run(name, options.partitions).lastInsertRowid);
-          for (let p = 0; p < options.partitions; p++) {
-            this.#s.insertPartition.run(id, p);
-            // ts: the commit time (INTEGER) when no record has its own, else a BLOB of float64s.
-            this.#db.exec(
-              `CREATE TABLE IF NOT EXISTS ${partitionTable(id, p)} (base INTEGER PRIMARY KEY, count INTEGER NOT NULL, lengths BLOB NOT NULL, keys TEXT NOT NULL, vals TEXT NOT NULL, headers TEXT NOT NULL, ts NOT NULL)`,
-            );
-          }
-        })
-        .immediate();
+      this.#db.transaction(() => this.#tables.createIn(name, options.partitions)).immediate();
       this.#notify();
     });
   }
@@ -216,33 +169,6 @@ export class EmbeddedLog implements Log {
     return this.#guard(() => this.#s.allTopics.all() as TopicInfo[]);
   }
 
-  #statements(row: TopicRow, partition: number): PartitionStatements {
-    const table = partitionTable(row.id, partition);
-    let st = this.#partitionStatements.get(table);
-    if (st === undefined) {
-      st = {
-        table,
-        insert: this.#db.prepare(
-          `INSERT INTO ${table} (base, count, lengths, keys, vals, headers, ts) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        ),
-        // The batch holding the first offset wanted (the last one based at or before it), then every
-        // batch based before the last offset wanted.
-        read: this.#db
-          .prepare(
-            `SELECT base, count, lengths, keys, vals, headers, ts FROM ${table} WHERE base >= ifnull((SELECT base FROM ${table} WHERE base <= ? ORDER BY base DESC LIMIT 1), 0) AND base < ? ORDER BY base`,
-          )
-          .raw(),
-        readFrom: this.#db
-          .prepare(
-            `SELECT base, count, lengths, keys, vals, headers, ts FROM ${table} WHERE base >= ? AND base < ? ORDER BY base`,
-          )
-          .raw(),
-      };
-      this.#partitionStatements.set(table, st);
-    }
-    return st;
-  }
-
   /** Appends inside the caller's transaction; returns the assigned offsets. */
   #appendIn(topic: string, records: ReadonlyArray<AppendRecord>, now: number): number[] {
     const encoded = encodeRecords(records);
@@ -252,10 +178,10 @@ export class EmbeddedLog implements Log {
 
   /** Throws the error for the first malformed record (encodeRecords found one). */
   #refuse(topic: string, records: ReadonlyArray<AppendRecord>): never {
-    const row = this.#topic(topic);
+    const row = this.#tables.row(topic);
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as AppendRecord;
-      this.#partition(topic, row, r.partition);
+      this.#tables.partition(topic, row, r.partition);
       checkRecordFields(topic, r, i);
     }
     throw new SlipwayError('SLIPWAY_VALIDATION', `The records for '${topic}' could not be encoded.`, {
@@ -265,7 +191,7 @@ export class EmbeddedLog implements Log {
 
   /** Writes encoded records inside the caller's transaction: one row per batch; returns the assigned offsets. */
   #insertIn(topic: string, encoded: EncodedRecords, now: number): number[] {
-    const row = this.#topic(topic);
+    const row = this.#tables.row(topic);
     // Indexed by partition: the first offset of this append, then the next offset to assign.
     const first: number[] = [];
     const next: number[] = [];
@@ -273,14 +199,14 @@ export class EmbeddedLog implements Log {
       const p = b.partition;
       let base = next[p];
       if (base === undefined) {
-        this.#partition(topic, row, p);
+        this.#tables.partition(topic, row, p);
         base = this.#s.nextOffset.get(row.id, p) as number;
         first[p] = base;
       }
       // One commit time for the batch, or every record's own (NaN: the commit time).
       const ts =
         b.timestamps === undefined ? now : blobOf(Float64Array.from(b.timestamps, (t) => (Number.isNaN(t) ? now : t)));
-      this.#statements(row, p).insert.run(base, b.count, blobOf(b.lengths), b.keys, b.values, b.headers, ts);
+      this.#tables.statements(row, p).insert.run(base, b.count, blobOf(b.lengths), b.keys, b.values, b.headers, ts);
       next[p] = base + b.count;
     }
     next.forEach((offset, p) => {
@@ -308,13 +234,13 @@ export class EmbeddedLog implements Log {
 
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
     return this.#guard(() => {
-      const row = this.#topic(topic);
-      this.#partition(topic, row, partition);
+      const row = this.#tables.row(topic);
+      this.#tables.partition(topic, row, partition);
       checkOffset(fromOffset, 'The offset to read from');
       const n = max >= 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
       const out: LogRecord[] = [];
       if (n === 0) return out;
-      const st = this.#statements(row, partition);
+      const st = this.#tables.statements(row, partition);
       const kept = this.#lastBatches.holding(st.table, fromOffset);
       if (kept === undefined) {
         const rows = st.read.all(fromOffset, fromOffset + n) as StoredBatch[];
@@ -335,10 +261,15 @@ export class EmbeddedLog implements Log {
 
   endOffset(topic: string, partition: number): Promise<number> {
     return this.#guard(() => {
-      const row = this.#topic(topic);
-      this.#partition(topic, row, partition);
+      const row = this.#tables.row(topic);
+      this.#tables.partition(topic, row, partition);
       return this.#s.nextOffset.get(row.id, partition) as number;
     });
+  }
+
+  countRecords(topic: string, partition: number): Promise<number> {
+    // Offsets are consecutive from 0 and nothing is ever removed: the end offset is the count.
+    return this.endOffset(topic, partition);
   }
 
   committedOffsets(group: string): Promise<PartitionOffset[]> {
@@ -353,8 +284,8 @@ export class EmbeddedLog implements Log {
 
   #commitOffsetsIn(group: string, offsets: ReadonlyArray<PartitionOffset>): void {
     for (const o of offsets) {
-      const row = this.#topic(o.topic);
-      this.#partition(o.topic, row, o.partition);
+      const row = this.#tables.row(o.topic);
+      this.#tables.partition(o.topic, row, o.partition);
       checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
       this.#s.upsertGroupOffset.run(group, row.id, o.partition, o.offset);
     }
@@ -458,7 +389,7 @@ export class EmbeddedLog implements Log {
           state[p] = this.#s.stateAll.all(request.namespace, p) as Array<[string, string]>;
         const endOffsets: PartitionOffset[] = [];
         for (const topic of request.topics) {
-          const row = this.#topic(topic);
+          const row = this.#tables.row(topic);
           for (let p = 0; p < row.partitions; p++) {
             endOffsets.push({ topic, partition: p, offset: this.#s.nextOffset.get(row.id, p) as number });
           }
@@ -470,6 +401,51 @@ export class EmbeddedLog implements Log {
 
   readState(namespace: string, partition: number): Promise<Array<[string, string]>> {
     return this.#guard(() => this.#s.stateAll.all(namespace, partition) as Array<[string, string]>);
+  }
+
+  deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkDeletableTopics(names);
+      if (!this.#db.transaction(() => this.#tables.deleteIn(names)).immediate()) return;
+      this.#forgetCaches();
+      this.#notify();
+    });
+  }
+
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('deleteGroups', 'group names', groups);
+      this.#db
+        .transaction(() => {
+          for (const group of groups) this.#s.deleteGroup.run(group);
+        })
+        .immediate();
+    });
+  }
+
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('forgetOwners', 'owners', owners);
+      this.#db
+        .transaction(() => {
+          for (const owner of owners) {
+            const epoch = this.#s.forgetOwner.get(owner) as number | undefined;
+            if (epoch !== undefined) this.#s.raiseEpochFloor.run(epoch);
+          }
+        })
+        .immediate();
+    });
+  }
+
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(() => {
+      checkList('deleteStateNamespaces', 'namespaces', namespaces);
+      this.#db
+        .transaction(() => {
+          for (const ns of namespaces) this.#s.deleteNamespace.run(ns);
+        })
+        .immediate();
+    });
   }
 
   #notify(): void {

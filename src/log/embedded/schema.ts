@@ -75,17 +75,40 @@ export interface SharedStatements {
   upsertGroupOffset: Database.Statement;
   epoch: Database.Statement;
   fence: Database.Statement;
+  forgetOwner: Database.Statement;
+  raiseEpochFloor: Database.Statement;
+  deletePartitions: Database.Statement;
+  deleteTopicOffsets: Database.Statement;
+  deleteTopic: Database.Statement;
+  raiseTopicIdFloor: Database.Statement;
+  deleteGroup: Database.Statement;
+  deleteNamespace: Database.Statement;
   stateAll: Database.Statement;
   stateUpsert: Database.Statement;
   stateDelete: Database.Statement;
   dataVersion: Database.Statement;
 }
 
+/** SQL for a number kept in `slipway_meta` (0 when absent). */
+function metaNumber(key: string): string {
+  return `ifnull((SELECT CAST(value AS INTEGER) FROM slipway_meta WHERE key = '${key}'), 0)`;
+}
+
+/** A statement that raises a number kept in `slipway_meta` to at least its argument. */
+function raiseFloor(db: Database.Database, key: string): Database.Statement {
+  return db.prepare(
+    `INSERT INTO slipway_meta (key, value) VALUES ('${key}', CAST(? AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = CAST(max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER)) AS TEXT)`,
+  );
+}
+
 export function prepareStatements(db: Database.Database): SharedStatements {
   return {
     topicByName: db.prepare('SELECT id, partitions FROM topics WHERE name = ?'),
     allTopics: db.prepare('SELECT name, partitions FROM topics ORDER BY name'),
-    insertTopic: db.prepare('INSERT INTO topics (name, partitions) VALUES (?, ?)'),
+    // Above every id in use and every id a deleted topic had (the floor), so an id is never given out twice.
+    insertTopic: db.prepare(
+      `INSERT INTO topics (id, name, partitions) VALUES (max(ifnull((SELECT max(id) FROM topics), 0), ${metaNumber('topic_id_floor')}) + 1, ?, ?)`,
+    ),
     insertPartition: db.prepare('INSERT INTO partitions (topic_id, partition, next_offset) VALUES (?, ?, 0)'),
     nextOffset: db.prepare('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?').pluck(),
     setNextOffset: db.prepare('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?'),
@@ -98,11 +121,20 @@ export function prepareStatements(db: Database.Database): SharedStatements {
       'INSERT INTO group_offsets (grp, topic_id, partition, offset) VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic_id, partition) DO UPDATE SET offset = excluded.offset',
     ),
     epoch: db.prepare('SELECT epoch FROM owners WHERE owner = ?').pluck(),
+    // A first fence starts above every epoch a forgotten owner had (the floor): an old epoch is never valid again.
     fence: db
       .prepare(
-        'INSERT INTO owners (owner, epoch) VALUES (?, 1) ON CONFLICT (owner) DO UPDATE SET epoch = epoch + 1 RETURNING epoch',
+        `INSERT INTO owners (owner, epoch) VALUES (?, ${metaNumber('owner_epoch_floor')} + 1) ON CONFLICT (owner) DO UPDATE SET epoch = epoch + 1 RETURNING epoch`,
       )
       .pluck(),
+    forgetOwner: db.prepare('DELETE FROM owners WHERE owner = ? RETURNING epoch').pluck(),
+    raiseEpochFloor: raiseFloor(db, 'owner_epoch_floor'),
+    deletePartitions: db.prepare('DELETE FROM partitions WHERE topic_id = ?'),
+    deleteTopicOffsets: db.prepare('DELETE FROM group_offsets WHERE topic_id = ?'),
+    deleteTopic: db.prepare('DELETE FROM topics WHERE id = ?'),
+    raiseTopicIdFloor: raiseFloor(db, 'topic_id_floor'),
+    deleteGroup: db.prepare('DELETE FROM group_offsets WHERE grp = ?'),
+    deleteNamespace: db.prepare('DELETE FROM state WHERE ns = ?'),
     stateAll: db.prepare('SELECT key, value FROM state WHERE ns = ? AND partition = ? ORDER BY key').raw(),
     stateUpsert: db.prepare(
       'INSERT INTO state (ns, partition, key, value) VALUES (?, ?, ?, ?) ON CONFLICT (ns, partition, key) DO UPDATE SET value = excluded.value',

@@ -18,6 +18,8 @@ import {
   createPartitionsV2,
   createPartitionsV3,
   createTopicsV7,
+  deleteGroupsV2,
+  deleteTopicsV6,
   describeConfigsV2,
   describeConfigsV3,
   describeConfigsV4,
@@ -30,6 +32,7 @@ import {
   findCoordinatorV4,
   findCoordinatorV5,
   findCoordinatorV6,
+  incrementalAlterConfigsV1,
   initProducerIdV3,
   initProducerIdV4,
   initProducerIdV5,
@@ -114,6 +117,9 @@ const CANDIDATES = {
   createPartitions: [createPartitionsV3.api, createPartitionsV2.api, createPartitionsV1.api],
   describeTransactions: [describeTransactionsV0.api],
   describeConfigs: [describeConfigsV4.api, describeConfigsV3.api, describeConfigsV2.api],
+  incrementalAlterConfigs: [incrementalAlterConfigsV1.api],
+  deleteTopics: [deleteTopicsV6.api],
+  deleteGroups: [deleteGroupsV2.api],
 };
 
 type Candidates = typeof CANDIDATES;
@@ -303,32 +309,6 @@ export class KafkaClient {
     });
     await this.#awaitLeaders(name, partitions);
     return created;
-  }
-
-  /**
-   * Effective configs of a topic (the values Kafka applies, defaults included), for the keys asked;
-   * undefined when the topic does not exist. A config with a null value (sensitive, unset) is left out.
-   */
-  async topicConfigs(name: string, keys: string[]): Promise<Map<string, string> | undefined> {
-    const apis = await this.apis();
-    return this.retry(`describing the configs of '${name}'`, async () => {
-      let response: Awaited<ReturnType<Apis['describeConfigs']['async']>>;
-      try {
-        response = await apis.describeConfigs.async(
-          await this.connection(),
-          [{ resourceType: 2 /* TOPIC */, resourceName: name, configurationKeys: keys }],
-          false,
-          false,
-        );
-      } catch (err) {
-        // A topic that does not exist is an answer, not an error to retry.
-        if (hasKafkaError(err, ['UNKNOWN_TOPIC_OR_PARTITION'])) return undefined;
-        throw err;
-      }
-      const out = new Map<string, string>();
-      for (const c of response.results[0]?.configs ?? []) if (typeof c.value === 'string') out.set(c.name, c.value);
-      return out;
-    });
   }
 
   /** Grows a topic to `count` partitions (no-op when it already has as many). */

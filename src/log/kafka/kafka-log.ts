@@ -5,16 +5,14 @@
  * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
  *   consumer group); what a Fetch brings beyond the records asked for is kept briefly for the read that
  *   continues there (kafka-read-ahead.ts), so a runner's batches do not fetch and decode the same bytes again.
- *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each transaction ends with a commit marker on every partition it wrote, so offsets of
- *   transactional outputs have gaps; plain `append`s (idempotent producer, no transaction) are consecutive.
- *   `endOffset` is the offset after the last committed data record (below the last stable offset): where a
- *   reader that has read everything stands, so lag is 0 there even when a marker follows.
- * - Owners: owner X maps to the transactional id `<transactionalIdPrefix>X` (default `slipway-X`).
- *   `fence(X)` calls InitProducerId for that id, which bumps Kafka's producer epoch and aborts any open
- *   transaction of an older session; the Slipway epoch is derived from the new session
- *   (`producerId * 32768 + producerEpoch + 1`), so it grows on every fence and names that exact session.
- *   The fence then writes `X → epoch` to the compacted owners topic `<prefix>-owners` in a transaction of
- *   that session, and waits until it is readable, so `currentEpoch(X)` on any handle shows it.
+ *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each
+ *   transaction ends with a commit marker on every partition it wrote, so offsets of transactional outputs have
+ *   gaps; plain `append`s (idempotent producer, no transaction) are consecutive. `endOffset` is the offset after
+ *   the last committed data record (lag is 0 there even when a marker follows); `countRecords` counts by reading.
+ * - Owners (kafka-owner-sessions.ts): owner X is a transactional id; `fence(X)` calls InitProducerId for it, which
+ *   bumps Kafka's producer epoch and aborts any open transaction of an older session. The Slipway epoch names the
+ *   new session (`producerId * 32768 + producerEpoch + 1`) and is written to the compacted owners topic
+ *   `<prefix>-owners`, in a transaction of that session, before the fence returns.
  * - `commit(batch)` is one Kafka transaction of the session that holds `batch.epoch`: outputs, state changelog
  *   records and a TxnOffsetCommit for the group. A handle holds the session it fenced; a handle given an epoch
  *   fenced elsewhere (a controller fences, a runner commits) takes that session over with InitProducerId
@@ -23,14 +21,14 @@
  *   is aborted: read-committed readers never see any of it. `commit` resolves only after the transaction's
  *   markers are written (DescribeTransactions leaves PrepareCommit), so outputs, state and group offsets are
  *   visible to every handle when it returns; `committedOffsets` also asks Kafka for stable offsets only.
- * - State: namespace N lives in the compacted topic `<prefix>-state.N`, state partition p in topic partition p
- *   (created on first write, grown when a higher partition is written). `readState` replays a partition to its
- *   last stable offset: last value per key, null = deleted, sorted by key.
+ * - State: namespace N lives in the compacted topic `<prefix>-state.N` (kafka-state.ts, kafka-compacted.ts).
+ * - Cleanup: `deleteTopics` and `deleteStateNamespaces` are DeleteTopics, `deleteGroups` is DeleteGroups,
+ *   `forgetOwners` fences and tombstones (kafka-admin.ts, kafka-owner-sessions.ts).
  * - `commitOffsets` is a plain OffsetCommit for a group without members (generation -1).
  * - `waitForChange` long-polls read-committed Fetches on the partitions of every topic the handle has used
  *   (see kafka-watch.ts).
  */
-import { SlipwayError } from '../../errors.js';
+import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type {
   AppendRecord,
   CommitBatch,
@@ -45,24 +43,23 @@ import type {
   TopicSettings,
   WaitOptions,
 } from '../log.js';
+import { deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
 import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
-import { isKafkaClientError, toSlipwayError } from './kafka-errors.js';
+import { forgetCompactedTopic } from './kafka-compacted.js';
+import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
+import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
-import {
-  initIdempotentSession,
-  isSequenceError,
-  type OutgoingRecord,
-  type ProducerSession,
-  produce,
-} from './kafka-producer.js';
-import { ReadAhead } from './kafka-read-ahead.js';
-import { committedEnd, decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
+import { IdempotentAppender, type OutgoingRecord } from './kafka-producer.js';
+import { ReadAhead, readWithReadAhead } from './kafka-read-ahead.js';
+import { committedEnd, countCommitted } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
-import { fencedError, TransactionalProducer } from './kafka-transactions.js';
+import { fencedError } from './kafka-transactions.js';
 import {
+  checkDeletableTopics,
+  checkList,
   checkNamespace,
   checkOffset,
   checkOptions,
@@ -79,7 +76,11 @@ export interface KafkaLogOptions {
   brokers: string[];
   /** Client id sent to Kafka (default `slipway`). */
   clientId?: string;
-  /** Owner X uses the transactional id `<transactionalIdPrefix>X` (default `slipway-`). */
+  /**
+   * Owner X commits as the transactional id `<transactionalIdPrefix>-X`, or as X itself when X already starts
+   * with `<transactionalIdPrefix>.` (runners' owners are `slipway.<pipeline>`); default `slipway`. A trailing `-`
+   * is not doubled. See kafka-owner-sessions.ts.
+   */
   transactionalIdPrefix?: string;
   /** Prefix of Slipway's own topics: `<prefix>-owners`, `<prefix>-state.<namespace>` (default `__slipway`). */
   internalTopicPrefix?: string;
@@ -115,17 +116,13 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
 class KafkaLog implements Log {
   readonly engine = 'kafka';
   readonly #client: KafkaClient;
-  readonly #owners: OwnersView;
+  readonly #sessions: OwnerSessions;
   readonly #watcher: ChangeWatcher;
-  readonly #txnPrefix: string;
   readonly #internalPrefix: string;
-  readonly #txnTimeoutMs: number;
   readonly #replicationFactor: number;
-  readonly #producers = new Map<string, TransactionalProducer>();
   readonly #waiters = new Set<() => void>();
   readonly #readAhead = new ReadAhead();
-  #appendSession: ProducerSession | undefined;
-  #appendQueue: Promise<unknown> = Promise.resolve();
+  readonly #appender: IdempotentAppender;
   #closed = false;
 
   constructor(options: KafkaLogOptions) {
@@ -135,11 +132,14 @@ class KafkaLog implements Log {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
     });
-    this.#txnPrefix = options.transactionalIdPrefix ?? 'slipway-';
     this.#internalPrefix = options.internalTopicPrefix ?? '__slipway';
-    this.#txnTimeoutMs = options.transactionTimeoutMs ?? 10_000;
     this.#replicationFactor = options.replicationFactor ?? -1;
-    this.#owners = new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor);
+    this.#sessions = new OwnerSessions(
+      this.#client,
+      new OwnersView(this.#client, `${this.#internalPrefix}-owners`, this.#replicationFactor),
+      { prefix: options.transactionalIdPrefix, transactionTimeoutMs: options.transactionTimeoutMs ?? 10_000 },
+    );
+    this.#appender = new IdempotentAppender(this.#client);
     this.#watcher = new ChangeWatcher(this.#client, this.#internalPrefix);
   }
 
@@ -149,13 +149,23 @@ class KafkaLog implements Log {
     });
   }
 
-  /** Runs an operation: refused after close; library errors become SlipwayErrors. */
-  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs an operation: refused after close; library errors become SlipwayErrors. When Kafka says a topic is unknown
+   * (deleted since this handle cached it), `topics` are looked up afresh: one that is gone is SLIPWAY_TOPIC_NOT_FOUND.
+   */
+  async #guard<T>(what: string, fn: () => Promise<T>, topics: () => Iterable<string> = () => []): Promise<T> {
     if (this.#closed) throw closedError();
     try {
       return await fn();
     } catch (err) {
       if (this.#closed) throw closedError();
+      if (mentionsUnknownTopic(err)) {
+        for (const t of new Set(topics())) {
+          if ((await this.#client.topic(t, true).catch(() => null)) === undefined) {
+            throw topicNotFound(t, this.#client.brokers);
+          }
+        }
+      }
       throw isKafkaClientError(err) ? toSlipwayError(err, what, this.#client.brokers) : err;
     }
   }
@@ -205,9 +215,9 @@ class KafkaLog implements Log {
 
   topicSettings(name: string): Promise<TopicSettings | undefined> {
     return this.#guard(`describing the configs of topic '${name}'`, async () => {
-      const configs = await this.#client.topicConfigs(name, ['retention.ms']);
+      const configs = await topicConfigs(this.#client, name, ['retention.ms']);
       if (configs === undefined) return undefined;
-      const retention = Number(configs.get('retention.ms') ?? Number.NaN);
+      const retention = Number(configs.get('retention.ms')?.value ?? Number.NaN);
       return { retentionMs: Number.isSafeInteger(retention) && retention >= 0 ? retention : -1 };
     });
   }
@@ -233,92 +243,58 @@ class KafkaLog implements Log {
   }
 
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]> {
-    return this.#guard(`appending to '${topic}'`, async () => {
-      const outgoing = await this.#outgoing(topic, records, Date.now());
-      this.#watcher.touch(topic);
-      if (outgoing.length === 0) return [];
-      // One idempotent session per handle; appends queue so its sequence numbers stay in order.
-      const single = new Set(outgoing.map((r) => r.partition)).size === 1;
-      const send = async (): Promise<number[]> => {
-        for (let attempt = 0; ; attempt++) {
-          this.#appendSession ??= await initIdempotentSession(this.#client);
-          try {
-            return await produce(this.#client, this.#appendSession, outgoing);
-          } catch (err) {
-            if (!isSequenceError(err)) throw err;
-            // The broker lost track of the session (expired) or it is out of step: start a new one. Into one
-            // partition the refused batch was not written, so it is sent again; across several, some may have been.
-            this.#appendSession = undefined;
-            if (attempt > 0 || !single) throw err;
-          }
-        }
-      };
-      const queued = this.#appendQueue.then(send, send);
-      this.#appendQueue = queued.catch(() => undefined);
-      return queued;
-    });
+    return this.#guard(
+      `appending to '${topic}'`,
+      async () => {
+        const outgoing = await this.#outgoing(topic, records, Date.now());
+        this.#watcher.touch(topic);
+        if (outgoing.length === 0) return [];
+        return this.#appender.send(outgoing);
+      },
+      () => [topic],
+    );
   }
 
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
-    return this.#guard(`reading ${topic}/${partition}`, async () => {
-      await this.#partition(await this.#topic(topic), partition);
-      checkOffset(fromOffset, 'The offset to read from');
-      this.#watcher.touch(topic);
-      const limit = Math.max(0, Math.floor(max));
-      const out: LogRecord[] = [];
-      const push = (r: RawRecord) =>
-        out.push({
-          topic,
-          partition,
-          offset: r.offset,
-          key: r.key === null ? null : r.key.toString('utf8'),
-          // Slipway never writes null values; another producer's tombstone reads as ''.
-          value: r.value === null ? '' : r.value.toString('utf8'),
-          headers: decodeHeaders(r.headers),
-          timestamp: r.timestamp,
-        });
-      /** Keeps what is left of a fetch for the read that continues after the last record returned. */
-      const keep = (records: RawRecord[], index: number, next: bigint, reachedEnd: boolean) => {
-        if (index >= records.length || out.length === 0 || limit === 0) return;
-        const from = (out[out.length - 1] as LogRecord).offset + 1;
-        this.#readAhead.keep(topic, partition, from, { records, index, next, reachedEnd, at: Date.now() });
-      };
-      let position = BigInt(fromOffset);
-      const ahead = limit > 0 ? this.#readAhead.take(topic, partition, fromOffset) : undefined;
-      if (ahead !== undefined) {
-        let i = ahead.index;
-        while (i < ahead.records.length && out.length < limit) push(ahead.records[i++] as RawRecord);
-        if (i < ahead.records.length) {
-          keep(ahead.records, i, ahead.next, ahead.reachedEnd);
-          return out;
-        }
-        // All of it served: go on after that fetch, unless it had reached the end (then a fetch is worth it
-        // only when nothing was served).
-        if (ahead.reachedEnd && out.length > 0) return out;
-        position = ahead.next;
-      }
-      while (out.length < limit) {
-        const result = await fetchPartition(this.#client, topic, partition, position);
-        let i = 0;
-        while (i < result.records.length && out.length < limit) push(result.records[i++] as RawRecord);
-        const reachedEnd = result.next >= result.lastStable;
-        if (reachedEnd) this.#watcher.saw(topic, partition, result.lastStable);
-        if (i < result.records.length) keep(result.records, i, result.next, reachedEnd);
-        if (result.next <= position || reachedEnd) break;
-        position = result.next;
-      }
-      return out;
-    });
+    return this.#guard(
+      `reading ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        checkOffset(fromOffset, 'The offset to read from');
+        this.#watcher.touch(topic);
+        return readWithReadAhead(this.#client, this.#readAhead, topic, partition, fromOffset, max, (lastStable) =>
+          this.#watcher.saw(topic, partition, lastStable),
+        );
+      },
+      () => [topic],
+    );
   }
 
   endOffset(topic: string, partition: number): Promise<number> {
-    return this.#guard(`reading the end of ${topic}/${partition}`, async () => {
-      await this.#partition(await this.#topic(topic), partition);
-      const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [{ topic, partition }]);
-      const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
-      this.#watcher.saw(topic, partition, lastStable);
-      return Number(await committedEnd(this.#client, topic, partition, lastStable));
-    });
+    return this.#guard(
+      `reading the end of ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [
+          { topic, partition },
+        ]);
+        const lastStable = ends.get(offsetKey(topic, partition)) ?? 0n;
+        this.#watcher.saw(topic, partition, lastStable);
+        return Number(await committedEnd(this.#client, topic, partition, lastStable));
+      },
+      () => [topic],
+    );
+  }
+
+  countRecords(topic: string, partition: number): Promise<number> {
+    return this.#guard(
+      `counting the records of ${topic}/${partition}`,
+      async () => {
+        await this.#partition(await this.#topic(topic), partition);
+        return countCommitted(this.#client, topic, partition);
+      },
+      () => [topic],
+    );
   }
 
   committedOffsets(group: string): Promise<PartitionOffset[]> {
@@ -342,112 +318,79 @@ class KafkaLog implements Log {
   fence(owner: string): Promise<number> {
     return this.#guard(`fencing owner '${owner}'`, async () => {
       checkOwner(owner);
-      await this.#owners.ensureTopic();
-      const producer = await TransactionalProducer.fence(this.#client, this.#producerOptions(owner));
-      try {
-        await producer.run(async (tx) => {
-          await tx.addPartitions([{ topic: this.#owners.topic, partition: 0 }]);
-          await tx.produce([this.#owners.record(owner, producer.epoch)]);
-        });
-      } catch (err) {
-        if ((err as SlipwayError).code !== 'SLIPWAY_FENCED') throw err;
-        throw new SlipwayError(
-          'SLIPWAY_FENCED',
-          `fence('${owner}') lost to another fence of the same owner that ran at the same moment. Only one instance should claim an owner; call fence again to claim it.`,
-          { cause: err, details: { owner } },
-        );
-      }
-      this.#producers.set(owner, producer);
-      await this.#owners.awaitEpoch(owner, producer.epoch, this.#client.requestTimeoutMs);
-      return producer.epoch;
+      return this.#sessions.fence(owner);
     });
   }
 
   currentEpoch(owner: string): Promise<number> {
     return this.#guard(`reading the epoch of owner '${owner}'`, async () => {
       checkOwner(owner);
-      return this.#owners.epochOf(owner);
+      return this.#sessions.epochOf(owner);
     });
-  }
-
-  #producerOptions(owner: string) {
-    return { owner, transactionalId: this.#txnPrefix + owner, transactionTimeoutMs: this.#txnTimeoutMs };
-  }
-
-  /** The session to commit `epoch` with: the one this handle holds, or the one fenced elsewhere, taken over. */
-  async #producerFor(owner: string, epoch: number): Promise<TransactionalProducer> {
-    const held = this.#producers.get(owner);
-    if (held !== undefined && !held.fenced) {
-      if (held.epoch === epoch) return held;
-      if (epoch < held.epoch) throw fencedError(owner, epoch, undefined, `epoch ${held.epoch} is newer`);
-    }
-    const current = await this.#owners.epochOf(owner);
-    if (current !== epoch) throw fencedError(owner, epoch, undefined, `the current epoch is ${current}`);
-    const adopted = await TransactionalProducer.adopt(this.#client, this.#producerOptions(owner), epoch);
-    this.#producers.set(owner, adopted);
-    return adopted;
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
-    return this.#guard(`committing for owner '${batch.owner}'`, async () => {
-      checkOwner(batch.owner);
-      const now = Date.now();
-      const records: OutgoingRecord[] = [];
-      for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
-      const outputCount = records.length;
-      const offsets = batch.offsets;
-      if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);
-      const writes = batch.state?.writes ?? [];
-      const namespace = writes.length > 0 ? checkNamespace(batch.state?.namespace as string) : '';
-      const statePartitions = statePartitionsNeeded(namespace, writes);
-      const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
-      if (records.length === 0 && writes.length === 0 && !hasOffsets) {
-        // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
-        const current = await this.#owners.epochOf(batch.owner);
-        if (current !== batch.epoch) {
-          throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
+    return this.#guard(
+      `committing for owner '${batch.owner}'`,
+      async () => {
+        checkOwner(batch.owner);
+        const now = Date.now();
+        const records: OutgoingRecord[] = [];
+        for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
+        const outputCount = records.length;
+        const offsets = batch.offsets;
+        if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);
+        const writes = batch.state?.writes ?? [];
+        const namespace = writes.length > 0 ? checkNamespace(batch.state?.namespace as string) : '';
+        const statePartitions = statePartitionsNeeded(namespace, writes);
+        const hasOffsets = offsets !== undefined && offsets.offsets.length > 0;
+        if (records.length === 0 && writes.length === 0 && !hasOffsets) {
+          // Nothing to write: Kafka has no empty transactions, so check the epoch against the owners topic.
+          const current = await this.#sessions.epochOf(batch.owner);
+          if (current !== batch.epoch) {
+            throw fencedError(batch.owner, batch.epoch, undefined, `the current epoch is ${current}`);
+          }
+          return { offsets: {} };
         }
-        return { offsets: {} };
-      }
-      // Everything is checked: claim the session (may take it over from another handle), then write.
-      const producer = await this.#producerFor(batch.owner, batch.epoch);
-      if (writes.length > 0) {
-        const topic = stateTopicName(this.#internalPrefix, namespace);
-        await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
-        records.push(...stateRecords(topic, writes, now));
-      }
-      let assigned: number[];
-      try {
-        assigned = await producer.run(async (tx) => {
-          // Records and offsets go to different brokers: send both at once, and let both settle before
-          // the transaction ends either way (a late Produce must not land after an abort).
-          const [produced, committed] = await Promise.allSettled([
-            tx.addPartitions(records).then(() => (records.length > 0 ? tx.produce(records) : [])),
-            hasOffsets ? tx.commitOffsets(offsets.group, offsets.offsets) : undefined,
-          ]);
-          if (produced.status === 'rejected') throw produced.reason;
-          if (committed.status === 'rejected') throw committed.reason;
-          return produced.value;
-        });
-      } catch (err) {
-        if ((err as SlipwayError).code === 'SLIPWAY_FENCED' && this.#producers.get(batch.owner) === producer) {
-          this.#producers.delete(batch.owner);
+        // Everything is checked: claim the session (may take it over from another handle), then write.
+        const producer = await this.#sessions.producerFor(batch.owner, batch.epoch);
+        if (writes.length > 0) {
+          const topic = stateTopicName(this.#internalPrefix, namespace);
+          await ensureStateTopic(this.#client, topic, statePartitions, this.#replicationFactor);
+          records.push(...stateRecords(topic, writes, now));
         }
-        throw err;
-      }
-      const result: Record<string, number[]> = {};
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i] as OutgoingRecord;
-        const offset = assigned[i] as number;
-        // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
-        this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
-        if (i >= outputCount) continue;
-        const list = result[r.topic];
-        if (list === undefined) result[r.topic] = [offset];
-        else list.push(offset);
-      }
-      return { offsets: result };
-    });
+        let assigned: number[];
+        try {
+          assigned = await producer.run(async (tx) => {
+            // Records and offsets go to different brokers: send both at once, and let both settle before
+            // the transaction ends either way (a late Produce must not land after an abort).
+            const [produced, committed] = await Promise.allSettled([
+              tx.addPartitions(records).then(() => (records.length > 0 ? tx.produce(records) : [])),
+              hasOffsets ? tx.commitOffsets(offsets.group, offsets.offsets) : undefined,
+            ]);
+            if (produced.status === 'rejected') throw produced.reason;
+            if (committed.status === 'rejected') throw committed.reason;
+            return produced.value;
+          });
+        } catch (err) {
+          if ((err as SlipwayError).code === 'SLIPWAY_FENCED') this.#sessions.release(batch.owner, producer);
+          throw err;
+        }
+        const result: Record<string, number[]> = {};
+        for (let i = 0; i < records.length; i++) {
+          const r = records[i] as OutgoingRecord;
+          const offset = assigned[i] as number;
+          // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
+          this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
+          if (i >= outputCount) continue;
+          const list = result[r.topic];
+          if (list === undefined) result[r.topic] = [offset];
+          else list.push(offset);
+        }
+        return { offsets: result };
+      },
+      () => [...(batch.outputs ?? []).map((o) => o.topic), ...(batch.offsets?.offsets ?? []).map((o) => o.topic)],
+    );
   }
 
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>> {
@@ -458,6 +401,44 @@ class KafkaLog implements Log {
         stateTopicName(this.#internalPrefix, checkNamespace(namespace)),
         partition,
       );
+    });
+  }
+
+  deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting topics ${String(names)}`, async () => {
+      checkDeletableTopics(names, this.#internalPrefix);
+      await this.#deleteTopics(names);
+    });
+  }
+
+  async #deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    await deleteTopics(this.#client, names);
+    this.#readAhead.clear();
+    for (const name of names) {
+      this.#watcher.forget(name);
+      forgetCompactedTopic(this.#client, name);
+    }
+  }
+
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting groups ${String(groups)}`, async () => {
+      checkList('deleteGroups', 'group names', groups);
+      await deleteGroups(this.#client, groups);
+    });
+  }
+
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`forgetting owners ${String(owners)}`, async () => {
+      checkList('forgetOwners', 'owners', owners);
+      for (const owner of owners) checkOwner(owner);
+      for (const owner of owners) await this.#sessions.forget(owner);
+    });
+  }
+
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+    return this.#guard(`deleting state namespaces ${String(namespaces)}`, async () => {
+      checkList('deleteStateNamespaces', 'namespaces', namespaces);
+      await this.#deleteTopics(namespaces.map((ns) => stateTopicName(this.#internalPrefix, ns)));
     });
   }
 
@@ -487,6 +468,12 @@ class KafkaLog implements Log {
     for (const wake of this.#waiters) wake();
     await this.#client.close();
   }
+}
+
+/** True when Kafka (or our metadata) said a topic is unknown, whether or not the retries gave up already. */
+function mentionsUnknownTopic(err: unknown): boolean {
+  const ids = isSlipwayError(err) ? err.details.kafkaErrors : kafkaErrorIds(err);
+  return Array.isArray(ids) && ids.some((id) => id === 'UNKNOWN_TOPIC_OR_PARTITION' || id === 'UNKNOWN_TOPIC_ID');
 }
 
 function closedError(): SlipwayError {

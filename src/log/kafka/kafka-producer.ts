@@ -154,6 +154,39 @@ export async function initIdempotentSession(client: KafkaClient): Promise<Produc
   return newSession(response.producerId, response.producerEpoch);
 }
 
+/** Appends outside any owner: one idempotent session, with appends queued so its sequence numbers stay in order. */
+export class IdempotentAppender {
+  readonly #client: KafkaClient;
+  #session: ProducerSession | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(client: KafkaClient) {
+    this.#client = client;
+  }
+
+  /** Sends records (checked already) after the appends before; resolves to their offsets, in order. */
+  send(records: ReadonlyArray<OutgoingRecord>): Promise<number[]> {
+    const single = new Set(records.map((r) => r.partition)).size === 1;
+    const send = async (): Promise<number[]> => {
+      for (let attempt = 0; ; attempt++) {
+        this.#session ??= await initIdempotentSession(this.#client);
+        try {
+          return await produce(this.#client, this.#session, records);
+        } catch (err) {
+          if (!isSequenceError(err)) throw err;
+          // The broker lost track of the session (expired) or it is out of step: start a new one. Into one
+          // partition the refused batch was not written, so it is sent again; across several, some may have been.
+          this.#session = undefined;
+          if (attempt > 0 || !single) throw err;
+        }
+      }
+    };
+    const queued = this.#queue.then(send, send);
+    this.#queue = queued.catch(() => undefined);
+    return queued;
+  }
+}
+
 /** Encoded header names: a few names (`slipway-source`) repeat on every record; the buffers are only read. */
 const headerNames = new Map<string, Buffer>();
 

@@ -5,7 +5,9 @@
  * never change), briefly, keyed by the offset the next read will start at, so readers at other positions
  * (another runner on the same handle) never see them.
  */
-import type { RawRecord } from './kafka-reader.js';
+import type { LogRecord } from '../log.js';
+import type { KafkaClient } from './kafka-client.js';
+import { decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
 
 /** Records left over from one fetch, from `records[index]` on. */
 export interface ReadAheadEntry {
@@ -51,4 +53,64 @@ export class ReadAhead {
   clear(): void {
     this.#entries.clear();
   }
+}
+
+/**
+ * `Log.read` on Kafka: up to `max` committed records of a partition from `fromOffset`, served first from what an
+ * earlier read kept, then fetched; what a fetch brings beyond `max` is kept for the read that continues there.
+ * `sawEnd` is told the partition's last stable offset whenever a fetch reaches it.
+ */
+export async function readWithReadAhead(
+  client: KafkaClient,
+  readAhead: ReadAhead,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  max: number,
+  sawEnd: (lastStable: bigint) => void,
+): Promise<LogRecord[]> {
+  const limit = Math.max(0, Math.floor(max));
+  const out: LogRecord[] = [];
+  const push = (r: RawRecord) =>
+    out.push({
+      topic,
+      partition,
+      offset: r.offset,
+      key: r.key === null ? null : r.key.toString('utf8'),
+      // Slipway never writes null values; another producer's tombstone reads as ''.
+      value: r.value === null ? '' : r.value.toString('utf8'),
+      headers: decodeHeaders(r.headers),
+      timestamp: r.timestamp,
+    });
+  /** Keeps what is left of a fetch for the read that continues after the last record returned. */
+  const keep = (records: RawRecord[], index: number, next: bigint, reachedEnd: boolean) => {
+    if (index >= records.length || out.length === 0 || limit === 0) return;
+    const from = (out[out.length - 1] as LogRecord).offset + 1;
+    readAhead.keep(topic, partition, from, { records, index, next, reachedEnd, at: Date.now() });
+  };
+  let position = BigInt(fromOffset);
+  const ahead = limit > 0 ? readAhead.take(topic, partition, fromOffset) : undefined;
+  if (ahead !== undefined) {
+    let i = ahead.index;
+    while (i < ahead.records.length && out.length < limit) push(ahead.records[i++] as RawRecord);
+    if (i < ahead.records.length) {
+      keep(ahead.records, i, ahead.next, ahead.reachedEnd);
+      return out;
+    }
+    // All of it served: go on after that fetch, unless it had reached the end (then a fetch is worth it
+    // only when nothing was served).
+    if (ahead.reachedEnd && out.length > 0) return out;
+    position = ahead.next;
+  }
+  while (out.length < limit) {
+    const result = await fetchPartition(client, topic, partition, position);
+    let i = 0;
+    while (i < result.records.length && out.length < limit) push(result.records[i++] as RawRecord);
+    const reachedEnd = result.next >= result.lastStable;
+    if (reachedEnd) sawEnd(result.lastStable);
+    if (i < result.records.length) keep(result.records, i, result.next, reachedEnd);
+    if (result.next <= position || reachedEnd) break;
+    position = result.next;
+  }
+  return out;
 }

@@ -226,6 +226,32 @@ export async function committedEnd(
   }
 }
 
+/**
+ * The number of committed data records of a partition, from its log start to its last stable offset: what a
+ * read-committed reader gets. Markers, aborted records and what retention or compaction removed are not counted;
+ * Kafka keeps no such count, so the partition is read.
+ */
+export async function countCommitted(client: KafkaClient, topic: string, partition: number): Promise<number> {
+  const key = offsetKey(topic, partition);
+  const tp = [{ topic, partition }];
+  const start = (await client.listOffsets(Isolation.READ_UNCOMMITTED, OffsetSpec.EARLIEST, tp)).get(key) ?? 0n;
+  const lastStable = (await client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, tp)).get(key) ?? 0n;
+  let count = 0;
+  if (lastStable > start) {
+    await readToStable(
+      client,
+      topic,
+      partition,
+      start,
+      () => {
+        count++;
+      },
+      lastStable,
+    );
+  }
+  return count;
+}
+
 function logStartOf(err: unknown): bigint | undefined {
   const e = err as { code?: unknown; details?: { logStart?: unknown } };
   const logStart = e.details?.logStart;

@@ -2,11 +2,12 @@
  * Keyed state on Kafka: one compacted changelog topic per state namespace, `<prefix>-state.<namespace>`,
  * whose partition p holds state partition p (key = state key, value = state value, null = deleted).
  * The topic is created on the first write and grown (CreatePartitions) when a higher partition is written;
- * partitions are never re-hashed, since every record names its partition.
+ * partitions are never re-hashed, since every record names its partition. Its compaction settings (segments of
+ * an hour, cleaning at 10% dirty) are in kafka-compacted.ts.
  */
 import { createHash } from 'node:crypto';
 import type { KafkaClient } from './kafka-client.js';
-import { COMPACTED } from './kafka-owners.js';
+import { ensureCompactedTopic } from './kafka-compacted.js';
 import { readToStable } from './kafka-reader.js';
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
@@ -21,21 +22,14 @@ export function stateTopicName(prefix: string, namespace: string): string {
   return `${base}${readable}-${hash}`;
 }
 
-/** Makes sure the changelog topic exists with at least `count` partitions. */
+/** Makes sure the changelog topic exists with at least `count` partitions and the compaction settings. */
 export async function ensureStateTopic(
   client: KafkaClient,
   topic: string,
   count: number,
   replicationFactor: number,
 ): Promise<void> {
-  let meta = await client.topic(topic);
-  if (meta === undefined || meta.partitions.length < count) meta = await client.topic(topic, true);
-  if (meta === undefined) {
-    const created = await client.createTopic(topic, count, COMPACTED, replicationFactor);
-    if (created) return;
-    meta = await client.topic(topic, true);
-  }
-  if (meta !== undefined && meta.partitions.length < count) await client.growTopic(topic, count);
+  await ensureCompactedTopic(client, topic, count, replicationFactor);
 }
 
 /**

@@ -2,7 +2,7 @@
 import { SlipwayError } from '../../errors.js';
 import type { KafkaLogOptions } from './kafka-log.js';
 
-export { checkOffset, checkPartition, checkTopicName } from '../log-checks.js';
+export { checkDeletableTopics, checkList, checkOffset, checkPartition, checkTopicName } from '../log-checks.js';
 
 /** Validates `openKafkaLog` options once, naming the bad field. */
 export function checkOptions(options: KafkaLogOptions): void {

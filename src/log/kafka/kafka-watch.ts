@@ -53,6 +53,11 @@ export class ChangeWatcher {
     if (!this.#seen.has(topic)) this.#seen.set(topic, new Map());
   }
 
+  /** Stops watching a topic (it was deleted). */
+  forget(topic: string): void {
+    this.#seen.delete(topic);
+  }
+
   /** Records that the partition's committed data ends at `lastStable` (as far as this handle knows). */
   saw(topic: string, partition: number, lastStable: bigint): void {
     const parts = getOrSet(this.#seen, topic, () => new Map());

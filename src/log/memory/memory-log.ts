@@ -13,13 +13,22 @@ import type {
   TopicInfo,
   WaitOptions,
 } from '../log.js';
-import { checkOffset, checkPartition, checkRecordFields, checkTopicName } from '../log-checks.js';
+import {
+  checkDeletableTopics,
+  checkList,
+  checkOffset,
+  checkPartition,
+  checkRecordFields,
+  checkTopicName,
+} from '../log-checks.js';
 
 /** The data of an in-memory log; several handles (`openMemoryLog({ store })`) can share one. */
 export class MemoryLogStore {
   readonly topics = new Map<string, LogRecord[][]>();
   readonly groups = new Map<string, Map<string, PartitionOffset>>();
   readonly owners = new Map<string, number>();
+  /** The highest epoch a forgotten owner had: a first fence starts above it, so an old epoch is never valid again. */
+  epochFloor = 0;
   readonly state = new Map<string, Map<number, Map<string, string>>>();
   readonly waiters = new Set<() => void>();
 
@@ -168,6 +177,10 @@ class MemoryLog implements Log {
     return this.#run(() => this.#partition(topic, partition).length);
   }
 
+  countRecords(topic: string, partition: number): Promise<number> {
+    return this.endOffset(topic, partition);
+  }
+
   committedOffsets(group: string): Promise<PartitionOffset[]> {
     return this.#run(() =>
       [...(this.#s.groups.get(group)?.values() ?? [])]
@@ -203,7 +216,7 @@ class MemoryLog implements Log {
 
   fence(owner: string): Promise<number> {
     return this.#run(() => {
-      const epoch = (this.#s.owners.get(owner) ?? 0) + 1;
+      const epoch = (this.#s.owners.get(owner) ?? this.#s.epochFloor) + 1;
       this.#s.owners.set(owner, epoch);
       this.#s.notify();
       return epoch;
@@ -277,6 +290,43 @@ class MemoryLog implements Log {
         });
       }
       return { offsets, state, endOffsets };
+    });
+  }
+
+  deleteTopics(names: ReadonlyArray<string>): Promise<void> {
+    return this.#run(() => {
+      checkDeletableTopics(names);
+      for (const name of names) {
+        if (!this.#s.topics.delete(name)) continue;
+        for (const group of this.#s.groups.values()) {
+          for (const [key, o] of group) if (o.topic === name) group.delete(key);
+        }
+      }
+      this.#s.notify();
+    });
+  }
+
+  deleteGroups(groups: ReadonlyArray<string>): Promise<void> {
+    return this.#run(() => {
+      checkList('deleteGroups', 'group names', groups);
+      for (const group of groups) this.#s.groups.delete(group);
+    });
+  }
+
+  forgetOwners(owners: ReadonlyArray<string>): Promise<void> {
+    return this.#run(() => {
+      checkList('forgetOwners', 'owners', owners);
+      for (const owner of owners) {
+        this.#s.epochFloor = Math.max(this.#s.epochFloor, this.#s.owners.get(owner) ?? 0);
+        this.#s.owners.delete(owner);
+      }
+    });
+  }
+
+  deleteStateNamespaces(namespaces: ReadonlyArray<string>): Promise<void> {
+    return this.#run(() => {
+      checkList('deleteStateNamespaces', 'namespaces', namespaces);
+      for (const ns of namespaces) this.#s.state.delete(ns);
     });
   }
 
