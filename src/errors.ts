@@ -80,6 +80,8 @@ export const ErrorCodes = {
   INTERNAL: 'SLIPWAY_INTERNAL',
   /** Thrown when a command would run a pipeline that a control plane runs on the same log (it would fence the live runner); the message names the control plane and the release. */
   MANAGED: 'SLIPWAY_MANAGED',
+  /** Thrown when `slipway test` cannot show that the tests exercised exactly the artifact's code: the sources under test do not rebuild to its digest (or changed while the tests ran). No report is recorded. */
+  TEST_BINDING: 'SLIPWAY_TEST_BINDING',
   /** Thrown when the control plane refuses a request from where it came (a change from another machine, until the API has tokens and roles). */
   FORBIDDEN: 'SLIPWAY_FORBIDDEN',
 } as const;

@@ -7,11 +7,13 @@ import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
 import type { TestLayer, TestReport } from '../../deploy/test-report.js';
 import { SlipwayError } from '../../errors.js';
+import { type ArtifactBinding, bindSourcesToArtifact } from '../../testing/bind-artifact.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
 import type { CliContext } from '../context.js';
 import { storeFromOption } from './artifacts.js';
 
 interface TestOptions {
+  entry?: string;
   artifact?: string;
   build?: string;
   pipeline?: string;
@@ -71,6 +73,10 @@ export function registerTest(program: Command, ctx: CliContext): void {
     .option('--build <pipeline-file>', 'build this pipeline into an artifact first, and report for its digest')
     .option('--pipeline <name>', 'which pipeline, when the file exports several')
     .option(
+      '--entry <pipeline-file>',
+      'with --artifact: the module the artifact was built from (default: as its manifest records it)',
+    )
+    .option(
       '--store <dir>',
       `artifact store (default: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log: ${DEFAULT_ARTIFACT_STORE_DIR})`,
     )
@@ -89,18 +95,27 @@ export function registerTest(program: Command, ctx: CliContext): void {
       }
       const layers = parseLayers(opts.layer);
       const store = storeFromOption(ctx, opts.store);
-      let digest: string | undefined;
+      // A report for digest D lets D through the release gate, so the tests must exercise exactly D's
+      // code: the sources they import must build to D, before the tests run and still after.
+      let binding: ArtifactBinding | undefined;
       if (opts.build !== undefined) {
         const built = await buildArtifact({
           entry: opts.build,
           store,
           ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
         });
-        digest = built.digest;
-        ctx.io.err(`built ${built.manifest.name}@${built.manifest.version} ${digest}`);
+        binding = { digest: built.digest, entry: opts.build, pipeline: built.manifest.name };
+        ctx.io.err(`built ${built.manifest.name}@${built.manifest.version} ${built.digest}`);
       } else if (opts.artifact !== undefined) {
-        digest = (await store.verify(opts.artifact)).digest;
+        binding = await bindSourcesToArtifact({
+          store,
+          digest: opts.artifact,
+          cwd: process.cwd(),
+          ...(opts.entry === undefined ? {} : { entry: opts.entry }),
+        });
+        ctx.io.err(`the sources here (${binding.entry}) build to ${binding.digest}: testing that artifact's code`);
       }
+      const digest = binding?.digest;
 
       const result = await runTestSuites({
         dir: process.cwd(),
@@ -127,8 +142,22 @@ export function registerTest(program: Command, ctx: CliContext): void {
       }
 
       let recorded: { where: string; api: boolean } | undefined;
-      if (digest !== undefined) {
-        const report: TestReport = { digest, ...result };
+      if (binding !== undefined) {
+        // Sources edited while the tests ran would make the report about code nobody tested.
+        await bindSourcesToArtifact({ store, digest: binding.digest, cwd: process.cwd(), entry: binding.entry }).catch(
+          (err: unknown) => {
+            throw new SlipwayError(
+              'SLIPWAY_TEST_BINDING',
+              `The sources changed while the tests ran, so their report cannot be bound to ${binding?.digest}; nothing was recorded. Run the tests again. (${(err as Error).message})`,
+              { cause: err },
+            );
+          },
+        );
+        const report: TestReport = {
+          digest: binding.digest,
+          ...result,
+          binding: { method: 'rebuilt', entry: binding.entry },
+        };
         try {
           recorded = await recordReport(ctx, report, opts.controlPlane);
         } catch (err) {
