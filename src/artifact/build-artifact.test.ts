@@ -61,7 +61,11 @@ describe('buildArtifact', () => {
     assert.ok(!text.includes(a) && !text.includes(tmpdir()), 'no absolute path in the bundle');
     assert.match(text, /from "slipway"/, 'Slipway is left to the runtime');
     assert.match(text, /\/\/ node_modules\/@sinclair\/typebox\//, 'other dependencies are bundled');
-    assert.deepEqual(first.manifest.provenance, { gitCommit: null, gitDirty: null }, 'not a git repository');
+    assert.deepEqual(
+      first.manifest.provenance,
+      { gitCommit: null, gitDirty: null, entry: 'pipeline.ts' },
+      'not a git repository',
+    );
   });
 
   it('gives another digest when one line of pipeline code changes', async () => {
@@ -84,18 +88,22 @@ describe('buildArtifact', () => {
     git(project, 'commit', '-q', '-m', 'first');
     const first = await build(project);
     const commit1 = git(project, 'rev-parse', 'HEAD');
-    assert.deepEqual(first.manifest.provenance, { gitCommit: commit1, gitDirty: false });
+    assert.deepEqual(first.manifest.provenance, { gitCommit: commit1, gitDirty: false, entry: 'pipeline.ts' });
 
     git(project, 'commit', '-q', '--allow-empty', '-m', 'second');
     const commit2 = git(project, 'rev-parse', 'HEAD');
     const second = await build(project);
     assert.equal(second.digest, first.digest);
-    assert.deepEqual(second.manifest.provenance, { gitCommit: commit2, gitDirty: false }, 'the store is not a change');
+    assert.deepEqual(
+      second.manifest.provenance,
+      { gitCommit: commit2, gitDirty: false, entry: 'pipeline.ts' },
+      'the store is not a change',
+    );
 
     writeFileSync(join(project, 'NOTES.md'), 'work in progress\n');
     const dirty = await build(project);
     assert.equal(dirty.digest, first.digest);
-    assert.deepEqual(dirty.manifest.provenance, { gitCommit: commit2, gitDirty: true });
+    assert.deepEqual(dirty.manifest.provenance, { gitCommit: commit2, gitDirty: true, entry: 'pipeline.ts' });
 
     const stored = await storeOf(project).verify(first.digest);
     assert.deepEqual(stored.manifest.provenance, first.manifest.provenance, 'the first build of these bytes');

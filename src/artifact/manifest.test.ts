@@ -64,6 +64,12 @@ describe('artifact manifest', () => {
     refused(JSON.stringify({ ...m, format: 'slipway.artifact/v9' }), /format is "slipway.artifact\/v9"/);
     refused(JSON.stringify({ ...m, digest: 'md5:abc' }), /digest is not sha256/);
     refused(JSON.stringify({ ...m, provenance: { ...m.provenance, secret: 'hunter2' } }), /provenance must be exactly/);
+    refused(JSON.stringify({ ...m, provenance: { ...m.provenance, entry: '/etc/pipeline.ts' } }), /provenance/);
+    refused(JSON.stringify({ ...m, provenance: { ...m.provenance, entry: '' } }), /provenance/);
+    assert.equal(
+      parseManifest(JSON.stringify({ ...m, provenance: { ...m.provenance, entry: 'src/p.ts' } }), 'x').provenance.entry,
+      'src/p.ts',
+    );
     refused(JSON.stringify({ ...m, provenance: { gitCommit: 'main', gitDirty: false } }), /provenance/);
   });
 });
