@@ -286,7 +286,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
     child = await startChild();
     const first = await child.request({
       cmd: 'deploy',
-      artifact: v1.digest,
+      artifact: v1,
       options: { strategy: 'blue-green', bakeMs: 300 },
     });
     assert.equal(await settle(first.deployed as string, ['completed']), 'completed');

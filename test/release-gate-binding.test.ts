@@ -71,7 +71,10 @@ describe('the release gate tests the artifact it approves', () => {
     assert.equal(own.code, 1, own.stderr);
     assert.match(own.stderr, /the sources here \(pipeline\.ts\) build to sha256:/);
     assert.match(own.stdout, /FAILED: \d+ of \d+ tests; report for sha256:[0-9a-f]{64} recorded/);
-    assert.match(own.stderr, /✗ enrich-orders > processes the masked sample of real orders: every record enriched, none dead-lettered/);
+    assert.match(
+      own.stderr,
+      /✗ enrich-orders > processes the masked sample of real orders: every record enriched, none dead-lettered/,
+    );
 
     // And the deploy of v3 names the failing test.
     const up = await cli(['up', '--detach'], v3);

@@ -85,6 +85,7 @@ export class Controller extends EventEmitter {
       owned: (pipeline) => this.#handoff.has(pipeline),
       closing: () => this.#closing,
       restart: (live) => this.#restartLive(live),
+      epochOf: (owner) => this.log.currentEpoch(owner),
     });
   }
 

@@ -36,6 +36,7 @@ export class LiveRunners {
   readonly #owned: (pipeline: string) => boolean;
   readonly #closing: () => boolean;
   readonly #restart: (live: LiveRunner) => Promise<RunnerHandle>;
+  readonly #epochOf: (owner: string) => Promise<number>;
 
   constructor(options: {
     store: ControlStore;
@@ -45,6 +46,8 @@ export class LiveRunners {
     closing(): boolean;
     /** Starts and activates a new runner of the same version (same config and count). */
     restart(live: LiveRunner): Promise<RunnerHandle>;
+    /** An owner's current epoch on the log: a live runner behind it was fenced by another writer. */
+    epochOf(owner: string): Promise<number>;
   }) {
     this.#store = options.store;
     this.#environment = options.environment;
@@ -52,6 +55,7 @@ export class LiveRunners {
     this.#owned = options.owned;
     this.#closing = options.closing;
     this.#restart = options.restart;
+    this.#epochOf = options.epochOf;
   }
 
   get(pipeline: string): LiveRunner | undefined {
@@ -145,7 +149,9 @@ export class LiveRunners {
       `live runner ${live.runner.spec.id} was fenced by another writer on the log; taking the pipeline back from the committed offsets`,
     );
     try {
-      // Activating again fences the other writer and resumes from the committed offsets and state.
+      // Activating again fences the other writer and resumes from the committed offsets and state
+      // (an idle runner that has not tried to commit since does not know yet: it pauses first).
+      if (live.runner.state === 'running') await live.runner.pause().catch(() => undefined);
       await live.runner.activate();
       live.fencedAt = undefined;
       live.recoveredAt = Date.now();
@@ -180,10 +186,26 @@ export class LiveRunners {
     })();
   }
 
-  /** Records every live runner's heartbeat (its state and figures) in the control store. */
+  /**
+   * Records every live runner's heartbeat (its state and figures) in the control store, and notices a
+   * live runner whose owner another writer fenced while it was idle (it finds out only at its next
+   * commit otherwise): the log's epoch of its owner is past the one it writes under.
+   */
   async heartbeat(): Promise<void> {
     for (const live of this.#map.values()) {
       const stats = await live.runner.stats().catch(() => null);
+      if (
+        stats !== null &&
+        live.runner.size === 1 &&
+        live.fencedAt === undefined &&
+        !this.#owned(live.pipeline) &&
+        !this.#closing() &&
+        stats.epoch > 0
+      ) {
+        const owner = live.runner.owners[0] ?? `slipway.${live.pipeline}`;
+        const epoch = await this.#epochOf(owner).catch(() => stats.epoch);
+        if (epoch > stats.epoch && this.#isLive(live)) await this.#onFenced(live);
+      }
       await this.#store
         .recordRunner({
           id: live.runner.spec.id,

@@ -23,6 +23,10 @@ export interface RunningCli {
   waitForStderr(pattern: RegExp): Promise<void>;
   /** Asks the command to stop as Ctrl-C would (SIGTERM) and waits for it to end. */
   stop(): Promise<CliResult>;
+  /** The CLI's process id. */
+  readonly pid: number | undefined;
+  /** What it printed on stderr so far. */
+  stderr(): string;
 }
 
 /** Starts the CLI and returns at once; for long-running commands (load, `up`) a test stops itself. */
@@ -66,5 +70,9 @@ export function startCli(
       if (child?.exitCode === null) child.kill('SIGTERM');
       return result;
     },
+    get pid() {
+      return child?.pid;
+    },
+    stderr: () => stderr,
   };
 }
