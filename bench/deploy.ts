@@ -22,6 +22,7 @@ import {
   type LogRecord,
   openSqliteControlStore,
 } from 'slipway';
+import { longestGap as gapAround, outputTimes } from '../src/deploy/output-gaps.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { type LogConfig, openLog } from '../src/log/open-log.js';
 import { argValue, percentile, tempDir } from './common.js';
@@ -153,33 +154,8 @@ await controller.close();
 await controlStore.close();
 
 // Commit times of every output record, to find the longest silence around each handoff.
-const times: number[] = [];
-for (let p = 0; p < 4; p++) {
-  let offset = 0;
-  for (;;) {
-    const records = await log.read(OUTPUT, p, offset, 20_000);
-    if (records.length === 0) break;
-    for (const r of records) times.push(r.timestamp);
-    offset = (records.at(-1) as LogRecord).offset + 1;
-  }
-}
-times.sort((a, b) => a - b);
-function longestGap(from: number, to: number): number {
-  // The silence around a handoff: the longest gap between consecutive commits that overlaps the
-  // handoff window [from, to] (the last commit before it to the first commit after it).
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((times[mid] as number) < from) lo = mid + 1;
-    else hi = mid;
-  }
-  let gap = 0;
-  for (let i = Math.max(1, lo); i < times.length && (times[i - 1] as number) <= to; i++) {
-    gap = Math.max(gap, (times[i] as number) - (times[i - 1] as number));
-  }
-  return gap;
-}
+const times = await outputTimes(log, OUTPUT);
+const longestGap = (from: number, to: number): number => gapAround(times, from, to);
 const pauses = (strategy: string) =>
   windows
     .filter((w) => w.strategy === strategy)

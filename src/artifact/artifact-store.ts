@@ -162,7 +162,7 @@ export class ArtifactStore {
             .join(', ')}${dirs.length > known.length ? ', …' : ''} (see \`slipway artifacts\`).`;
     throw new SlipwayError(
       'SLIPWAY_ARTIFACT_NOT_FOUND',
-      `No artifact ${ref} in ${this.dir}. ${holds} Build it with \`slipway build <pipeline-file>\`, or name the store it is in (--store or $SLIPWAY_ARTIFACTS).`,
+      `No artifact ${ref} in ${this.dir}. ${holds} Build it with \`slipway build <pipeline-file>\` (into the project's store: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log, which \`slipway up\` runs from too), or point $SLIPWAY_ARTIFACTS at the store that holds it.`,
       { details: { ref, store: this.dir } },
     );
   }

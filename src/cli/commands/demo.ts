@@ -6,17 +6,20 @@ import type { Command } from 'commander';
 import { ArtifactStore } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
+import type { Dataset } from '../../dataset/dataset.js';
 import { generateValue, seededRandom } from '../../dataset/generate.js';
 import { Controller } from '../../deploy/controller.js';
 import type { DeployRequestOptions } from '../../deploy/deploy-options.js';
 import type { DeploymentEvent, DeploymentRecord } from '../../deploy/deployment.js';
 import type { OutputDiff } from '../../deploy/output-diff.js';
+import { longestGap, outputTimes } from '../../deploy/output-gaps.js';
 import { openEmbeddedLog } from '../../log/embedded/embedded-log.js';
 import type { AppendRecord, Log } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
 import { loadModule, pickDataset } from '../../project/load-module.js';
 import { checkExactlyOnce } from '../../runtime/exactly-once-check.js';
 import { ChildProcessSupervisor } from '../../supervisor/child-process-supervisor.js';
+import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
 import { describeEvent } from '../render-event.js';
 
@@ -34,12 +37,14 @@ async function committed(log: Log): Promise<Map<number, number>> {
 }
 
 /** A steady stream of schema-valid synthetic orders from its own connection. */
-function startLoad(path: string, rate: number, topic: string, schema: Record<string, unknown>, partitions: number) {
+function startLoad(path: string, rate: number, orders: Dataset) {
+  const { topic, schema, partitions } = orders;
   let stop = false;
   let sent = 0;
   const done = (async () => {
     const log = await openEmbeddedLog({ path, commitThread: false });
-    await log.createTopic(topic, { partitions });
+    // Created as declared (partitions, retention), as every topic Slipway makes.
+    await createDatasetTopic(log, orders);
     const random = seededRandom(7);
     const started = performance.now();
     while (!stop) {
@@ -111,8 +116,16 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         artifacts: store,
         log: { engine: 'embedded', path: logPath },
       });
-      controller.on('event', (e: DeploymentEvent) => io.out(`  ${describeEvent(e)}`));
-      const load = startLoad(logPath, opts.rate, orders.topic, orders.schema, orders.partitions);
+      // The handoffs' windows (cutover, rollback): the output gap around each is zero downtime, measured.
+      const handoffs = new Map<string, Array<{ from: number; to: number }>>();
+      let began = 0;
+      controller.on('event', (e: DeploymentEvent) => {
+        io.out(`  ${describeEvent(e)}`);
+        if ((e.step === 'cutover' || e.step === 'rollback') && e.kind === 'begin') began = e.at;
+        if ((e.step === 'cutover' || e.step === 'rollback') && e.kind === 'end')
+          handoffs.set(e.deploymentId, [...(handoffs.get(e.deploymentId) ?? []), { from: began, to: e.at }]);
+      });
+      const load = startLoad(logPath, opts.rate, orders);
       const log = await openEmbeddedLog({ path: logPath });
       await controller.start();
       io.out(`\nload: ${opts.rate} orders/s into ${orders.topic}, running the whole time\n`);
@@ -147,8 +160,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       }
 
       const table: string[][] = [
-        ['deployment', 'strategy', 'status', 'cutover pause', 'lost', 'duplicated', 'diff', 'rollback'],
+        ['deployment', 'strategy', 'status', 'cutover pause', 'output gap', 'lost', 'duplicated', 'diff', 'rollback'],
       ];
+      const times = await outputTimes(log, 'enriched-orders.v1');
       let lostTotal = 0;
       let dupTotal = 0;
       for (const row of rows) {
@@ -168,6 +182,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           row.record.options.strategy,
           row.record.status,
           row.record.summary.cutoverPauseMs === undefined ? '-' : `${row.record.summary.cutoverPauseMs} ms`,
+          (handoffs.get(row.record.id) ?? []).map((w) => `${longestGap(times, w.from, w.to)} ms`).join(' / ') || '-',
           String(report.lost),
           String(report.duplicated),
           diff === undefined
