@@ -80,7 +80,18 @@ export function describeEvent(e: DeploymentEvent): string {
       )}${sampleLine}`;
     }
     case 'cutover':
-      if (e.kind === 'begin') return line('cutover', 'pausing blue at its committed offsets…');
+      if (e.kind === 'begin') {
+        if (e.data.blue !== null) return line('cutover', 'pausing blue at its committed offsets…');
+        const before = e.data.committedBefore;
+        return line(
+          'cutover',
+          `first release: nothing live to pause; green takes the pipeline ${
+            before === undefined
+              ? 'from the start of its inputs'
+              : `from the offsets an earlier runner committed (${before} records already processed, e.g. by \`slipway run\`)`
+          }…`,
+        );
+      }
       return line('cutover', `at offset ${e.data.records} (epoch ${e.data.epoch}), pause ${e.data.pauseMs} ms`);
     case 'bake':
       if (e.kind === 'begin') return line('bake', 'watching gates…');

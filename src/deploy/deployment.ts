@@ -142,7 +142,16 @@ export type DeploymentEventBody =
   | Ev<'stop-blue', 'end', Empty>
   | Ev<'shadow', 'begin', Empty>
   | Ev<'shadow', 'end', ShadowOutcome>
-  | Ev<'cutover', 'begin', Empty>
+  | Ev<
+      'cutover',
+      'begin',
+      {
+        /** The runner paused at the cutover; null for a first release (nothing live). */
+        blue?: string | null;
+        /** A first release resumes from offsets something else committed before (an earlier `slipway run`): how many records. */
+        committedBefore?: number;
+      }
+    >
   | Ev<'cutover', 'end', Handoff>
   | Ev<'bake', 'begin', Empty>
   | Ev<'bake', 'end', BakeOutcome>

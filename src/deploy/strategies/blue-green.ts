@@ -239,12 +239,18 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
     const blueStats = await blue?.stats().catch(() => undefined);
     if (blueStats !== undefined)
       await steps.summarize({ baseline: { processed: blueStats.recent.processed, dlq: blueStats.recent.dlq } });
+    // A first release takes over whatever offsets the group has: say so when something committed before.
+    const committedBefore = blue === undefined ? total(await ctx.log.committedOffsets(ctx.group)) : 0;
     try {
-      const cut = await steps.run('cutover', async () => {
-        const result = await handoff(ctx, blue, green);
-        await ctx.setLive(green, record.artifact);
-        return result;
-      });
+      const cut = await steps.run(
+        'cutover',
+        async () => {
+          const result = await handoff(ctx, blue, green);
+          await ctx.setLive(green, record.artifact);
+          return result;
+        },
+        { blue: blue?.spec.id ?? null, ...(committedBefore > 0 ? { committedBefore } : {}) },
+      );
       await steps.summarize({ cutoverPauseMs: cut.pauseMs, cutoverAt: cut.offsets });
     } catch (err) {
       // A runner died mid-handoff: blue may be paused or gone, green may be running. Back to blue,
