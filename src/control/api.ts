@@ -2,7 +2,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { tbValidator } from '@hono/typebox-validator';
 import type { TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/value';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -32,6 +32,21 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_DEPLOY_REFUSED: 409,
   SLIPWAY_RELEASE_GATE: 409,
 };
+
+/**
+ * The API's one way of answering with an error: `{ error: ErrorJSON }` (code, message, retryable flag,
+ * details) with a status by code, which `ControlPlaneClient` turns back into the same SlipwayError.
+ */
+export function errorResponse(err: Error, c: Context): Response {
+  if (isSlipwayError(err)) return c.json({ error: errorToJSON(err) }, STATUS_BY_CODE[err.code] ?? 500);
+  if (err instanceof HTTPException) {
+    return c.json(
+      { error: { code: 'SLIPWAY_USAGE', message: `Invalid request: ${err.message}.`, retryable: false } },
+      err.status === 413 ? 413 : 400,
+    );
+  }
+  return c.json({ error: { code: 'SLIPWAY_INTERNAL', message: err.message, retryable: false } }, 500);
+}
 
 /** A request body that does not match its schema: the first error, with the path of the bad field. */
 function invalid(what: string, errors: ValueError[]): SlipwayError {
@@ -80,19 +95,7 @@ export interface ApiOptions {
  */
 export function createApi(controller: Controller, options: ApiOptions = {}) {
   const app = new Hono();
-  app.onError((err, c) => {
-    if (isSlipwayError(err)) {
-      const json = errorToJSON(err);
-      return c.json({ error: json }, STATUS_BY_CODE[err.code] ?? 500);
-    }
-    if (err instanceof HTTPException) {
-      return c.json(
-        { error: { code: 'SLIPWAY_USAGE', message: `Invalid request: ${err.message}.`, retryable: false } },
-        err.status === 413 ? 413 : 400,
-      );
-    }
-    return c.json({ error: { code: 'SLIPWAY_INTERNAL', message: err.message, retryable: false } }, 500);
-  });
+  app.onError(errorResponse);
   app.use('/api/*', async (c, next) => {
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       const remote = getConnInfo(c).remote.address;

@@ -16,6 +16,10 @@ export type LogConfig =
       clientId?: string;
       /** Kafka aborts a transaction a crashed runner left open after this long (default 10,000 ms). */
       transactionTimeoutMs?: number;
+      /** Timeout of one request, and how long retriable errors are retried (default 30,000 ms). */
+      requestTimeoutMs?: number;
+      /** How long to wait for a connection to a broker (default 5,000 ms). */
+      connectTimeoutMs?: number;
     };
 
 /** Opens the log an environment is configured with. Runners given the same config share it. */
@@ -29,6 +33,8 @@ export async function openLog(config: LogConfig, options: { commitThread?: boole
     brokers: config.brokers,
     ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
     ...(config.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: config.transactionTimeoutMs }),
+    ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
+    ...(config.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: config.connectTimeoutMs }),
   });
 }
 

@@ -277,6 +277,21 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       await rejectsWith(supervisor.start({ ...spec, config: { factr: 2 } }), 'SLIPWAY_INVALID_CONFIG');
     });
 
+    it('keeps an error retryable across the seam: a log that cannot be reached now may be later', async () => {
+      const { spec } = await setup();
+      const unreachable = {
+        engine: 'kafka' as const,
+        brokers: ['127.0.0.1:1'],
+        requestTimeoutMs: 800,
+        connectTimeoutMs: 300,
+      };
+      await assert.rejects(supervisor.start({ ...spec, log: unreachable }), (err: unknown) => {
+        assert.ok(isSlipwayError(err, 'SLIPWAY_KAFKA_UNAVAILABLE'), String(err));
+        assert.equal(err.retryable, true, 'retryable survives the seam');
+        return true;
+      });
+    });
+
     it('restarts a group member that dies, from its committed offsets, exactly once', async () => {
       const { log, spec } = await setup();
       await produce(log, 0, 3000);
