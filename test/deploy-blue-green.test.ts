@@ -7,6 +7,7 @@ import { openEmbeddedLog } from 'slipway';
 import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
 import { startTestController } from './helpers/controller.js';
 import { OrderLoad } from './helpers/load.js';
+import { assertNoShadowLeft } from './helpers/shadow-left.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-deploy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,6 +48,13 @@ describe('deployments on the embedded log under continuous load', () => {
       assert.ok((diff.changedFields.amountEur ?? 0) > 0, 'v2 changes amountEur of USD orders, and the diff sees it');
       assert.equal(diff.changedFields.orderId, undefined);
       assert.equal(typeof second.summary.cutoverPauseMs, 'number');
+      // The shadow run removed what it made: topics, group, owner, state (issue 10, item 12).
+      const reader = await openEmbeddedLog({ path: logPath });
+      try {
+        await assertNoShadowLeft(reader, 'enrich-orders', second.id);
+      } finally {
+        await reader.close();
+      }
 
       const third = await controller.wait(
         (await controller.deploy(v3, { strategy: 'blue-green', bakeMs: 5000, gates: { maxDlqRatio: 0.01 } })).id,

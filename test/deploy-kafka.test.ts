@@ -11,6 +11,7 @@ import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
 import { startTestController } from './helpers/controller.js';
 import { isolateDataset } from './helpers/isolate.js';
 import { OrderLoad } from './helpers/load.js';
+import { assertNoShadowLeft } from './helpers/shadow-left.js';
 import { waitForCaughtUp } from './helpers/versions.js';
 
 // Deployments on a real Kafka broker (the environment's log config chooses the engine; the pipeline
@@ -51,6 +52,8 @@ describe('deployments on Kafka under continuous load', () => {
       const diff = second.summary.diff as { compared: number; changed: number; missing: number; extra: number };
       assert.ok(diff.compared >= 300, `compared ${diff.compared}`);
       assert.equal(diff.changed + diff.missing + diff.extra, 0, JSON.stringify(diff));
+      // The shadow run removed its topics, consumer group, owner and state changelog (issue 10, item 12).
+      await assertNoShadowLeft(reader, pipeline, second.id);
 
       const third = await controller.wait(
         (await controller.deploy(v3, { strategy: 'blue-green', bakeMs: 8000, gates: { maxDlqRatio: 0.01 } })).id,
