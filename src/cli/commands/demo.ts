@@ -89,6 +89,10 @@ export function registerDemo(program: Command, ctx: CliContext): void {
     .action(async (opts: { rate: number; keep?: boolean }) => {
       const io = ctx.io;
       const started = performance.now();
+      if (ctx.logConfig().engine !== 'embedded')
+        io.err(
+          'note: the demo always runs on a throwaway embedded log of its own, not on the Kafka cluster named by --kafka or $SLIPWAY_KAFKA_BROKERS; run the commands of the README tour with --kafka to use your cluster',
+        );
       const dir = mkdtempSync(join(tmpdir(), 'slipway-demo-'));
       const logPath = join(dir, 'log.db');
       io.out(`Slipway demo — everything on the embedded log in ${dir}\n`);
