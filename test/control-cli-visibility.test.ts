@@ -92,7 +92,10 @@ describe('failures, config changes and runner events are shown', () => {
     const failing = await cli(['deploy', '../../test/fixtures/fails-in-runner.ts', '--bake', '200']);
     assert.equal(failing.code, 1);
     assert.match(failing.stderr, /cannot read \/etc\/pricing\.json/);
-    assert.match(failing.stdout, /dep-\S+ failed: .*SLIPWAY_[A-Z_]+: .*cannot read \/etc\/pricing\.json/);
+    assert.match(
+      failing.stdout,
+      /dep-\S+ failed: starting the new version failed; SLIPWAY_INVALID_DEFINITION: Loading artifact [0-9a-f]{12} \(enrich-orders@1\.3\.0\) failed where it runs: .*cannot read \/etc\/pricing\.json/,
+    );
     const id = /(dep-\S+) failed/.exec(failing.stdout)?.[1] as string;
     const history = await cli(['history', id]);
     assert.match(history.stdout, /failed .*SLIPWAY_[A-Z_]+: .*cannot read \/etc\/pricing\.json/);

@@ -203,7 +203,17 @@ export class ArtifactStore {
   async load(ref: string): Promise<LoadedArtifact> {
     const entry = await this.verify(ref);
     const { manifest, digest } = entry;
-    const exported = await importBundle(join(entry.dir, BUNDLE_FILE));
+    let exported: Record<string, unknown>;
+    try {
+      exported = await importBundle(join(entry.dir, BUNDLE_FILE));
+    } catch (err) {
+      if (err instanceof SlipwayError) throw err;
+      throw new SlipwayError(
+        'SLIPWAY_INVALID_DEFINITION',
+        `Loading artifact ${shortDigest(digest)} (${manifest.name}@${manifest.version}) failed where it runs: ${(err as Error).message}. Its top-level code runs in every runner, without the build machine's files: read what it needs in process(), through ctx.config.`,
+        { cause: err, details: { digest, pipeline: manifest.name } },
+      );
+    }
     const pipeline = Object.values(exported)
       .filter(isPipeline)
       .find((p) => p.name === manifest.name);

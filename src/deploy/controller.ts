@@ -361,7 +361,10 @@ export class Controller extends EventEmitter {
       }
     } catch (err) {
       if (this.#closing) throw err;
-      return steps.finish('failed', { error: stepError(err), reason: `${steps.record.step} failed` });
+      const step = steps.record.step;
+      const reason =
+        step === 'planned' || step === 'config' ? 'starting the new version failed' : `step ${step} failed`;
+      return steps.finish('failed', { error: stepError(err), reason });
     } finally {
       this.#handoff.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
