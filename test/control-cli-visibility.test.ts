@@ -51,11 +51,33 @@ describe('failures, config changes and runner events are shown', () => {
     assert.match(readFileSync(daemonLog, 'utf8'), /control plane at http:\/\/127\.0\.0\.1:\d+/);
     assert.match((await cli(['up', '--detach'])).stdout, /already running/);
 
+    // build and the daemon share one artifact store by default (beside the log): no upload needed.
+    const built = await cli(['build', 'pipeline.ts', '--json']);
+    assert.equal(built.code, 0, built.stderr);
+    assert.ok(existsSync(join(dir, 'artifacts')), 'built into the store beside the log');
+    const unknown = await cli(['deploy', 'abcdef0123456']);
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.stderr,
+      /SLIPWAY_ARTIFACT_NOT_FOUND: No artifact abcdef0123456 in .*artifacts\. It holds 1 artifact/,
+    );
+    assert.doesNotMatch(unknown.stderr, /--store/, 'deploy has no --store to suggest');
+
     // An earlier plain run committed offsets: the first release says it takes them over.
     assert.equal((await cli(['produce', 'orders', '--generate', '--count', '300'])).code, 0);
     assert.equal((await cli(['run', 'pipeline.ts', '--until-caught-up'])).code, 0);
-    const first = await cli(['deploy', 'pipeline.ts', '--bake', '200', '-c', '{"vipThresholdEur": 500}']);
+    const digest = JSON.parse(built.stdout).digest as string;
+    const first = await cli([
+      'deploy',
+      digest.slice(7, 19),
+      '--bake',
+      '200',
+      '--allow-untested',
+      '-c',
+      '{"vipThresholdEur": 500}',
+    ]);
     assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /uploaded/, 'the daemon had the artifact already');
     assert.match(
       first.stderr,
       /cutover {5}first release: nothing live to pause; green takes the pipeline from the offsets an earlier runner committed \(300 records already processed/,
