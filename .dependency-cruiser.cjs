@@ -1,6 +1,6 @@
 // The layering of src/, checked in CI (`npm run lint:layers`); `npm run deps:report` prints the folder graph.
 // Each folder may import only the folders below it (the table is the ARCHITECTURE picture, bottom up):
-//   errors ← dataset ← pipeline ← runtime ← supervisor ← deploy ← control ← cli
+//   errors ← dataset ← pipeline ← runtime ← supervisor ← deploy ← environment ← control ← cli
 //   log ← topics ← runtime (a runner creates its topics as declared);  artifact ← supervisor, deploy;
 //   samples ← deploy;  project ← cli, testing
 // Library code never imports cli/, and no two modules import each other in a cycle.
@@ -15,9 +15,22 @@ const LAYERS = {
   project: ['artifact', 'pipeline', 'dataset'],
   supervisor: ['runtime', 'artifact', 'pipeline', 'dataset', 'log'],
   deploy: ['supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'dataset', 'log'],
-  control: ['deploy', 'supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'dataset', 'log'],
+  environment: ['deploy', 'supervisor', 'runtime', 'artifact', 'topics', 'pipeline', 'dataset', 'log'],
+  control: [
+    'environment',
+    'deploy',
+    'supervisor',
+    'runtime',
+    'artifact',
+    'samples',
+    'topics',
+    'pipeline',
+    'dataset',
+    'log',
+  ],
   testing: [
     'control',
+    'environment',
     'deploy',
     'supervisor',
     'runtime',

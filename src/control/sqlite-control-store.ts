@@ -35,6 +35,14 @@ CREATE TABLE IF NOT EXISTS releases (
   pipeline TEXT NOT NULL, environment TEXT NOT NULL, artifact TEXT NOT NULL, config TEXT,
   deployment_id TEXT, updated_at INTEGER NOT NULL, runners INTEGER NOT NULL DEFAULT 1,
   PRIMARY KEY (pipeline, environment));
+CREATE TABLE IF NOT EXISTS release_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, environment TEXT NOT NULL, artifact TEXT NOT NULL,
+  config TEXT, deployment_id TEXT, runners INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS release_history_by_pipeline ON release_history (pipeline, environment, seq);
+CREATE TABLE IF NOT EXISTS approvals (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, pipeline TEXT NOT NULL, environment TEXT NOT NULL, digest TEXT NOT NULL,
+  by_whom TEXT NOT NULL, at INTEGER NOT NULL, note TEXT);
+CREATE INDEX IF NOT EXISTS approvals_by_pipeline ON approvals (pipeline, environment, digest, seq);
 CREATE TABLE IF NOT EXISTS artifacts (
   digest TEXT PRIMARY KEY, pipeline TEXT NOT NULL, version TEXT NOT NULL, inputs TEXT NOT NULL,
   outputs TEXT NOT NULL, built_at INTEGER, registered_at INTEGER NOT NULL);
@@ -148,6 +156,19 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     releasesIn: db.prepare('SELECT * FROM releases WHERE environment = ? ORDER BY pipeline'),
     setRelease: db.prepare(
       'INSERT INTO releases (pipeline, environment, artifact, config, deployment_id, runners, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (pipeline, environment) DO UPDATE SET artifact = excluded.artifact, config = excluded.config, deployment_id = excluded.deployment_id, runners = excluded.runners, updated_at = excluded.updated_at',
+    ),
+    history: db.prepare(
+      'INSERT INTO release_history (pipeline, environment, artifact, config, deployment_id, runners, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    historyOf: db.prepare(
+      'SELECT * FROM release_history WHERE pipeline = ? AND environment = ? ORDER BY seq DESC LIMIT ?',
+    ),
+    approve: db.prepare(
+      'INSERT INTO approvals (pipeline, environment, digest, by_whom, at, note) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    approvals: db.prepare('SELECT * FROM approvals WHERE pipeline = ? AND environment = ? ORDER BY seq DESC'),
+    approvalsOf: db.prepare(
+      'SELECT * FROM approvals WHERE pipeline = ? AND environment = ? AND digest = ? ORDER BY seq DESC',
     ),
     putArtifact: db.prepare(
       'INSERT INTO artifacts (digest, pipeline, version, inputs, outputs, built_at, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING',
@@ -294,7 +315,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
       return rows.map(toRelease);
     },
     async setRelease(release) {
-      q.setRelease.run(
+      const row = [
         release.pipeline,
         release.environment,
         JSON.stringify(release.artifact),
@@ -302,7 +323,32 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         release.deploymentId,
         release.runners,
         Date.now(),
-      );
+      ] as const;
+      db.transaction(() => {
+        q.setRelease.run(...row);
+        q.history.run(...row);
+      })();
+    },
+    async releaseHistory(pipeline, environment, limit = 20) {
+      return (q.historyOf.all(pipeline, environment, limit) as Array<Record<string, unknown>>).map(toRelease);
+    },
+    async putApproval(a) {
+      const at = Date.now();
+      q.approve.run(a.pipeline, a.environment, a.digest, a.by, at, a.note ?? null);
+      return { ...a, at };
+    },
+    async approvals(pipeline, environment, digest) {
+      const rows = (
+        digest === undefined ? q.approvals.all(pipeline, environment) : q.approvalsOf.all(pipeline, environment, digest)
+      ) as Array<Record<string, unknown>>;
+      return rows.map((r) => ({
+        pipeline: r.pipeline as string,
+        environment: r.environment as string,
+        digest: r.digest as string,
+        by: r.by_whom as string,
+        at: r.at as number,
+        ...(r.note === null ? {} : { note: r.note as string }),
+      }));
     },
     async recordRunner(r) {
       q.runner.run(

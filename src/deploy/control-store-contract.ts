@@ -257,6 +257,61 @@ export function runControlStoreContract(name: string, factory: ControlStoreContr
       assert.equal(await store.getRelease(p, unique('env')), undefined);
     });
 
+    it('keeps the history of releases, newest first', async () => {
+      const store = await open();
+      const p = unique('pipe');
+      const env = unique('env');
+      const versions = ['1.0.0', '1.1.0', '1.2.0'].map((v) => artifact(p, v));
+      for (const [i, a] of versions.entries())
+        await store.setRelease({
+          pipeline: p,
+          environment: env,
+          artifact: a,
+          config: { i },
+          deploymentId: `d${i}`,
+          runners: 1,
+        });
+      const history = await store.releaseHistory(p, env);
+      assert.deepEqual(
+        history.map((r) => [r.artifact.version, r.config, r.deploymentId]),
+        [
+          ['1.2.0', { i: 2 }, 'd2'],
+          ['1.1.0', { i: 1 }, 'd1'],
+          ['1.0.0', { i: 0 }, 'd0'],
+        ],
+      );
+      assert.equal((await store.releaseHistory(p, env, 1)).length, 1);
+      assert.deepEqual(await store.releaseHistory(p, unique('env')), []);
+    });
+
+    it('records approvals by pipeline, environment and digest, newest first', async () => {
+      const store = await open();
+      const p = unique('pipe');
+      const env = unique('env');
+      const [a, b] = [digest(), digest()];
+      const first = await store.putApproval({
+        pipeline: p,
+        environment: env,
+        digest: a as string,
+        by: 'ada',
+        note: 'looks good',
+      });
+      assert.ok(first.at > 0);
+      await store.putApproval({ pipeline: p, environment: env, digest: b as string, by: 'grace' });
+      assert.deepEqual(
+        (await store.approvals(p, env)).map((x) => [x.digest, x.by]),
+        [
+          [b, 'grace'],
+          [a, 'ada'],
+        ],
+      );
+      assert.deepEqual(
+        (await store.approvals(p, env, a)).map((x) => [x.by, x.note]),
+        [['ada', 'looks good']],
+      );
+      assert.deepEqual(await store.approvals(p, unique('env')), []);
+    });
+
     it('keeps the latest heartbeat of each runner, by environment and pipeline, and forgets removed ones', async () => {
       const store = await open();
       const p = unique('pipe');

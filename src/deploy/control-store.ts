@@ -51,7 +51,15 @@ export interface ControlStore {
 
   getRelease(pipeline: string, environment: string): Promise<Release | undefined>;
   listReleases(environment?: string): Promise<Release[]>;
+  /** Makes a release live, and appends it to the release history of its pipeline and environment. */
   setRelease(release: Omit<Release, 'updatedAt'>): Promise<void>;
+  /** What was live for a pipeline in an environment, newest first (default limit 20). */
+  releaseHistory(pipeline: string, environment: string, limit?: number): Promise<Release[]>;
+
+  /** Records an approval to promote a digest of a pipeline into an environment. */
+  putApproval(approval: Omit<Approval, 'at'>): Promise<Approval>;
+  /** Approvals of a pipeline in an environment, newest first; only those of `digest` when given. */
+  approvals(pipeline: string, environment: string, digest?: string): Promise<Approval[]>;
 
   /** Upserts a runner's record (its latest heartbeat) by id. */
   recordRunner(runner: Omit<RunnerRecord, 'at'>): Promise<void>;
@@ -71,6 +79,18 @@ export interface ControlStore {
 
   /** Idempotent. */
   close(): Promise<void>;
+}
+
+/** Someone's approval to promote a digest of a pipeline into an environment (`slipway approve`). */
+export interface Approval {
+  pipeline: string;
+  environment: string;
+  digest: string;
+  /** Who approved (the user name, or what `--by` said). */
+  by: string;
+  /** ms since the epoch. */
+  at: number;
+  note?: string;
 }
 
 /** A deployment as it is created (its times are the store's). */

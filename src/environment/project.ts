@@ -1,0 +1,217 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { CanaryOptionsSchema, ShadowOptionsSchema, StrategySchema } from '../deploy/deploy-options.js';
+import { GateConfigSchema } from '../deploy/gates.js';
+import { SlipwayError } from '../errors.js';
+
+/**
+ * A project's environments as code: which log each runs on (with its topic namespace), the config and
+ * secrets of each pipeline there, the deployment policy, the SLOs, and how artifacts are promoted into
+ * it. Declared in `slipway.config.ts` with `defineProject`, validated once (the path of any bad field
+ * in the error), and handed to the control plane as plain JSON — never as code.
+ */
+
+const Duration = Type.Union([Type.Integer({ minimum: 0 }), Type.String({ pattern: '^\\d+(ms|s|m|h|d)$' })], {
+  description: "milliseconds, or text like '30s', '10m', '2h', '1d'",
+});
+
+/** Where a secret's value is, resolved only in the runner process when it starts: never its value. */
+export const SecretRefSchema = Type.Union([
+  Type.Object({ env: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }) }, { additionalProperties: false }),
+  Type.Object({ file: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+]);
+export type SecretRef = Static<typeof SecretRefSchema>;
+
+export const EnvironmentLogSchema = Type.Union([
+  Type.Object(
+    {
+      engine: Type.Literal('embedded'),
+      /** The log file, relative to the project folder (default `.slipway/<environment>/log.db`). */
+      path: Type.Optional(Type.String({ minLength: 1 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      engine: Type.Literal('kafka'),
+      brokers: Type.Array(Type.String({ pattern: '^[A-Za-z0-9._-]+:\\d{1,5}$' }), { minItems: 1 }),
+      clientId: Type.Optional(Type.String({ minLength: 1 })),
+      requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+      connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+      transactionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+/** Service levels of a pipeline: the defaults of its bake gates, and what alert rules watch. */
+export const SloSchema = Type.Object(
+  {
+    /** Most records behind (consumer lag), summed over input partitions. */
+    maxLag: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Highest p99 end-to-end latency, ms. */
+    p99LatencyMs: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+    /** Most dead letters per processed record. */
+    maxDlqRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    /** Longest time without a committed output while input arrives. */
+    freshness: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+export type Slo = Static<typeof SloSchema>;
+
+export const PipelineInEnvironmentSchema = Type.Object(
+  {
+    /** The pipeline's config in this environment (checked against each artifact's config schema). */
+    config: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    /** Secrets `process` reads with `ctx.secrets.get(name)`, by reference. */
+    secrets: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), SecretRefSchema)),
+    /** How many runner processes run it here (default 1). */
+    runners: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Overrides of the project's SLOs for this pipeline here. */
+    slo: Type.Optional(SloSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const PolicySchema = Type.Object(
+  {
+    strategy: Type.Optional(StrategySchema),
+    shadow: Type.Optional(ShadowOptionsSchema),
+    bake: Type.Optional(Duration),
+    gates: Type.Optional(GateConfigSchema),
+    canary: Type.Optional(CanaryOptionsSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const PromotionSchema = Type.Object(
+  {
+    /** The environment an artifact must be live and verified in first. */
+    from: Type.String({ minLength: 1 }),
+    /** How long it must have been live and healthy there (default 0). */
+    soak: Type.Optional(Duration),
+    /** Whether someone must `slipway approve` it first. */
+    approval: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+
+export const EnvironmentSchema = Type.Object(
+  {
+    log: EnvironmentLogSchema,
+    /** Prefix of every topic, group and owner of this environment on its log (e.g. `staging.`). */
+    topicPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
+    pipelines: Type.Optional(Type.Record(Type.String({ minLength: 1 }), PipelineInEnvironmentSchema)),
+    policy: Type.Optional(PolicySchema),
+    promotion: Type.Optional(PromotionSchema),
+    /** Deploys of artifacts without a passing test report are accepted (`--allow-untested`): laptops only. */
+    allowUntested: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type EnvironmentSpec = Static<typeof EnvironmentSchema>;
+
+const ENV_NAME = '^[a-z][a-z0-9-]{0,31}$';
+
+export const ProjectSchema = Type.Object(
+  {
+    environments: Type.Record(Type.String({ pattern: ENV_NAME }), EnvironmentSchema, { minProperties: 1 }),
+    /** SLOs per pipeline, for every environment (each may override them). */
+    slos: Type.Optional(Type.Record(Type.String({ minLength: 1 }), SloSchema)),
+  },
+  { additionalProperties: false },
+);
+export type ProjectSpec = Static<typeof ProjectSchema>;
+
+/** A project definition: the validated spec, marked so the project loader finds it among a module's exports. */
+export interface Project {
+  readonly kind: 'slipway.project';
+  readonly spec: ProjectSpec;
+}
+
+/** `30s`, `10m`, `2h`, `1d`, `250ms`, or a number of ms, as ms. */
+export function durationMs(value: number | string | undefined, fallback = 0): number {
+  if (value === undefined) return fallback;
+  if (typeof value === 'number') return value;
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  if (m === null)
+    throw new SlipwayError('SLIPWAY_INVALID_DEFINITION', `'${value}' is not a duration (e.g. 30s, 10m, 2h).`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+function invalid(path: string, message: string): SlipwayError {
+  return new SlipwayError('SLIPWAY_INVALID_DEFINITION', `Project definition: ${path} ${message}.`, {
+    details: { field: path },
+  });
+}
+
+/**
+ * Checks a project spec (its shape, then what the shape cannot say: promotion sources that exist and
+ * form no cycle, topic prefixes that keep environments on one log apart) and returns it, frozen.
+ * Throws `SLIPWAY_INVALID_DEFINITION` naming the field.
+ */
+export function checkProject(spec: unknown): ProjectSpec {
+  const errors = [...Value.Errors(ProjectSchema, spec)];
+  const first = errors[0];
+  if (first !== undefined) {
+    const path = first.path === '' ? '(the definition)' : first.path.slice(1).replaceAll('/', '.');
+    throw invalid(path, first.message.toLowerCase());
+  }
+  const project = structuredClone(spec) as ProjectSpec;
+  const names = Object.keys(project.environments);
+  for (const [name, env] of Object.entries(project.environments)) {
+    const from = env.promotion?.from;
+    if (from === undefined) continue;
+    if (!names.includes(from))
+      throw invalid(
+        `environments.${name}.promotion.from`,
+        `names '${from}', which is not declared (declared: ${names.join(', ')})`,
+      );
+    if (from === name) throw invalid(`environments.${name}.promotion.from`, 'names the environment itself');
+  }
+  for (const name of names) {
+    const seen = new Set<string>();
+    for (let at: string | undefined = name; at !== undefined; at = project.environments[at]?.promotion?.from) {
+      if (seen.has(at)) throw invalid(`environments.${name}.promotion`, `forms a cycle (${[...seen, at].join(' ← ')})`);
+      seen.add(at);
+    }
+  }
+  // Two environments on the same log need different prefixes, or they would share topics and owners.
+  const where = new Map<string, string>();
+  for (const [name, env] of Object.entries(project.environments)) {
+    const log =
+      env.log.engine === 'kafka'
+        ? `kafka:${[...env.log.brokers].sort().join(',')}`
+        : `embedded:${env.log.path ?? name}`;
+    const key = `${log}|${env.topicPrefix ?? ''}`;
+    const other = where.get(key);
+    if (other !== undefined)
+      throw invalid(`environments.${name}.topicPrefix`, `must differ from ${other}'s: both run on the same log`);
+    where.set(key, name);
+  }
+  return Object.freeze(project);
+}
+
+/**
+ * Declares the project's environments, SLOs and promotion rules, in `slipway.config.ts`.
+ *
+ * @example
+ * export const project = defineProject({
+ *   slos: { 'enrich-orders': { maxLag: 10_000, p99LatencyMs: 2000, maxDlqRatio: 0.01 } },
+ *   environments: {
+ *     dev: { log: { engine: 'embedded' }, allowUntested: true },
+ *     staging: { log: { engine: 'kafka', brokers: ['kafka:9092'] }, topicPrefix: 'staging.', promotion: { from: 'dev' } },
+ *     prod: { log: { engine: 'kafka', brokers: ['kafka:9092'] }, topicPrefix: 'prod.', promotion: { from: 'staging', soak: '1h', approval: true } },
+ *   },
+ * })
+ */
+export function defineProject(spec: ProjectSpec): Project {
+  return Object.freeze({ kind: 'slipway.project' as const, spec: checkProject(spec) });
+}
+
+/** True when `value` is a Project made by defineProject. */
+export function isProject(value: unknown): value is Project {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'slipway.project';
+}
