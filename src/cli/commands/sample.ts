@@ -219,7 +219,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
       const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since');
       const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
       const root = resolve(opts.dir ?? defaultSamplesRoot());
-      const log = await ctx.openLog();
+      const log = await ctx.openLogForReading();
       const started = performance.now();
       try {
         const line = progressLine(dataset.topic);
@@ -310,7 +310,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
         const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since');
         const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
         const stratifyBy = fromManifest(base.manifest);
-        const log = await ctx.openLog();
+        const log = await ctx.openLogForReading();
         try {
           const line = progressLine(dataset.topic);
           current = await captureSample({
