@@ -340,6 +340,15 @@ export function registerSample(program: Command, ctx: CliContext): void {
           `${dataset.topic}/${opts.sample} was masked with key id ${baseKey}, but ${what} with key id ${currentKey}: every masked value would differ. Set SLIPWAY_MASK_KEY to the key the sample was captured with.`,
         );
       }
+      const withoutShapes = (stats: SampleStats): boolean => {
+        const strings = Object.values(stats.fields).filter((f) => (f.types.string ?? 0) > 0);
+        return strings.length > 0 && strings.every((f) => f.shape === undefined);
+      };
+      if (withoutShapes(base.stats) || withoutShapes(current.stats)) {
+        ctx.io.err(
+          `note: ${withoutShapes(base.stats) ? `${dataset.topic}/${opts.sample}` : what} was captured before string shapes were kept: string fields (ids, keys) are compared by presence and common values only; capture it again to compare their shape and values`,
+        );
+      }
       const report = compareStats(base.stats, current.stats);
       if (opts.json) ctx.io.out(JSON.stringify(report, null, 2));
       else printReport(ctx, report, `${dataset.topic}/${opts.sample}`, what);
