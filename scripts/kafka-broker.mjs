@@ -17,6 +17,7 @@ import { Fail, fail, HOST, rmQuiet, say, sleep } from './kafka/common.mjs';
 import { ensureJars, POM } from './kafka/jars.mjs';
 import { choosePorts } from './kafka/ports.mjs';
 import { probe } from './kafka/probe.mjs';
+import { stateDir as chosenStateDir } from './kafka/state.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
 const LOG4J2 = path.join(SCRIPT_DIR, 'kafka', 'log4j2.xml');
@@ -30,7 +31,7 @@ for tests, from the Maven Central jars in scripts/kafka/pom.xml. Needs Java 17+ 
 Commands
   start   Fetch the jars into the cache if missing (mvn dependency:copy-dependencies; a marker
           file is written when complete, so an interrupted download is redone), create a fresh
-          temporary data dir, write server.properties, format storage, start the broker detached,
+          data dir in the state folder, write server.properties, format storage, start the broker detached,
           and wait until it answers ApiVersions and Metadata requests on its port. On success
           prints exactly one line on stdout:  KAFKA_BROKERS=127.0.0.1:<port>
           Progress goes to stderr. If a broker from the state file is already running and
@@ -39,7 +40,12 @@ Commands
   status  Exit 0 and print KAFKA_BROKERS=... if the recorded broker is running and healthy,
           else exit 1.
   stop    Stop the recorded broker (SIGTERM, wait up to 15 s, then SIGKILL), delete its
-          temporary data dir and the state files. Exit 0 also when no broker is running.
+          data dir and the state files. Exit 0 also when no broker is running.
+
+npm test stops what it starts: with KAFKA_BROKERS unset and no broker of this checkout running,
+the first test that needs Kafka starts one in a state folder of the run's own
+(<state folder>-run-<pid>), and the run stops it when it ends, also when tests fail or it is
+interrupted (scripts/kafka/run-broker.mjs). A broker from "start" is used by npm test and kept.
 
 Ports
   KAFKA_PORT unset: use 9092 (client) and 9093 (controller) if both are free; if either is
@@ -49,8 +55,11 @@ Ports
 
 Environment
   SLIPWAY_KAFKA_CACHE    jar folder (default: \${XDG_CACHE_HOME:-~/.cache}/slipway/kafka-<version>)
-  SLIPWAY_KAFKA_STATE    state folder: state.json, broker.pid, broker.log, server.properties
-                         (default: /tmp/slipway-kafka)
+  SLIPWAY_KAFKA_STATE    state folder: state.json, broker.pid, broker.log, server.properties and
+                         the broker's data (default: $TMPDIR/slipway-kafka-<checkout>-<hash of its
+                         path>: one per checkout, so checkouts neither share nor stop each
+                         other's broker; a broker started by an older version of this script
+                         is in /tmp/slipway-kafka: SLIPWAY_KAFKA_STATE=/tmp/slipway-kafka stop)
   SLIPWAY_KAFKA_TIMEOUT  seconds to wait for the broker to become healthy (default: 90)
   SLIPWAY_KAFKA_HEAP     JVM heap flags (default: "-Xmx512m -Xms512m")
   SLIPWAY_KAFKA_JAVA_OPTS  extra JVM flags for the broker
@@ -73,7 +82,7 @@ function paths() {
   const version = kafkaVersion();
   const cacheRoot = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   const jarDir = path.resolve(process.env.SLIPWAY_KAFKA_CACHE || path.join(cacheRoot, 'slipway', `kafka-${version}`));
-  const stateDir = path.resolve(process.env.SLIPWAY_KAFKA_STATE || '/tmp/slipway-kafka');
+  const stateDir = chosenStateDir();
   return {
     version,
     jarDir,
@@ -262,7 +271,8 @@ async function cmdStart() {
     checkJava();
     await ensureJars(p);
     const { port, controllerPort } = await choosePorts();
-    const logDir = fs.mkdtempSync(path.join(os.tmpdir(), DATA_PREFIX));
+    // The data lives in the state folder too: one checkout's broker, one folder to look at or remove.
+    const logDir = fs.mkdtempSync(path.join(p.stateDir, DATA_PREFIX));
     fs.writeFileSync(p.propsFile, serverProperties({ port, controllerPort, logDir }));
 
     const cp = `${p.jarDir}${path.sep}*`;

@@ -23,6 +23,8 @@ export const ErrorCodes = {
   LOG_LOCKED: 'SLIPWAY_LOG_LOCKED',
   /** Thrown when the embedded log file is not a Slipway database or is damaged. */
   LOG_CORRUPT: 'SLIPWAY_LOG_CORRUPT',
+  /** Thrown when a log opened only to be read (`mustExist`) does not exist. Nothing was created. */
+  LOG_NOT_FOUND: 'SLIPWAY_LOG_NOT_FOUND',
   /** Thrown when the log is used after close(). */
   LOG_CLOSED: 'SLIPWAY_LOG_CLOSED',
   /** Thrown when a runner command is not allowed in the runner's current state. */

@@ -55,7 +55,7 @@ describe('slipway build / slipway artifacts', () => {
     assert.ok(!Number.isNaN(Date.parse(rows[0].builtAt)));
 
     const table = await runCli(['artifacts'], { cwd: project });
-    assert.match(table.stdout, /^DIGEST {8}NAME {11}VERSION {2}COMMIT {2}BUILT AT\n/);
+    assert.match(table.stdout, /^DIGEST {8}NAME {11}VERSION {2}COMMIT {2}BUILT AT {14}STATUS\n/);
     assert.match(table.stdout, new RegExp(`\\n${digest.slice(7, 19)}  enrich-orders  1\\.0\\.0 {4}- {7}\\d{4}-`));
   });
 

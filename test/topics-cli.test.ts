@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
+import { openEmbeddedLog } from '../src/log/embedded/embedded-log.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { runCli } from './helpers/cli.js';
 
@@ -40,6 +41,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 describe('slipway topics plan / apply', () => {
   it('plans, creates, reports ok, then reports a mismatch without changing the topic (embedded log)', async () => {
     writeProject(3, '7d');
+    // `plan` only reads, so it refuses a log that does not exist (issue 10, item 14.3): start with an empty one.
+    await (await openEmbeddedLog({ path: logPath })).close();
     const plan = await cli(['topics', 'plan']);
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(plan.stdout, /^STATUS\s+DATASET\s+TOPIC\s+PARTITIONS\s+RETENTION$/m);

@@ -1,5 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
 import type { Io } from './io.js';
@@ -21,7 +22,13 @@ export interface CliContext {
   artifactsDir(): string;
   /** The log commands use: Kafka with `--kafka` (or `SLIPWAY_KAFKA_BROKERS`), else the embedded log. */
   logConfig(): LogConfig;
+  /** The log, created (with its folder) when the embedded file does not exist yet: for commands that write. */
   openLog(): Promise<Log>;
+  /**
+   * The log, for commands that only read it: a missing embedded file is refused with `SLIPWAY_LOG_NOT_FOUND`
+   * (a mistyped `--log`), and nothing is created.
+   */
+  openLogForReading(): Promise<Log>;
   /** Resolves when the user interrupts (Ctrl-C / SIGTERM); commands use it to stop gracefully. */
   interrupted: AbortSignal;
 }
@@ -45,6 +52,19 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
     artifactsDir: () => resolve(process.env.SLIPWAY_ARTIFACTS ?? join(stateDir(), 'artifacts')),
     logConfig,
     openLog: () => openLog(logConfig()),
+    openLogForReading: async () => {
+      const config = logConfig();
+      try {
+        return await openLog(config, { mustExist: true });
+      } catch (err) {
+        if (!isSlipwayError(err, 'SLIPWAY_LOG_NOT_FOUND') || config.engine !== 'embedded') throw err;
+        throw new SlipwayError(
+          'SLIPWAY_LOG_NOT_FOUND',
+          `no log at ${config.path}: check --log / $SLIPWAY_LOG; commands that write (produce, run, up) create it.`,
+          { cause: err, details: { path: config.path } },
+        );
+      }
+    },
     interrupted,
   };
 }

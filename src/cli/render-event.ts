@@ -1,5 +1,6 @@
 import type { BakeOutcome, ConfigChange, DeploymentEvent, DeploymentRecord, StepError } from '../deploy/deployment.js';
 import type { GateVerdict } from '../deploy/gates.js';
+import type { OutputDiff } from '../deploy/output-diff.js';
 import type { PartitionOffset } from '../log/log.js';
 
 const total = (offsets: readonly PartitionOffset[] | undefined): number =>
@@ -27,6 +28,31 @@ function describeChanges(changes: readonly ConfigChange[]): string {
   if (changes.length === 0) return 'no change';
   const listed = changes.slice(0, 5).map((c) => `${c.path} ${show(c.from)} → ${show(c.to)}`);
   return listed.join(', ') + (changes.length > 5 ? `, and ${changes.length - 5} more` : '');
+}
+
+const fieldCounts = (counts: ReadonlyArray<[string, number]>): string => counts.map(([f, n]) => `${f}×${n}`).join(', ');
+
+/**
+ * A shadow diff's counts: `N identical, M changed as allowed (fields), K changed (fields), L missing, X extra`.
+ * A diff recorded before allowed changes were counted apart has no `changedAllowed`: its `identical`
+ * includes them, and its fields are listed once.
+ */
+export function describeDiffCounts(diff: OutputDiff): string {
+  const tail = `${diff.missing} missing, ${diff.extra} extra`;
+  const entries = Object.entries(diff.changedFields);
+  if (diff.changedAllowed === undefined || diff.allowedFields === undefined) {
+    const fields = fieldCounts(entries);
+    const allowed = diff.changed === 0 && fields !== '' ? ' (changed only in allowed fields)' : '';
+    return `${diff.identical} identical, ${diff.changed} changed, ${tail}${fields ? ` (fields: ${fields})${allowed}` : ''}`;
+  }
+  const allowedSet = new Set(diff.allowedFields);
+  const allowed = fieldCounts(entries.filter(([f]) => allowedSet.has(f)));
+  const unexpected = fieldCounts(entries.filter(([f]) => !allowedSet.has(f)));
+  return (
+    `${diff.identical} identical, ` +
+    `${diff.changedAllowed} changed as allowed${diff.changedAllowed > 0 && allowed ? ` (${allowed})` : ''}, ` +
+    `${diff.changed} changed${diff.changed > 0 && unexpected ? ` (${unexpected})` : ''}, ${tail}`
+  );
 }
 
 /** One line (or two) for a deployment event, as `deploy` and `history` print them. */
@@ -62,21 +88,15 @@ export function describeEvent(e: DeploymentEvent): string {
     case 'shadow': {
       if (e.kind === 'begin') return line('shadow', "green reads blue's offsets into shadow outputs…");
       const { diff, sampleDiff, ok } = e.data;
-      const fields = Object.entries(diff.changedFields)
-        .map(([f, n]) => `${f}×${n}`)
-        .join(', ');
-      const allowed = diff.changed === 0 && fields !== '' ? ' (changed only in allowed fields)' : '';
       const sampleLine =
         sampleDiff === undefined
           ? ''
-          : `\n${line('sample diff', `${sampleDiff.records} records of ${sampleDiff.samples.join(', ')} (live input too sparse): ${sampleDiff.identical} identical, ${sampleDiff.changed} changed, ${sampleDiff.missing} missing, ${sampleDiff.extra} extra → ${ok ? 'pass' : 'FAIL'}`)}`;
+          : `\n${line('sample diff', `${sampleDiff.records} records of ${sampleDiff.samples.join(', ')} (live input too sparse): ${describeDiffCounts(sampleDiff)} → ${ok ? 'pass' : 'FAIL'}`)}`;
       if (diff.compared === 0)
         return `${line('shadow diff', 'nothing to compare: no input arrived during the shadow run')}${sampleLine}`;
       return `${line(
         'shadow diff',
-        `${diff.compared} compared: ${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra${
-          fields ? ` (fields: ${fields})${allowed}` : ''
-        } → ${ok ? 'pass' : `FAIL${failedGates(e.data.gates) ? `: ${failedGates(e.data.gates)}` : ''}`}`,
+        `${diff.compared} compared: ${describeDiffCounts(diff)} → ${ok ? 'pass' : `FAIL${failedGates(e.data.gates) ? `: ${failedGates(e.data.gates)}` : ''}`}`,
       )}${sampleLine}`;
     }
     case 'cutover':

@@ -5,8 +5,15 @@ import { SOURCE_HEADER } from '../runtime/runner.js';
 export interface OutputDiff {
   /** Sources seen on either side. */
   compared: number;
+  /** Same source on both sides, the same value (no field differs). */
   identical: number;
-  /** Same source on both sides, different value (beyond the allowed fields). */
+  /**
+   * Same source on both sides, differing only in fields the release declared it would change
+   * (`allowChangedFields`): expected, so not in `ratio`. Absent in diffs recorded before it was counted
+   * apart (those counted such records as identical).
+   */
+  changedAllowed?: number;
+  /** Same source on both sides, different value beyond the allowed fields: unexpected. */
   changed: number;
   /** Blue wrote it, green did not. */
   missing: number;
@@ -14,6 +21,8 @@ export interface OutputDiff {
   extra: number;
   /** How often each top-level field differed (allowed fields included, for information). */
   changedFields: Record<string, number>;
+  /** The fields the release was allowed to change, as given (absent in diffs recorded before they were kept). */
+  allowedFields?: string[];
   /** A few examples of each kind, for the report. */
   examples: Array<{ kind: 'changed' | 'missing' | 'extra'; topic: string; source: string; fields?: string[] }>;
   /** (changed + missing + extra) / compared; 0 when nothing was compared. */
@@ -120,19 +129,25 @@ export interface OutputPair {
   shadow: ReadonlyMap<string, string>;
 }
 
-/** The record-by-record comparison itself: identical, changed (which fields), missing, extra. */
+/**
+ * The record-by-record comparison itself: identical, changed only in allowed fields, changed (which
+ * fields), missing, extra. Every compared source is counted in exactly one of them.
+ */
 export function compareOutputs(pairs: readonly OutputPair[], allowChangedFields: readonly string[] = []): OutputDiff {
   const allowed = new Set(allowChangedFields);
   const result: OutputDiff = {
     compared: 0,
     identical: 0,
+    changedAllowed: 0,
     changed: 0,
     missing: 0,
     extra: 0,
     changedFields: {},
+    allowedFields: [...allowed],
     examples: [],
     ratio: 0,
   };
+  let changedAllowed = 0;
   const example = (e: OutputDiff['examples'][number]): void => {
     if (result.examples.filter((x) => x.kind === e.kind).length < 5) result.examples.push(e);
   };
@@ -147,7 +162,8 @@ export function compareOutputs(pairs: readonly OutputPair[], allowChangedFields:
       }
       const fields = blue === value ? [] : differingFields(JSON.parse(blue), JSON.parse(value));
       for (const f of fields) result.changedFields[f] = (result.changedFields[f] ?? 0) + 1;
-      if (fields.filter((f) => !allowed.has(f)).length === 0) result.identical++;
+      if (fields.length === 0) result.identical++;
+      else if (fields.every((f) => allowed.has(f))) changedAllowed++;
       else {
         result.changed++;
         example({ kind: 'changed', topic, source, fields });
@@ -160,6 +176,7 @@ export function compareOutputs(pairs: readonly OutputPair[], allowChangedFields:
       example({ kind: 'missing', topic, source });
     }
   }
+  result.changedAllowed = changedAllowed;
   result.ratio = result.compared === 0 ? 0 : (result.changed + result.missing + result.extra) / result.compared;
   return result;
 }

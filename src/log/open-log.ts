@@ -22,10 +22,25 @@ export type LogConfig =
       connectTimeoutMs?: number;
     };
 
+/** How {@link openLog} opens the log. */
+export interface OpenLogOptions {
+  /** Embedded log: commit on a worker thread (what runners use). */
+  commitThread?: boolean;
+  /**
+   * Embedded log: refuse a file that does not exist (`SLIPWAY_LOG_NOT_FOUND`) instead of creating it, for
+   * callers that only read. A Kafka cluster has nothing to create: ignored there.
+   */
+  mustExist?: boolean;
+}
+
 /** Opens the log an environment is configured with. Runners given the same config share it. */
-export async function openLog(config: LogConfig, options: { commitThread?: boolean } = {}): Promise<Log> {
+export async function openLog(config: LogConfig, options: OpenLogOptions = {}): Promise<Log> {
   if (config.engine === 'embedded') {
-    return openEmbeddedLog({ path: config.path, ...(options.commitThread ? { commitThread: true } : {}) });
+    return openEmbeddedLog({
+      path: config.path,
+      ...(options.commitThread ? { commitThread: true } : {}),
+      ...(options.mustExist ? { mustExist: true } : {}),
+    });
   }
   // Loaded only when asked for, so the embedded default never loads the Kafka client.
   const { openKafkaLog } = await import('./kafka/kafka-log.js');

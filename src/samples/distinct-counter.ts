@@ -5,7 +5,8 @@
 const P = 14;
 const M = 1 << P;
 
-function hash32(text: string): number {
+/** A 32-bit hash of a text (FNV-1a with murmur3's finaliser): well spread, for sketches and estimates. */
+export function hash32(text: string): number {
   // FNV-1a, then murmur3's finaliser for avalanche.
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) {

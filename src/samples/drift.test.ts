@@ -168,3 +168,154 @@ describe('drift', () => {
     });
   });
 });
+
+// Issue 10, item 14.5: `sample check` called `sensorId` "ok" after every value changed. A string field is compared by
+// shape (lengths, kinds of characters, prefixes) and by its values (through sketches), without crying wolf for
+// a unique id whose values are always new.
+describe('drift of string values: ids, keys and codes', () => {
+  type Gen = (i: number, random: () => number) => string;
+  const hex = (random: () => number, n: number): string =>
+    Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
+  const base36 = (random: () => number, n: number): string =>
+    Array.from({ length: n }, () => Math.floor(random() * 36).toString(36)).join('');
+  const uuid: Gen = (_, r) => `${hex(r, 8)}-${hex(r, 4)}-4${hex(r, 3)}-a${hex(r, 3)}-${hex(r, 12)}`;
+  const pad = (x: number, width: number): string => String(x).padStart(width, '0');
+  /** One of `size` sensors, from `from` on: s-000 … */
+  const sensor =
+    (from = 0, size = 50): Gen =>
+    (_, r) =>
+      `s-${pad(from + Math.floor(r() * size), 3)}`;
+  /** A day among `days` from the `start`th day of 2026: 2026-01-01 … */
+  const day =
+    (start: number, days: number): Gen =>
+    (_, r) =>
+      new Date(Date.UTC(2026, 0, start + Math.floor(r() * days))).toISOString().slice(0, 10);
+  const dateTime =
+    (month: number): Gen =>
+    (i, r) =>
+      new Date(Date.UTC(2026, month, 1) + i * 60_000 + Math.floor(r() * 60_000)).toISOString();
+
+  const field = (path: string, base: Gen, current: Gen, n: number, seed: number) => {
+    const make = (gen: Gen, s: number) => {
+      const random = seededRandom(s);
+      return Array.from({ length: n }, (_, i) => ({ [path]: gen(i, random) }));
+    };
+    const report = compareStats(computeStats(make(base, seed)), computeStats(make(current, seed + 100)));
+    return report.fields.find((f) => f.path === path);
+  };
+
+  const unchanged: Array<{ name: string; base: Gen; current?: Gen }> = [
+    { name: 'a UUID, always new', base: uuid },
+    { name: 'a prefixed random id, always new', base: (_, r) => `ord_${base36(r, 10)}` },
+    { name: 'a sequential id, later values', base: (i) => `o-${100_000 + i}`, current: (i) => `o-${300_000 + i}` },
+    { name: 'a sequential id that grew a digit', base: (i) => `o-${90_000 + i}`, current: (i) => `o-${100_000 + i}` },
+    { name: 'a hex digest, always new', base: (_, r) => hex(r, 16) },
+    { name: 'a date-time, a month later', base: dateTime(0), current: dateTime(1) },
+    // Dates move by nature: their values are not compared through the sketches, only their shape.
+    { name: 'a day that repeats, two months later', base: day(1, 60), current: day(61, 60) },
+    { name: 'a sensor id from the same sensors', base: sensor() },
+    {
+      name: 'a customer id where a third of the customers are new',
+      base: (_, r) => `c${Math.floor(r() * 100)}`,
+      current: (_, r) => `c${r() < 0.7 ? Math.floor(r() * 100) : 100 + Math.floor(r() * 1000)}`,
+    },
+    {
+      name: 'free text',
+      base: (_, r) =>
+        `${['fast', 'late', 'ok', 'gift'][Math.floor(r() * 4)]} note ${base36(r, 1 + Math.floor(r() * 8))}`,
+    },
+  ];
+  for (const c of unchanged) {
+    it(`reports nothing for ${c.name}, however the samples fall`, () => {
+      for (const [n, seeds] of [
+        [200, [1, 2, 3, 4]],
+        [2000, [5, 6]],
+      ] as const) {
+        for (const seed of seeds) {
+          const f = field('f', c.base, c.current ?? c.base, n, seed);
+          assert.equal(f?.status, 'unchanged', `n=${n} seed=${seed}: ${f?.reasons.join('; ')}`);
+        }
+      }
+    });
+  }
+
+  const drifted: Array<{ name: string; base: Gen; current: Gen; reasons: RegExp[] }> = [
+    {
+      name: 'sensor ids that all changed, in the same format',
+      base: sensor(0),
+      current: sensor(50),
+      reasons: [
+        /^values changed: 0% of values are ones the sample holds, where about (9\d|100)% would be \(its values repeat\)$/,
+      ],
+    },
+    {
+      name: 'sensor ids that changed format',
+      base: sensor(0),
+      current: (_, r) => `SENSOR-${hex(r, 8).toUpperCase()}`,
+      reasons: [
+        /^lengths changed: 5 chars 100% → 0% \(now mostly 15 chars\), median 5 → 15 chars$/,
+        /^characters changed: digits\+lower-case\+punctuation 100% → 0%/,
+        /^prefix changed: "s-" 100% → 0% \(now mostly "SENSOR-"\)$/,
+        /^values changed: 0% of values/,
+      ],
+    },
+    {
+      name: 'half of the sensor ids in a new format',
+      base: sensor(0),
+      current: (i, r) => (i % 2 === 0 ? sensor(0)(i, r) : `sensor-${pad(Math.floor(r() * 50), 4)}`),
+      reasons: [/^prefix changed: "s-" 100% → 5\d%$/],
+    },
+    {
+      name: 'UUIDs replaced by numbers (both unique)',
+      base: uuid,
+      current: (i) => String(5_000_000 + i),
+      reasons: [
+        /^lengths changed: 36 chars 100% → 0% \(now mostly 7 chars\)/,
+        /^characters changed: .* → 0% \(now mostly digits\)$/,
+      ],
+    },
+    {
+      name: 'order ids that became customer ids (both unique)',
+      base: (_, r) => `ord_${base36(r, 10)}`,
+      current: (_, r) => `cus_${base36(r, 10)}`,
+      reasons: [/^prefix changed: "ord_" 100% → 0% \(now mostly "cus_"\)$/],
+    },
+    {
+      name: 'a unique id stuck on one value',
+      base: uuid,
+      current: () => 'undefined',
+      reasons: [/^values repeat: 0% → 100% of values occur more than once$/],
+    },
+    {
+      name: 'sensor ids that used to repeat and are now all new',
+      base: sensor(0),
+      current: (i) => `s-${1000 + i}`,
+      reasons: [/^values changed: 0% of values are ones the sample holds/],
+    },
+  ];
+  for (const c of drifted) {
+    it(`reports ${c.name}`, () => {
+      for (const [n, seed] of [
+        [200, 1],
+        [2000, 2],
+      ] as const) {
+        const f = field('sensorId', c.base, c.current, n, seed);
+        assert.equal(f?.status, 'drifted', `n=${n}: ${JSON.stringify(f)}`);
+        for (const reason of c.reasons)
+          assert.ok(
+            f.reasons.some((r) => reason.test(r)),
+            `n=${n}: no reason matching ${reason} in ${JSON.stringify(f.reasons)}`,
+          );
+      }
+    });
+  }
+
+  it('compares no shapes with stats made before they were kept', () => {
+    const make = (gen: Gen) =>
+      computeStats(Array.from({ length: 500 }, (_, i) => ({ sensorId: gen(i, seededRandom(i)) })));
+    const old = make(sensor(0));
+    delete old.fields.sensorId?.shape;
+    const report = compareStats(old, make(sensor(50)));
+    assert.equal(report.fields[0]?.status, 'unchanged');
+  });
+});

@@ -1,4 +1,8 @@
+import { compareStringShapes } from './shape-drift.js';
+import { chiSquareCritical, zTwoProportions } from './significance.js';
 import type { FieldStats, SampleStats, ScalarValue, TopValue } from './stats.js';
+
+export { chiSquareCritical } from './significance.js';
 
 /**
  * Drift: how the data described by `current` stats differs from `base` (a stored sample), field by field.
@@ -18,6 +22,16 @@ export interface DriftThresholds {
   z: number;
   /** Fewer values than this on either side and distributions are not compared. Default 20. */
   minCount: number;
+  /**
+   * Strings: the shares of lengths, kinds of characters or prefixes moved this far apart (total variation
+   * distance, 0–1). Default 0.15.
+   */
+  shapeShift: number;
+  /**
+   * Strings: the share of values the sample holds fell this far below what the sample's own repeats predict
+   * (or values repeat this much more often). Default 0.5: a field whose values all changed, not one that churns.
+   */
+  valueShift: number;
 }
 
 export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
@@ -27,6 +41,8 @@ export const DEFAULT_DRIFT_THRESHOLDS: DriftThresholds = Object.freeze({
   topShareDelta: 0.1,
   z: 3.5,
   minCount: 20,
+  shapeShift: 0.15,
+  valueShift: 0.5,
 });
 
 export type FieldDriftStatus = 'unchanged' | 'drifted' | 'new' | 'missing';
@@ -60,8 +76,8 @@ const num = (x: number): string => String(Number(x.toPrecision(4)));
 
 /**
  * Compares the stats of a sample (`base`) with newer stats (`current`: a fresh capture of live data, or a newer
- * sample) and reports per field: `new`, `missing`, `drifted` (presence, type, numeric distribution or common
- * values' shares changed) or `unchanged`.
+ * sample) and reports per field: `new`, `missing`, `drifted` (presence, type, numeric distribution, common
+ * values' shares, or — for strings — shape or values changed, see compareStringShapes) or `unchanged`.
  *
  * @example
  * const report = compareStats(sample.stats, live.stats)
@@ -125,14 +141,6 @@ function typesText(f: FieldStats): string {
   return Object.keys(f.types).join('|') || 'no values';
 }
 
-/** z of the difference of two proportions (pooled). */
-function zTwoProportions(p1: number, n1: number, p2: number, n2: number): number {
-  if (n1 === 0 || n2 === 0) return 0;
-  const p = (p1 * n1 + p2 * n2) / (n1 + n2);
-  const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
-  return se === 0 ? (p1 === p2 ? 0 : Number.POSITIVE_INFINITY) : Math.abs(p1 - p2) / se;
-}
-
 function compareField(
   path: string,
   b: FieldStats,
@@ -188,6 +196,10 @@ function compareField(
       reasons.push(`share of ${JSON.stringify(shift.value)} ${pct(shift.base)} → ${pct(shift.current)}`);
     }
   }
+
+  // Strings: shape (lengths, kinds of characters, prefixes) and the values themselves, through the sketches.
+  // Stats made before shapes were kept have none: those fields are compared as above only.
+  if (b.shape !== undefined && c.shape !== undefined) reasons.push(...compareStringShapes(b.shape, c.shape, t));
 
   if (reasons.length > 0) out.status = 'drifted';
   return out;
@@ -267,10 +279,4 @@ export function psiFromPercentiles(base: readonly number[], current: readonly nu
     prevC = fc;
   }
   return { psi, bins: edges.length + 1 };
-}
-
-/** χ² critical value for `df` degrees of freedom at the one-sided normal quantile `z` (Wilson–Hilferty). */
-export function chiSquareCritical(df: number, z: number): number {
-  const a = 2 / (9 * df);
-  return df * (1 - a + z * Math.sqrt(a)) ** 3;
 }

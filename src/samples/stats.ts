@@ -1,5 +1,6 @@
 import { DistinctCounter } from './distinct-counter.js';
 import { type JsonType, jsonTypeOf, walkFields } from './field-paths.js';
+import { ShapeAccumulator, type StringShape } from './string-shape.js';
 
 /**
  * Statistics of a set of records, per field path — what `<name>.stats.json` holds beside a sample, what drift is
@@ -21,7 +22,8 @@ import { type JsonType, jsonTypeOf, walkFields } from './field-paths.js';
  *       "numeric": { "count": 10000, "min": 0, "max": 499.99, "mean": 250.1, "decimals": 2,
  *                    "quantiles": { "p0": 0, "p10": 50, "p25": 125, "p50": 250, "p75": 375, "p90": 450, "p100": 499.99 },
  *                    "percentiles": [0, 5, 10, …, 499.99] },  // p0, p1 … p100: drift's PSI and synth draw on them
- *       "length": { "min": 3, "max": 12, "mean": 7.5 }  // strings only
+ *       "length": { "min": 3, "max": 12, "mean": 7.5 }, // strings only
+ *       "shape": { "lengths": …, "classes": …, "prefixes": …, "dates": 0, "sketch": … }  // strings only, see string-shape.ts
  *     },
  *     "lines": { … }, "lines[]": { … }, "lines[].sku": { … }   // nested fields: a.b, array items: a[]
  *   }
@@ -66,6 +68,8 @@ export interface FieldStats {
   top?: TopValue[];
   numeric?: NumericStats;
   length?: { min: number; max: number; mean: number };
+  /** Strings only: lengths, kinds of characters, prefixes and a sketch of the values (absent in stats made before it). */
+  shape?: StringShape;
 }
 
 /** Past this many distinct values per field, counting switches to an estimate. */
@@ -87,6 +91,7 @@ interface Accumulator {
   lenMax: number;
   lenSum: number;
   strings: number;
+  shape: ShapeAccumulator | undefined;
 }
 
 function decimalsOf(n: number): number {
@@ -141,6 +146,7 @@ export function computeStats(records: readonly unknown[]): SampleStats {
         lenMax: 0,
         lenSum: 0,
         strings: 0,
+        shape: undefined,
       };
       acc.set(path, a);
     }
@@ -175,6 +181,8 @@ export function computeStats(records: readonly unknown[]): SampleStats {
         if (len > a.lenMax) a.lenMax = len;
         a.lenSum += len;
         a.strings++;
+        a.shape ??= new ShapeAccumulator();
+        a.shape.add(v as string);
       }
     }
     return undefined;
@@ -203,6 +211,7 @@ export function computeStats(records: readonly unknown[]): SampleStats {
     }
     if (a.numbers.length > 0) f.numeric = numericStats(a.numbers, a.decimals);
     if (a.strings > 0) f.length = { min: a.lenMin, max: a.lenMax, mean: tidy(a.lenSum / a.strings) };
+    if (a.shape !== undefined) f.shape = a.shape.result();
     fields[path] = f;
   }
   return { format: 'slipway.sample-stats', version: 1, records: n, fields };

@@ -180,7 +180,12 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         lostTotal += report.lost;
         dupTotal += report.duplicated;
         const diff = row.record.summary.diff as OutputDiff | undefined;
-        const fields = diff ? Object.keys(diff.changedFields).join(', ') : '';
+        // The fields the release was allowed to change and did; the unexpected ones are in the count.
+        const fields = diff
+          ? Object.keys(diff.changedFields)
+              .filter((f) => diff.allowedFields?.includes(f) ?? true)
+              .join(', ')
+          : '';
         table.push([
           `${row.label} ${row.record.artifact.version}`,
           row.record.options.strategy,
@@ -191,7 +196,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           String(report.duplicated),
           diff === undefined
             ? '-'
-            : `${diff.compared} compared, ${diff.changed + diff.missing + diff.extra} unexpected${fields ? ` (changed as allowed: ${fields})` : ''}`,
+            : `${diff.compared} compared: ${diff.identical} identical, ${diff.changedAllowed ?? 0} changed as allowed${fields ? ` (${fields})` : ''}, ${diff.changed + diff.missing + diff.extra} unexpected`,
           row.record.summary.rollbackMs === undefined ? '-' : `${row.record.summary.rollbackMs} ms`,
         ]);
       }

@@ -51,12 +51,14 @@ export function registerProduce(program: Command, ctx: CliContext): void {
       }
       const module = await loadModule(findProjectFile(opts.project));
       const dataset = pickDataset(module, name);
+      // The whole file is checked before the log is opened: a file with bad lines creates nothing.
+      const values = opts.file === undefined ? undefined : await readValidFile(ctx, dataset, opts.file);
       const log = await ctx.openLog();
       try {
         await createDatasetTopic(log, dataset);
         const written =
-          opts.file !== undefined
-            ? await produceFile(ctx, log, dataset, opts.file)
+          values !== undefined
+            ? await produceValues(ctx, log, dataset, values)
             : await produceGenerated(ctx, log, dataset, opts);
         ctx.io.done();
         ctx.io.err(`produced ${written} records to ${dataset.topic}`);
@@ -71,8 +73,21 @@ function toAppend(dataset: Dataset, value: unknown, now: number): AppendRecord {
   return { partition: partitionFor(key, dataset.partitions), key, value: JSON.stringify(value), timestamp: now };
 }
 
-/** Reads and validates the whole file first, so a bad line writes nothing. */
-async function produceFile(ctx: CliContext, log: Log, dataset: Dataset, file: string): Promise<number> {
+/** Bad lines listed in the error; the rest are counted. */
+const MAX_LISTED = 20;
+
+interface BadLine {
+  line: number;
+  reason: string;
+  json: boolean;
+}
+
+/**
+ * Reads and validates the whole file, so a bad line writes nothing. Every bad line is found: the error
+ * lists the first {@link MAX_LISTED} as `file:line: reason` and counts the rest. `SLIPWAY_PARSE` when
+ * every bad line is bad JSON, else `SLIPWAY_VALIDATION`.
+ */
+async function readValidFile(ctx: CliContext, dataset: Dataset, file: string): Promise<unknown[]> {
   if (file !== '-' && !existsSync(file)) {
     throw new SlipwayError(
       'SLIPWAY_FILE_NOT_FOUND',
@@ -82,35 +97,66 @@ async function produceFile(ctx: CliContext, log: Log, dataset: Dataset, file: st
   const input = file === '-' ? process.stdin : createReadStream(file, 'utf8');
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   const values: unknown[] = [];
+  const bad: BadLine[] = [];
+  let badCount = 0;
+  let notRecords = 0;
+  let checked = 0;
   let lineNo = 0;
   for await (const line of lines) {
     lineNo++;
     if (line.trim() === '') continue;
+    checked++;
+    if (checked % 50_000 === 0) ctx.io.progress(`checked ${checked} lines`);
     let value: unknown;
     try {
       value = JSON.parse(line);
     } catch (err) {
-      throw new SlipwayError(
-        'SLIPWAY_PARSE',
-        `${file}:${lineNo} is not valid JSON (${(err as Error).message}). Nothing was written.`,
-        {
-          details: { file, line: lineNo },
-        },
-      );
+      badCount++;
+      if (bad.length < MAX_LISTED) bad.push({ line: lineNo, reason: (err as Error).message, json: true });
+      continue;
     }
     const why = dataset.explain(value);
     if (why !== undefined) {
-      throw new SlipwayError(
-        'SLIPWAY_VALIDATION',
-        `${file}:${lineNo} does not match ${dataset.topic}: ${why}. Nothing was written.`,
-        {
-          details: { file, line: lineNo },
-        },
-      );
+      badCount++;
+      notRecords++;
+      if (bad.length < MAX_LISTED) bad.push({ line: lineNo, reason: why, json: false });
+      continue;
     }
-    values.push(value);
-    if (values.length % 50_000 === 0) ctx.io.progress(`checked ${values.length} lines`);
+    // Once a line is bad nothing is written: only the count of good lines matters from then on.
+    if (badCount === 0) values.push(value);
   }
+  if (badCount > 0) throw badLinesError(dataset, file, bad, { count: badCount, notRecords, checked });
+  return values;
+}
+
+function badLinesError(
+  dataset: Dataset,
+  file: string,
+  bad: BadLine[],
+  { count, notRecords, checked }: { count: number; notRecords: number; checked: number },
+): SlipwayError {
+  const name = file === '-' ? '(stdin)' : file;
+  const first = bad[0] as BadLine;
+  // Bad JSON alone keeps its own code, as before; any line that is JSON but not a record makes it a validation error.
+  const code = notRecords === 0 ? 'SLIPWAY_PARSE' : 'SLIPWAY_VALIDATION';
+  const details = { file, line: first.line, bad: count, lines: bad.map(({ line, reason }) => ({ line, reason })) };
+  if (count === 1) {
+    const what = first.json
+      ? `is not valid JSON (${first.reason})`
+      : `does not match ${dataset.topic}: ${first.reason}`;
+    return new SlipwayError(code, `${name}:${first.line} ${what}. Nothing was written.`, { details });
+  }
+  const listed = bad.map((b) => `  ${name}:${b.line}: ${b.json ? `not valid JSON (${b.reason})` : b.reason}`);
+  const more = count > bad.length ? [`  … and ${count - bad.length} more bad lines`] : [];
+  return new SlipwayError(
+    code,
+    `${name}: ${count} of ${checked} lines are bad (not valid JSON, or not matching ${dataset.topic}). Nothing was written; fix them and run again:\n${[...listed, ...more].join('\n')}`,
+    { details },
+  );
+}
+
+/** Appends checked values in batches. */
+async function produceValues(ctx: CliContext, log: Log, dataset: Dataset, values: unknown[]): Promise<number> {
   const now = Date.now();
   for (let i = 0; i < values.length; i += 5000) {
     await log.append(

@@ -219,7 +219,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
       const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since');
       const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
       const root = resolve(opts.dir ?? defaultSamplesRoot());
-      const log = await ctx.openLog();
+      const log = await ctx.openLogForReading();
       const started = performance.now();
       try {
         const line = progressLine(dataset.topic);
@@ -310,7 +310,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
         const since = opts.since === undefined ? undefined : parseTime(opts.since, '--since');
         const until = opts.until === undefined ? undefined : parseTime(opts.until, '--until');
         const stratifyBy = fromManifest(base.manifest);
-        const log = await ctx.openLog();
+        const log = await ctx.openLogForReading();
         try {
           const line = progressLine(dataset.topic);
           current = await captureSample({
@@ -338,6 +338,15 @@ export function registerSample(program: Command, ctx: CliContext): void {
         throw new SlipwayError(
           'SLIPWAY_USAGE',
           `${dataset.topic}/${opts.sample} was masked with key id ${baseKey}, but ${what} with key id ${currentKey}: every masked value would differ. Set SLIPWAY_MASK_KEY to the key the sample was captured with.`,
+        );
+      }
+      const withoutShapes = (stats: SampleStats): boolean => {
+        const strings = Object.values(stats.fields).filter((f) => (f.types.string ?? 0) > 0);
+        return strings.length > 0 && strings.every((f) => f.shape === undefined);
+      };
+      if (withoutShapes(base.stats) || withoutShapes(current.stats)) {
+        ctx.io.err(
+          `note: ${withoutShapes(base.stats) ? `${dataset.topic}/${opts.sample}` : what} was captured before string shapes were kept: string fields (ids, keys) are compared by presence and common values only; capture it again to compare their shape and values`,
         );
       }
       const report = compareStats(base.stats, current.stats);

@@ -54,7 +54,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--values', 'print only the record values')
     .option('-p, --project <file>', 'module exporting the datasets (default: slipway.config.ts)')
     .action(async (name: string, opts: TailOptions) => {
-      const log = await ctx.openLog();
+      const log = await ctx.openLogForReading();
       try {
         const topic = await resolveTopic(log, name, opts.project);
         const info = (await log.describeTopic(topic)) as { partitions: number };

@@ -126,8 +126,10 @@ export function registerTest(program: Command, ctx: CliContext): void {
           if (e.type === 'layer-start') {
             ctx.io.err(`${label} ${e.files.length} file${e.files.length === 1 ? '' : 's'}…`);
           } else if (e.type === 'test') {
+            // One line per finished test: a progress line is throttled (off a terminal) or overwritten (on one),
+            // which showed only the first test or only the last.
             if (!e.ok && !e.skipped) ctx.io.err(`${label}   ✗ ${e.name}${e.file === null ? '' : ` (${e.file})`}`);
-            else ctx.io.progress(`${label}   ${e.skipped ? '-' : '✓'} ${e.name}`);
+            else ctx.io.err(`${label}   ${e.skipped ? '-' : '✓'} ${e.name}`);
           } else {
             ctx.io.done();
             const r = e.result;

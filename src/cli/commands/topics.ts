@@ -24,7 +24,7 @@ export function registerTopics(program: Command, ctx: CliContext): void {
     )
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const log = await ctx.openLog();
+      const log = await ctx.openLogForReading();
       try {
         const rows = [];
         for (const t of await log.listTopics()) {
@@ -67,8 +67,9 @@ export function registerTopics(program: Command, ctx: CliContext): void {
         // `--json` is also an option of `topics` itself: read it from either.
         const opts = cmd.optsWithGlobals() as TopicsAsCodeOptions;
         const module = await loadModule(findProjectFile(opts.project));
-        // The embedded log, or Kafka with the global `--kafka <brokers>` (or $SLIPWAY_KAFKA_BROKERS).
-        const log = await ctx.openLog();
+        // The embedded log, or Kafka with the global `--kafka <brokers>` (or $SLIPWAY_KAFKA_BROKERS). `plan` only
+        // reads: a log that does not exist is a mistyped path, not one to create.
+        const log = name === 'plan' ? await ctx.openLogForReading() : await ctx.openLog();
         let plan: TopicPlan;
         try {
           plan = name === 'plan' ? await planTopics(log, module.datasets) : await applyTopics(log, module.datasets);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { SlipwayError } from '../../errors.js';
@@ -29,6 +29,11 @@ import { type TopicRow, TopicTables } from './topic-tables.js';
 export interface EmbeddedLogOptions {
   /** Path of the SQLite file; created with its folder when missing. `:memory:` for a private in-process log. */
   path: string;
+  /**
+   * Refuse a file that does not exist with `SLIPWAY_LOG_NOT_FOUND` instead of creating it (and its folder):
+   * for callers that only read, where a missing file means a mistyped path (default false).
+   */
+  mustExist?: boolean;
   /** How long a write waits for another process's write lock, in ms (default 10,000). */
   busyTimeoutMs?: number;
   /**
@@ -55,6 +60,14 @@ export async function openEmbeddedLog(options: EmbeddedLogOptions): Promise<Log>
   const log = EmbeddedLog.open(options);
   await log.ready();
   return log;
+}
+
+function logNotFound(path: string, cause?: unknown): SlipwayError {
+  return new SlipwayError(
+    'SLIPWAY_LOG_NOT_FOUND',
+    `No embedded log at ${path}; nothing was created. Check the path, or open it without mustExist to create it.`,
+    { details: { path }, ...(cause === undefined ? {} : { cause }) },
+  );
 }
 
 /** The embedded log (internal: users open it with `openEmbeddedLog`; the commit thread uses `commitPacked`). */
@@ -93,12 +106,15 @@ export class EmbeddedLog implements Log {
 
   static open(options: EmbeddedLogOptions): EmbeddedLog {
     const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
+    const mustExist = (options.mustExist ?? false) && path !== ':memory:';
+    if (mustExist && !existsSync(path)) throw logNotFound(path);
     let db: Database.Database | undefined;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:' && !mustExist) mkdirSync(dirname(path), { recursive: true });
       // SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries, which shows up as latency
       // spikes when two processes write; #guard retries with much shorter waits instead.
-      db = new Database(path, { timeout: 0 });
+      // fileMustExist: a file removed since the check above is not created either.
+      db = new Database(path, { timeout: 0, fileMustExist: mustExist });
       const opened = db;
       const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
       retryBusy(() => {
@@ -116,6 +132,7 @@ export class EmbeddedLog implements Log {
       );
     } catch (err) {
       db?.close();
+      if (mustExist && !existsSync(path)) throw logNotFound(path, err);
       throw translateSqliteError(err, path);
     }
   }

@@ -1,7 +1,9 @@
 /**
  * Finds the Kafka broker for tests: `KAFKA_BROKERS` (comma-separated `host:port`), or else starts the
  * project's single-node broker with `node scripts/kafka-broker.mjs start` (idempotent; it keeps running
- * for later test files — stop it with `npm run kafka:stop`). Never skips: no broker is a test failure.
+ * for later test files). Under `npm test` it starts in the run's own state folder (`SLIPWAY_KAFKA_STATE`,
+ * set by scripts/run-tests.mjs) and the run stops it when it ends; a test file run on its own starts the
+ * checkout's broker, which stays up until `npm run kafka:stop`. Never skips: no broker is a test failure.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
