@@ -389,7 +389,7 @@ export function diffGate(
     ok,
     status: ok ? 'pass' : 'fail',
     inconclusive: false,
-    message: `${gate} ${diff.identical} identical, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra of ${diff.compared}: ${ok ? 'within' : 'above'} ${pct(limit)}`,
+    message: `${gate} ${diff.identical} identical, ${diff.changedAllowed ?? 0} changed as allowed, ${diff.changed} changed, ${diff.missing} missing, ${diff.extra} extra of ${diff.compared}: ${ok ? 'within' : 'above'} ${pct(limit)}`,
   };
 }
 
