@@ -275,7 +275,10 @@ describe('gates', () => {
     const failed = diffGate(diff(1000, 3), {}, 'sample-diff-ratio');
     assert.equal(failed.status, 'fail');
     assert.equal(failed.gate, 'sample-diff-ratio');
-    assert.match(failed.message, /997 identical, 0 changed as allowed, 3 changed, 0 missing, 0 extra of 1000: above 0 %$/);
+    assert.match(
+      failed.message,
+      /997 identical, 0 changed as allowed, 3 changed, 0 missing, 0 extra of 1000: above 0 %$/,
+    );
   });
 
   it('gives a canary’s baseline as blue’s counts since green’s activation', () => {
