@@ -19,7 +19,6 @@ import {
   type DeploymentEvent,
   type DeployRequestOptions as DeployOptions,
   type Log,
-  type LogRecord,
   openSqliteControlStore,
 } from 'slipway';
 import { longestGap as gapAround, outputTimes } from '../src/deploy/output-gaps.js';
