@@ -1,13 +1,14 @@
 import { SlipwayError } from '../errors.js';
 import { openEmbeddedLog } from './embedded/embedded-log.js';
 import type { Log } from './log.js';
+import { namespaceLog } from './namespaced-log.js';
 
 /**
  * Which engine an environment's log is on, and where: the embedded SQLite file (the default, one
  * machine) or a Kafka cluster. Pipelines, artifacts and strategies are the same on both; only this
  * changes between environments.
  */
-export type LogConfig =
+export type LogConfig = (
   | { engine: 'embedded'; path: string }
   | {
       engine: 'kafka';
@@ -20,7 +21,14 @@ export type LogConfig =
       requestTimeoutMs?: number;
       /** How long to wait for a connection to a broker (default 5,000 ms). */
       connectTimeoutMs?: number;
-    };
+    }
+) & {
+  /**
+   * The namespace of an environment or workspace on a shared log: every topic, group, owner and state
+   * namespace carries this prefix on the underlying log (see `namespaceLog`). None by default.
+   */
+  namespace?: string;
+};
 
 /** How {@link openLog} opens the log. */
 export interface OpenLogOptions {
@@ -35,6 +43,11 @@ export interface OpenLogOptions {
 
 /** Opens the log an environment is configured with. Runners given the same config share it. */
 export async function openLog(config: LogConfig, options: OpenLogOptions = {}): Promise<Log> {
+  const log = await openEngine(config, options);
+  return config.namespace === undefined || config.namespace === '' ? log : namespaceLog(log, config.namespace);
+}
+
+async function openEngine(config: LogConfig, options: OpenLogOptions): Promise<Log> {
   if (config.engine === 'embedded') {
     return openEmbeddedLog({
       path: config.path,
@@ -72,5 +85,6 @@ export function parseBrokers(text: string, from = '--kafka'): string[] {
 
 /** One line naming where a log is, for status and progress output. */
 export function describeLogConfig(config: LogConfig): string {
-  return config.engine === 'embedded' ? `embedded log ${config.path}` : `Kafka at ${config.brokers.join(',')}`;
+  const where = config.engine === 'embedded' ? `embedded log ${config.path}` : `Kafka at ${config.brokers.join(',')}`;
+  return config.namespace ? `${where}, namespace ${config.namespace}` : where;
 }
