@@ -129,9 +129,12 @@ export function registerDlq(program: Command, ctx: CliContext): void {
       '\nGroups without a version, artifact or deployment (dead letters written before Slipway recorded them) show "unknown".',
     )
     .action(
-      async (name: string | undefined, opts: FilterOptions & { list?: boolean; project?: string; json?: boolean }) => {
+      async (
+        name: string | undefined,
+        opts: FilterOptions & { list?: boolean; project?: string; json?: boolean; log?: string; kafka?: string },
+      ) => {
         const selection = selectionOf(opts);
-        const log = await ctx.openLog();
+        const log = await openDlqLog(ctx, opts);
         try {
           const { topics, pipeline } = await resolveTopics(log, name, opts.project);
           const chosen: DeadLetter[] = [];
