@@ -18,7 +18,7 @@ import { loadModule, pickDataset } from '../../project/load-module.js';
 import { checkExactlyOnce } from '../../runtime/exactly-once-check.js';
 import { ChildProcessSupervisor } from '../../supervisor/child-process-supervisor.js';
 import { type CliContext, intOption } from '../context.js';
-import { describeEvent } from '../render-event.js';
+import { describeEvent, describeOutcome, replayCommand } from '../render-event.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/orders/', import.meta.url));
 
@@ -28,6 +28,12 @@ interface Row {
   from: Map<number, number>;
   to: Map<number, number>;
 }
+
+/** A row's pause: the cutover's, or the replay's (the live runner paused while it replayed). */
+const pauseOf = (d: DeploymentRecord): string => {
+  const ms = d.summary.strategy === 'replay' ? d.summary.replayPauseMs : d.summary.cutoverPauseMs;
+  return ms === undefined || ms === null ? '-' : `${ms} ms`;
+};
 
 async function committed(log: Log): Promise<Map<number, number>> {
   return new Map((await log.committedOffsets('slipway.enrich-orders')).map((o) => [o.partition, o.offset]));
@@ -77,7 +83,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description(
-      'The main job in one command: a local control plane, live load, v1 → v2 blue-green with a shadow diff, then a broken v3 rolled back by the gates',
+      'The main job in one command: a local control plane, live load, v1 → v2 blue-green with a shadow diff, then a broken v3 rolled back by the gates and its dead letters replayed through the live version',
     )
     .option('--rate <n>', 'records per second of generated load', intOption('--rate', 1), 2000)
     .option('--keep', 'keep the demo folder (log, control store, artifacts) and print where it is')
@@ -118,6 +124,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       io.out(`\nload: ${opts.rate} orders/s into ${orders.topic}, running the whole time\n`);
 
       const rows: Row[] = [];
+      let replay: { dead: number; record: DeploymentRecord } | undefined;
       try {
         const deploy = async (label: string, options: DeployRequestOptions): Promise<void> => {
           io.out(`deploy ${label} (${options.strategy}${options.shadow ? ', shadow diff' : ''})`);
@@ -135,6 +142,18 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           gates: { allowChangedFields: ['amountEur', 'customerTotalEur', 'tier'] },
         });
         await deploy('v3 (broken)', { strategy: 'blue-green', bakeMs: 5000, gates: { maxDlqRatio: 0.01 } });
+        // The rollback left what v3 dead-lettered behind: its summary offers the replay, and the demo runs it.
+        const broken = rows.at(-1)?.record;
+        if (broken?.status === 'rolled_back' && (broken.summary.deadLettered ?? 0) > 0) {
+          io.out(`${describeOutcome(broken)}\n`);
+          io.out(`$ ${replayCommand(broken)}`);
+          const from = await committed(log);
+          const started = await controller.replayDeadLetters('enrich-orders', { deployment: broken.id });
+          const record = await controller.wait((started.deployment as DeploymentRecord).id);
+          rows.push({ label: "v3's dead letters", record, from, to: await committed(log) });
+          io.out(`  → ${describeOutcome(record)}\n`);
+          replay = { dead: broken.summary.deadLettered ?? 0, record };
+        }
       } finally {
         const sent = await load.stop();
         for (let i = 0; i < 200; i++) {
@@ -147,7 +166,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       }
 
       const table: string[][] = [
-        ['deployment', 'strategy', 'status', 'cutover pause', 'lost', 'duplicated', 'diff', 'rollback'],
+        ['deployment', 'strategy', 'status', 'pause', 'lost', 'duplicated', 'diff', 'rollback'],
       ];
       let lostTotal = 0;
       let dupTotal = 0;
@@ -167,7 +186,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           `${row.label} ${row.record.artifact.version}`,
           row.record.options.strategy,
           row.record.status,
-          row.record.summary.cutoverPauseMs === undefined ? '-' : `${row.record.summary.cutoverPauseMs} ms`,
+          pauseOf(row.record),
           String(report.lost),
           String(report.duplicated),
           diff === undefined
@@ -188,11 +207,17 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         io.out(`  ${r.map((c, j) => c.padEnd(widths[j] as number)).join('  ')}`);
         if (i === 0) io.out(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
       }
+      const replayed = replay?.record.summary.replay;
+      const seconds = `${((performance.now() - started) / 1000).toFixed(1)} s.`;
       io.out(
-        `\n${all.inputs} orders in; ${all.lost} lost, ${all.duplicated} written twice, ${all.deadLettered} dead-lettered by the broken version before its rollback. ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+        replayed === undefined
+          ? `\n${all.inputs} orders in; ${all.lost} lost, ${all.duplicated} written twice, ${all.deadLettered} dead-lettered by the broken version before its rollback. ${seconds}`
+          : `\n${all.inputs} orders in; ${all.deadLettered} dead-lettered by the broken version, replayed through ${replayed.version} after the rollback: ${all.lost} lost, ${all.duplicated} written twice. ${seconds}`,
       );
       if (opts.keep) io.out(`kept ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
-      if (lostTotal + dupTotal + all.lost + all.duplicated > 0) process.exitCode = 1;
+      // Every dead letter of the broken version went through the live version once: none left, none twice.
+      const unreplayed = replayed === undefined ? 0 : all.deadLettered - all.replayed;
+      if (lostTotal + dupTotal + all.lost + all.duplicated + unreplayed > 0) process.exitCode = 1;
     });
 }
