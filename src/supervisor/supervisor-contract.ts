@@ -334,6 +334,32 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       await group.stop();
     });
 
+    it('replays dead letters through a group: each member those of its own partitions, under its own owner', async () => {
+      const { log, spec } = await setup();
+      await produce(log, 0, 100, (i) => i % 10 === 0);
+      const owner = 'slipway.sup-counter';
+      const shares = [[{ topic: IN, partition: 0 }], [{ topic: IN, partition: 1 }]];
+      const group = new RunnerGroup(supervisor, { ...spec, owner }, shares);
+      await group.start();
+      await group.activate();
+      await until('100 committed', async () => (await committed(log, 'slipway.sup-counter')) === 100);
+      await group.stop();
+      const fixed = new RunnerGroup(
+        supervisor,
+        { ...spec, id: `${spec.id}:fixed`, owner, config: { acceptNegative: true } },
+        shares,
+      );
+      await fixed.start();
+      await fixed.activate();
+      await fixed.pause();
+      const done = await fixed.replayDeadLetters({ replay: 'replay-g', selection: {} });
+      assert.deepEqual([done.selected, done.replayed, done.outputs], [10, 10, 10]);
+      assert.ok(done.commits >= 1 && done.commits <= 2);
+      const report = await checkExactlyOnce(log, { input: IN, outputs: [OUT], dlq: `${IN}.dlq` });
+      assert.deepEqual([report.lost, report.duplicated, report.replayed], [0, 0, 10], JSON.stringify(report.examples));
+      await fixed.stop();
+    });
+
     it('gives up on a group member that keeps dying, with its last error', async () => {
       const { log, spec } = await setup();
       await produce(log, 0, 50);
