@@ -84,6 +84,8 @@ export const ErrorCodes = {
   MANAGED: 'SLIPWAY_MANAGED',
   /** Thrown when `slipway test` cannot show that the tests exercised exactly the artifact's code: the sources under test do not rebuild to its digest (or changed while the tests ran). No report is recorded. */
   TEST_BINDING: 'SLIPWAY_TEST_BINDING',
+  /** Thrown when a replay of dead letters (`slipway dlq replay`) selects nothing left to replay: none match, or a replay took care of them already. */
+  NOTHING_TO_REPLAY: 'SLIPWAY_NOTHING_TO_REPLAY',
   /** Thrown when the control plane refuses a request from where it came (a change from another machine, until the API has tokens and roles). */
   FORBIDDEN: 'SLIPWAY_FORBIDDEN',
 } as const;

@@ -35,12 +35,16 @@ export type {
   DeploymentStatus,
   DeploymentSummary,
   Release,
+  ReplayOutcome,
   StepName,
 } from './deploy/deployment.js';
 export type { BaselineCounts, GateConfig, GateName, GateStatus, GateVerdict } from './deploy/gates.js';
 export { GateConfigSchema } from './deploy/gates.js';
 export type { OutputDiff } from './deploy/output-diff.js';
 export { diffOutputs } from './deploy/output-diff.js';
+export type { ReplayOptions, ReplayRequestBody, ReplaySelection } from './deploy/replay-options.js';
+export { ReplayOptionsSchema, ReplayRequestSchema } from './deploy/replay-options.js';
+export type { ReplayPlanView } from './deploy/strategies/replay.js';
 export type { ErrorCode, ErrorJSON, SlipwayErrorOptions } from './errors.js';
 export { ErrorCodes, errorFromJSON, errorToJSON, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';
@@ -68,6 +72,22 @@ export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
+export type {
+  DeadLetter,
+  DeadLetterGroup,
+  DeadLetterSelection,
+  ReplayMarker,
+  ReplayStatus,
+  SourceRange,
+} from './runtime/dead-letters.js';
+export {
+  groupDeadLetters,
+  parseSourceRange,
+  REPLAY_HEADER,
+  readDeadLetters,
+  readReplayMarkers,
+  replayMarkerTopic,
+} from './runtime/dead-letters.js';
 export type { ExactlyOnceReport } from './runtime/exactly-once-check.js';
 export { checkExactlyOnce } from './runtime/exactly-once-check.js';
 export type { LatencyHistogramSnapshot } from './runtime/latency-histogram.js';
@@ -79,6 +99,8 @@ export type {
   DlqEvent,
   DlqReason,
   Provenance,
+  ReplayRequest,
+  ReplayResult,
   RunnerMode,
   RunnerOptions,
   RunnerState,

@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
+import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
@@ -44,6 +45,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  if (isDlqCommand(argv)) program.enablePositionalOptions();
   const ctx = createContext(program, io, interrupt.signal);
   registerBuild(program, ctx);
   registerArtifacts(program, ctx);
@@ -56,6 +58,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerDaemon(program, ctx);
   registerDeploy(program, ctx);
   registerStatus(program, ctx);
+  registerDlq(program, ctx);
   registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
 

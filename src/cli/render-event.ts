@@ -1,4 +1,11 @@
-import type { BakeOutcome, ConfigChange, DeploymentEvent, DeploymentRecord, StepError } from '../deploy/deployment.js';
+import type {
+  BakeOutcome,
+  ConfigChange,
+  DeploymentEvent,
+  DeploymentRecord,
+  ReplayOutcome,
+  StepError,
+} from '../deploy/deployment.js';
 import type { GateVerdict } from '../deploy/gates.js';
 import type { OutputDiff } from '../deploy/output-diff.js';
 import type { PartitionOffset } from '../log/log.js';
@@ -140,6 +147,19 @@ export function describeEvent(e: DeploymentEvent): string {
         'cutover',
         `green is live at offset ${e.data.records} (epoch ${e.data.epoch}), pause ${e.data.pauseMs} ms`,
       );
+    case 'pause-live':
+      if (e.kind === 'begin') return line('replay', 'pausing the live runner at its committed offsets…');
+      return line('replay', `live runner paused at offset ${e.data.records}`);
+    case 'replay':
+      if (e.kind === 'begin')
+        return line('replay', `${e.data.planned} dead letters through ${e.data.version}, exactly once by source…`);
+      return line('replay', describeReplay(e.data));
+    case 'resume-live':
+      if (e.kind === 'begin') return line('replay', 'activating the live runner from the same offsets…');
+      return line(
+        'replay',
+        `live again from offset ${e.data.records}${e.data.pauseMs === null ? '' : ` (output paused ${e.data.pauseMs} ms)`}`,
+      );
     case 'runner':
       return line(
         'runner',
@@ -156,6 +176,7 @@ export function describeEvent(e: DeploymentEvent): string {
         failedGates(d.gates) || undefined,
         d.error === undefined ? undefined : describeError(d.error),
         d.rollbackMs === undefined ? undefined : `rollback ${d.rollbackMs} ms`,
+        d.deadLettered ? `${d.deadLettered} records dead-lettered by the rolled-back version` : undefined,
       ].filter((p) => p !== undefined && p !== '');
       return line(e.step, parts.join('; '));
     }
@@ -172,14 +193,39 @@ export function describeEvent(e: DeploymentEvent): string {
   }
 }
 
-/** The last line of a deployment: its status and, when it did not complete, why. */
+/** What a replay of dead letters did, in one line. */
+export function describeReplay(r: ReplayOutcome): string {
+  const skipped = [
+    r.alreadyReplayed > 0 ? `${r.alreadyReplayed} replayed before` : undefined,
+    r.skippedFailed > 0 ? `${r.skippedFailed} failed again before (--retry-failed)` : undefined,
+    r.unreadable > 0 ? `${r.unreadable} unreadable` : undefined,
+  ].filter((p) => p !== undefined);
+  return `${r.replayed} replayed through ${r.version} (${r.outputs} outputs), ${r.failedAgain} dead-lettered again${
+    skipped.length === 0 ? '' : `; skipped ${skipped.join(', ')}`
+  }`;
+}
+
+/** The command that replays what a rolled-back deployment's version dead-lettered. */
+export const replayCommand = (d: Pick<DeploymentRecord, 'id' | 'pipeline'>): string =>
+  `slipway dlq replay ${d.pipeline} --deployment ${d.id}`;
+
+/**
+ * The last line of a deployment: its status and, when it did not complete, why; a rollback whose version
+ * dead-lettered records gives the command that replays them through the live version; a replay what it did.
+ */
 export function describeOutcome(d: DeploymentRecord): string {
-  if (d.status === 'completed' || d.status === 'running') return `${d.id} ${d.status}`;
   const s = d.summary;
+  if (d.status === 'running') return `${d.id} ${d.status}`;
+  if (d.status === 'completed')
+    return `${d.id} ${d.status}${s.replay === undefined ? '' : `: ${describeReplay(s.replay)}`}`;
   const why = [
     s.reason,
     failedGates(s.gates) || undefined,
     s.error === undefined ? undefined : describeError(s.error),
-  ].filter((p) => p !== undefined && p !== '');
+  ].filter((p): p is string => p !== undefined && p !== '');
+  if (d.status === 'rolled_back' && (s.deadLettered ?? 0) > 0)
+    why.push(
+      `${s.deadLettered} records dead-lettered by ${d.artifact.version}: replay them through the live version with \`${replayCommand(d)}\``,
+    );
   return `${d.id} ${d.status}${why.length === 0 ? '' : `: ${why.join('; ')}`}`;
 }

@@ -9,6 +9,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { parseManifest } from '../artifact/manifest.js';
 import type { Controller } from '../deploy/controller.js';
 import { DeployRequestSchema } from '../deploy/deploy-options.js';
+import { ReplayRequestSchema } from '../deploy/replay-options.js';
 import { errorToJSON, isSlipwayError, SlipwayError } from '../errors.js';
 import {
   ArtifactUploadSchema,
@@ -31,6 +32,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_ARTIFACT_AMBIGUOUS: 409,
   SLIPWAY_DEPLOY_REFUSED: 409,
   SLIPWAY_RELEASE_GATE: 409,
+  SLIPWAY_NOTHING_TO_REPLAY: 409,
 };
 
 /**
@@ -191,6 +193,10 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
     .post('/api/pipelines/:pipeline/scale', body(ScaleRequestSchema, 'scale request'), async (c) =>
       c.json(await controller.scale(c.req.param('pipeline'), c.req.valid('json').runners), 202),
     )
+    .post('/api/pipelines/:pipeline/dlq-replay', body(ReplayRequestSchema, 'replay request'), async (c) => {
+      const replay = await controller.replayDeadLetters(c.req.param('pipeline'), c.req.valid('json'));
+      return c.json(replay, replay.deployment === null ? 200 : 202);
+    })
     .post('/api/rollback', body(RollbackRequestSchema, 'rollback request'), async (c) => {
       const { pipeline } = c.req.valid('json');
       const id = await controller.rollback(pipeline);

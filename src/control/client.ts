@@ -1,6 +1,7 @@
 import { type ClientResponse, hc } from 'hono/client';
 import type { ArtifactManifest } from '../artifact/manifest.js';
 import type { DeployRequest } from '../deploy/deploy-options.js';
+import type { ReplayRequestBody } from '../deploy/replay-options.js';
 import type { TestReport } from '../deploy/test-report.js';
 import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
 import type { ControlApi } from './api.js';
@@ -85,6 +86,11 @@ export class ControlPlaneClient {
 
   scale(pipeline: string, runners: number) {
     return this.#ok(this.api.api.pipelines[':pipeline'].scale.$post({ param: { pipeline }, json: { runners } }));
+  }
+
+  /** Replays dead letters of a pipeline through its live version (a recorded deployment), or only plans it (`dryRun`). */
+  replayDeadLetters(pipeline: string, request: ReplayRequestBody = {}) {
+    return this.#ok(this.api.api.pipelines[':pipeline']['dlq-replay'].$post({ param: { pipeline }, json: request }));
   }
 
   rollback(pipeline: string) {

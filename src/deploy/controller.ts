@@ -16,10 +16,12 @@ import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord, Rele
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
+import type { ReplayRequestBody } from './replay-options.js';
 import { shadowNames } from './shadow-names.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
+import { nothingToReplay, planDeadLetterReplay, type ReplayPlanView, runReplay } from './strategies/replay.js';
 import { runScale } from './strategies/scale.js';
 import type { StrategyContext } from './strategy-context.js';
 
@@ -356,6 +358,8 @@ export class Controller extends EventEmitter {
           return await runCanary(ctx);
         case 'scale':
           return await runScale(ctx);
+        case 'replay':
+          return await runReplay(ctx);
         default:
           throw new SlipwayError('SLIPWAY_DEPLOY_REFUSED', `Unknown strategy '${String(record.options.strategy)}'.`);
       }
@@ -429,6 +433,59 @@ export class Controller extends EventEmitter {
     );
     this.#launch(record);
     return record;
+  }
+
+  /**
+   * Replays dead letters of `pipeline` through its live version (see `runReplay`): recorded and resumable like a
+   * deployment, refused while one of the pipeline runs. Returns the plan and the replay's record at once
+   * (`wait(id)` for its end); with `dryRun`, the plan only. Refused with `SLIPWAY_NOTHING_TO_REPLAY` when the
+   * selection leaves nothing to replay, `SLIPWAY_DEPLOYMENT_NOT_FOUND` when the pipeline is not deployed.
+   *
+   * @example
+   * const { deployment } = await controller.replayDeadLetters('enrich-orders', { deployment: 'dep-lx2a-3f9a' })
+   */
+  async replayDeadLetters(
+    pipeline: string,
+    request: ReplayRequestBody = {},
+  ): Promise<{ plan: ReplayPlanView; deployment: DeploymentRecord | null }> {
+    const release = await this.store.getRelease(pipeline, this.environment);
+    if (release === undefined) {
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOYMENT_NOT_FOUND',
+        `${pipeline} is not deployed in ${this.environment}: dead letters are replayed through the live version. Deploy it first (\`slipway dlq\` lists dead letters without a control plane).`,
+      );
+    }
+    const { dryRun, ...options } = request;
+    const plan = await planDeadLetterReplay({
+      log: this.log,
+      store: this.store,
+      manifest: await this.manifestOf(release.artifact),
+      pipeline,
+      liveVersion: release.artifact.version,
+      options,
+    });
+    if (dryRun === true) return { plan, deployment: null };
+    if (plan.toReplay === 0) throw nothingToReplay(plan);
+    const replayOptions: DeployOptions = {
+      strategy: 'replay',
+      replay: plan.selection,
+      config: release.config,
+      previousConfig: release.config,
+    };
+    const { record } = await this.store.createDeployment(
+      {
+        id: newId(),
+        pipeline,
+        environment: this.environment,
+        artifact: release.artifact,
+        previous: release.artifact,
+        options: replayOptions,
+        summary: { strategy: 'replay', replayPlanned: plan.toReplay, startedAt: Date.now() },
+      },
+      { artifact: release.artifact, previous: release.artifact, options: replayOptions },
+    );
+    this.#launch(record);
+    return { plan, deployment: record };
   }
 
   /** Resolves with the deployment's final record. */

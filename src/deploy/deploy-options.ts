@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { GateConfigSchema } from './gates.js';
+import type { ReplaySelection } from './replay-options.js';
 
 /**
  * The one definition of what a deployment may be asked to do. The API validates request bodies
@@ -7,13 +8,13 @@ import { GateConfigSchema } from './gates.js';
  * strategies read them, and the control store keeps them as they are.
  */
 
-/** How a new version replaces the live one. `scale` is the controller's own (`slipway scale`). */
+/** How a new version replaces the live one. `scale` and `replay` are the controller's own (`slipway scale`, `slipway dlq replay`). */
 export const StrategySchema = Type.Union(
   [Type.Literal('blue-green'), Type.Literal('canary'), Type.Literal('recreate')],
   { description: 'blue-green (default), canary or recreate' },
 );
 export type DeployStrategy = Static<typeof StrategySchema>;
-export type Strategy = DeployStrategy | 'scale';
+export type Strategy = DeployStrategy | 'scale' | 'replay';
 
 export const ShadowOptionsSchema = Type.Object(
   {
@@ -66,6 +67,8 @@ export type DeployOptions = Omit<DeployRequestOptions, 'strategy'> & {
   strategy: Strategy;
   /** `scale`: how many runner processes the live version runs as from now on. */
   runners?: number;
+  /** `replay`: which dead letters the live version processes. */
+  replay?: ReplaySelection;
   /** Set when a local deployment skipped the release gate (`--allow-untested`); kept in its history. */
   untested?: boolean;
   /** Where the config came from: the request, the live release (carried forward), or the schema's defaults. */

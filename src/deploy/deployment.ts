@@ -1,4 +1,5 @@
 import type { PartitionOffset } from '../log/log.js';
+import type { ReplayResult } from '../runtime/runner.js';
 import type { DeployOptions, Strategy } from './deploy-options.js';
 import type { BaselineCounts, GateVerdict } from './gates.js';
 import type { OutputDiff } from './output-diff.js';
@@ -78,6 +79,17 @@ export interface RollbackOutcome {
   rollbackMs: number;
 }
 
+/** What a replay of dead letters did: the runner's counts, through which version, how long output paused. */
+export interface ReplayOutcome extends ReplayResult {
+  version: string;
+}
+
+/** Where the live runner paused for a replay (its committed offsets N), or resumed from. */
+export interface LiveOffsets {
+  offsets: PartitionOffset[];
+  records: number;
+}
+
 /** Figures and outcomes of a deployment, kept on its record for `history` and the dashboard. */
 export interface DeploymentSummary {
   strategy: Strategy;
@@ -102,6 +114,11 @@ export interface DeploymentSummary {
   rollbackMs?: number;
   /** Dead letters written by the version rolled back (for `slipway dlq replay`). */
   deadLettered?: number;
+  /** `replay`: the dead letters planned for it, and what it did. */
+  replayPlanned?: number;
+  replay?: ReplayOutcome;
+  /** `replay`: how long the live runner's output paused for it, ms. */
+  replayPauseMs?: number;
 }
 
 /** How a deployment ended, as its terminal event records it (also merged into the summary). */
@@ -165,6 +182,12 @@ export type DeploymentEventBody =
   | Ev<CanaryStep, 'end', CanaryStepOutcome>
   | Ev<'canary-cutover', 'begin', { share: 100 }>
   | Ev<'canary-cutover', 'end', Handoff & { share: 100 }>
+  | Ev<'pause-live', 'begin', Empty>
+  | Ev<'pause-live', 'end', LiveOffsets>
+  | Ev<'replay', 'begin', { version: string; planned: number }>
+  | Ev<'replay', 'end', ReplayOutcome>
+  | Ev<'resume-live', 'begin', Empty>
+  | Ev<'resume-live', 'end', LiveOffsets & { pauseMs: number | null }>
   | Ev<'runner', 'info', RunnerNote>
   | Ev<StepName, 'error', StepError>
   | Ev<TerminalStatus, 'info', FinishInfo>;
@@ -198,6 +221,9 @@ export type StepName =
   | 'barrier'
   | CanaryStep
   | 'canary-cutover'
+  | 'pause-live'
+  | 'replay'
+  | 'resume-live'
   | 'runner'
   | TerminalStatus;
 

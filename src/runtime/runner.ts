@@ -4,6 +4,7 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
+import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
@@ -11,6 +12,7 @@ import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 
+export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
 export { mergeRunnerStats } from './runner-stats.js';
 export type {
@@ -98,6 +100,7 @@ export class Runner extends EventEmitter {
   #labels: { pipeline: string; version: string };
   readonly #clock: () => number;
   readonly #stats = new RunnerStatsRecorder();
+  #replaying = false;
 
   constructor(options: RunnerOptions) {
     super();
@@ -179,6 +182,13 @@ export class Runner extends EventEmitter {
   }
 
   #expect(command: string, ...allowed: RunnerState[]): void {
+    if (this.#replaying) {
+      throw new SlipwayError(
+        'SLIPWAY_INVALID_STATE',
+        `Cannot ${command} runner of '${this.pipeline.name}' while it replays dead letters: wait for the replay to end.`,
+        { details: { state: this.#state, command } },
+      );
+    }
     if (!allowed.includes(this.#state)) {
       throw new SlipwayError(
         'SLIPWAY_INVALID_STATE',
@@ -327,6 +337,54 @@ export class Runner extends EventEmitter {
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
+  }
+
+  /**
+   * Replays dead letters of its input partitions through this version (see dead-letter-replay.ts): each selected
+   * source not replayed yet is processed by the batch core — state in the record's own partition, outputs with its
+   * original `slipway-source` — and committed with a replay marker per source in one atomic commit under the
+   * owner's epoch, without input offsets, so a paused runner resumes from the same offsets after it. A record that
+   * fails again goes to the dead-letter topic again, marked with the replay, and is not replayed again unless
+   * `retryFailed`. Only while paused (under the epoch it ran with) or in standby (under `epoch`, or one it fences).
+   *
+   * @example
+   * await runner.pause()
+   * const { replayed, failedAgain } = await runner.replayDeadLetters({ replay: 'dep-1', selection: { deployment: 'dep-0' } })
+   * await runner.activate()
+   */
+  async replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
+    this.#expect('replay dead letters through the', 'paused', 'standby');
+    if (this.mode === 'shadow') {
+      throw new SlipwayError(
+        'SLIPWAY_INVALID_STATE',
+        `A shadow runner of '${this.pipeline.name}' cannot replay dead letters: its outputs are not the live ones.`,
+      );
+    }
+    this.#replaying = true;
+    try {
+      if (this.#state === 'standby') await this.#prepare(request.epoch === undefined ? {} : { epoch: request.epoch });
+      return await replayThrough(
+        {
+          log: this.log,
+          owner: this.owner,
+          epoch: this.#epoch,
+          stateNamespace: this.stateNamespace,
+          version: this.pipeline.version,
+          ...(this.#options.provenance?.artifact === undefined ? {} : { artifact: this.#options.provenance.artifact }),
+          inputs: this.pipeline.inputs,
+          partitions: this.#slots,
+          dlqTopic: (input) => this.#dlqTopics.get(input) as string,
+          process: (records) => this.#core.process(records, this.#config, undefined),
+          pendingWrites: () => this.#store.pendingWrites(),
+          applyBatch: () => this.#store.applyBatch(),
+          discardBatch: () => this.#store.discardBatch(),
+          commit: (batch) => this.#commitWithRetry(batch),
+        },
+        request,
+      );
+    } finally {
+      this.#replaying = false;
+    }
   }
 
   /** A copy of the committed keyed state of one partition. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { ActivateOptions } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult } from '../runtime/runner.js';
 import type { RunnerCommand, RunnerMessage } from './protocol.js';
 import type {
   HandleState,
@@ -183,6 +183,10 @@ export class RunnerProcess extends EventEmitter implements RunnerHandle {
 
   sample(inputs: SampleInput[]): Promise<SampleOutput[]> {
     return this.#call({ cmd: 'sample', inputs }) as Promise<SampleOutput[]>;
+  }
+
+  replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
+    return this.#call({ cmd: 'replayDeadLetters', request }) as Promise<ReplayResult>;
   }
 
   /** Stops the runner (finishing its batch) and waits for the process to exit. Idempotent. */

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type ErrorJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult, RunnerState } from '../runtime/runner.js';
 import { RunnerSession } from './runner-session.js';
 import type {
   HandleState,
@@ -115,6 +115,10 @@ export class InProcessRunner extends EventEmitter implements RunnerHandle {
 
   sample(inputs: SampleInput[]): Promise<SampleOutput[]> {
     return this.#call(() => this.#session.sample(inputs));
+  }
+
+  replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
+    return this.#call(() => this.#session.runner.replayDeadLetters(request));
   }
 
   #exit(exit: RunnerExit): void {

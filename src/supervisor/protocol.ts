@@ -1,7 +1,7 @@
 // The IPC protocol between a child-process supervisor and its runner processes (runner-host.ts).
 import type { ErrorJSON } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { ActivateOptions, RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, RunnerState } from '../runtime/runner.js';
 import type { RunnerCommit, RunnerDeadLetter, RunnerSpec, SampleInput } from './supervisor.js';
 
 /** Supervisor → runner. */
@@ -13,7 +13,8 @@ export type RunnerCommand =
   | { id: number; cmd: 'stop' }
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'metrics' }
-  | { id: number; cmd: 'sample'; inputs: SampleInput[] };
+  | { id: number; cmd: 'sample'; inputs: SampleInput[] }
+  | { id: number; cmd: 'replayDeadLetters'; request: ReplayRequest };
 
 /** Runner → supervisor. */
 export type RunnerMessage =

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type Registry } from 'prom-client';
 import { type ErrorJSON, errorToJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
-import type { ActivateOptions } from '../runtime/runner.js';
+import { addReplayResults, emptyReplayResult } from '../runtime/dead-letter-replay.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult } from '../runtime/runner.js';
 import { mergeRunnerStats } from '../runtime/runner-stats.js';
 import type {
   HandleState,
@@ -286,6 +287,14 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     if (first === undefined)
       return Promise.reject(new SlipwayError('SLIPWAY_INVALID_STATE', 'The group has not started.'));
     return first.sample(inputs);
+  }
+
+  /** Each member replays the dead letters of its own partitions, under its own owner (its own epoch). */
+  async replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
+    // An epoch a caller fenced belongs to one owner: each member fences its own when in standby.
+    const { epoch: _epoch, ...rest } = request;
+    const results = await Promise.all(this.#members.map((m) => m.replayDeadLetters(rest)));
+    return results.reduce(addReplayResults, emptyReplayResult());
   }
 
   async stop(): Promise<void> {

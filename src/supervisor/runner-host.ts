@@ -48,6 +48,8 @@ async function handle(msg: RunnerCommand): Promise<unknown> {
       return current().metrics();
     case 'sample':
       return current().sample(msg.inputs);
+    case 'replayDeadLetters':
+      return current().runner.replayDeadLetters(msg.request);
     case 'stop':
       await session?.close();
       setImmediate(() => process.exit(0));

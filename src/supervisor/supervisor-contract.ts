@@ -32,9 +32,9 @@ export const output = defineDataset({
 });
 export const counter = definePipeline({
   name: 'sup-counter', version: '1.0.0', inputs: [input], outputs: [output],
-  config: { type: 'object', properties: { factor: { type: 'number', default: 1 } } },
+  config: { type: 'object', properties: { factor: { type: 'number', default: 1 }, acceptNegative: { type: 'boolean', default: false } } },
   process(r, ctx) {
-    if (r.v < 0) throw new Error('negative value ' + r.v);
+    if (r.v < 0 && !ctx.config.acceptNegative) throw new Error('negative value ' + r.v);
     const n = (ctx.state.get(r.k) ?? 0) + 1;
     ctx.state.set(r.k, n);
     ctx.emit(output, { k: r.k, n, v: r.v * ctx.config.factor });
@@ -242,6 +242,44 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       await runner.stop();
     });
 
+    it('replays dead letters through its batch core while paused or in standby, exactly once by source', async () => {
+      const { log, spec } = await setup();
+      await produce(log, 0, 100, (i) => i % 10 === 0);
+      const runner = await supervisor.start(spec);
+      await runner.activate();
+      await until('100 committed', async () => (await committed(log, 'slipway.sup-counter')) === 100);
+      const at = await runner.pause();
+      // The same version fails on them again: new dead letters, marked, and not retried by default.
+      const again = await runner.replayDeadLetters({ replay: 'replay-1', selection: {} });
+      assert.deepEqual([again.selected, again.replayed, again.failedAgain], [10, 0, 10]);
+      const twice = await runner.replayDeadLetters({ replay: 'replay-2', selection: {} });
+      assert.deepEqual([twice.selected, twice.skippedFailed, twice.failedAgain], [10, 10, 0]);
+      await runner.activate();
+      await rejectsWith(runner.replayDeadLetters({ replay: 'replay-x', selection: {} }), 'SLIPWAY_INVALID_STATE');
+      await runner.stop();
+      // A version that accepts them, in standby: it fences the owner and replays them, outputs under their sources.
+      const fixed = await supervisor.start({ ...spec, id: `${spec.id}:fixed`, config: { acceptNegative: true } });
+      const done = await fixed.replayDeadLetters({ replay: 'replay-3', selection: {}, retryFailed: true });
+      assert.deepEqual([done.selected, done.replayed, done.failedAgain, done.outputs], [10, 10, 0, 10]);
+      const none = await fixed.replayDeadLetters({ replay: 'replay-4', selection: {}, retryFailed: true });
+      assert.deepEqual([none.alreadyReplayed, none.replayed], [10, 0]);
+      assert.equal(
+        await committed(log, 'slipway.sup-counter'),
+        at.reduce((n, o) => n + o.offset, 0),
+        'no input offsets',
+      );
+      await fixed.activate();
+      await produce(log, 100, 20);
+      await until('120 committed', async () => (await committed(log, 'slipway.sup-counter')) === 120);
+      const report = await checkExactlyOnce(log, { input: IN, outputs: [OUT], dlq: `${IN}.dlq` });
+      assert.deepEqual(
+        [report.inputs, report.lost, report.duplicated, report.deadLettered, report.replayed],
+        [120, 0, 0, 10, 10],
+        JSON.stringify(report.examples),
+      );
+      await fixed.stop();
+    });
+
     it('runs sample values through its batch core in standby, with its config', async () => {
       const { spec } = await setup({ config: { factor: 10 } });
       const runner = await supervisor.start(spec);
@@ -309,6 +347,32 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       const report = await checkExactlyOnce(log, { input: IN, outputs: [OUT] });
       assert.deepEqual([report.lost, report.duplicated, report.inputs], [0, 0, 3000]);
       await group.stop();
+    });
+
+    it('replays dead letters through a group: each member those of its own partitions, under its own owner', async () => {
+      const { log, spec } = await setup();
+      await produce(log, 0, 100, (i) => i % 10 === 0);
+      const owner = 'slipway.sup-counter';
+      const shares = [[{ topic: IN, partition: 0 }], [{ topic: IN, partition: 1 }]];
+      const group = new RunnerGroup(supervisor, { ...spec, owner }, shares);
+      await group.start();
+      await group.activate();
+      await until('100 committed', async () => (await committed(log, 'slipway.sup-counter')) === 100);
+      await group.stop();
+      const fixed = new RunnerGroup(
+        supervisor,
+        { ...spec, id: `${spec.id}:fixed`, owner, config: { acceptNegative: true } },
+        shares,
+      );
+      await fixed.start();
+      await fixed.activate();
+      await fixed.pause();
+      const done = await fixed.replayDeadLetters({ replay: 'replay-g', selection: {} });
+      assert.deepEqual([done.selected, done.replayed, done.outputs], [10, 10, 10]);
+      assert.ok(done.commits >= 1 && done.commits <= 2);
+      const report = await checkExactlyOnce(log, { input: IN, outputs: [OUT], dlq: `${IN}.dlq` });
+      assert.deepEqual([report.lost, report.duplicated, report.replayed], [0, 0, 10], JSON.stringify(report.examples));
+      await fixed.stop();
     });
 
     it('gives up on a group member that keeps dying, with its last error', async () => {

@@ -2,10 +2,11 @@ import type { EventEmitter } from 'node:events';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
-import type { ActivateOptions, RunnerMode, RunnerState } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult, RunnerMode, RunnerState } from '../runtime/runner.js';
 import type { RunnerStats } from '../runtime/runner-stats.js';
 import type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
 
+export type { ReplayRequest, ReplayResult } from '../runtime/runner.js';
 export type { RunnerStats } from '../runtime/runner-stats.js';
 export type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
 
@@ -97,6 +98,11 @@ export interface RunnerHandle extends EventEmitter {
    * only in standby, and the runner must not be activated afterwards. Returns the outputs by source.
    */
   sample(inputs: SampleInput[]): Promise<SampleOutput[]>;
+  /**
+   * Replays dead letters of its input partitions through its batch core, exactly once by source
+   * (`Runner.replayDeadLetters`): only while paused or in standby; it stays so (activate it after).
+   */
+  replayDeadLetters(request: ReplayRequest): Promise<ReplayResult>;
   /** Stops the runner (it finishes its batch and commits) and waits for it to be gone. Idempotent. */
   stop(): Promise<void>;
   /** Ends it at once, without a last commit: a crash (tests, chaos). */

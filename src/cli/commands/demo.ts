@@ -21,7 +21,7 @@ import { checkExactlyOnce } from '../../runtime/exactly-once-check.js';
 import { ChildProcessSupervisor } from '../../supervisor/child-process-supervisor.js';
 import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
-import { describeEvent } from '../render-event.js';
+import { describeEvent, describeOutcome, replayCommand } from '../render-event.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../examples/orders/', import.meta.url));
 
@@ -31,6 +31,12 @@ interface Row {
   from: Map<number, number>;
   to: Map<number, number>;
 }
+
+/** A row's pause: the cutover's, or the replay's (the live runner paused while it replayed). */
+const pauseOf = (d: DeploymentRecord): string => {
+  const ms = d.summary.strategy === 'replay' ? d.summary.replayPauseMs : d.summary.cutoverPauseMs;
+  return ms === undefined || ms === null ? '-' : `${ms} ms`;
+};
 
 async function committed(log: Log): Promise<Map<number, number>> {
   return new Map((await log.committedOffsets('slipway.enrich-orders')).map((o) => [o.partition, o.offset]));
@@ -82,7 +88,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description(
-      'The main job in one command: a local control plane, live load, v1 → v2 blue-green with a shadow diff, then a broken v3 rolled back by the gates',
+      'The main job in one command: a local control plane, live load, v1 → v2 blue-green with a shadow diff, then a broken v3 rolled back by the gates and its dead letters replayed through the live version',
     )
     .option('--rate <n>', 'records per second of generated load', intOption('--rate', 1), 2000)
     .option('--keep', 'keep the demo folder (log, control store, artifacts) and print where it is')
@@ -125,8 +131,9 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       let began = 0;
       controller.on('event', (e: DeploymentEvent) => {
         io.out(`  ${describeEvent(e)}`);
-        if ((e.step === 'cutover' || e.step === 'rollback') && e.kind === 'begin') began = e.at;
-        if ((e.step === 'cutover' || e.step === 'rollback') && e.kind === 'end')
+        if ((e.step === 'cutover' || e.step === 'rollback' || e.step === 'pause-live') && e.kind === 'begin')
+          began = e.at;
+        if ((e.step === 'cutover' || e.step === 'rollback' || e.step === 'resume-live') && e.kind === 'end')
           handoffs.set(e.deploymentId, [...(handoffs.get(e.deploymentId) ?? []), { from: began, to: e.at }]);
       });
       const load = startLoad(logPath, opts.rate, orders);
@@ -135,6 +142,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       io.out(`\nload: ${opts.rate} orders/s into ${orders.topic}, running the whole time\n`);
 
       const rows: Row[] = [];
+      let replay: { dead: number; record: DeploymentRecord } | undefined;
       try {
         const deploy = async (label: string, options: DeployRequestOptions): Promise<void> => {
           io.out(`deploy ${label} (${options.strategy}${options.shadow ? ', shadow diff' : ''})`);
@@ -152,6 +160,18 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           gates: { allowChangedFields: ['amountEur', 'customerTotalEur', 'tier'] },
         });
         await deploy('v3 (broken)', { strategy: 'blue-green', bakeMs: 5000, gates: { maxDlqRatio: 0.01 } });
+        // The rollback left what v3 dead-lettered behind: its summary offers the replay, and the demo runs it.
+        const broken = rows.at(-1)?.record;
+        if (broken?.status === 'rolled_back' && (broken.summary.deadLettered ?? 0) > 0) {
+          io.out(`${describeOutcome(broken)}\n`);
+          io.out(`$ ${replayCommand(broken)}`);
+          const from = await committed(log);
+          const started = await controller.replayDeadLetters('enrich-orders', { deployment: broken.id });
+          const record = await controller.wait((started.deployment as DeploymentRecord).id);
+          rows.push({ label: "v3's dead letters", record, from, to: await committed(log) });
+          io.out(`  → ${describeOutcome(record)}\n`);
+          replay = { dead: broken.summary.deadLettered ?? 0, record };
+        }
       } finally {
         const sent = await load.stop();
         for (let i = 0; i < 200; i++) {
@@ -164,7 +184,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
       }
 
       const table: string[][] = [
-        ['deployment', 'strategy', 'status', 'cutover pause', 'output gap', 'lost', 'duplicated', 'diff', 'rollback'],
+        ['deployment', 'strategy', 'status', 'pause', 'output gap', 'lost', 'duplicated', 'diff', 'rollback'],
       ];
       const times = await outputTimes(log, 'enriched-orders.v1');
       let lostTotal = 0;
@@ -190,7 +210,7 @@ export function registerDemo(program: Command, ctx: CliContext): void {
           `${row.label} ${row.record.artifact.version}`,
           row.record.options.strategy,
           row.record.status,
-          row.record.summary.cutoverPauseMs === undefined ? '-' : `${row.record.summary.cutoverPauseMs} ms`,
+          pauseOf(row.record),
           (handoffs.get(row.record.id) ?? []).map((w) => `${longestGap(times, w.from, w.to)} ms`).join(' / ') || '-',
           String(report.lost),
           String(report.duplicated),
@@ -212,11 +232,17 @@ export function registerDemo(program: Command, ctx: CliContext): void {
         io.out(`  ${r.map((c, j) => c.padEnd(widths[j] as number)).join('  ')}`);
         if (i === 0) io.out(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
       }
+      const replayed = replay?.record.summary.replay;
+      const seconds = `${((performance.now() - started) / 1000).toFixed(1)} s.`;
       io.out(
-        `\n${all.inputs} orders in; ${all.lost} lost, ${all.duplicated} written twice, ${all.deadLettered} dead-lettered by the broken version before its rollback. ${((performance.now() - started) / 1000).toFixed(1)} s.`,
+        replayed === undefined
+          ? `\n${all.inputs} orders in; ${all.lost} lost, ${all.duplicated} written twice, ${all.deadLettered} dead-lettered by the broken version before its rollback. ${seconds}`
+          : `\n${all.inputs} orders in; ${all.deadLettered} dead-lettered by the broken version, replayed through ${replayed.version} after the rollback: ${all.lost} lost, ${all.duplicated} written twice. ${seconds}`,
       );
       if (opts.keep) io.out(`kept ${dir}`);
       else rmSync(dir, { recursive: true, force: true });
-      if (lostTotal + dupTotal + all.lost + all.duplicated > 0) process.exitCode = 1;
+      // Every dead letter of the broken version went through the live version once: none left, none twice.
+      const unreplayed = replayed === undefined ? 0 : all.deadLettered - all.replayed;
+      if (lostTotal + dupTotal + all.lost + all.duplicated + unreplayed > 0) process.exitCode = 1;
     });
 }

@@ -7,6 +7,7 @@ import { type BaselineCounts, diffGate, evaluateGates, type GateVerdict } from '
 import { diffOutputs } from '../output-diff.js';
 import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
 import type { StrategyContext } from '../strategy-context.js';
+import { deadLetteredBy } from './replay.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -321,10 +322,13 @@ export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | 
   });
   if (ctx.warm !== undefined) await ctx.warm.stop();
   ctx.warm = undefined;
+  // What the version rolled back dead-lettered, for its summary to offer a replay through the live version.
+  const deadLettered = await deadLetteredBy(ctx.log, ctx.manifest, record).catch(() => undefined);
   return steps.finish('rolled_back', {
     reason: verdict.requested === true ? 'rollback requested' : (verdict.reason ?? 'gates failed during bake'),
     gates: verdict.gates,
     ...(verdict.error === undefined ? {} : { error: verdict.error }),
     rollbackMs: back.rollbackMs,
+    ...(deadLettered === undefined ? {} : { deadLettered }),
   });
 }

@@ -7,6 +7,7 @@ import { type BaselineCounts, countsSince } from '../gates.js';
 import { alignedOffsets, isBehind } from '../offset-barrier.js';
 import type { StrategyContext } from '../strategy-context.js';
 import { bake, bakeThenFinish, sameArtifact, total } from './blue-green.js';
+import { deadLetteredBy } from './replay.js';
 
 /** Percent of keys green gets at each step when the deployment names none. */
 export const DEFAULT_CANARY_STEPS: readonly number[] = [1, 10, 50, 100];
@@ -333,6 +334,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     return { offsets: moved.offsets, pauseMs: moved.pauseMs, rollbackMs: resumedAt - failedAt };
   });
   await steps.summarize({ canaryShare: 0 });
+  const deadLettered = await deadLetteredBy(ctx.log, ctx.manifest, record).catch(() => undefined);
   return steps.finish('rolled_back', {
     reason:
       verdict === undefined
@@ -343,6 +345,7 @@ export async function runCanary(ctx: StrategyContext): Promise<DeploymentRecord>
     ...(verdict?.gates === undefined ? {} : { gates: verdict.gates }),
     ...(verdict?.error === undefined ? {} : { error: verdict.error }),
     rollbackMs: back.rollbackMs,
+    ...(deadLettered === undefined ? {} : { deadLettered }),
   });
 }
 
