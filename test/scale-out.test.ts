@@ -52,11 +52,11 @@ for (const engine of ['embedded', 'kafka'] as const) {
         assert.equal(up.status, 'completed', JSON.stringify(up.summary));
         assert.equal((await store.getRelease(pipeline, 'local'))?.runners, 3);
         const group = live();
-        assert.ok(group instanceof RunnerGroup, 'three runner processes');
+        assert.ok(group instanceof RunnerGroup, 'three runners');
         assert.equal(group.size, 3);
         const shares = group.members.map((m) => (m.spec.assignment ?? []).map((tp) => tp.partition));
         assert.deepEqual(shares, [[0, 3], [1], [2]], 'the controller deals partitions round-robin');
-        assert.equal(new Set(group.members.map((m) => m.pid)).size, 3);
+        assert.equal(new Set(group.members.map((m) => m.spec.id)).size, 3);
         assert.equal(new Set(group.owners).size, 3, 'an owner (a transactional id on Kafka) per runner');
         // Every runner commits its own partitions (60 s is a liveness bound, not a timing check).
         for (const m of group.members) {
