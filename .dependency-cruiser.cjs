@@ -2,7 +2,7 @@
 // Each folder may import only the folders below it (the table is the ARCHITECTURE picture, bottom up):
 //   errors ← dataset ← pipeline ← runtime ← supervisor ← deploy ← environment ← control ← cli
 //   log ← topics ← runtime (a runner creates its topics as declared);  artifact ← supervisor, deploy;
-//   samples ← deploy;  project ← cli, testing
+//   samples ← deploy;  environment ← project ← cli, testing (a project file declares environments)
 // Library code never imports cli/, and no two modules import each other in a cycle.
 const LAYERS = {
   dataset: [],
@@ -12,7 +12,18 @@ const LAYERS = {
   artifact: ['pipeline', 'dataset'],
   samples: ['dataset', 'log'],
   topics: ['dataset', 'log'],
-  project: ['artifact', 'pipeline', 'dataset'],
+  project: [
+    'environment',
+    'deploy',
+    'supervisor',
+    'runtime',
+    'artifact',
+    'topics',
+    'samples',
+    'pipeline',
+    'dataset',
+    'log',
+  ],
   supervisor: ['runtime', 'artifact', 'pipeline', 'dataset', 'log'],
   deploy: ['supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'dataset', 'log'],
   environment: ['deploy', 'supervisor', 'runtime', 'artifact', 'topics', 'pipeline', 'dataset', 'log'],

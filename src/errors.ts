@@ -88,6 +88,12 @@ export const ErrorCodes = {
   NOTHING_TO_REPLAY: 'SLIPWAY_NOTHING_TO_REPLAY',
   /** Thrown when the control plane refuses a request from where it came (a change from another machine, until the API has tokens and roles). */
   FORBIDDEN: 'SLIPWAY_FORBIDDEN',
+  /** Thrown when a command names an environment (or workspace) the project does not declare; the message lists those it does. */
+  UNKNOWN_ENVIRONMENT: 'SLIPWAY_UNKNOWN_ENVIRONMENT',
+  /** Thrown when a runner cannot resolve a secret reference at start (an unset environment variable, an unreadable file); the message names the reference, never a value. */
+  SECRET_MISSING: 'SLIPWAY_SECRET_MISSING',
+  /** Thrown when a promotion is refused; `details.reason` says why: `not-verified`, `soaking`, `approval-missing`, `untested`, `config-invalid`, `no-previous`. */
+  PROMOTION_REFUSED: 'SLIPWAY_PROMOTION_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -45,6 +45,16 @@ export { diffOutputs } from './deploy/output-diff.js';
 export type { ReplayOptions, ReplayRequestBody, ReplaySelection } from './deploy/replay-options.js';
 export { ReplayOptionsSchema, ReplayRequestSchema } from './deploy/replay-options.js';
 export type { ReplayPlanView } from './deploy/strategies/replay.js';
+export type {
+  EnvironmentSpec,
+  Project,
+  ProjectSpec,
+  SecretRef,
+  Slo,
+} from './environment/project.js';
+export { checkProject, defineProject, durationMs, isProject } from './environment/project.js';
+export type { ResolvedEnvironment } from './environment/resolve.js';
+export { environmentLog, environmentsInOrder, resolveEnvironment } from './environment/resolve.js';
 export type { ErrorCode, ErrorJSON, SlipwayErrorOptions } from './errors.js';
 export { ErrorCodes, errorFromJSON, errorToJSON, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';

@@ -1,5 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import type { Project } from '../environment/project.js';
+import { type ResolvedEnvironment, resolveEnvironment } from '../environment/resolve.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
@@ -31,12 +33,40 @@ export interface CliContext {
   openLogForReading(): Promise<Log>;
   /** Resolves when the user interrupts (Ctrl-C / SIGTERM); commands use it to stop gracefully. */
   interrupted: AbortSignal;
+  /**
+   * The environment `--env <name>` (or `$SLIPWAY_ENV`) names, resolved from the project file before the
+   * command runs; undefined without one. With it, the log commands use is the environment's (its engine,
+   * address and topic namespace) and the state folder is the project's `.slipway`.
+   */
+  environment(): ResolvedEnvironment | undefined;
+  /** The project file's environments, when the command loaded them (with `--env`, or commands that need them). */
+  project(): { project: Project; dir: string; path: string } | undefined;
+  /** Loads the project (once) and resolves `--env`; run by the CLI before every command. */
+  loadEnvironment(projectFile?: string): Promise<void>;
 }
 
 export function createContext(program: Command, io: Io, interrupted: AbortSignal): CliContext {
-  const logPath = (): string =>
-    resolve((program.opts().log as string | undefined) ?? process.env.SLIPWAY_LOG ?? DEFAULT_LOG_PATH);
+  let environment: ResolvedEnvironment | undefined;
+  let loaded: { project: Project; dir: string; path: string } | undefined;
+  const envName = (): string | undefined => {
+    const flag = program.opts().env as string | undefined;
+    const fromEnv = process.env.SLIPWAY_ENV;
+    return flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv);
+  };
+  const logPath = (): string => {
+    const flag = (program.opts().log as string | undefined) ?? process.env.SLIPWAY_LOG;
+    if (flag === undefined && environment?.log.engine === 'embedded') return environment.log.path;
+    return resolve(flag ?? DEFAULT_LOG_PATH);
+  };
   const logConfig = (): LogConfig => {
+    if (environment !== undefined) {
+      if (program.opts().kafka !== undefined || (program.opts().log as string | undefined) !== undefined)
+        throw new SlipwayError(
+          'SLIPWAY_USAGE',
+          `--env ${environment.name} chooses the log (declared in the project); leave out --kafka and --log.`,
+        );
+      return environment.log;
+    }
     const flag = program.opts().kafka as string | undefined;
     const env = process.env.SLIPWAY_KAFKA_BROKERS;
     if (flag !== undefined) return { engine: 'kafka', brokers: parseBrokers(flag) };
@@ -44,8 +74,20 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
       return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS') };
     return { engine: 'embedded', path: logPath() };
   };
-  const stateDir = (): string => dirname(logPath());
+  const stateDir = (): string =>
+    loaded !== undefined && environment !== undefined ? join(loaded.dir, '.slipway') : dirname(logPath());
   return {
+    environment: () => environment,
+    project: () => loaded,
+    loadEnvironment: async (projectFile) => {
+      const name = envName();
+      if (name === undefined) return;
+      if (loaded === undefined) {
+        const { loadProjectFile } = await import('../project/load-project.js');
+        loaded = await loadProjectFile(projectFile);
+      }
+      environment = resolveEnvironment(loaded.project.spec, name, loaded.dir);
+    },
     io,
     logPath,
     stateDir,

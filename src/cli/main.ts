@@ -42,6 +42,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
       '--kafka <brokers>',
       'use the Kafka cluster at host:port[,host:port…] instead of the embedded log (default: $SLIPWAY_KAFKA_BROKERS)',
     )
+    .option(
+      '--env <name>',
+      'run against this environment of the project (default: $SLIPWAY_ENV): its log, namespace and config',
+    )
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
@@ -61,6 +65,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerDlq(program, ctx);
   registerDemo(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
+  // --env needs the project's environments before any command opens a log.
+  program.hook('preAction', async (_program, action) => {
+    const named = action.opts().project as string | undefined;
+    await ctx.loadEnvironment(typeof named === 'string' ? named : undefined);
+  });
 
   try {
     await program.parseAsync(argv);

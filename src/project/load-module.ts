@@ -3,6 +3,7 @@ import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importBundle } from '../artifact/import-bundle.js';
 import { type Dataset, isDataset } from '../dataset/dataset.js';
+import { isProject, type Project } from '../environment/project.js';
 import { SlipwayError } from '../errors.js';
 import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
 
@@ -11,6 +12,8 @@ export interface LoadedModule {
   path: string;
   datasets: Dataset[];
   pipelines: Pipeline[];
+  /** The project (environments as code) it exports with `defineProject`, if any. */
+  project?: Project;
 }
 
 /** Default project files, looked for in the working directory. */
@@ -49,7 +52,16 @@ export async function loadModule(file: string): Promise<LoadedModule> {
   const datasets = new Map<string, Dataset>();
   for (const value of Object.values(exported)) if (isDataset(value)) datasets.set(value.topic, value);
   for (const p of pipelines) for (const d of [...p.inputs, ...p.outputs]) datasets.set(d.topic, d);
-  return { path, datasets: [...datasets.values()], pipelines };
+  const projects = Object.values(exported).filter(isProject);
+  if (projects.length > 1) {
+    throw new SlipwayError(
+      'SLIPWAY_INVALID_DEFINITION',
+      `${file} exports ${projects.length} projects made with defineProject(); export one.`,
+      { details: { path } },
+    );
+  }
+  const project = projects[0];
+  return { path, datasets: [...datasets.values()], pipelines, ...(project === undefined ? {} : { project }) };
 }
 
 /** The project file: the one named, or the first default found in the working directory. */
