@@ -119,6 +119,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           environment,
           name,
           secretsOf: (pipeline) => environmentSecrets(env.spec, pipeline, project.dir, resolve),
+          runnersOf: (pipeline) => env.spec.pipelines?.[pipeline]?.runners,
         }),
       );
     }

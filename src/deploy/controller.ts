@@ -47,6 +47,8 @@ export interface ControllerOptions {
    * resolve them in their own process. The controller never sees a value.
    */
   secretsOf?: (pipeline: string) => Record<string, SecretReference> | undefined;
+  /** How many runner processes a pipeline's first release here runs as (the environment's `runners`; default 1). */
+  runnersOf?: (pipeline: string) => number | undefined;
 }
 
 const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
@@ -69,6 +71,7 @@ export class Controller extends EventEmitter {
   readonly #name: () => string;
   readonly #heartbeatMs: number;
   readonly #secretsOf: (pipeline: string) => Record<string, SecretReference> | undefined;
+  readonly #runnersOf: (pipeline: string) => number | undefined;
   #log: Log | undefined;
   readonly #live: LiveRunners;
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
@@ -88,6 +91,7 @@ export class Controller extends EventEmitter {
     this.#name = options.name ?? (() => `control plane (pid ${process.pid})`);
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#secretsOf = options.secretsOf ?? (() => undefined);
+    this.#runnersOf = options.runnersOf ?? (() => undefined);
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -337,7 +341,7 @@ export class Controller extends EventEmitter {
         });
         return runner;
       },
-      runners: () => release?.runners ?? 1,
+      runners: () => release?.runners ?? this.#runnersOf(pipelineName) ?? 1,
       adoptLive: (runner, artifact) => this.#live.set(pipelineName, runner, artifact, configOf(artifact)),
       closing: () => this.#closing,
       manifestOf: (artifact) => this.manifestOf(artifact),
