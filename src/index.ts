@@ -5,6 +5,8 @@
 
 export * from './artifact/index.js';
 export type { ControlPlaneClient } from './control/client.js';
+export type { MetricsSource } from './control/runner-metrics.js';
+export { runnerMetricsText } from './control/runner-metrics.js';
 export { openSqliteControlStore } from './control/sqlite-control-store.js';
 export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
@@ -44,7 +46,14 @@ export type { OutputDiff } from './deploy/output-diff.js';
 export { diffOutputs } from './deploy/output-diff.js';
 export type { ReplayOptions, ReplayRequestBody, ReplaySelection } from './deploy/replay-options.js';
 export { ReplayOptionsSchema, ReplayRequestSchema } from './deploy/replay-options.js';
+export type { RunnerColour, SupervisedRunner } from './deploy/runner-colour.js';
 export type { ReplayPlanView } from './deploy/strategies/replay.js';
+export type { AlertRule, AlertRuleGroup, AlertRuleOptions } from './environment/alert-rules.js';
+export { alertRuleGroups, alertRulesYaml, SLO_ALERTS } from './environment/alert-rules.js';
+export type { GrafanaDashboard } from './environment/grafana-dashboard.js';
+export { grafanaDashboard } from './environment/grafana-dashboard.js';
+export type { ObservabilityExport } from './environment/observability-export.js';
+export { exportObservability } from './environment/observability-export.js';
 export type {
   EnvironmentSpec,
   Project,
@@ -55,6 +64,8 @@ export type {
 export { checkProject, defineProject, durationMs, isProject } from './environment/project.js';
 export type { ResolvedEnvironment } from './environment/resolve.js';
 export { environmentLog, environmentsInOrder, resolveEnvironment } from './environment/resolve.js';
+export type { ResolvedSlo } from './environment/slo.js';
+export { DEFAULT_ALERT_AFTER_MS, pipelineSlo, resolveSlos, sloGateDefaults } from './environment/slo.js';
 export type { ErrorCode, ErrorJSON, SlipwayErrorOptions } from './errors.js';
 export { ErrorCodes, errorFromJSON, errorToJSON, isSlipwayError, SlipwayError } from './errors.js';
 export type { EmbeddedLogOptions } from './log/embedded/embedded-log.js';

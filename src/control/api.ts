@@ -21,6 +21,7 @@ import {
   TestReportSchema,
 } from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
+import { PROMETHEUS_CONTENT_TYPE, runnerMetricsText } from './runner-metrics.js';
 import { controlStatus } from './status.js';
 
 const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
@@ -121,6 +122,14 @@ export function createApi(plane: ControlPlane, options: ApiOptions = {}) {
     }
     await next();
   });
+
+  // Prometheus scrapes every runner of every environment the plane serves here, in one job. Read-only,
+  // so any address may (like GET /api/*).
+  app.get('/metrics', async (c) =>
+    c.body(await runnerMetricsText(plane.controllers), 200, {
+      'content-type': PROMETHEUS_CONTENT_TYPE,
+    }),
+  );
 
   const routes = app
     .get('/api/health', (c) => {

@@ -18,6 +18,7 @@ import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
 import type { ReplayRequestBody } from './replay-options.js';
+import { colourOfRole, type SupervisedRunner } from './runner-colour.js';
 import { shadowNames } from './shadow-names.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
@@ -78,6 +79,8 @@ export class Controller extends EventEmitter {
   readonly #rollbackTriggers = new Map<string, () => void>();
   readonly #manifests = new Map<string, PipelineDescription>();
   readonly #handoff = new Set<string>();
+  /** Every runner started, with the role it was started in (for `supervisedRunners`); pruned when read. */
+  readonly #started = new Map<RunnerHandle, { role: string; artifact: ArtifactRef }>();
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -201,7 +204,7 @@ export class Controller extends EventEmitter {
       ...(secrets === undefined || Object.keys(secrets).length === 0 ? {} : { secrets }),
       ...extra,
     };
-    if (count === 1) return this.supervisor.start(spec);
+    if (count === 1) return this.#track(await this.supervisor.start(spec), role, artifact);
     const manifest = await this.manifestOf(artifact);
     const group = new RunnerGroup(
       this.supervisor,
@@ -211,7 +214,50 @@ export class Controller extends EventEmitter {
     );
     group.on('error-event', (err: unknown) => this.emit('error-event', err));
     await group.start();
-    return group;
+    return this.#track(group, role, artifact);
+  }
+
+  #track(runner: RunnerHandle, role: string, artifact: ArtifactRef): RunnerHandle {
+    this.#pruneExited();
+    this.#started.set(runner, { role, artifact });
+    return runner;
+  }
+
+  /** Forgets runners that exited, except a live one (it shows until it is replaced). */
+  #pruneExited(): void {
+    for (const [runner] of this.#started)
+      if (runner.state === 'exited' && this.#live.get(runner.spec.pipeline)?.runner !== runner)
+        this.#started.delete(runner);
+  }
+
+  /**
+   * Every runner this controller supervises — started and not exited, and every live runner (even a
+   * dead one, until it is replaced) — with its colour: `live` for the live runner of its pipeline,
+   * else the side it was started as. For metrics and status.
+   */
+  supervisedRunners(): SupervisedRunner[] {
+    const live = new Map(this.#live.all().map((l) => [l.runner, l.artifact]));
+    this.#pruneExited();
+    const out: SupervisedRunner[] = [];
+    for (const [runner, artifact] of live)
+      out.push({
+        pipeline: artifact.pipeline,
+        version: artifact.version,
+        digest: artifact.digest,
+        colour: 'live',
+        runner,
+      });
+    for (const [runner, { role, artifact }] of this.#started) {
+      if (live.has(runner)) continue;
+      out.push({
+        pipeline: artifact.pipeline,
+        version: artifact.version,
+        digest: artifact.digest,
+        colour: colourOfRole(role),
+        runner,
+      });
+    }
+    return out;
   }
 
   /**

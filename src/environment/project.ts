@@ -55,6 +55,8 @@ export const SloSchema = Type.Object(
     maxDlqRatio: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     /** Longest time without a committed output while input arrives. */
     freshness: Type.Optional(Duration),
+    /** How long an SLO must be breached before its alert fires (the rules' `for:`; default 5m). */
+    alertAfter: Type.Optional(Duration),
   },
   { additionalProperties: false },
 );

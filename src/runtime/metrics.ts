@@ -11,6 +11,7 @@ export class RunnerMetrics {
   readonly batchSeconds: Histogram<'pipeline' | 'version'>;
   readonly endToEndSeconds: Histogram<'pipeline' | 'version'>;
   readonly commits: Counter<'pipeline' | 'version'>;
+  readonly lastCommit: Gauge<'pipeline' | 'version'>;
 
   constructor(registry = new Registry()) {
     this.registry = registry;
@@ -49,7 +50,8 @@ export class RunnerMetrics {
       name: 'slipway_end_to_end_latency_seconds',
       help: 'From an input record being appended to its outputs being committed',
       labelNames: ['pipeline', 'version'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      // Up to 10 minutes: a p99 SLO of minutes must still fall inside a bucket to be read back.
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers: [registry],
     });
     this.commits = new Counter({
@@ -58,6 +60,19 @@ export class RunnerMetrics {
       labelNames: ['pipeline', 'version'],
       registers: [registry],
     });
+    this.lastCommit = new Gauge({
+      name: 'slipway_last_commit_timestamp_seconds',
+      help: 'When the runner last committed (or was activated, if it has not committed since), seconds since the epoch',
+      labelNames: ['pipeline', 'version'],
+      // Runners of a group aggregated: the latest of their commits, not a sum of timestamps.
+      aggregator: 'max',
+      registers: [registry],
+    });
+  }
+
+  /** An activation: the output-freshness clock starts again from it (a runner just activated is not stale). */
+  activated(labels: { pipeline: string; version: string }, at: number): void {
+    this.lastCommit.set(labels, at / 1000);
   }
 
   /** Counts one successful commit: records in and out per topic, the batch's duration, sampled end-to-end latency. */
@@ -75,6 +90,7 @@ export class RunnerMetrics {
     for (const i of commit.inputs) this.recordsIn.inc({ ...labels, topic: i.topic }, i.count);
     for (const out of commit.outputs) this.recordsOut.inc({ ...labels, topic: out.topic }, out.records.length);
     this.commits.inc(labels);
+    this.lastCommit.set(labels, commit.committedAt / 1000);
     // Latency is sampled (at most ~256 records per batch, evenly spread) to keep the hot path cheap.
     const e2e = this.endToEndSeconds.labels(labels);
     const batch = commit.batch;

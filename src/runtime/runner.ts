@@ -246,6 +246,7 @@ export class Runner extends EventEmitter {
 
   #startLoop(): void {
     this.#stats.activated(this.#clock());
+    this.metrics.activated(this.#labels, this.#clock());
     this.#halt = new AbortController();
     this.#setState('running');
     this.#loop = this.#run(this.#halt.signal);
