@@ -6,6 +6,7 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
+import { registerObservability } from './commands/observability.js';
 import { registerProduce } from './commands/produce.js';
 import { registerPromote } from './commands/promote.js';
 import { registerRun } from './commands/run.js';
@@ -66,6 +67,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerPromote(program, ctx);
   registerDlq(program, ctx);
   registerDemo(program, ctx);
+  registerObservability(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

@@ -119,7 +119,7 @@ function pipelineRules(slo: ResolvedSlo, window: string, severity: string): Aler
       ...base,
       labels: labels('maxDlqRatio'),
       annotations: {
-        summary: `${where} dead-letters {{ $value | humanizePercentage }} of its input (SLO: at most ${slo.maxDlqRatio * 100} %)`,
+        summary: `${where} dead-letters {{ $value | humanizePercentage }} of its input (SLO: at most ${Number((slo.maxDlqRatio * 100).toPrecision(6))}%)`,
         description: `Dead letters per input record of ${where}, over ${window}, have been above ${slo.maxDlqRatio} for ${base.for}. \`slipway dlq --env ${slo.environment}\` lists them.`,
       },
     });
