@@ -18,7 +18,7 @@ import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
 import type { ReplayRequestBody } from './replay-options.js';
-import { colourOfRole, type SupervisedRunner } from './runner-colour.js';
+import { colourOf, type SupervisedRunner } from './runner-colour.js';
 import { shadowNames } from './shadow-names.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
@@ -79,8 +79,10 @@ export class Controller extends EventEmitter {
   readonly #rollbackTriggers = new Map<string, () => void>();
   readonly #manifests = new Map<string, PipelineDescription>();
   readonly #handoff = new Set<string>();
-  /** Every runner started, with the role it was started in (for `supervisedRunners`); pruned when read. */
-  readonly #started = new Map<RunnerHandle, { role: string; artifact: ArtifactRef }>();
+  /** Every runner started, with the role it was started in and when (for `supervisedRunners`); pruned when read. */
+  readonly #started = new Map<RunnerHandle, { role: string; artifact: ArtifactRef; at: number }>();
+  /** When the deployment running for a pipeline began (this run of it), by pipeline. */
+  readonly #deployingSince = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -219,7 +221,7 @@ export class Controller extends EventEmitter {
 
   #track(runner: RunnerHandle, role: string, artifact: ArtifactRef): RunnerHandle {
     this.#pruneExited();
-    this.#started.set(runner, { role, artifact });
+    this.#started.set(runner, { role, artifact, at: Date.now() });
     return runner;
   }
 
@@ -247,13 +249,13 @@ export class Controller extends EventEmitter {
         colour: 'live',
         runner,
       });
-    for (const [runner, { role, artifact }] of this.#started) {
+    for (const [runner, { role, artifact, at }] of this.#started) {
       if (live.has(runner)) continue;
       out.push({
         pipeline: artifact.pipeline,
         version: artifact.version,
         digest: artifact.digest,
-        colour: colourOfRole(role),
+        colour: colourOf(role, at, this.#deployingSince.get(artifact.pipeline)),
         runner,
       });
     }
@@ -411,6 +413,7 @@ export class Controller extends EventEmitter {
       group: `slipway.${pipelineName}`,
     };
     this.#handoff.add(pipelineName);
+    this.#deployingSince.set(pipelineName, Date.now());
     try {
       switch (record.options.strategy) {
         case 'blue-green':
@@ -434,6 +437,7 @@ export class Controller extends EventEmitter {
       return steps.finish('failed', { error: stepError(err), reason });
     } finally {
       this.#handoff.delete(pipelineName);
+      this.#deployingSince.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
         await ctx.warm.stop().catch(() => {});
       // A live runner that died while the deployment owned the pipeline was left for it; if it is

@@ -17,10 +17,16 @@ export interface SupervisedRunner {
   readonly runner: RunnerHandle;
 }
 
-/** The colour of a runner started in `role` (the role the controller names it by); unknown roles are `green`. */
-export function colourOfRole(role: string): RunnerColour {
-  if (role === 'live' || role === 'blue' || role === 'shadow' || role === 'canary') return role;
-  // The sample shadow's two copies run only values through their batch cores: shadow runs, both.
-  if (role.startsWith('sample-')) return 'shadow';
+/**
+ * The colour of a runner that is not its pipeline's live runner: shadow runs (and the sample shadow's
+ * copies) are `shadow`, a canary's new side `canary`; while a deployment of the pipeline runs, a runner
+ * started before it began (the old live one kept warm) or started as `blue` is `blue`, any other the
+ * incoming `green`. With no deployment running, a runner is named by the role it was started in.
+ */
+export function colourOf(role: string, startedAt: number, deploymentStartedAt: number | undefined): RunnerColour {
+  if (role === 'shadow' || role.startsWith('sample-')) return 'shadow';
+  if (role === 'canary') return 'canary';
+  if (role === 'blue') return 'blue';
+  if (deploymentStartedAt !== undefined) return startedAt < deploymentStartedAt ? 'blue' : 'green';
   return 'green';
 }
