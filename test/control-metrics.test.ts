@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ArtifactStore, Controller, InProcessSupervisor, openSqliteControlStore } from 'slipway';
+import { ArtifactStore, Controller, InProcessSupervisor } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
 import { createApi } from '../src/control/api.js';
+import { ControlPlane } from '../src/control/control-plane.js';
 import { startTestController } from './helpers/controller.js';
 import { produceOrders } from './helpers/orders.js';
 import { waitForCaughtUp } from './helpers/versions.js';
@@ -41,11 +42,10 @@ describe('the control plane serves /metrics for every runner it supervises', () 
   it('labels each runner by environment, pipeline, version and colour, through a handoff, across controllers', async () => {
     const t = await startTestController(join(dir, 'a'), { environment: 'staging' });
     const { controller } = t;
-    // A second environment on its own log and store, sharing the artifact store: what a control plane
-    // serving several environments holds.
-    const store = await openSqliteControlStore({ path: join(dir, 'b-control.db') });
+    // A second environment on its own log, sharing the stores: what a control plane serving several
+    // environments holds.
     const other = new Controller({
-      store,
+      store: t.store,
       supervisor: new InProcessSupervisor({ artifactsDir: join(dir, 'a', 'artifacts') }),
       artifacts: new ArtifactStore({ dir: join(dir, 'a', 'artifacts') }),
       log: { engine: 'embedded', path: join(dir, 'b-log.db') },
@@ -58,7 +58,13 @@ describe('the control plane serves /metrics for every runner it supervises', () 
       assert.equal(first.status, 'completed', JSON.stringify(first.summary));
       await waitForCaughtUp(controller.log, 'slipway.enrich-orders', orders.topic, orders.partitions);
 
-      const api = createApi(controller);
+      const plane = (controllers: Controller[]) =>
+        new ControlPlane({
+          store: t.store,
+          artifacts: t.artifacts,
+          controllers: new Map(controllers.map((c) => [c.environment, c])),
+        });
+      const api = createApi(plane([controller]));
       const scrape = async (app = api) => {
         const res = await app.request('/metrics');
         assert.equal(res.status, 200);
@@ -97,11 +103,11 @@ describe('the control plane serves /metrics for every runner it supervises', () 
       await controller.rollback('enrich-orders');
       assert.equal((await controller.wait(second.id)).status, 'rolled_back');
 
-      // Both environments in one scrape, each runner once, when the API is given every controller.
+      // Both environments of a control plane in one scrape, each runner once.
       await produceOrders(other.log, 0, 300);
       assert.equal((await other.wait((await other.deploy(t.versions.v1, { bakeMs: 100 })).id)).status, 'completed');
       await waitForCaughtUp(other.log, 'slipway.enrich-orders', orders.topic, orders.partitions);
-      text = await scrape(createApi(controller, { metricsSources: () => [controller, other] }));
+      text = await scrape(createApi(plane([controller, other])));
       const envs = samples(text, 'slipway_runners', { colour: 'live' }).map(
         ([l]) => /environment="([a-z]+)"/.exec(l)?.[1],
       );
@@ -112,7 +118,6 @@ describe('the control plane serves /metrics for every runner it supervises', () 
       assert.equal((await api.request('/metrics', { method: 'POST' })).status, 404);
     } finally {
       await other.close();
-      await store.close();
       await t.close();
     }
   });
