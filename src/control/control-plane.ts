@@ -95,7 +95,10 @@ export class ControlPlane {
       ...(allowUntested === undefined ? {} : { allowUntested }),
       ...(env === undefined ? {} : { allowsUntested: env.allowUntested === true }),
     });
-    const merged = env === undefined ? options : environmentDeployOptions(env, artifact.pipeline, options);
+    const merged =
+      env === undefined || this.project === undefined
+        ? options
+        : environmentDeployOptions(this.project.spec, controller.environment, artifact.pipeline, options);
     return controller.deploy(artifact.digest, gate.untested ? { ...merged, untested: true } : merged);
   }
 
@@ -136,8 +139,10 @@ export class ControlPlane {
     pipeline: string,
     promotion: { from: string; approvedBy?: string; rollbackOf?: string },
   ): Promise<DeploymentRecord> {
-    const env = this.#spec(controller.environment);
-    const options = env === undefined ? {} : environmentDeployOptions(env, pipeline, {});
+    const options =
+      this.project === undefined
+        ? {}
+        : environmentDeployOptions(this.project.spec, controller.environment, pipeline, {});
     try {
       return await controller.deploy(digest, { ...options, promotion });
     } catch (err) {

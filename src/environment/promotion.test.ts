@@ -148,24 +148,32 @@ describe('promotion', () => {
     assert.equal(later.cells.find((c) => c.pipeline === 'm' && c.environment === 'staging')?.state, 'verified');
   });
 
-  it("fills what a request leaves out from the environment's config and policy", () => {
-    const env = checkProject({
+  it("fills what a request leaves out from the environment's config, policy and SLOs", () => {
+    const spec = checkProject({
+      slos: { p: { maxLag: 500, maxDlqRatio: 0.05 } },
       environments: {
         staging: {
           log: { engine: 'embedded' },
           policy: { strategy: 'canary', bake: '2m', gates: { maxDlqRatio: 0.01 } },
-          pipelines: { p: { config: { a: 1 } } },
+          pipelines: { p: { config: { a: 1 }, slo: { p99LatencyMs: 900 } } },
         },
       },
-    }).environments.staging;
-    assert.ok(env !== undefined);
-    assert.deepEqual(environmentDeployOptions(env, 'p', {}), {
+    });
+    assert.deepEqual(environmentDeployOptions(spec, 'staging', 'p', {}), {
       strategy: 'canary',
       bakeMs: 120_000,
-      gates: { maxDlqRatio: 0.01 },
+      // The SLOs are the default gates; the policy's gates go on top, then the request's.
+      gates: { maxLag: 500, maxP99LatencyMs: 900, maxDlqRatio: 0.01 },
       config: { a: 1 },
     });
-    assert.deepEqual(environmentDeployOptions(env, 'p', { strategy: 'blue-green', config: { a: 2 } }).config, { a: 2 });
-    assert.equal(environmentDeployOptions(env, 'other', {}).config, undefined);
+    const asked = environmentDeployOptions(spec, 'staging', 'p', {
+      strategy: 'blue-green',
+      config: { a: 2 },
+      gates: { maxLag: 10 },
+    });
+    assert.deepEqual(asked.config, { a: 2 });
+    assert.equal(asked.strategy, 'blue-green');
+    assert.deepEqual(asked.gates, { maxLag: 10, maxP99LatencyMs: 900, maxDlqRatio: 0.01 });
+    assert.equal(environmentDeployOptions(spec, 'staging', 'other', {}).config, undefined);
   });
 });

@@ -4,6 +4,7 @@ import type { DeploymentRecord, Release } from '../deploy/deployment.js';
 import { SlipwayError } from '../errors.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { durationMs, type EnvironmentSpec, type ProjectSpec } from './project.js';
+import { pipelineSlo, sloGateDefaults } from './slo.js';
 
 /** Why a promotion is refused: the `reason` of `SLIPWAY_PROMOTION_REFUSED`. */
 export type PromotionRefusal =
@@ -168,23 +169,27 @@ export async function planPromotion(input: {
 
 /**
  * What a deployment into an environment runs with when the request leaves it out: the environment's
- * declared config of the pipeline, and its policy (strategy, shadow, bake, gates, canary).
+ * declared config of the pipeline, and its policy (strategy, shadow, bake, canary); its gates are the
+ * pipeline's SLOs there (lag, p99 latency, DLQ ratio), under the policy's gates, under the request's.
  */
 export function environmentDeployOptions(
-  env: EnvironmentSpec,
+  project: ProjectSpec,
+  environment: string,
   pipeline: string,
   request: DeployRequestOptions,
 ): DeployRequestOptions {
+  const env = project.environments[environment] as EnvironmentSpec;
   const declared = env.pipelines?.[pipeline];
   const policy = env.policy ?? {};
+  const gates = { ...sloGateDefaults(pipelineSlo(project, environment, pipeline)), ...policy.gates, ...request.gates };
   return {
     ...(policy.strategy === undefined ? {} : { strategy: policy.strategy }),
     ...(policy.shadow === undefined ? {} : { shadow: policy.shadow }),
     ...(policy.bake === undefined ? {} : { bakeMs: durationMs(policy.bake) }),
-    ...(policy.gates === undefined ? {} : { gates: policy.gates }),
     ...(policy.canary === undefined ? {} : { canary: policy.canary }),
     ...(declared?.config === undefined ? {} : { config: declared.config }),
     ...request,
+    ...(Object.keys(gates).length === 0 ? {} : { gates }),
   };
 }
 
