@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { request } from 'node:http';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { ArtifactStore, Controller, InProcessSupervisor } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
 import { createApi } from '../src/control/api.js';
 import { ControlPlane } from '../src/control/control-plane.js';
+import { daemonPaths, startDaemon } from '../src/control/daemon.js';
 import { startTestController } from './helpers/controller.js';
 import { produceOrders } from './helpers/orders.js';
 import { waitForCaughtUp } from './helpers/versions.js';
@@ -119,6 +121,35 @@ describe('the control plane serves /metrics for every runner it supervises', () 
     } finally {
       await other.close();
       await t.close();
+    }
+  });
+
+  it('serves /metrics to another address (read-only), while changes stay loopback-only', async () => {
+    let outside: string | undefined;
+    for (const list of Object.values(networkInterfaces()))
+      for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) outside ??= a.address;
+    assert.ok(outside !== undefined, 'this machine has no non-loopback IPv4 address to test from');
+    const daemon = await startDaemon({ paths: daemonPaths(join(dir, 'bound')), host: '0.0.0.0' });
+    const port = Number(new URL(daemon.url).port);
+    const call = (method: string, path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = request({ host: outside, port, method, path, localAddress: outside }, (res) => {
+          let body = '';
+          res.on('data', (d) => {
+            body += d;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    try {
+      const metrics = await call('GET', '/metrics');
+      assert.equal(metrics.status, 200);
+      assert.match(metrics.body, /^# TYPE slipway_runners gauge$/m);
+      assert.equal((await call('POST', '/api/shutdown')).status, 403);
+    } finally {
+      await daemon.close();
     }
   });
 });

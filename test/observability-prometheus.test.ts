@@ -5,15 +5,17 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkProject, exportObservability, InProcessSupervisor, openEmbeddedLog } from 'slipway';
+import { checkProject, exportObservability, InProcessSupervisor, type Log, openEmbeddedLog } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
 import { daemonPaths, startDaemon } from '../src/control/daemon.js';
+import { embeddedLogPath } from '../src/environment/resolve.js';
 import { produceOrders } from './helpers/orders.js';
 import { buildVersions, waitForCaughtUp } from './helpers/versions.js';
 
-// A real Prometheus (Debian's `prometheus` package) on loopback scrapes a real control plane's /metrics
-// and evaluates the exported SLO rules: a pipeline that falls behind fires SlipwayLagAboveSlo (and, with
-// input waiting and nothing committed, SlipwayOutputStale); while it keeps up, nothing fires.
+// A real Prometheus (Debian's `prometheus` package) on loopback scrapes a real control plane's /metrics —
+// one job for both environments it serves — and evaluates the exported SLO rules of each: a pipeline that
+// falls behind fires SlipwayLagAboveSlo (and, with input waiting and nothing committed, SlipwayOutputStale)
+// in its environment only; while it keeps up, nothing fires.
 
 const dir = mkdtempSync(join(tmpdir(), 'slipway-observability-prometheus-'));
 let prometheus: ChildProcess | undefined;
@@ -24,8 +26,9 @@ after(() => {
 
 const project = checkProject({
   slos: { 'enrich-orders': { maxLag: 1000, freshness: '3s', alertAfter: '2s' } },
-  environments: { obs: { log: { engine: 'embedded' } } },
+  environments: { obs: { log: { engine: 'embedded' } }, calm: { log: { engine: 'embedded' } } },
 });
+const ENVIRONMENTS = ['obs', 'calm'] as const;
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,33 +54,39 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
 }
 
 describe('a real Prometheus scraping the control plane', () => {
-  it('fires the lag alert when a pipeline falls behind its SLO, and not while it keeps up', async () => {
-    const paths = daemonPaths(join(dir, 'state'));
+  it('fires the lag alert when a pipeline falls behind its SLO, in its environment only, and not while it keeps up', async () => {
+    const paths = daemonPaths(join(dir, '.slipway'));
     const versions = await buildVersions(paths.artifactsDir);
     const daemon = await startDaemon({
       paths,
-      environment: 'obs',
-      supervisor: new InProcessSupervisor({ artifactsDir: paths.artifactsDir }),
+      project: { spec: project, dir },
+      supervisorFor: () => new InProcessSupervisor({ artifactsDir: paths.artifactsDir }),
     });
-    const log = await openEmbeddedLog({ path: paths.logPath });
+    const logs: Record<string, Log> = {};
     try {
-      const { controller } = daemon;
-      await produceOrders(log, 0, 500);
-      const deployed = await controller.wait((await controller.deploy(versions.v1, { bakeMs: 100 })).id);
-      assert.equal(deployed.status, 'completed', JSON.stringify(deployed.summary));
-      await waitForCaughtUp(log, 'slipway.enrich-orders', orders.topic, orders.partitions);
-
-      const out = exportObservability(project, 'obs', { outDir: join(dir, 'rules'), rateWindow: '10s' });
+      for (const env of ENVIRONMENTS) {
+        const log = await openEmbeddedLog({ path: embeddedLogPath(dir, env, undefined) });
+        logs[env] = log;
+        const controller = daemon.plane.controller(env);
+        await produceOrders(log, 0, 500);
+        const deployed = await controller.wait((await controller.deploy(versions.v1, { bakeMs: 100 })).id);
+        assert.equal(deployed.status, 'completed', JSON.stringify(deployed.summary));
+        await waitForCaughtUp(log, 'slipway.enrich-orders', orders.topic, orders.partitions);
+      }
+      const log = logs.obs as Log;
+      const calm = logs.calm as Log;
+      const controller = daemon.plane.controller('obs');
+      const ruleFiles = ENVIRONMENTS.map(
+        (env) => exportObservability(project, env, { outDir: join(dir, 'rules'), rateWindow: '10s' }).rulesPath,
+      );
       const port = await freePort();
       const target = new URL(daemon.url).host;
       writeFileSync(
         join(dir, 'prometheus.yml'),
         JSON.stringify({
           global: { scrape_interval: '1s', evaluation_interval: '1s' },
-          rule_files: [out.rulesPath],
-          scrape_configs: [
-            { job_name: 'slipway-obs', metrics_path: '/metrics', static_configs: [{ targets: [target] }] },
-          ],
+          rule_files: ruleFiles,
+          scrape_configs: [{ job_name: 'slipway', metrics_path: '/metrics', static_configs: [{ targets: [target] }] }],
         }),
       );
       let prometheusLog = '';
@@ -105,39 +114,42 @@ describe('a real Prometheus scraping the control plane', () => {
       const firing = async (): Promise<Alert[]> =>
         (await get<{ alerts: Alert[] }>('/alerts')).alerts.filter((a) => a.state === 'firing');
 
-      // Prometheus scrapes the control plane and has loaded the rules.
-      const runners = await until('a scrape of the live runner', 30_000, async () => {
+      // Prometheus scrapes both environments' live runners in its one job, and has loaded the rules of each.
+      const runners = await until('a scrape of both live runners', 30_000, async () => {
         const r = await get<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
-          `/query?query=${encodeURIComponent('slipway_runners{environment="obs",colour="live"}')}`,
+          `/query?query=${encodeURIComponent('slipway_runners{job="slipway",colour="live"}')}`,
         );
-        return r.result.length > 0 ? r.result : undefined;
+        return r.result.length === 2 ? r.result : undefined;
       }).catch((err: Error) => {
         throw new Error(`${err.message}\n${prometheusLog.slice(-2000)}`);
       });
-      assert.equal(runners[0]?.metric.pipeline, 'enrich-orders');
-      assert.equal(runners[0]?.metric.version, '1.0.0');
+      assert.deepEqual(runners.map((r) => r.metric.environment).sort(), ['calm', 'obs']);
+      for (const r of runners) assert.equal(`${r.metric.pipeline}@${r.metric.version}`, 'enrich-orders@1.0.0');
       const rules = await get<{ groups: Array<{ name: string; rules: Array<{ name: string }> }> }>('/rules');
       assert.deepEqual(
-        rules.groups.map((g) => [g.name, g.rules.map((r) => r.name)]),
-        [['slipway-obs', ['SlipwayLagAboveSlo', 'SlipwayOutputStale']]],
+        rules.groups.map((g) => [g.name, g.rules.map((r) => r.name)]).sort(),
+        ENVIRONMENTS.map((env) => [`slipway-${env}`, ['SlipwayLagAboveSlo', 'SlipwayOutputStale']]).sort(),
       );
 
       // Caught up and idle for longer than freshness + alertAfter: nothing fires (an idle pipeline is not stale).
       await new Promise((r) => setTimeout(r, 7000));
       assert.deepEqual(await firing(), [], 'no alert while the pipeline keeps up');
 
-      // The live runner stops reading (paused) while 3,000 orders arrive: 3,000 behind, above the SLO of 1,000.
+      // obs's live runner stops reading (paused) while 3,000 orders arrive: 3,000 behind, above the SLO of
+      // 1,000. calm gets as many and keeps up.
       const live = controller.liveRunners()[0]?.runner;
       assert.ok(live !== undefined);
       await live.pause();
       const behindSince = Date.now();
       await produceOrders(log, 500, 3000);
+      await produceOrders(calm, 500, 3000);
       const alerts = await until('SlipwayLagAboveSlo and SlipwayOutputStale firing', 60_000, async () => {
         const now = await firing();
         const names = new Set(now.map((a) => a.labels.alertname));
         return names.has('SlipwayLagAboveSlo') && names.has('SlipwayOutputStale') ? now : undefined;
       });
       const firedAfterMs = Date.now() - behindSince;
+      assert.deepEqual([...new Set(alerts.map((a) => a.labels.environment))], ['obs'], 'calm keeps up: no alert there');
       const lag = alerts.find((a) => a.labels.alertname === 'SlipwayLagAboveSlo');
       assert.equal(lag?.labels.environment, 'obs');
       assert.equal(lag?.labels.pipeline, 'enrich-orders');
@@ -155,7 +167,7 @@ describe('a real Prometheus scraping the control plane', () => {
       await until('the alerts to resolve', 30_000, async () => ((await firing()).length === 0 ? true : undefined));
     } finally {
       if (prometheus?.exitCode === null) prometheus.kill('SIGTERM');
-      await log.close();
+      for (const l of Object.values(logs)) await l.close();
       await daemon.close();
     }
   });
