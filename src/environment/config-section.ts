@@ -34,7 +34,8 @@ export function configSection(
 ): PlanSection {
   const plan = async (): Promise<SectionPlan> => {
     const live = await releases();
-    if (!Array.isArray(live)) return { section: 'config', changes: [], unchanged: 0, skipped: (live as { skipped: string }).skipped };
+    if (!Array.isArray(live))
+      return { section: 'config', changes: [], unchanged: 0, skipped: (live as { skipped: string }).skipped };
     const changes: PlanChange[] = [];
     let unchanged = 0;
     for (const r of (live as ReadonlyArray<LiveRelease>).filter((x) => x.environment === environment)) {

@@ -35,7 +35,11 @@ function shortens(from: number, to: number): boolean {
  * @example
  * const plan = await planEnvironment('dev', where, [topicSection(log, module.datasets)])
  */
-export function topicSection(log: Log, datasets: ReadonlyArray<Dataset>, options: TopicSectionOptions = {}): PlanSection {
+export function topicSection(
+  log: Log,
+  datasets: ReadonlyArray<Dataset>,
+  options: TopicSectionOptions = {},
+): PlanSection {
   const byTopic = new Map<string, Dataset>();
   for (const d of datasets) {
     const seen = byTopic.get(d.topic);

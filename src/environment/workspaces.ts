@@ -64,7 +64,12 @@ export function readWorkspaces(projectDir: string): Map<string, WorkspaceRecord>
     );
   }
   for (const [name, w] of Object.entries(entries)) {
-    if (!NAME.test(name) || typeof w?.base !== 'string' || typeof w.topicPrefix !== 'string' || !PREFIX.test(w.topicPrefix))
+    if (
+      !NAME.test(name) ||
+      typeof w?.base !== 'string' ||
+      typeof w.topicPrefix !== 'string' ||
+      !PREFIX.test(w.topicPrefix)
+    )
       throw new SlipwayError(
         'SLIPWAY_WORKSPACE_FILE',
         `${path}: workspace '${name}' is malformed (it needs a base and a topicPrefix). Fix it, or remove the entry.`,
