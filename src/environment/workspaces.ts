@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { SlipwayError } from '../errors.js';
@@ -91,6 +101,44 @@ export function writeWorkspaces(projectDir: string, workspaces: ReadonlyMap<stri
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`);
   renameSync(tmp, path);
+}
+
+/**
+ * Reads, changes and writes the workspace list under an exclusive lock file (`workspaces.json.lock`), so two
+ * commands making workspaces at once both land. A lock older than 10 s is a crashed command's: taken over.
+ */
+export function updateWorkspaces<T>(projectDir: string, change: (workspaces: Map<string, WorkspaceRecord>) => T): T {
+  const lock = `${workspacesFile(projectDir)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 10_000) rmSync(lock, { force: true });
+      } catch {
+        // Gone meanwhile: try again.
+      }
+      if (Date.now() > deadline)
+        throw new SlipwayError(
+          'SLIPWAY_WORKSPACE_FILE',
+          `${lock} has been held for 30 s: another slipway command is changing the workspaces. Try again; if none runs, delete the lock file.`,
+          { retryable: true, details: { path: lock } },
+        );
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  try {
+    const workspaces = readWorkspaces(projectDir);
+    const out = change(workspaces);
+    writeWorkspaces(projectDir, workspaces);
+    return out;
+  } finally {
+    rmSync(lock, { force: true });
+  }
 }
 
 /** The OS user name as a workspace name: lower case, letters, digits and `-`, starting with a letter. */

@@ -8,8 +8,8 @@ import {
   type ResolvedWorkspace,
   readWorkspaces,
   resolveWorkspace,
+  updateWorkspaces,
   type WorkspaceRecord,
-  writeWorkspaces,
 } from '../../environment/workspaces.js';
 import { SlipwayError } from '../../errors.js';
 import { type NamespacedLog, type NamespaceInventory, namespaceLog } from '../../log/namespaced-log.js';
@@ -114,8 +114,15 @@ export function registerWorkspace(program: Command, ctx: CliContext): void {
               { details: { workspace: name, topicPrefix: record.topicPrefix } },
             );
           // Recorded before anything is made, so `workspace down` finds whatever an interrupted `up` made.
-          workspaces.set(name, record);
-          writeWorkspaces(loaded.dir, workspaces);
+          updateWorkspaces(loaded.dir, (all) => {
+            if (all.has(name))
+              throw new SlipwayError(
+                'SLIPWAY_WORKSPACE_TAKEN',
+                `Another command made workspace '${name}' just now. Run \`slipway workspace up ${name}\` again to use it.`,
+                { details: { workspace: name } },
+              );
+            all.set(name, record);
+          });
         }
         for (const d of module.datasets) if (await createDatasetTopic(log, d)) created.push(d.topic);
       } finally {
@@ -176,8 +183,7 @@ export function registerWorkspace(program: Command, ctx: CliContext): void {
           rmSync(folder, { recursive: true, force: true });
         else for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
       }
-      workspaces.delete(name);
-      writeWorkspaces(loaded.dir, workspaces);
+      updateWorkspaces(loaded.dir, (all) => void all.delete(name));
       if (opts.json) {
         ctx.io.out(JSON.stringify({ workspace: name, removed, ...(file === undefined ? {} : { file }) }, null, 2));
         return;
