@@ -39,7 +39,9 @@ export function configSection(
     const changes: PlanChange[] = [];
     let unchanged = 0;
     for (const r of (live as ReadonlyArray<LiveRelease>).filter((x) => x.environment === environment)) {
-      const declared = spec.pipelines?.[r.pipeline]?.config ?? {};
+      // A pipeline whose config the environment does not declare is configured at deploy time: nothing to compare.
+      const declared = spec.pipelines?.[r.pipeline]?.config;
+      if (declared === undefined) continue;
       const diff = configChanges(r.config ?? {}, declared);
       if (diff.length === 0) {
         unchanged++;

@@ -154,7 +154,7 @@ describe('env plan: topics', () => {
 describe('env plan: config drift', () => {
   const spec = {
     log: { engine: 'embedded' as const },
-    pipelines: { enrich: { config: { vipThresholdEur: 800, currency: 'EUR' } } },
+    pipelines: { enrich: { config: { vipThresholdEur: 800, currency: 'EUR' } }, same: { config: { y: 2 } }, other: {} },
   };
   it('compares each live release of the environment with the declared config, and says how to fix a drift', async () => {
     const section = configSection('staging', spec, async () => [
@@ -164,7 +164,9 @@ describe('env plan: config drift', () => {
         artifact: { digest: 'sha256:abc', version: '1.2.0' },
         config: { vipThresholdEur: 500, currency: 'EUR', debug: true },
       },
-      { pipeline: 'other', environment: 'staging', artifact: { digest: 'sha256:def' }, config: {} },
+      // Its config is not declared here (given at deploy time): not compared.
+      { pipeline: 'other', environment: 'staging', artifact: { digest: 'sha256:def' }, config: { x: 1 } },
+      { pipeline: 'same', environment: 'staging', artifact: { digest: 'sha256:123' }, config: { y: 2 } },
       // Another environment's release is not this plan's.
       { pipeline: 'enrich', environment: 'prod', artifact: { digest: 'sha256:abc' }, config: { x: 1 } },
     ]);
