@@ -8,6 +8,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerEnv } from './commands/env.js';
 import { registerProduce } from './commands/produce.js';
+import { registerPromote } from './commands/promote.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
 import { registerStatus } from './commands/status.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerDaemon(program, ctx);
   registerDeploy(program, ctx);
   registerStatus(program, ctx);
+  registerPromote(program, ctx);
   registerDlq(program, ctx);
   registerDemo(program, ctx);
   registerEnv(program, ctx);

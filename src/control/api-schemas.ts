@@ -73,3 +73,26 @@ export const EventsQuerySchema = Type.Object({
   /** Only events after this seq. */
   after: Type.Optional(Digits),
 });
+
+export const PromotionRequestSchema = Type.Object(
+  {
+    pipeline: Type.String({ minLength: 1 }),
+    /** The environment to promote into; the digest comes from the one it is promoted from. */
+    to: Type.String({ minLength: 1 }),
+    /** The digest (or a unique prefix) to promote; default: what is live upstream. */
+    digest: Type.Optional(Type.String({ minLength: 7 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ApprovalRequestSchema = Type.Object(
+  {
+    pipeline: Type.String({ minLength: 1 }),
+    environment: Type.String({ minLength: 1 }),
+    /** Default: what is live in the environment it is promoted from. */
+    digest: Type.Optional(Type.String({ minLength: 7 })),
+    by: Type.String({ minLength: 1, maxLength: 200 }),
+    note: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);

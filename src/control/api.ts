@@ -7,25 +7,28 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { parseManifest } from '../artifact/manifest.js';
-import type { Controller } from '../deploy/controller.js';
 import { DeployRequestSchema } from '../deploy/deploy-options.js';
 import { ReplayRequestSchema } from '../deploy/replay-options.js';
 import { errorToJSON, isSlipwayError, SlipwayError } from '../errors.js';
 import {
+  ApprovalRequestSchema,
   ArtifactUploadSchema,
   DeploymentsQuerySchema,
   EventsQuerySchema,
+  PromotionRequestSchema,
   RollbackRequestSchema,
   ScaleRequestSchema,
   TestReportSchema,
 } from './api-schemas.js';
-import { checkReleaseGate } from './release-gate.js';
+import type { ControlPlane } from './control-plane.js';
 import { controlStatus } from './status.js';
 
 const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_USAGE: 400,
   SLIPWAY_INVALID_CONFIG: 400,
   SLIPWAY_FORBIDDEN: 403,
+  SLIPWAY_UNKNOWN_ENVIRONMENT: 404,
+  SLIPWAY_PROMOTION_REFUSED: 409,
   SLIPWAY_DEPLOYMENT_NOT_FOUND: 404,
   SLIPWAY_ARTIFACT_NOT_FOUND: 404,
   SLIPWAY_ARTIFACT_TAMPERED: 409,
@@ -87,6 +90,12 @@ export interface ApiOptions {
   onShutdown?: () => void;
 }
 
+/** The header (or `?env=` query) naming the environment a request is for; the client sets it from `--env`. */
+export const ENVIRONMENT_HEADER = 'x-slipway-environment';
+
+/** The environment a request names, if any. */
+const envOf = (c: Context): string | undefined => c.req.header(ENVIRONMENT_HEADER) ?? c.req.query('env') ?? undefined;
+
 /**
  * The control plane's HTTP API, which the CLI (through `ControlPlaneClient`) and the dashboard use.
  * Bodies are validated against the same schemas the controller's options are typed by. Every request
@@ -95,7 +104,8 @@ export interface ApiOptions {
  * The daemon never imports code named in a request: it deploys artifacts by digest, which the CLI
  * builds (and uploads, `POST /api/artifacts`, when the daemon does not have them).
  */
-export function createApi(controller: Controller, options: ApiOptions = {}) {
+export function createApi(plane: ControlPlane, options: ApiOptions = {}) {
+  const controllerOf = (c: Context) => plane.controller(envOf(c));
   const app = new Hono();
   app.onError(errorResponse);
   app.use('/api/*', async (c, next) => {
@@ -113,47 +123,56 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
   });
 
   const routes = app
-    .get('/api/health', (c) =>
-      c.json({
+    .get('/api/health', (c) => {
+      const named = envOf(c);
+      const controller = plane.controller(named ?? plane.environments[0]);
+      return c.json({
         ok: true as const,
         pid: process.pid,
         environment: controller.environment,
+        environments: plane.environments,
+        project: plane.project?.dir ?? null,
         supervisor: controller.supervisor.kind,
-        artifactsDir: controller.artifacts.dir,
-      }),
-    )
-    .get('/api/status', async (c) => c.json(await controlStatus(controller)))
+        artifactsDir: plane.artifacts.dir,
+      });
+    })
+    .get('/api/status', async (c) => c.json(await controlStatus(controllerOf(c))))
+    .get('/api/matrix', async (c) => c.json(await plane.matrix()))
     .get('/api/deployments', query(DeploymentsQuerySchema), async (c) => {
       const { limit: given, pipeline } = c.req.valid('query');
       const limit = Number(given ?? 20);
+      // One environment's, or every environment's when several are served and none is named.
+      const named = envOf(c);
+      const environment =
+        named === undefined && plane.environments.length > 1 ? undefined : plane.controller(named).environment;
       return c.json(
-        await controller.store.listDeployments({
+        await plane.store.listDeployments({
           limit: Number.isInteger(limit) && limit > 0 ? limit : 20,
-          environment: controller.environment,
+          ...(environment === undefined ? {} : { environment }),
           ...(pipeline ? { pipeline } : {}),
         }),
       );
     })
     .get('/api/deployments/:id', query(EventsQuerySchema), async (c) => {
-      const record = await controller.store.getDeployment(c.req.param('id'));
+      const record = await plane.store.getDeployment(c.req.param('id'));
       if (record === undefined)
         throw new SlipwayError(
           'SLIPWAY_DEPLOYMENT_NOT_FOUND',
           `No deployment '${c.req.param('id')}'. \`slipway history\` lists them.`,
         );
       const after = Number(c.req.valid('query').after ?? 0);
-      return c.json({ deployment: record, events: await controller.store.events(record.id, after) });
+      return c.json({ deployment: record, events: await plane.store.events(record.id, after) });
     })
     .get('/api/pipelines/:pipeline/events', async (c) =>
       c.json(
-        await controller.store.pipelineEvents({
+        await plane.store.pipelineEvents({
           pipeline: c.req.param('pipeline'),
-          environment: controller.environment,
+          environment: controllerOf(c).environment,
         }),
       ),
     )
     .get('/api/artifacts/:digest', async (c) => {
-      const found = await controller.artifacts.verify(c.req.param('digest'));
+      const found = await plane.artifacts.verify(c.req.param('digest'));
       return c.json({ digest: found.digest, pipeline: found.manifest.name, version: found.manifest.version });
     })
     .post(
@@ -165,7 +184,7 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
         // The manifest's shape, then its digest and the bundle's bytes are checked by the store; the
         // code is never loaded here (runners load it).
         const parsed = parseManifest(JSON.stringify(manifest), 'the uploaded manifest');
-        const put = await controller.artifacts.put({ bundle: Buffer.from(bundle, 'base64'), manifest: parsed });
+        const put = await plane.artifacts.put({ bundle: Buffer.from(bundle, 'base64'), manifest: parsed });
         return c.json({ digest: put.digest, created: put.created }, 201);
       },
     )
@@ -178,35 +197,38 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
           { details: { artifact: ref } },
         );
       }
-      const artifact = await controller.resolveArtifact(ref);
-      const gate = await checkReleaseGate({
-        store: controller.store,
-        environment: controller.environment,
-        artifact,
-        ...(allowUntested === undefined ? {} : { allowUntested }),
-      });
       return c.json(
-        await controller.deploy(artifact.digest, gate.untested ? { ...request, untested: true } : request),
+        await plane.deploy(envOf(c), ref, { ...request, ...(allowUntested === undefined ? {} : { allowUntested }) }),
+        201,
+      );
+    })
+    .post('/api/promotions', body(PromotionRequestSchema, 'promotion request'), async (c) => {
+      const { pipeline, to, digest } = c.req.valid('json');
+      return c.json(await plane.promote(pipeline, to, digest), 201);
+    })
+    .post('/api/approvals', body(ApprovalRequestSchema, 'approval'), async (c) => {
+      const request = c.req.valid('json');
+      return c.json(
+        await plane.approve({
+          pipeline: request.pipeline,
+          environment: request.environment,
+          by: request.by,
+          ...(request.digest === undefined ? {} : { digest: request.digest }),
+          ...(request.note === undefined ? {} : { note: request.note }),
+        }),
         201,
       );
     })
     .post('/api/pipelines/:pipeline/scale', body(ScaleRequestSchema, 'scale request'), async (c) =>
-      c.json(await controller.scale(c.req.param('pipeline'), c.req.valid('json').runners), 202),
+      c.json(await controllerOf(c).scale(c.req.param('pipeline'), c.req.valid('json').runners), 202),
     )
     .post('/api/pipelines/:pipeline/dlq-replay', body(ReplayRequestSchema, 'replay request'), async (c) => {
-      const replay = await controller.replayDeadLetters(c.req.param('pipeline'), c.req.valid('json'));
+      const replay = await controllerOf(c).replayDeadLetters(c.req.param('pipeline'), c.req.valid('json'));
       return c.json(replay, replay.deployment === null ? 200 : 202);
     })
     .post('/api/rollback', body(RollbackRequestSchema, 'rollback request'), async (c) => {
       const { pipeline } = c.req.valid('json');
-      const id = await controller.rollback(pipeline);
-      if (id === undefined) {
-        throw new SlipwayError(
-          'SLIPWAY_DEPLOYMENT_NOT_FOUND',
-          `No deployment of ${pipeline} is in progress to roll back. To go back to an earlier version, deploy its artifact.`,
-        );
-      }
-      return c.json({ deployment: id });
+      return c.json(await plane.rollback(envOf(c), pipeline));
     })
     .post('/api/test-reports', body(TestReportSchema, 'test report'), async (c) => {
       const report = c.req.valid('json');
@@ -215,7 +237,7 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
         throw new SlipwayError('SLIPWAY_USAGE', 'Invalid test report: /passed cannot be true when tests failed.', {
           details: { field: '/passed' },
         });
-      await controller.store.putTestReport(report);
+      await plane.store.putTestReport(report);
       return c.json({ digest: report.digest, passed: report.passed }, 201);
     })
     .post('/api/shutdown', (c) => {

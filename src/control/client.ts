@@ -4,7 +4,7 @@ import type { DeployRequest } from '../deploy/deploy-options.js';
 import type { ReplayRequestBody } from '../deploy/replay-options.js';
 import type { TestReport } from '../deploy/test-report.js';
 import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
-import type { ControlApi } from './api.js';
+import { type ControlApi, ENVIRONMENT_HEADER } from './api.js';
 import { readDaemonInfo } from './daemon-info.js';
 
 /**
@@ -19,7 +19,11 @@ import { readDaemonInfo } from './daemon-info.js';
 export class ControlPlaneClient {
   readonly api: ReturnType<typeof hc<ControlApi>>;
 
-  constructor(readonly url: string) {
+  /** `environment`: which of the control plane's environments requests are for (`--env`); none for its only one. */
+  constructor(
+    readonly url: string,
+    readonly environment?: string,
+  ) {
     const fetchOrUnavailable: typeof fetch = async (input, init) => {
       try {
         return await fetch(input, init);
@@ -31,11 +35,14 @@ export class ControlPlaneClient {
         );
       }
     };
-    this.api = hc<ControlApi>(url, { fetch: fetchOrUnavailable });
+    this.api = hc<ControlApi>(url, {
+      fetch: fetchOrUnavailable,
+      ...(environment === undefined ? {} : { headers: { [ENVIRONMENT_HEADER]: environment } }),
+    });
   }
 
   /** The daemon of the project in `dir` (`.slipway`), or a clear error saying how to start one. */
-  static find(dir: string, url?: string): ControlPlaneClient {
+  static find(dir: string, url?: string, environment?: string): ControlPlaneClient {
     const found = url ?? process.env.SLIPWAY_CONTROL_PLANE ?? readDaemonInfo(dir)?.url;
     if (found === undefined) {
       throw new SlipwayError(
@@ -43,7 +50,7 @@ export class ControlPlaneClient {
         `No control plane is running for ${dir}. Start one with \`slipway up\` (add --detach to run it in the background), or pass --control-plane <url>.`,
       );
     }
-    return new ControlPlaneClient(found);
+    return new ControlPlaneClient(found, environment);
   }
 
   /** The body of a successful response; a refused one throws the API's error. */
@@ -93,8 +100,26 @@ export class ControlPlaneClient {
     return this.#ok(this.api.api.pipelines[':pipeline']['dlq-replay'].$post({ param: { pipeline }, json: request }));
   }
 
+  /** Rolls back the deployment in progress; with none, re-promotes the previously verified digest (a project's environment). */
   rollback(pipeline: string) {
     return this.#ok(this.api.api.rollback.$post({ json: { pipeline } }));
+  }
+
+  /** Promotes the digest verified upstream (or `digest`) into `to`: refused with `SLIPWAY_PROMOTION_REFUSED` and its reason. */
+  promote(pipeline: string, to: string, digest?: string) {
+    return this.#ok(
+      this.api.api.promotions.$post({ json: { pipeline, to, ...(digest === undefined ? {} : { digest }) } }),
+    );
+  }
+
+  /** Records an approval to promote a digest of a pipeline into an environment. */
+  approve(approval: { pipeline: string; environment: string; by: string; digest?: string; note?: string }) {
+    return this.#ok(this.api.api.approvals.$post({ json: approval }));
+  }
+
+  /** The pipelines × environments matrix of a project's control plane. */
+  matrix() {
+    return this.#ok(this.api.api.matrix.$get());
   }
 
   pipelineEvents(pipeline: string) {

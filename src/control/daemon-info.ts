@@ -34,6 +34,10 @@ export interface DaemonInfo {
   artifactsDir: string;
   environment: string;
   startedAt: string;
+  /** Every environment it serves, in promotion order (one without a project). */
+  environments?: string[];
+  /** The project folder whose slipway.config.ts declares them. */
+  project?: string;
 }
 
 /** The daemon recorded in `<dir>/daemon.json`, if its process is alive. */

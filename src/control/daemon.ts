@@ -1,13 +1,16 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
+import { environmentSecrets } from '../environment/promotion.js';
+import { environmentsInOrder, resolveEnvironment } from '../environment/resolve.js';
 import { SlipwayError } from '../errors.js';
 import type { LogConfig } from '../log/open-log.js';
 import { ChildProcessSupervisor } from '../supervisor/child-process-supervisor.js';
 import type { RunnerSupervisor } from '../supervisor/supervisor.js';
 import { createApi } from './api.js';
+import { ControlPlane, type ServedProject } from './control-plane.js';
 import type { DaemonInfo, DaemonPaths } from './daemon-info.js';
 import { openSqliteControlStore } from './sqlite-control-store.js';
 
@@ -15,7 +18,10 @@ export { type DaemonInfo, type DaemonPaths, daemonPaths, readDaemonInfo } from '
 
 export interface RunningDaemon {
   url: string;
+  /** The controller of the first environment (the only one without a project). */
   controller: Controller;
+  /** Every environment's controller, the stores, promotions. */
+  plane: ControlPlane;
   /** Resolves when the daemon has stopped (after `close()` or POST /api/shutdown). */
   closed: Promise<void>;
   close(): Promise<void>;
@@ -32,6 +38,13 @@ export interface DaemonOptions {
   log?: LogConfig;
   /** How runners run (default: a child process each, loading artifacts from `paths.artifactsDir`). */
   supervisor?: RunnerSupervisor;
+  /**
+   * The project whose environments this control plane serves (each with its own log and runners); without
+   * one, it serves one environment (`environment`, default `local`) on `log`.
+   */
+  project?: ServedProject;
+  /** With a project: how each environment's runners run (default: child processes). */
+  supervisorFor?: (environment: string) => RunnerSupervisor;
 }
 
 /** Listens on host:port, or refuses with a coded error saying why (a busy port, an address not on this machine). */
@@ -73,18 +86,46 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   mkdirSync(paths.dir, { recursive: true });
   const store = await openSqliteControlStore({ path: paths.controlPath });
   let url = '';
-  const environment = options.environment ?? 'local';
-  const controller = new Controller({
-    store,
-    supervisor: options.supervisor ?? new ChildProcessSupervisor({ artifactsDir: paths.artifactsDir }),
-    artifacts: new ArtifactStore({ dir: paths.artifactsDir }),
-    log: options.log ?? { engine: 'embedded', path: paths.logPath },
-    environment,
-    name: () =>
-      url === ''
-        ? `control plane in ${paths.dir} (pid ${process.pid})`
-        : `control plane at ${url} (pid ${process.pid})`,
-  });
+  const name = () =>
+    url === '' ? `control plane in ${paths.dir} (pid ${process.pid})` : `control plane at ${url} (pid ${process.pid})`;
+  const artifacts = new ArtifactStore({ dir: paths.artifactsDir });
+  const controllers = new Map<string, Controller>();
+  const project = options.project;
+  if (project === undefined) {
+    const environment = options.environment ?? 'local';
+    controllers.set(
+      environment,
+      new Controller({
+        store,
+        supervisor: options.supervisor ?? new ChildProcessSupervisor({ artifactsDir: paths.artifactsDir }),
+        artifacts,
+        log: options.log ?? { engine: 'embedded', path: paths.logPath },
+        environment,
+        name,
+      }),
+    );
+  } else {
+    for (const environment of environmentsInOrder(project.spec)) {
+      const env = resolveEnvironment(project.spec, environment, project.dir);
+      if (env.log.engine === 'embedded') mkdirSync(dirname(env.log.path), { recursive: true });
+      controllers.set(
+        environment,
+        new Controller({
+          store,
+          supervisor:
+            options.supervisorFor?.(environment) ?? new ChildProcessSupervisor({ artifactsDir: paths.artifactsDir }),
+          artifacts,
+          log: env.log,
+          environment,
+          name,
+          secretsOf: (pipeline) => environmentSecrets(env.spec, pipeline, project.dir, resolve),
+          runnersOf: (pipeline) => env.spec.pipelines?.[pipeline]?.runners,
+        }),
+      );
+    }
+  }
+  const plane = new ControlPlane({ store, artifacts, controllers, ...(project === undefined ? {} : { project }) });
+  const controller = plane.controllers[0] as Controller;
   let finish: () => void = () => {};
   const closed = new Promise<void>((r) => {
     finish = r;
@@ -94,23 +135,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const close = (): Promise<void> => {
     closing ??= (async () => {
       server?.close();
-      await controller.close();
+      await Promise.all(plane.controllers.map((c) => c.close()));
       await store.close();
       rmSync(join(paths.dir, 'daemon.json'), { force: true });
       finish();
     })();
     return closing;
   };
-  const app = createApi(controller, { onShutdown: () => void close() });
+  const app = createApi(plane, { onShutdown: () => void close() });
   try {
     server = await listen(app, host, options.port ?? 0);
     const address = server.address();
     const port = typeof address === 'object' && address !== null ? address.port : 0;
     url = `http://${host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-    await controller.start();
+    for (const c of plane.controllers) await c.start();
   } catch (err) {
     server?.close();
-    await controller.close().catch(() => {});
+    await Promise.all(plane.controllers.map((c) => c.close().catch(() => {})));
     await store.close();
     throw err;
   }
@@ -119,9 +160,11 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     url,
     logPath: paths.logPath,
     artifactsDir: paths.artifactsDir,
-    environment,
+    environment: controller.environment,
+    environments: plane.environments,
+    ...(project === undefined ? {} : { project: project.dir }),
     startedAt: new Date().toISOString(),
   };
   writeFileSync(join(paths.dir, 'daemon.json'), `${JSON.stringify(info, null, 2)}\n`);
-  return { url, controller, closed, close };
+  return { url, controller, plane, closed, close };
 }

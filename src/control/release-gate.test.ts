@@ -49,15 +49,32 @@ describe('checkReleaseGate', () => {
     assert.equal(await store.latestTestReport(`sha256:${'cd'.repeat(32)}`), undefined);
   });
 
-  it('lets untested deploys through only in local', async () => {
+  it('lets untested deploys through only in local, or where the environment allows them', async () => {
     const other: ArtifactRef = { ...built, digest: `sha256:${'ef'.repeat(32)}` };
     assert.deepEqual(await checkReleaseGate({ store, environment: 'local', artifact: other, allowUntested: true }), {
       untested: true,
     });
     await refused(
       checkReleaseGate({ store, environment: 'prod', artifact: other, allowUntested: true }),
-      /accepted only by a 'local' control plane; this one is 'prod'/,
+      /accepted only by a 'local' control plane or an environment declared with allowUntested: true; this one is 'prod'/,
     );
     await refused(checkReleaseGate({ store, environment: 'local', artifact: other }), /no test report/);
+    // A project's environment decides by its own allowUntested, whatever its name.
+    assert.equal(
+      (
+        await checkReleaseGate({
+          store,
+          environment: 'dev',
+          artifact: other,
+          allowUntested: true,
+          allowsUntested: true,
+        })
+      ).untested,
+      true,
+    );
+    await refused(
+      checkReleaseGate({ store, environment: 'local', artifact: other, allowUntested: true, allowsUntested: false }),
+      /this one is 'local'/,
+    );
   });
 });

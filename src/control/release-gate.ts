@@ -11,8 +11,10 @@ export interface ReleaseGateInput {
   /** The controller's environment. */
   environment: string;
   artifact: ArtifactRef;
-  /** The request's `allowUntested` (CLI `--allow-untested`); honoured only in `local`. */
+  /** The request's `allowUntested` (CLI `--allow-untested`); honoured only where untested deploys are allowed. */
   allowUntested?: boolean;
+  /** Whether this environment accepts untested deploys (its `allowUntested` in slipway.config.ts); default: only `local`. */
+  allowsUntested?: boolean;
 }
 
 export interface ReleaseGateResult {
@@ -31,11 +33,11 @@ export interface ReleaseGateResult {
  */
 export async function checkReleaseGate(input: ReleaseGateInput): Promise<ReleaseGateResult> {
   const { store, environment, artifact } = input;
-  const local = environment === LOCAL_ENVIRONMENT;
+  const local = input.allowsUntested ?? environment === LOCAL_ENVIRONMENT;
   if (input.allowUntested === true && !local) {
     throw new SlipwayError(
       'SLIPWAY_RELEASE_GATE',
-      `allowUntested (--allow-untested) is accepted only by a '${LOCAL_ENVIRONMENT}' control plane; this one is '${environment}'. Run \`slipway test --artifact <digest>\` and deploy once it passes.`,
+      `allowUntested (--allow-untested) is accepted only by a '${LOCAL_ENVIRONMENT}' control plane or an environment declared with allowUntested: true; this one is '${environment}'. Run \`slipway test --artifact <digest>\` and deploy once it passes.`,
       { details: { environment } },
     );
   }

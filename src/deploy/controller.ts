@@ -6,6 +6,7 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import { resolveConfig } from '../pipeline/config.js';
+import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
 import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
 import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
@@ -41,6 +42,13 @@ export interface ControllerOptions {
   name?: () => string;
   /** How often the live runners' heartbeats are recorded, ms (default 5000). */
   heartbeatMs?: number;
+  /**
+   * The secrets of a pipeline in this environment, by reference: handed to each of its runners, which
+   * resolve them in their own process. The controller never sees a value.
+   */
+  secretsOf?: (pipeline: string) => Record<string, SecretReference> | undefined;
+  /** How many runner processes a pipeline's first release here runs as (the environment's `runners`; default 1). */
+  runnersOf?: (pipeline: string) => number | undefined;
 }
 
 const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
@@ -62,6 +70,8 @@ export class Controller extends EventEmitter {
   readonly environment: string;
   readonly #name: () => string;
   readonly #heartbeatMs: number;
+  readonly #secretsOf: (pipeline: string) => Record<string, SecretReference> | undefined;
+  readonly #runnersOf: (pipeline: string) => number | undefined;
   #log: Log | undefined;
   readonly #live: LiveRunners;
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
@@ -80,6 +90,8 @@ export class Controller extends EventEmitter {
     this.environment = options.environment ?? 'local';
     this.#name = options.name ?? (() => `control plane (pid ${process.pid})`);
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
+    this.#secretsOf = options.secretsOf ?? (() => undefined);
+    this.#runnersOf = options.runnersOf ?? (() => undefined);
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -179,12 +191,14 @@ export class Controller extends EventEmitter {
     extra: Partial<RunnerSpec>,
     count = 1,
   ): Promise<RunnerHandle> {
+    const secrets = this.#secretsOf(artifact.pipeline);
     const spec: RunnerSpec = {
       id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
       digest: artifact.digest,
       pipeline: artifact.pipeline,
       log: this.logConfig,
       config,
+      ...(secrets === undefined || Object.keys(secrets).length === 0 ? {} : { secrets }),
       ...extra,
     };
     if (count === 1) return this.supervisor.start(spec);
@@ -208,7 +222,10 @@ export class Controller extends EventEmitter {
    * Without `config`, the live release's config is carried forward (the `config` event lists what
    * changes); the first release gets the schema's defaults.
    */
-  async deploy(ref: string, request: DeployRequestOptions & { untested?: boolean } = {}): Promise<DeploymentRecord> {
+  async deploy(
+    ref: string,
+    request: DeployRequestOptions & Pick<DeployOptions, 'untested' | 'promotion'> = {},
+  ): Promise<DeploymentRecord> {
     const strategy = request.strategy ?? 'blue-green';
     if (strategy === 'canary') canarySteps(request.canary?.steps);
     const artifact = await this.resolveArtifact(ref);
@@ -324,7 +341,7 @@ export class Controller extends EventEmitter {
         });
         return runner;
       },
-      runners: () => release?.runners ?? 1,
+      runners: () => release?.runners ?? this.#runnersOf(pipelineName) ?? 1,
       adoptLive: (runner, artifact) => this.#live.set(pipelineName, runner, artifact, configOf(artifact)),
       closing: () => this.#closing,
       manifestOf: (artifact) => this.manifestOf(artifact),

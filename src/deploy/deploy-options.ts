@@ -75,6 +75,11 @@ export type DeployOptions = Omit<DeployRequestOptions, 'strategy'> & {
   configFrom?: 'request' | 'live' | 'defaults';
   /** The live release's config when the deployment was planned: what blue runs with (a rollback too). */
   previousConfig?: unknown;
+  /**
+   * Set when the deployment promotes a digest verified in another environment (`slipway promote`), or
+   * re-promotes the one verified before (a rollback in an environment): where from, and who approved it.
+   */
+  promotion?: { from: string; approvedBy?: string; rollbackOf?: string };
 };
 
 /** A deploy request: which artifact (by digest), and how. */

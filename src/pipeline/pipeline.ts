@@ -4,6 +4,7 @@ import { isDataset } from '../dataset/dataset.js';
 import { compileSchema, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
 import { resolveConfig } from './config.js';
+import type { Secrets } from './secrets.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
@@ -43,6 +44,12 @@ export interface ProcessContext<C> {
   readonly source: SourceInfo;
   /** The pipeline's name and version. */
   readonly pipeline: { name: string; version: string };
+  /**
+   * The secrets the environment gives this pipeline (declared by reference in slipway.config.ts, resolved
+   * in the runner process at start): `ctx.secrets.get('db-password')`. Never in artifacts, the control
+   * plane, events, logs or metrics.
+   */
+  readonly secrets: Secrets;
 }
 
 export interface PipelineDefinition<I extends Dataset, CS> {

@@ -4,6 +4,7 @@ import { isSlipwayError } from '../errors.js';
 import type { AppendRecord, Headers, LogRecord } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
 import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
+import { NO_SECRETS, type Secrets } from '../pipeline/secrets.js';
 import type { StateStore } from './keyed-state.js';
 import {
   DLQ_HEADERS,
@@ -43,6 +44,8 @@ export interface BatchCoreOptions {
   provenance?: Provenance;
   /** Told of each record sent to a dead-letter topic (for metrics and `dlq` events). */
   onDlq(inputTopic: string, event: DlqEvent): void;
+  /** What `ctx.secrets` gives `process` (default: none). */
+  secrets?: Secrets;
 }
 
 /**
@@ -62,8 +65,10 @@ export class BatchCore {
   readonly #dlqTopics: ReadonlyMap<string, string>;
   /** The headers every dead letter carries (which version wrote it), built once. */
   readonly #dlqHeaders: Headers;
+  readonly #secrets: Secrets;
 
   constructor(options: BatchCoreOptions) {
+    this.#secrets = options.secrets ?? NO_SECRETS;
     this.#pipeline = options.pipeline;
     this.#outputs = options.outputs;
     this.#inputs = options.inputs;
@@ -127,6 +132,7 @@ export class BatchCore {
       config,
       source: sourceInfo,
       pipeline: { name: pipeline.name, version: pipeline.version },
+      secrets: this.#secrets,
     };
     const dlqTopics = this.#dlqTopics;
     const dlqHeaders = this.#dlqHeaders;

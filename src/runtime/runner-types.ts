@@ -1,6 +1,7 @@
 // The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { Secrets } from '../pipeline/secrets.js';
 import type { RunnerMetrics } from './metrics.js';
 
 /** Header naming the input record an output came from: `<topic>/<partition>/<offset>[#n]`. */
@@ -78,6 +79,8 @@ export interface RunnerOptions {
    * [from, to); the rest are passed over (their offsets still advance). Default: every record.
    */
   keyRange?: { from: number; to: number };
+  /** What `ctx.secrets` gives `process`, resolved where this runner runs (default: none). */
+  secrets?: Secrets;
 }
 
 export interface ActivateOptions {

@@ -138,6 +138,7 @@ export class Runner extends EventEmitter {
       inputs: this.#inputs,
       store: this.#store,
       dlqTopics: this.#dlqTopics,
+      ...(options.secrets === undefined ? {} : { secrets: options.secrets }),
       ...(options.provenance === undefined ? {} : { provenance: options.provenance }),
       onDlq: (topic, event) => {
         this.metrics.dlq.inc({ ...this.#labels, topic, reason: event.reason });

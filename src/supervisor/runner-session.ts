@@ -4,6 +4,7 @@ import { ArtifactStore } from '../artifact/artifact-store.js';
 import { errorToJSON, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { openLog } from '../log/open-log.js';
+import { resolveSecrets } from '../pipeline/secrets.js';
 import { type CommitEvent, type DlqEvent, Runner } from '../runtime/runner.js';
 import { runSample, type SampleInput, type SampleOutput } from '../runtime/sample-run.js';
 import type { RunnerCommit, RunnerSpec, RunnerStats } from './supervisor.js';
@@ -48,8 +49,11 @@ export class RunnerSession extends EventEmitter {
         { details: { digest: spec.digest, pipeline: spec.pipeline } },
       );
     }
+    // Resolved here, in the runner's process: the values never reach the control plane.
+    const secrets = await resolveSecrets(spec.secrets);
     const log = await openLog(spec.log, { commitThread: true });
     const runner = new Runner({
+      secrets,
       pipeline: loaded.pipeline,
       log,
       config: spec.config,

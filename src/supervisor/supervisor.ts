@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
+import type { SecretReference } from '../pipeline/secrets.js';
 import type { ActivateOptions, ReplayRequest, ReplayResult, RunnerMode, RunnerState } from '../runtime/runner.js';
 import type { RunnerStats } from '../runtime/runner-stats.js';
 import type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
@@ -39,6 +40,11 @@ export interface RunnerSpec {
   keyRange?: { from: number; to: number };
   /** The deployment that started it, recorded in the dead letters it writes. */
   deployment?: string;
+  /**
+   * The pipeline's secrets in this environment, by reference only: resolved in the runner's own process
+   * when it starts (a missing one fails the start with `SLIPWAY_SECRET_MISSING`); values never travel.
+   */
+  secrets?: Record<string, SecretReference>;
 }
 
 /** A runner's exit: its code or signal, and whether someone asked it to stop. */

@@ -1,11 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { ControlPlaneClient } from '../../control/client.js';
 import { daemonPaths, readDaemonInfo, startDaemon } from '../../control/daemon.js';
 import type { DeploymentEvent, DeploymentRecord } from '../../deploy/deployment.js';
 import { SlipwayError } from '../../errors.js';
 import { describeLogConfig } from '../../log/open-log.js';
+import { loadModule, PROJECT_FILES } from '../../project/load-module.js';
+import { type LoadedProject, loadProjectFile } from '../../project/load-project.js';
 import { type CliContext, intOption } from '../context.js';
 import { describeEvent } from '../render-event.js';
 
@@ -15,6 +18,17 @@ const portOption = (name: string) => (value: string) => {
   if (n > 65_535) throw new SlipwayError('SLIPWAY_USAGE', `${name} must be a port from 0 to 65535, got '${value}'.`);
   return n;
 };
+
+/** The project `up` serves: the one named, else slipway.config.* here when it declares environments. */
+async function projectToServe(named: string | undefined): Promise<LoadedProject | undefined> {
+  if (named !== undefined) return loadProjectFile(named);
+  const file = PROJECT_FILES.find((f) => existsSync(f));
+  if (file === undefined) return undefined;
+  const module = await loadModule(file);
+  return module.project === undefined
+    ? undefined
+    : { project: module.project, dir: dirname(module.path), path: module.path };
+}
 
 export function registerDaemon(program: Command, ctx: CliContext): void {
   program
@@ -26,9 +40,18 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       'address to bind (default 127.0.0.1; any other lets other machines read status, but changes are accepted from loopback only)',
     )
     .option('--detach', 'run in the background (output to .slipway/daemon.log) and return once it answers')
-    .action(async (opts: { port?: number; host?: string; detach?: boolean }) => {
-      const dir = ctx.stateDir();
-      const paths = daemonPaths(dir, { logPath: ctx.logPath(), artifactsDir: ctx.artifactsDir() });
+    .option(
+      '-p, --project <file>',
+      'project file declaring the environments to serve (default: slipway.config.ts here, when it declares them)',
+    )
+    .action(async (opts: { port?: number; host?: string; detach?: boolean; project?: string }) => {
+      // A project that declares environments: one control plane serves them all, from its folder's .slipway.
+      const project = await projectToServe(opts.project);
+      const dir = project === undefined ? ctx.stateDir() : join(project.dir, '.slipway');
+      const paths =
+        project === undefined
+          ? daemonPaths(dir, { logPath: ctx.logPath(), artifactsDir: ctx.artifactsDir() })
+          : daemonPaths(dir, { artifactsDir: process.env.SLIPWAY_ARTIFACTS ?? join(dir, 'artifacts') });
       const running = readDaemonInfo(dir);
       if (running !== undefined) {
         ctx.io.out(`control plane already running at ${running.url} (pid ${running.pid})`);
@@ -69,19 +92,29 @@ export function registerDaemon(program: Command, ctx: CliContext): void {
       }
       const daemon = await startDaemon({
         paths,
-        log: ctx.logConfig(),
+        ...(project === undefined
+          ? { log: ctx.logConfig() }
+          : { project: { spec: project.project.spec, dir: project.dir } }),
         ...(opts.port === undefined ? {} : { port: opts.port }),
         ...(opts.host === undefined ? {} : { host: opts.host }),
       });
-      const c = daemon.controller;
-      c.on('event', (e: DeploymentEvent) => ctx.io.err(`${e.deploymentId}  ${describeEvent(e)}`));
-      c.on('resume', (d: DeploymentRecord) => ctx.io.err(`resuming ${d.id} at step ${d.step}`));
-      c.on('pipeline-event', (e: { pipeline: string; message: string }) => ctx.io.err(`${e.pipeline}  ${e.message}`));
-      c.on('error-event', (err: { code?: string; message?: string }) =>
-        ctx.io.err(`error ${err?.code ?? ''} ${err?.message ?? String(err)}`),
-      );
+      const many = daemon.plane.environments.length > 1;
+      for (const c of daemon.plane.controllers) {
+        const env = many ? `[${c.environment}] ` : '';
+        c.on('event', (e: DeploymentEvent) => ctx.io.err(`${env}${e.deploymentId}  ${describeEvent(e)}`));
+        c.on('resume', (d: DeploymentRecord) => ctx.io.err(`${env}resuming ${d.id} at step ${d.step}`));
+        c.on('pipeline-event', (e: { pipeline: string; message: string }) =>
+          ctx.io.err(`${env}${e.pipeline}  ${e.message}`),
+        );
+        c.on('error-event', (err: { code?: string; message?: string }) =>
+          ctx.io.err(`${env}error ${err?.code ?? ''} ${err?.message ?? String(err)}`),
+        );
+      }
+      const where = daemon.plane.controllers
+        .map((c) => `${many ? `${c.environment}: ` : ''}${describeLogConfig(c.logConfig)}`)
+        .join('; ');
       ctx.io.err(
-        `control plane at ${daemon.url} (${describeLogConfig(ctx.logConfig())}; artifacts in ${paths.artifactsDir}); Ctrl-C or \`slipway down\` stops it`,
+        `control plane at ${daemon.url} (${where}; artifacts in ${paths.artifactsDir}); Ctrl-C or \`slipway down\` stops it`,
       );
       ctx.interrupted.addEventListener('abort', () => void daemon.close(), { once: true });
       await daemon.closed;

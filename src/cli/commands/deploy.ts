@@ -107,7 +107,8 @@ const ratio = (name: string) => (value: string) => {
 };
 
 export function registerDeploy(program: Command, ctx: CliContext): void {
-  const client = (opts: { controlPlane?: string }) => ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane);
+  const client = (opts: { controlPlane?: string }) =>
+    ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane, ctx.environment()?.name);
   program
     .command('deploy')
     .description('Deploy an artifact (by digest) with zero downtime, showing each step as it happens')
@@ -159,8 +160,10 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--pipeline <name>', 'which pipeline, when a file exports several')
     .option('--allow-untested', 'skip the release gate (no passing `slipway test` report); local control plane only')
     .option('--no-wait', 'return once the deployment has started')
-    .action(async (ref: string, opts: DeployCliOptions) => {
+    .action(async (ref: string, opts: DeployCliOptions, cmd: Command) => {
       const c = client(opts);
+      // With --env, the environment's declared policy decides what the command line leaves out.
+      const given = (name: string) => ctx.environment() === undefined || cmd.getOptionValueSource(name) !== 'default';
       const gates: GateConfig = {};
       if (opts.allowChange)
         gates.allowChangedFields = opts.allowChange
@@ -171,12 +174,12 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       if (opts.maxP99Ms !== undefined) gates.maxP99LatencyMs = opts.maxP99Ms;
       if (opts.maxDiffRatio !== undefined) gates.maxDiffRatio = opts.maxDiffRatio;
       const config = parseConfigOption(opts.config);
-      const strategy = opts.strategy as DeployRequest['strategy'];
+      const strategy = given('strategy') ? (opts.strategy as DeployRequest['strategy']) : undefined;
       const { digest, built } = await artifactFor(ctx, c, ref, opts.pipeline);
       const request: DeployRequest = {
         artifact: digest,
         ...(strategy === undefined ? {} : { strategy }),
-        bakeMs: opts.bake,
+        ...(given('bake') ? { bakeMs: opts.bake } : {}),
         ...(Object.keys(gates).length === 0 ? {} : { gates }),
         ...(opts.shadow ? { shadow: { records: opts.shadow, ...shadowSamples(opts.samples) } } : {}),
         ...(opts.steps !== undefined || opts.stepMs !== undefined
@@ -199,12 +202,20 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
 
   program
     .command('rollback')
-    .description('Roll back the deployment in progress of a pipeline at an exact offset')
+    .description(
+      "Roll back the deployment in progress of a pipeline at an exact offset; with none in progress, in a project's environment, promote the previously verified digest again",
+    )
     .argument('<pipeline>', 'pipeline name')
     .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
     .action(async (pipeline: string, opts: { controlPlane?: string }) => {
-      const { deployment } = await client(opts).rollback(pipeline);
-      ctx.io.out(`rolling back ${deployment}; \`slipway history ${deployment}\` shows its steps`);
+      const c = client(opts);
+      const { deployment, repromoted } = await c.rollback(pipeline);
+      if (repromoted === undefined) {
+        ctx.io.out(`rolling back ${deployment}; \`slipway history ${deployment}\` shows its steps`);
+        return;
+      }
+      ctx.io.err(`${deployment}: promoting the previously verified ${repromoted.slice(0, 19)} again`);
+      await follow(ctx, c, deployment);
     });
 
   program

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ControlPlaneClient } from '../../control/client.js';
+import type { EnvironmentMatrix, MatrixCell } from '../../environment/matrix.js';
 import type { CliContext } from '../context.js';
 import { intOption } from '../context.js';
 import { printTable } from '../io.js';
@@ -7,15 +8,58 @@ import { describeEvent, describeOutcome } from '../render-event.js';
 
 const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 19);
 
+const ago = (ms: number): string =>
+  ms < 60_000
+    ? `${Math.round(ms / 1000)}s`
+    : ms < 3_600_000
+      ? `${Math.round(ms / 60_000)}m`
+      : `${(ms / 3_600_000).toFixed(1)}h`;
+
+/** The pipelines × environments matrix: one row per pipeline, one column per environment. */
+function printMatrix(ctx: CliContext, matrix: EnvironmentMatrix, json: boolean): void {
+  if (json) return void ctx.io.out(JSON.stringify(matrix, null, 2));
+  if (matrix.pipelines.length === 0)
+    return void ctx.io.out(
+      `nothing deployed yet in ${matrix.environments.join(', ')}: \`slipway deploy --env ${matrix.environments[0]} <artifact>\``,
+    );
+  const now = Date.now();
+  const cell = (c: MatrixCell | undefined): string => {
+    if (c === undefined) return '-';
+    const live = c.digest === null ? 'none' : `${c.version} ${c.digest.slice(7, 19)}`;
+    const since = c.since === null ? '' : ` ${ago(now - c.since)}`;
+    const state =
+      c.state === 'soaking' && c.soakMs !== undefined
+        ? `soaking ${ago(c.healthyMs ?? 0)}/${ago(c.soakMs)}`
+        : c.state === 'deploying' || c.state === 'failed'
+          ? `${c.state} ${c.deployment?.version ?? ''}`.trim()
+          : c.state;
+    return `${live}${since} ${state}`;
+  };
+  printTable(
+    ctx.io,
+    ['PIPELINE', ...matrix.environments.map((e) => e.toUpperCase())],
+    matrix.pipelines.map((p) => [
+      p,
+      ...matrix.environments.map((e) => cell(matrix.cells.find((c) => c.pipeline === p && c.environment === e))),
+    ]),
+  );
+}
+
 export function registerStatus(program: Command, ctx: CliContext): void {
-  const client = (opts: { controlPlane?: string }) => ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane);
+  const client = (opts: { controlPlane?: string }) =>
+    ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane, ctx.environment()?.name);
   program
     .command('status')
     .description('What is live, its runners, what happened to them lately, and deployments in progress')
     .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
     .option('--json', 'print JSON')
     .action(async (opts: { controlPlane?: string; json?: boolean }) => {
-      const status = await client(opts).status();
+      const c = client(opts);
+      if (ctx.environment() === undefined) {
+        const health = await c.health();
+        if (health.environments.length > 1) return printMatrix(ctx, await c.matrix(), opts.json === true);
+      }
+      const status = await c.status();
       if (opts.json) return void ctx.io.out(JSON.stringify(status, null, 2));
       if (status.releases.length === 0) ctx.io.out('nothing deployed yet: `slipway deploy <artifact>`');
       for (const r of status.releases) {
