@@ -163,7 +163,10 @@ export const project = defineProject({
       // The CLI: the matrix, an approval, a promotion refused with its reason.
       const matrix = await cli(['status']);
       assert.match(matrix.stdout, /PIPELINE\s+DEV\s+STAGING/);
-      assert.match(matrix.stdout, /sign-orders\s+none .*failed 1\.0\.0\s+1\.0\.0 [0-9a-f]{12} \d+(\.\d)?[smh] verified/);
+      assert.match(
+        matrix.stdout,
+        /sign-orders\s+none .*failed 1\.0\.0\s+1\.0\.0 [0-9a-f]{12} \d+(\.\d)?[smh] verified/,
+      );
       const approve = await cli(['approve', 'sign-orders', '--env', 'staging', '--digest', digest, '--by', 'carol']);
       assert.match(approve.stdout, new RegExp(`approved sign-orders ${digest.slice(0, 19)} into staging by carol`));
       const promote = await cli(['promote', 'sign-orders', '--to', 'staging']);

@@ -75,10 +75,16 @@ function liveReleases(
           'no control plane is running for this project (start one with `slipway up`, or pass --control-plane <url>)',
       };
     try {
-      const status = await new ControlPlaneClient(found).status();
+      let status: Awaited<ReturnType<ControlPlaneClient['status']>>;
+      try {
+        status = await new ControlPlaneClient(found, env.name).status();
+      } catch (err) {
+        if (!isSlipwayError(err, 'SLIPWAY_UNKNOWN_ENVIRONMENT')) throw err;
+        return { skipped: `the control plane at ${found} does not serve ${env.name}` };
+      }
       const releases = status.releases.filter((r) => r.environment === env.name);
       if (releases.length === 0 && status.environment !== env.name)
-        return { skipped: `the control plane at ${found} runs ${status.environment}, not ${env.name}` };
+        return { skipped: `the control plane at ${found} serves ${status.environment}, not ${env.name}` };
       return releases.map((r) => ({
         pipeline: r.pipeline,
         environment: r.environment,
