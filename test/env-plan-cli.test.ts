@@ -40,6 +40,7 @@ export const project = defineProject({
   environments: {
     local: {
       log: { engine: 'embedded', path: '.slipway/log.db' },
+      allowUntested: true,
       pipelines: { 'enrich-orders': { config: { vipThresholdEur: 800 } } },
     },
     staging: { log: { engine: 'kafka', brokers: ${JSON.stringify(brokers)} }, topicPrefix: 'stg-${id}.', promotion: { from: 'local' } },
@@ -175,6 +176,8 @@ describe('slipway env plan / apply', () => {
     const up = await cli(['up', '--detach']);
     assert.equal(up.code, 0, up.stderr);
     const deployed = await cli([
+      '--env',
+      'local',
       'deploy',
       'pipeline.ts',
       '--allow-untested',
