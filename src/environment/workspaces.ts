@@ -263,7 +263,7 @@ export function resolveWorkspace(project: ProjectSpec, record: WorkspaceRecord, 
   if (base === undefined)
     throw new SlipwayError(
       'SLIPWAY_UNKNOWN_ENVIRONMENT',
-      `Workspace '${record.name}' derives from '${record.base}', which the project no longer declares. Remove it with \`slipway workspace down ${record.name}\`, then make it again.`,
+      `Workspace '${record.name}' derives from '${record.base}', which the project no longer declares. Declare ${record.base} again to use it or remove it (\`slipway workspace down ${record.name}\`), or delete its entry from ${workspacesFile(projectDir)} (what it made stays on the log, under the prefix '${record.topicPrefix}').`,
       { details: { environment: record.name, base: record.base } },
     );
   const spec = workspaceSpec(base, record);

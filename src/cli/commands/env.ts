@@ -187,10 +187,16 @@ export function registerEnv(program: Command, ctx: CliContext): void {
     const spec = loaded.project.spec;
     const environment = resolveEnvironmentOrWorkspace(spec, envName, loaded.dir);
     const workspaces = readWorkspaces(loaded.dir);
-    const all = [
-      ...Object.keys(spec.environments).map((n) => resolveEnvironmentOrWorkspace(spec, n, loaded.dir)),
-      ...[...workspaces.keys()].map((n) => resolveEnvironmentOrWorkspace(spec, n, loaded.dir)),
-    ];
+    const all: ResolvedEnvironment[] = Object.keys(spec.environments).map((n) =>
+      resolveEnvironmentOrWorkspace(spec, n, loaded.dir),
+    );
+    for (const n of workspaces.keys()) {
+      try {
+        all.push(resolveEnvironmentOrWorkspace(spec, n, loaded.dir));
+      } catch {
+        // A workspace whose base is no longer declared: its prefix (below) still keeps its topics out of the plan.
+      }
+    }
     const module = await loadModule(loaded.path);
     let log: Log;
     if (forWriting) log = await openLog(environment.log);
