@@ -94,6 +94,14 @@ export const ErrorCodes = {
   SECRET_MISSING: 'SLIPWAY_SECRET_MISSING',
   /** Thrown when a promotion is refused; `details.reason` says why: `not-verified`, `soaking`, `approval-missing`, `untested`, `config-invalid`, `no-previous`. */
   PROMOTION_REFUSED: 'SLIPWAY_PROMOTION_REFUSED',
+  /** Thrown when the project's workspace list (`.slipway/workspaces.json`) cannot be read: not JSON, or an entry without its base or prefix. */
+  WORKSPACE_FILE: 'SLIPWAY_WORKSPACE_FILE',
+  /** Thrown when `slipway workspace down` (or `--env`) names a workspace the project has not made; the message lists those it has. */
+  WORKSPACE_NOT_FOUND: 'SLIPWAY_WORKSPACE_NOT_FOUND',
+  /** Thrown when `slipway workspace up` finds topics or a registry of the same prefix on the log that this project did not record: someone else's workspace, or one made from another clone (`--adopt` takes it over). */
+  WORKSPACE_TAKEN: 'SLIPWAY_WORKSPACE_TAKEN',
+  /** Thrown when `slipway env apply` would make a change that loses records (delete a topic, shorten an enforced retention) without `--allow-destructive`; nothing was changed. `details.changes` lists them. */
+  DESTRUCTIVE_CHANGE: 'SLIPWAY_DESTRUCTIVE_CHANGE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

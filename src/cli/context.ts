@@ -1,7 +1,8 @@
 import { dirname, join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { Project } from '../environment/project.js';
-import { type ResolvedEnvironment, resolveEnvironment } from '../environment/resolve.js';
+import type { ResolvedEnvironment } from '../environment/resolve.js';
+import { resolveEnvironmentOrWorkspace } from '../environment/workspaces.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
@@ -86,7 +87,8 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
         const { loadProjectFile } = await import('../project/load-project.js');
         loaded = await loadProjectFile(projectFile);
       }
-      environment = resolveEnvironment(loaded.project.spec, name, loaded.dir);
+      // A declared environment, else one of the project's workspaces (`slipway workspace up`).
+      environment = resolveEnvironmentOrWorkspace(loaded.project.spec, name, loaded.dir);
     },
     io,
     logPath,

@@ -6,6 +6,7 @@ import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
+import { registerEnv } from './commands/env.js';
 import { registerObservability } from './commands/observability.js';
 import { registerProduce } from './commands/produce.js';
 import { registerPromote } from './commands/promote.js';
@@ -15,6 +16,7 @@ import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
 import { registerTopics } from './commands/topics.js';
+import { registerWorkspace } from './commands/workspace.js';
 import { createContext } from './context.js';
 import { type Io, processIo, reportError } from './io.js';
 
@@ -68,6 +70,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerDlq(program, ctx);
   registerDemo(program, ctx);
   registerObservability(program, ctx);
+  registerEnv(program, ctx);
+  registerWorkspace(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

@@ -109,6 +109,8 @@ export const EnvironmentSchema = Type.Object(
     promotion: Type.Optional(PromotionSchema),
     /** Deploys of artifacts without a passing test report are accepted (`--allow-untested`): laptops only. */
     allowUntested: Type.Optional(Type.Boolean()),
+    /** Developers' workspaces (`slipway workspace up`) derive from this one (default: the first in promotion order). */
+    workspaceBase: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );

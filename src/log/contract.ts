@@ -393,6 +393,32 @@ export function runLogContract(engine: string, factory: LogContractFactory): voi
       assert.equal(await aborted, false);
     });
 
+    it('growTopic (where the engine has it) adds partitions every handle can write, never shrinks, refuses a missing topic', async (t) => {
+      const a = await open();
+      if (a.growTopic === undefined) {
+        t.skip(`the ${a.engine} log has no growTopic`);
+        return;
+      }
+      const b = await open();
+      const topic = unique('t');
+      await a.createTopic(topic, { partitions: 1 });
+      // b knows the topic with one partition before it grows.
+      await b.append(topic, [{ partition: 0, key: null, value: 'before' }]);
+      await a.growTopic(topic, 3);
+      await a.growTopic(topic, 2);
+      assert.deepEqual(await a.describeTopic(topic), { name: topic, partitions: 3 });
+      assert.deepEqual(await b.append(topic, [{ partition: 2, key: null, value: 'after' }]), [0]);
+      assert.deepEqual(
+        (await a.read(topic, 2, 0, 10)).map((r) => r.value),
+        ['after'],
+      );
+      assert.deepEqual(
+        (await a.read(topic, 0, 0, 10)).map((r) => r.value),
+        ['before'],
+      );
+      await rejectsWithCode(a.growTopic(unique('missing'), 2), 'SLIPWAY_TOPIC_NOT_FOUND');
+    });
+
     cleanupContract(open);
 
     it('refuses use after close', async () => {

@@ -137,6 +137,14 @@ export interface Log {
    * exist. Engines without native topic settings leave it out; `src/topics` then records them itself.
    */
   topicSettings?(name: string): Promise<TopicSettings | undefined>;
+  /**
+   * Optional: grows a topic to `partitions` partitions (nothing when it has as many or more; never shrinks). Records
+   * appended by key from then on may go to a new partition: readers see the new partitions when they next start.
+   * `SLIPWAY_TOPIC_NOT_FOUND` when the topic does not exist.
+   */
+  growTopic?(name: string, partitions: number): Promise<void>;
+  /** Optional, with `topicSettings`: changes a topic's native settings (Kafka: sets `retention.ms` on the topic). */
+  setTopicSettings?(name: string, settings: TopicSettings): Promise<void>;
 
   /** Appends records outside any owner (producers, tests). Returns the assigned offsets, in order. */
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]>;

@@ -133,6 +133,18 @@ export function namespaceLog(log: Log, prefix: string): NamespacedLog {
           topicSettings: (name: string): Promise<TopicSettings | undefined> =>
             (log.topicSettings as (n: string) => Promise<TopicSettings | undefined>)(p(name)),
         }),
+    ...(log.growTopic === undefined
+      ? {}
+      : {
+          growTopic: (name: string, partitions: number): Promise<void> =>
+            (log.growTopic as (n: string, c: number) => Promise<void>)(p(name), partitions),
+        }),
+    ...(log.setTopicSettings === undefined
+      ? {}
+      : {
+          setTopicSettings: (name: string, settings: TopicSettings): Promise<void> =>
+            (log.setTopicSettings as (n: string, s: TopicSettings) => Promise<void>)(p(name), settings),
+        }),
     append: (topic: string, records: ReadonlyArray<AppendRecord>) => log.append(p(topic), records),
     async read(topic, partition, fromOffset, max) {
       return recordsOut(await log.read(p(topic), partition, fromOffset, max));

@@ -18,3 +18,4 @@ export { TEST_CLOCK_START, TestClock } from './test-clock.js';
 export type { RunTestSuitesOptions, TestRunEvent, TestRunResult } from './test-suites.js';
 export { findTestFiles, runTestSuites, TEST_LAYERS } from './test-suites.js';
 export { withEmbeddedLog } from './with-embedded-log.js';
+export { TEST_LOG_VARIABLE, withTestLog } from './with-test-log.js';

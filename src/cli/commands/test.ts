@@ -1,4 +1,3 @@
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
@@ -7,8 +6,10 @@ import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
 import type { TestLayer, TestReport } from '../../deploy/test-report.js';
 import { SlipwayError } from '../../errors.js';
+import { describeLogConfig } from '../../log/open-log.js';
 import { type ArtifactBinding, bindSourcesToArtifact } from '../../testing/bind-artifact.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
+import { TEST_LOG_VARIABLE } from '../../testing/with-test-log.js';
 import type { CliContext } from '../context.js';
 import { storeFromOption } from './artifacts.js';
 
@@ -33,7 +34,7 @@ async function recordReport(
   report: TestReport,
   controlPlane: string | undefined,
 ): Promise<{ where: string; api: boolean }> {
-  const dir = dirname(ctx.logPath());
+  const dir = ctx.stateDir();
   const url = controlPlane ?? process.env.SLIPWAY_CONTROL_PLANE ?? readDaemonInfo(dir)?.url;
   if (url !== undefined) {
     await new ControlPlaneClient(url).putTestReport(report);
@@ -117,9 +118,24 @@ export function registerTest(program: Command, ctx: CliContext): void {
       }
       const digest = binding?.digest;
 
+      // With --env: the tests get the environment's log (withTestLog in slipway/testing runs there, each in a
+      // namespace of its own), and commands they start resolve the same environment.
+      const environment = ctx.environment();
+      const project = ctx.project();
+      if (environment !== undefined)
+        ctx.io.err(`testing in ${environment.name}: ${describeLogConfig(environment.log)}`);
       const result = await runTestSuites({
         dir: process.cwd(),
         layers,
+        ...(environment === undefined
+          ? {}
+          : {
+              env: {
+                SLIPWAY_ENV: environment.name,
+                [TEST_LOG_VARIABLE]: JSON.stringify(environment.log),
+                ...(project === undefined ? {} : { SLIPWAY_PROJECT: project.path }),
+              },
+            }),
         signal: ctx.interrupted,
         onEvent: (e) => {
           const label = e.layer.padEnd(12);

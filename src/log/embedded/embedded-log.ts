@@ -175,6 +175,14 @@ export class EmbeddedLog implements Log {
     });
   }
 
+  growTopic(name: string, partitions: number): Promise<void> {
+    return this.#guard(() => {
+      checkTopicName(name, partitions);
+      this.#db.transaction(() => this.#tables.growIn(name, partitions)).immediate();
+      this.#notify();
+    });
+  }
+
   describeTopic(name: string): Promise<TopicInfo | undefined> {
     return this.#guard(() => {
       const row = this.#s.topicByName.get(name) as TopicRow | undefined;

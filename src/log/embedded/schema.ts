@@ -69,6 +69,7 @@ export interface SharedStatements {
   allTopics: Database.Statement;
   insertTopic: Database.Statement;
   insertPartition: Database.Statement;
+  setTopicPartitions: Database.Statement;
   nextOffset: Database.Statement;
   setNextOffset: Database.Statement;
   groupOffsets: Database.Statement;
@@ -110,6 +111,7 @@ export function prepareStatements(db: Database.Database): SharedStatements {
       `INSERT INTO topics (id, name, partitions) VALUES (max(ifnull((SELECT max(id) FROM topics), 0), ${metaNumber('topic_id_floor')}) + 1, ?, ?)`,
     ),
     insertPartition: db.prepare('INSERT INTO partitions (topic_id, partition, next_offset) VALUES (?, ?, 0)'),
+    setTopicPartitions: db.prepare('UPDATE topics SET partitions = ? WHERE id = ?'),
     nextOffset: db.prepare('SELECT next_offset FROM partitions WHERE topic_id = ? AND partition = ?').pluck(),
     setNextOffset: db.prepare('UPDATE partitions SET next_offset = ? WHERE topic_id = ? AND partition = ?'),
     groupOffsets: db

@@ -62,9 +62,35 @@ export class TopicTables {
     return row;
   }
 
-  /** Checks a partition number against the topic's row. */
+  /** Checks a partition number against the topic's row (read afresh once: another connection may have grown it). */
   partition(topic: string, row: TopicRow, partition: number): void {
+    if (Number.isInteger(partition) && partition >= row.partitions) {
+      const fresh = this.#s.topicByName.get(topic) as TopicRow | undefined;
+      if (fresh !== undefined && fresh.id === row.id) {
+        row.partitions = fresh.partitions;
+        this.#rows.set(topic, row);
+      }
+    }
     checkPartition(topic, row.partitions, partition);
+  }
+
+  /**
+   * Grows a topic to `partitions` partitions in the caller's transaction (nothing when it has as many or more).
+   * `SLIPWAY_TOPIC_NOT_FOUND` when it does not exist.
+   */
+  growIn(name: string, partitions: number): void {
+    const row = this.#s.topicByName.get(name) as TopicRow | undefined;
+    if (row === undefined) this.row(name);
+    const existing = row as TopicRow;
+    if (existing.partitions >= partitions) return;
+    for (let p = existing.partitions; p < partitions; p++) {
+      this.#s.insertPartition.run(existing.id, p);
+      this.#db.exec(
+        `CREATE TABLE IF NOT EXISTS ${partitionTable(existing.id, p)} (base INTEGER PRIMARY KEY, count INTEGER NOT NULL, lengths BLOB NOT NULL, keys TEXT NOT NULL, vals TEXT NOT NULL, headers TEXT NOT NULL, ts NOT NULL)`,
+      );
+    }
+    this.#s.setTopicPartitions.run(partitions, existing.id);
+    this.#rows.delete(name);
   }
 
   /** Creates a topic and its partition tables, in the caller's transaction; nothing when it exists alike. */

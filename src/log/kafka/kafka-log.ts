@@ -43,7 +43,7 @@ import type {
   TopicSettings,
   WaitOptions,
 } from '../log.js';
-import { deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
+import { alterTopicConfigs, deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
 import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
 import { forgetCompactedTopic } from './kafka-compacted.js';
@@ -219,6 +219,24 @@ class KafkaLog implements Log {
       if (configs === undefined) return undefined;
       const retention = Number(configs.get('retention.ms')?.value ?? Number.NaN);
       return { retentionMs: Number.isSafeInteger(retention) && retention >= 0 ? retention : -1 };
+    });
+  }
+
+  growTopic(name: string, partitions: number): Promise<void> {
+    return this.#guard(`adding partitions to topic '${name}'`, async () => {
+      checkTopicName(name, partitions);
+      const meta = await this.#client.topic(name, true);
+      if (meta === undefined) throw topicNotFound(name, this.#client.brokers);
+      if (meta.partitions.length >= partitions) return;
+      await this.#client.growTopic(name, partitions);
+      this.#watcher.touch(name);
+    });
+  }
+
+  setTopicSettings(name: string, settings: TopicSettings): Promise<void> {
+    return this.#guard(`changing the configs of topic '${name}'`, async () => {
+      await this.#topic(name);
+      await alterTopicConfigs(this.#client, name, checkRetention(name, settings.retentionMs));
     });
   }
 

@@ -1,7 +1,7 @@
-// Integration: the pipeline on a real embedded log file, run as `slipway run --until-caught-up` runs it.
+// Integration: the pipeline on a real log (an embedded file, or the environment `slipway test --env` names), run as `slipway run --until-caught-up` runs it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { produceRecords, readRecords, runPipeline, withEmbeddedLog } from 'slipway/testing';
+import { produceRecords, readRecords, runPipeline, withTestLog } from 'slipway/testing';
 import { enrichedOrders, orders } from '../../datasets.js';
 import { enrichOrders } from '../../pipeline.js';
 
@@ -16,7 +16,8 @@ const order = (i: number) => ({
 
 describe('enrich-orders on the embedded log', () => {
   it('processes everything once, resumes from its committed offsets, and dead-letters the fraud', async () => {
-    await withEmbeddedLog(async (log) => {
+    // A throwaway embedded log; under `slipway test --env <workspace>`, a namespace of its own in the workspace.
+    await withTestLog(async (log) => {
       await produceRecords(
         log,
         orders,
