@@ -1,7 +1,8 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ControlPlaneClient } from '../../control/client.js';
 import { readDaemonInfo } from '../../control/daemon-info.js';
+import { alertRulesSection } from '../../environment/alert-rules-section.js';
 import { configSection, type LiveRelease } from '../../environment/config-section.js';
 import {
   applyEnvironment,
@@ -29,6 +30,7 @@ interface EnvOptions {
   controlPlane?: string;
   detailedExitcode?: boolean;
   allowDestructive?: boolean;
+  rulesDir?: string;
 }
 
 /** Exit code of `env plan --detailed-exitcode` when changes are pending (as Terraform's). */
@@ -174,6 +176,10 @@ export function registerEnv(program: Command, ctx: CliContext): void {
       .argument('[environment]', 'a declared environment or a workspace (default: --env / $SLIPWAY_ENV)')
       .option('-p, --project <file>', 'the project file (default: $SLIPWAY_PROJECT, else slipway.config.ts)')
       .option('--control-plane <url>', 'control plane to read live releases from (default: the daemon of this project)')
+      .option(
+        '--rules-dir <dir>',
+        'where the SLO alert rules file is (as `slipway observability export --out` wrote it; default: observability, in the project)',
+      )
       .option('--json', 'print the plan as JSON');
 
   const prepare = async (name: string | undefined, opts: EnvOptions, forWriting: boolean) => {
@@ -222,7 +228,8 @@ export function registerEnv(program: Command, ctx: CliContext): void {
         environment.spec,
         liveReleases(environment, join(loaded.dir, '.slipway'), opts.controlPlane),
       ),
-      // Alert rules (the rules file of `slipway observability export`) join here as a section of their own.
+      // The SLOs' alert rules: the rules file `slipway observability export` writes.
+      alertRulesSection(spec, environment.name, resolve(loaded.dir, opts.rulesDir ?? 'observability')),
     ];
     const where = `${isWorkspace(environment) ? `workspace from ${environment.workspace.base}, ` : ''}${describeLogConfig(environment.log)}`;
     return { environment, log, sections, where };
