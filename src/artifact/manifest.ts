@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type CompatibilityMode, DEFAULT_COMPATIBILITY } from '../dataset/compatibility.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { canonicalJson, type JsonSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface DatasetManifest {
   schema: JsonSchema;
   /** `sha256:<hex>` of the canonical schema; equal to the Dataset's `schemaDigest`. */
   schemaDigest: string;
+  /** The dataset's compatibility mode, when it is not the default (`backward`): older manifests keep their digests. */
+  compatibility?: CompatibilityMode;
 }
 
 /** What a pipeline's code defines: read from the bundle at build time, checked again at load time. */
@@ -115,6 +118,7 @@ function describeDataset(dataset: Dataset): DatasetManifest {
     partitions: dataset.partitions,
     schema: dataset.schema,
     schemaDigest: dataset.schemaDigest,
+    ...(dataset.compatibility === DEFAULT_COMPATIBILITY ? {} : { compatibility: dataset.compatibility }),
   };
 }
 

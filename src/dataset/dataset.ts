@@ -1,6 +1,12 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { SlipwayError } from '../errors.js';
+import {
+  COMPATIBILITY_MODES,
+  type CompatibilityMode,
+  DEFAULT_COMPATIBILITY,
+  isCompatibilityMode,
+} from './compatibility.js';
 import { parseRetention } from './retention.js';
 import {
   compileFastSchemaCheck,
@@ -31,6 +37,13 @@ export interface DatasetDefinition<S> {
    * (the engine's default; not compared).
    */
   retention?: number | string;
+  /**
+   * How versions of this dataset within one major must relate (default `backward`: readers on a new
+   * version read what earlier versions wrote). Checked by `slipway build` and `slipway datasets check`:
+   * a patch may not change the schema, a minor must be compatible under this mode, a major may change
+   * anything (it is a new topic).
+   */
+  compatibility?: CompatibilityMode;
   description?: string;
 }
 
@@ -50,6 +63,8 @@ export interface Dataset<T = unknown> {
   readonly schema: JsonSchema;
   /** `sha256:<hex>` of the canonical schema. */
   readonly schemaDigest: string;
+  /** How versions within a major must relate (see {@link DatasetDefinition.compatibility}). */
+  readonly compatibility: CompatibilityMode;
   readonly description?: string;
   /** True when `value` matches the schema. */
   is(value: unknown): value is T;
@@ -97,6 +112,8 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     if ('error' in parsed) bad(parsed.error, 'retention');
     else retentionMs = parsed.ms;
   }
+  if (definition.compatibility !== undefined && !isCompatibilityMode(definition.compatibility))
+    bad(`compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}`, 'compatibility');
   if (typeof definition.schema !== 'object' || definition.schema === null)
     bad('schema must be a JSON Schema object', 'schema');
   const schema = toCanonicalSchema(definition.schema);
@@ -139,6 +156,7 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     ...(retentionMs === undefined ? {} : { retentionMs }),
     schema,
     schemaDigest: schemaDigest(schema),
+    compatibility: definition.compatibility ?? DEFAULT_COMPATIBILITY,
     ...(definition.description === undefined ? {} : { description: definition.description }),
     // The fast check first (one read per property); the validator decides when it says no.
     is:
