@@ -26,6 +26,8 @@ export interface DatasetManifest {
   schemaDigest: string;
   /** The dataset's compatibility mode, when it is not the default (`backward`): older manifests keep their digests. */
   compatibility?: CompatibilityMode;
+  /** For an input: the versions the pipeline reads (`^1.2`), when it declares a range (default: the major). */
+  range?: string;
 }
 
 /** What a pipeline's code defines: read from the bundle at build time, checked again at load time. */
@@ -102,7 +104,10 @@ export function describePipeline(pipeline: Pipeline): PipelineDescription {
     name: pipeline.name,
     version: pipeline.version,
     ...(pipeline.description === undefined ? {} : { description: pipeline.description }),
-    inputs: pipeline.inputs.map(describeDataset),
+    inputs: pipeline.inputs.map((d) => {
+      const range = pipeline.reads?.[d.name];
+      return range === undefined ? describeDataset(d) : { ...describeDataset(d), range };
+    }),
     outputs: pipeline.outputs.map(describeDataset),
     configSchema: pipeline.configSchema ?? null,
     stateVersion: pipeline.stateVersion,

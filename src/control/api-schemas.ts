@@ -73,3 +73,9 @@ export const EventsQuerySchema = Type.Object({
   /** Only events after this seq. */
   after: Type.Optional(Digits),
 });
+
+/** `POST /api/datasets/:name/retire`: which major to retire. */
+export const RetireRequestSchema = Type.Object(
+  { major: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);

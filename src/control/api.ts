@@ -8,6 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { parseManifest } from '../artifact/manifest.js';
 import type { Controller } from '../deploy/controller.js';
+import { checkReadersForDeployment, retireDatasetMajor } from '../deploy/dataset-registry.js';
 import { DeployRequestSchema } from '../deploy/deploy-options.js';
 import { ReplayRequestSchema } from '../deploy/replay-options.js';
 import { errorToJSON, isSlipwayError, SlipwayError } from '../errors.js';
@@ -15,6 +16,7 @@ import {
   ArtifactUploadSchema,
   DeploymentsQuerySchema,
   EventsQuerySchema,
+  RetireRequestSchema,
   RollbackRequestSchema,
   ScaleRequestSchema,
   TestReportSchema,
@@ -33,6 +35,9 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_DEPLOY_REFUSED: 409,
   SLIPWAY_RELEASE_GATE: 409,
   SLIPWAY_NOTHING_TO_REPLAY: 409,
+  SLIPWAY_READER_INCOMPATIBLE: 409,
+  SLIPWAY_DATASET_IN_USE: 409,
+  SLIPWAY_DATASET_NOT_FOUND: 404,
 };
 
 /**
@@ -152,6 +157,18 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
         }),
       ),
     )
+    .get('/api/datasets', async (c) =>
+      c.json({
+        versions: await controller.store.datasetVersions(),
+        releases: await controller.store.listReleases(),
+        artifacts: await controller.store.listArtifacts(),
+      }),
+    )
+    .post('/api/datasets/:name/retire', body(RetireRequestSchema, 'retire request'), async (c) => {
+      const { major } = c.req.valid('json');
+      await retireDatasetMajor(controller.store, c.req.param('name'), major);
+      return c.json({ dataset: c.req.param('name'), major, retired: true as const });
+    })
     .get('/api/artifacts/:digest', async (c) => {
       const found = await controller.artifacts.verify(c.req.param('digest'));
       return c.json({ digest: found.digest, pipeline: found.manifest.name, version: found.manifest.version });
@@ -184,6 +201,12 @@ export function createApi(controller: Controller, options: ApiOptions = {}) {
         environment: controller.environment,
         artifact,
         ...(allowUntested === undefined ? {} : { allowUntested }),
+      });
+      await checkReadersForDeployment({
+        store: controller.store,
+        environment: controller.environment,
+        manifest: { ...(await controller.manifestOf(artifact)) },
+        manifestOf: (a) => controller.manifestOf(a),
       });
       return c.json(
         await controller.deploy(artifact.digest, gate.untested ? { ...request, untested: true } : request),

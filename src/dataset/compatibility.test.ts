@@ -7,6 +7,7 @@ import {
   checkCompatibility,
   compareVersions,
   formatIncompatibility,
+  satisfies,
 } from './compatibility.js';
 import type { JsonSchema } from './schema.js';
 import { SUBSET_RULES, type SubsetRule, schemaViolations } from './schema-subset.js';
@@ -544,6 +545,24 @@ describe('transitive modes', () => {
 });
 
 describe('versions', () => {
+  it('reads reader ranges', () => {
+    const cases: Array<[string, string, boolean | undefined]> = [
+      ['1.4.0', '^1.2', true],
+      ['1.2.0', '^1.2', true],
+      ['1.1.9', '^1.2', false],
+      ['2.0.0', '^1.2', false],
+      ['1.2.7', '~1.2', true],
+      ['1.3.0', '~1.2', false],
+      ['3.1.0', '>=1.2.0', true],
+      ['1.9.0', '1.x', true],
+      ['1.9.0', '1', true],
+      ['1.2.3', '1.2.3', true],
+      ['1.2.4', '1.2.3', false],
+      ['1.2.4', 'latest', undefined],
+    ];
+    for (const [v, r, want] of cases) assert.equal(satisfies(v, r), want, `${v} in ${r}`);
+  });
+
   it('orders semantic versions numerically, a prerelease before its release', () => {
     const sorted = ['1.10.0', '1.2.0', '1.2.0-rc.1', '0.9.9', '2.0.0'].sort(compareVersions);
     assert.deepEqual(sorted, ['0.9.9', '1.2.0-rc.1', '1.2.0', '1.10.0', '2.0.0']);

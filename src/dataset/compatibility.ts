@@ -201,3 +201,38 @@ export function compareVersions(a: string, b: string): number {
   if (y[3] === '') return -1;
   return x[3].localeCompare(y[3]);
 }
+
+/**
+ * Whether `version` is in a range: `^1.2` / `^1.2.3` (same major, at least that), `~1.2` (same minor),
+ * `>=1.2.0`, `1.x` / `1` (the major), or an exact version. Undefined for a range it does not read.
+ *
+ * @example
+ * satisfies('1.4.0', '^1.2') // true
+ */
+export function satisfies(version: string, range: string): boolean | undefined {
+  const v = parseVersion(version);
+  const r = parseRange(range);
+  if (v === undefined || r === undefined) return undefined;
+  const atLeast = compareVersions(version, `${r.min[0]}.${r.min[1]}.${r.min[2]}`) >= 0;
+  if (r.kind === 'exact') return compareVersions(version, range.trim()) === 0;
+  if (r.kind === 'gte') return atLeast;
+  if (r.kind === 'tilde') return atLeast && v[0] === r.min[0] && v[1] === r.min[1];
+  return atLeast && v[0] === r.min[0];
+}
+
+/** Parses a range as {@link satisfies} reads it; undefined when it is not one. */
+export function parseRange(range: string): { kind: 'caret' | 'tilde' | 'gte' | 'exact'; min: number[] } | undefined {
+  const text = range.trim();
+  const m = /^(\^|~|>=)?\s*(\d+)(?:\.(\d+|x|\*))?(?:\.(\d+|x|\*))?$/.exec(text);
+  if (m === null)
+    return parseVersion(text) === undefined
+      ? undefined
+      : { kind: 'exact', min: parseVersion(text)?.slice(0, 3) as number[] };
+  const num = (s: string | undefined): number => (s === undefined || s === 'x' || s === '*' ? 0 : Number(s));
+  const min = [Number(m[2]), num(m[3]), num(m[4])];
+  if (m[1] === '>=') return { kind: 'gte', min };
+  if (m[1] === '~') return { kind: 'tilde', min };
+  if (m[1] === '^' || m[3] === undefined || m[3] === 'x' || m[3] === '*') return { kind: 'caret', min };
+  if (m[4] === undefined || m[4] === 'x' || m[4] === '*') return { kind: 'tilde', min };
+  return { kind: 'exact', min };
+}
