@@ -6,10 +6,24 @@
 export * from './artifact/index.js';
 export type { ControlPlaneClient } from './control/client.js';
 export { openSqliteControlStore } from './control/sqlite-control-store.js';
+export type {
+  CompatibilityMode,
+  CompatibilityReport,
+  Incompatibility,
+  SchemaVersion,
+} from './dataset/compatibility.js';
+export {
+  COMPATIBILITY_MODES,
+  checkCompatibility,
+  formatIncompatibility,
+  satisfies,
+} from './dataset/compatibility.js';
 export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
+export type { SubsetRule, SubsetViolation } from './dataset/schema-subset.js';
+export { SUBSET_RULES, schemaViolations } from './dataset/schema-subset.js';
 export type {
   ArtifactRecord,
   ControlStore,
