@@ -18,7 +18,7 @@ export {
   formatIncompatibility,
   satisfies,
 } from './dataset/compatibility.js';
-export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
+export type { Dataset, DatasetDefinition, DatasetUpcast, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
@@ -94,6 +94,7 @@ export { MemoryLogStore, openMemoryLog } from './log/memory/memory-log.js';
 export type { LogConfig } from './log/open-log.js';
 export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
+export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
 export type {
