@@ -180,4 +180,62 @@ describe('slipway build enforces versions; slipway datasets lists, shows and dif
     assert.equal(major.code, 0, `${major.stdout}\n${major.stderr}`);
     assert.match(major.stdout, /✓ pipeline\.ts: enrich-orders@2\.0\.0 \(orders@2\.0\.0/);
   });
+
+  it('datasets migrate runs the upcast bridge: orders.v2 filled from orders.v1, once', async () => {
+    const project = makeProject();
+    writeFileSync(
+      join(project, 'datasets-v2.ts'),
+      [
+        "import { Type } from '@sinclair/typebox';",
+        "import { defineDataset, type RecordOf } from 'slipway';",
+        "import { orders } from './datasets.js';",
+        'export const ordersV2 = defineDataset({',
+        "  name: 'orders', version: '2.0.0', key: 'customerId', partitions: 4,",
+        '  schema: Type.Object({ orderId: Type.String(), customerId: Type.String(), total: Type.Number() }, { additionalProperties: false }),',
+        '  upcast: { from: orders, map: (o: RecordOf<typeof orders>) => ({ orderId: o.orderId, customerId: o.customerId, total: o.amount }) },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    const cli = (...args: string[]) => runCli(args, { cwd: project });
+    assert.equal((await cli('produce', 'orders', '--generate', '--count', '120')).code, 0);
+    const first = await cli(
+      'datasets',
+      'migrate',
+      'orders',
+      '--to',
+      '2',
+      '--datasets',
+      'datasets-v2.ts',
+      '--until-caught-up',
+    );
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /bridge bridge-orders-v1-to-v2@2\.0\.0 [0-9a-f]{12}: orders\.v1 → orders\.v2/);
+    assert.match(first.stdout, /carried 120 records from orders\.v1 to orders\.v2 \(120 read, 0 dead-lettered\)/);
+    assert.equal((await cli('produce', 'orders', '--generate', '--count', '5', '--seed', '2')).code, 0);
+    const again = await cli(
+      'datasets',
+      'migrate',
+      'orders',
+      '--to',
+      '2',
+      '--datasets',
+      'datasets-v2.ts',
+      '--until-caught-up',
+    );
+    assert.match(again.stdout, /carried 5 records .* \(5 read/, 'it resumes where it was: each record once');
+    const down = await cli(
+      'datasets',
+      'migrate',
+      'orders',
+      '--to',
+      '2',
+      '--down',
+      '--datasets',
+      'datasets-v2.ts',
+      '--until-caught-up',
+    );
+    assert.equal(down.code, 1);
+    assert.match(down.stderr, /SLIPWAY_INVALID_DEFINITION.*declares no downcast/);
+  });
 });
