@@ -37,6 +37,7 @@ import {
   readRegistry,
 } from '../known-versions.js';
 import { storeFromOption } from './artifacts.js';
+import { follow } from './deploy.js';
 
 /**
  * The version problems of a manifest against everything known: the artifact store, the control plane's
@@ -581,6 +582,7 @@ export function registerDatasets(program: Command, ctx: CliContext): void {
         artifact: built.digest,
         ...(opts.allowUntested ? { allowUntested: true } : {}),
       });
-      ctx.io.out(`deploying the bridge: ${deployment.id} (follow it with \`slipway history ${deployment.id}\`)`);
+      ctx.io.err(`deploying the bridge: ${deployment.id}`);
+      await follow(ctx, client, deployment.id);
     });
 }
