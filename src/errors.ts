@@ -102,6 +102,16 @@ export const ErrorCodes = {
   WORKSPACE_TAKEN: 'SLIPWAY_WORKSPACE_TAKEN',
   /** Thrown when `slipway env apply` would make a change that loses records (delete a topic, shorten an enforced retention) without `--allow-destructive`; nothing was changed. `details.changes` lists them. */
   DESTRUCTIVE_CHANGE: 'SLIPWAY_DESTRUCTIVE_CHANGE',
+  /** Thrown when a version already names something else: a dataset version with another schema, or a pipeline version with another digest (`slipway build`, `slipway datasets check`). The message suggests the version to use. */
+  VERSION_NOT_BUMPED: 'SLIPWAY_VERSION_NOT_BUMPED',
+  /** Thrown when a dataset's version bump does not fit its schema change: a patch that changes the schema, or a minor that is not compatible under the dataset's mode; `details.problems` lists each incompatibility with its path, change, whom it breaks and a fix. */
+  WRONG_BUMP: 'SLIPWAY_WRONG_BUMP',
+  /** Thrown when a deployment would make a reader read records it cannot read: the producers of a dataset in the environment write a version outside the reader's range, or one whose schema the reader's refuses. */
+  READER_INCOMPATIBLE: 'SLIPWAY_READER_INCOMPATIBLE',
+  /** Thrown when a dataset or dataset version is not in the registry (`slipway datasets show`, `diff`, `retire`). */
+  DATASET_NOT_FOUND: 'SLIPWAY_DATASET_NOT_FOUND',
+  /** Thrown when a dataset major cannot be retired because a released pipeline still reads or writes it; the message names them. */
+  DATASET_IN_USE: 'SLIPWAY_DATASET_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

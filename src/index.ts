@@ -8,10 +8,24 @@ export type { ControlPlaneClient } from './control/client.js';
 export type { MetricsSource } from './control/runner-metrics.js';
 export { runnerMetricsText } from './control/runner-metrics.js';
 export { openSqliteControlStore } from './control/sqlite-control-store.js';
-export type { Dataset, DatasetDefinition, RecordOf } from './dataset/dataset.js';
+export type {
+  CompatibilityMode,
+  CompatibilityReport,
+  Incompatibility,
+  SchemaVersion,
+} from './dataset/compatibility.js';
+export {
+  COMPATIBILITY_MODES,
+  checkCompatibility,
+  formatIncompatibility,
+  satisfies,
+} from './dataset/compatibility.js';
+export type { Dataset, DatasetDefinition, DatasetUpcast, RecordOf } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
+export type { SubsetRule, SubsetViolation } from './dataset/schema-subset.js';
+export { SUBSET_RULES, schemaViolations } from './dataset/schema-subset.js';
 export type {
   ArtifactRecord,
   ControlStore,
@@ -91,6 +105,7 @@ export { MemoryLogStore, openMemoryLog } from './log/memory/memory-log.js';
 export type { LogConfig } from './log/open-log.js';
 export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
+export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
 export type {

@@ -24,6 +24,11 @@ export interface BuildArtifactOptions {
    * to compare with an artifact (`slipway test --artifact`). `dir` is then empty and `created` false.
    */
   dryRun?: boolean;
+  /**
+   * Called with the manifest before the artifact is stored (`slipway build` checks versions here): what
+   * it throws refuses the build, and nothing is stored.
+   */
+  check?: (manifest: ArtifactManifest) => Promise<void>;
 }
 
 export interface BuildArtifactResult {
@@ -117,6 +122,7 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
       warnings,
     };
   }
+  await options.check?.(manifest);
   const stored = await options.store.put({ bundle, manifest });
   return {
     digest: manifest.digest,

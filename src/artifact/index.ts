@@ -6,3 +6,10 @@ export { buildArtifact } from './build-artifact.js';
 export type { ArtifactManifest, ArtifactProvenance, DatasetManifest, PipelineDescription } from './manifest.js';
 export { computeDigest, MANIFEST_FORMAT, shortDigest } from './manifest.js';
 export { readProvenance } from './provenance.js';
+export type {
+  KnownDatasetVersion,
+  KnownPipelineVersion,
+  VersionProblem,
+  VersionProblemReason,
+} from './version-check.js';
+export { assertVersions, checkVersions, datasetVersionsOf, formatVersionProblems } from './version-check.js';

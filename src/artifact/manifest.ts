@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type CompatibilityMode, DEFAULT_COMPATIBILITY } from '../dataset/compatibility.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { canonicalJson, type JsonSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
@@ -23,6 +24,10 @@ export interface DatasetManifest {
   schema: JsonSchema;
   /** `sha256:<hex>` of the canonical schema; equal to the Dataset's `schemaDigest`. */
   schemaDigest: string;
+  /** The dataset's compatibility mode, when it is not the default (`backward`): older manifests keep their digests. */
+  compatibility?: CompatibilityMode;
+  /** For an input: the versions the pipeline reads (`^1.2`), when it declares a range (default: the major). */
+  range?: string;
 }
 
 /** What a pipeline's code defines: read from the bundle at build time, checked again at load time. */
@@ -99,7 +104,10 @@ export function describePipeline(pipeline: Pipeline): PipelineDescription {
     name: pipeline.name,
     version: pipeline.version,
     ...(pipeline.description === undefined ? {} : { description: pipeline.description }),
-    inputs: pipeline.inputs.map(describeDataset),
+    inputs: pipeline.inputs.map((d) => {
+      const range = pipeline.reads?.[d.name];
+      return range === undefined ? describeDataset(d) : { ...describeDataset(d), range };
+    }),
     outputs: pipeline.outputs.map(describeDataset),
     configSchema: pipeline.configSchema ?? null,
     stateVersion: pipeline.stateVersion,
@@ -115,6 +123,7 @@ function describeDataset(dataset: Dataset): DatasetManifest {
     partitions: dataset.partitions,
     schema: dataset.schema,
     schemaDigest: dataset.schemaDigest,
+    ...(dataset.compatibility === DEFAULT_COMPATIBILITY ? {} : { compatibility: dataset.compatibility }),
   };
 }
 

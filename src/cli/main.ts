@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBuild } from './commands/build.js';
 import { registerDaemon } from './commands/daemon.js';
+import { registerDatasets } from './commands/datasets.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
@@ -57,6 +58,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const ctx = createContext(program, io, interrupt.signal);
   registerBuild(program, ctx);
   registerArtifacts(program, ctx);
+  registerDatasets(program, ctx);
   registerProduce(program, ctx);
   registerRun(program, ctx);
   registerSample(program, ctx);

@@ -96,3 +96,9 @@ export const ApprovalRequestSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** `POST /api/datasets/:name/retire`: which major to retire. */
+export const RetireRequestSchema = Type.Object(
+  { major: Type.Integer({ minimum: 0 }) },
+  { additionalProperties: false },
+);

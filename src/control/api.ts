@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { parseManifest } from '../artifact/manifest.js';
+import { retireDatasetMajor } from '../deploy/dataset-registry.js';
 import { DeployRequestSchema } from '../deploy/deploy-options.js';
 import { ReplayRequestSchema } from '../deploy/replay-options.js';
 import { errorToJSON, isSlipwayError, SlipwayError } from '../errors.js';
@@ -16,6 +17,7 @@ import {
   DeploymentsQuerySchema,
   EventsQuerySchema,
   PromotionRequestSchema,
+  RetireRequestSchema,
   RollbackRequestSchema,
   ScaleRequestSchema,
   TestReportSchema,
@@ -37,6 +39,9 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_DEPLOY_REFUSED: 409,
   SLIPWAY_RELEASE_GATE: 409,
   SLIPWAY_NOTHING_TO_REPLAY: 409,
+  SLIPWAY_READER_INCOMPATIBLE: 409,
+  SLIPWAY_DATASET_IN_USE: 409,
+  SLIPWAY_DATASET_NOT_FOUND: 404,
 };
 
 /**
@@ -180,6 +185,18 @@ export function createApi(plane: ControlPlane, options: ApiOptions = {}) {
         }),
       ),
     )
+    .get('/api/datasets', async (c) =>
+      c.json({
+        versions: await plane.store.datasetVersions(),
+        releases: await plane.store.listReleases(),
+        artifacts: await plane.store.listArtifacts(),
+      }),
+    )
+    .post('/api/datasets/:name/retire', body(RetireRequestSchema, 'retire request'), async (c) => {
+      const { major } = c.req.valid('json');
+      await retireDatasetMajor(plane.store, c.req.param('name'), major);
+      return c.json({ dataset: c.req.param('name'), major, retired: true as const });
+    })
     .get('/api/artifacts/:digest', async (c) => {
       const found = await plane.artifacts.verify(c.req.param('digest'));
       return c.json({ digest: found.digest, pipeline: found.manifest.name, version: found.manifest.version });

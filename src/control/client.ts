@@ -131,6 +131,16 @@ export class ControlPlaneClient {
     return this.#ok(this.api.api['test-reports'].$post({ json: report }));
   }
 
+  /** The dataset registry: every dataset version artifacts declared, what is released where, and the artifacts known. */
+  datasets() {
+    return this.#ok(this.api.api.datasets.$get());
+  }
+
+  /** Retires a major of a dataset; refused (`SLIPWAY_DATASET_IN_USE`) while a released pipeline reads or writes it. */
+  retireDataset(name: string, major: number) {
+    return this.#ok(this.api.api.datasets[':name'].retire.$post({ param: { name }, json: { major } }));
+  }
+
   /** Whether the control plane's artifact store holds (an intact copy of) this digest. */
   async hasArtifact(digest: string): Promise<boolean> {
     try {

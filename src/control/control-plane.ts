@@ -1,8 +1,9 @@
 import type { ArtifactStore } from '../artifact/artifact-store.js';
 import type { ControlStore } from '../deploy/control-store.js';
 import type { Controller } from '../deploy/controller.js';
+import { checkReadersForDeployment } from '../deploy/dataset-registry.js';
 import type { DeployRequestOptions } from '../deploy/deploy-options.js';
-import type { DeploymentRecord } from '../deploy/deployment.js';
+import type { ArtifactRef, DeploymentRecord } from '../deploy/deployment.js';
 import { type EnvironmentMatrix, environmentMatrix } from '../environment/matrix.js';
 import type { ProjectSpec } from '../environment/project.js';
 import { environmentDeployOptions, planPromotion, refused, verification } from '../environment/promotion.js';
@@ -95,6 +96,7 @@ export class ControlPlane {
       ...(allowUntested === undefined ? {} : { allowUntested }),
       ...(env === undefined ? {} : { allowsUntested: env.allowUntested === true }),
     });
+    await this.#checkReaders(controller, artifact);
     const merged =
       env === undefined || this.project === undefined
         ? options
@@ -143,6 +145,7 @@ export class ControlPlane {
       this.project === undefined
         ? {}
         : environmentDeployOptions(this.project.spec, controller.environment, pipeline, {});
+    await this.#checkReaders(controller, await controller.resolveArtifact(digest));
     try {
       return await controller.deploy(digest, { ...options, promotion });
     } catch (err) {
@@ -220,6 +223,16 @@ export class ControlPlane {
       `${pipeline} has no earlier verified release in ${env} to go back to (the live one, ${live.artifact.version}, is the only one).`,
       { environment: env },
     );
+  }
+
+  /** Refuses a deployment that would make a reader read what it cannot (`SLIPWAY_READER_INCOMPATIBLE`), in its environment. */
+  async #checkReaders(controller: Controller, artifact: ArtifactRef): Promise<void> {
+    await checkReadersForDeployment({
+      store: this.store,
+      environment: controller.environment,
+      manifest: { ...(await controller.manifestOf(artifact)) },
+      manifestOf: (a) => controller.manifestOf(a),
+    });
   }
 
   /** The pipelines × environments matrix (`slipway status` of a project). */

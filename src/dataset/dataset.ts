@@ -1,6 +1,12 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ValidateFunction } from 'ajv';
 import { SlipwayError } from '../errors.js';
+import {
+  COMPATIBILITY_MODES,
+  type CompatibilityMode,
+  DEFAULT_COMPATIBILITY,
+  isCompatibilityMode,
+} from './compatibility.js';
 import { parseRetention } from './retention.js';
 import {
   compileFastSchemaCheck,
@@ -31,7 +37,29 @@ export interface DatasetDefinition<S> {
    * (the engine's default; not compared).
    */
   retention?: number | string;
+  /**
+   * How versions of this dataset within one major must relate (default `backward`: readers on a new
+   * version read what earlier versions wrote). Checked by `slipway build` and `slipway datasets check`:
+   * a patch may not change the schema, a minor must be compatible under this mode, a major may change
+   * anything (it is a new topic).
+   */
+  compatibility?: CompatibilityMode;
+  /**
+   * For a new major: how a record of the previous major becomes one of this version. `slipway datasets
+   * migrate` runs it as a bridge pipeline (`bridgePipeline`) that fills this topic from the old one.
+   */
+  upcast?: DatasetUpcast;
+  /** And back: how a record of this version becomes one of `upcast.from`, so readers of the old major keep being fed. */
+  downcast?(record: never): unknown;
   description?: string;
+}
+
+/** How records of an earlier major are carried into a dataset (see {@link DatasetDefinition.upcast}). */
+export interface DatasetUpcast {
+  /** The dataset of the earlier major (`orders` at 1.x). */
+  from: Dataset;
+  /** One record of `from` as one record of this dataset. */
+  map(record: never): unknown;
 }
 
 /** A typed, versioned dataset. Create with {@link defineDataset}. */
@@ -50,6 +78,12 @@ export interface Dataset<T = unknown> {
   readonly schema: JsonSchema;
   /** `sha256:<hex>` of the canonical schema. */
   readonly schemaDigest: string;
+  /** How versions within a major must relate (see {@link DatasetDefinition.compatibility}). */
+  readonly compatibility: CompatibilityMode;
+  /** How a record of the previous major becomes one of this (see {@link DatasetDefinition.upcast}). */
+  readonly upcast?: DatasetUpcast;
+  /** How a record of this becomes one of `upcast.from`. */
+  readonly downcast?: (record: unknown) => unknown;
   readonly description?: string;
   /** True when `value` matches the schema. */
   is(value: unknown): value is T;
@@ -97,8 +131,25 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     if ('error' in parsed) bad(parsed.error, 'retention');
     else retentionMs = parsed.ms;
   }
+  if (definition.compatibility !== undefined && !isCompatibilityMode(definition.compatibility))
+    bad(`compatibility must be one of ${COMPATIBILITY_MODES.join(', ')}`, 'compatibility');
   if (typeof definition.schema !== 'object' || definition.schema === null)
     bad('schema must be a JSON Schema object', 'schema');
+  const upcast = definition.upcast;
+  if (upcast !== undefined) {
+    if (!isDataset(upcast.from) || typeof upcast.map !== 'function')
+      bad('upcast must be { from: <dataset of an earlier major>, map(record) }', 'upcast');
+    else if (
+      upcast.from.name !== definition.name ||
+      upcast.from.major >= Number(SEMVER.exec(definition.version)?.[1] ?? 0)
+    )
+      bad(
+        `upcast.from must be an earlier major of '${definition.name}' (it is ${upcast.from.name}@${upcast.from.version})`,
+        'upcast.from',
+      );
+  }
+  if (definition.downcast !== undefined && (upcast === undefined || typeof definition.downcast !== 'function'))
+    bad('downcast needs an upcast (it maps back to upcast.from) and must be a function', 'downcast');
   const schema = toCanonicalSchema(definition.schema);
   let validate: ValidateFunction;
   try {
@@ -139,6 +190,9 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     ...(retentionMs === undefined ? {} : { retentionMs }),
     schema,
     schemaDigest: schemaDigest(schema),
+    compatibility: definition.compatibility ?? DEFAULT_COMPATIBILITY,
+    ...(upcast === undefined ? {} : { upcast }),
+    ...(definition.downcast === undefined ? {} : { downcast: definition.downcast as (record: unknown) => unknown }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
     // The fast check first (one read per property); the validator decides when it says no.
     is:

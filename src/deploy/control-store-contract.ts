@@ -375,6 +375,56 @@ export function runControlStoreContract(name: string, factory: ControlStoreContr
       );
     });
 
+    it('registers dataset versions once, with their first sighting, every use, and retirements', async () => {
+      const store = await open();
+      const other = await open();
+      const name = unique('ds');
+      const schemaV1 = { type: 'object', properties: { id: { type: 'string' } } };
+      const use = (version: string, role: 'input' | 'output', schemaDigest = `sha256:${version}`) => ({
+        name,
+        version,
+        topic: `${name}.v${version.split('.')[0]}`,
+        schema: schemaV1,
+        schemaDigest,
+        compatibility: 'backward',
+        role,
+      });
+      const producer = artifact(unique('pipe'), '1.0.0');
+      const reader = artifact(unique('pipe'), '2.0.0');
+      assert.deepEqual(await store.datasetVersions({ name }), []);
+      await store.putDatasetVersions(producer, [use('1.10.0', 'output'), use('1.2.0', 'output')]);
+      await other.putDatasetVersions(reader, [use('1.2.0', 'input')]);
+      await store.putDatasetVersions(producer, [use('1.2.0', 'output')]);
+      // The same version with another schema is kept beside the first: the clash stays visible.
+      await store.putDatasetVersions(reader, [use('1.2.0', 'input', 'sha256:other')]);
+      const versions = await other.datasetVersions({ name });
+      assert.deepEqual(
+        versions.map((v) => [v.version, v.schemaDigest, v.major, v.topic]),
+        [
+          ['1.2.0', 'sha256:1.2.0', 1, `${name}.v1`],
+          ['1.2.0', 'sha256:other', 1, `${name}.v1`],
+          ['1.10.0', 'sha256:1.10.0', 1, `${name}.v1`],
+        ],
+      );
+      const v12 = versions[0];
+      assert.deepEqual(v12?.schema, schemaV1);
+      assert.equal(v12?.compatibility, 'backward');
+      assert.deepEqual(v12?.firstSeenBy, producer);
+      assert.ok((v12?.firstSeenAt ?? 0) > 0);
+      assert.deepEqual(v12?.usedBy, [
+        { ...producer, role: 'output' },
+        { ...reader, role: 'input' },
+      ]);
+      assert.equal(v12?.retiredAt, null);
+      assert.ok((await store.datasetVersions()).some((v) => v.name === name));
+      await store.retireDataset(name, 1);
+      const at = (await store.datasetVersions({ name }))[0]?.retiredAt ?? 0;
+      assert.ok(at > 0);
+      await store.retireDataset(name, 1);
+      assert.equal((await other.datasetVersions({ name }))[2]?.retiredAt, at, 'the first retirement stays');
+      assert.deepEqual(await store.datasetVersions({ name: unique('ds') }), []);
+    });
+
     it('keeps test reports by digest; the newest counts', async () => {
       const store = await open();
       const d = digest();

@@ -72,6 +72,18 @@ export interface ControlStore {
   /** Newest last (default limit 100). */
   pipelineEvents(filter?: { pipeline?: string; environment?: string; limit?: number }): Promise<PipelineEvent[]>;
 
+  /**
+   * The dataset registry: records the dataset versions an artifact declares and its use of each
+   * (input or output). Idempotent: a version (name, version, schema digest) keeps its first sighting;
+   * uses accumulate, one per artifact, dataset and role. A version seen with two schemas is kept
+   * twice, so the clash stays visible (`slipway datasets check` refuses it).
+   */
+  putDatasetVersions(artifact: ArtifactRef, datasets: DatasetVersionUse[]): Promise<void>;
+  /** Registered dataset versions, by name then version (oldest first); those of one dataset when named. */
+  datasetVersions(filter?: { name?: string }): Promise<DatasetVersionRecord[]>;
+  /** Marks a major of a dataset retired (`slipway datasets retire`); idempotent (the first time stays). */
+  retireDataset(name: string, major: number): Promise<void>;
+
   /** Records a test report; the newest one for a digest is the one that counts. */
   putTestReport(report: TestReport): Promise<void>;
   /** The newest test report for exactly this digest, if any. */
@@ -108,6 +120,38 @@ export interface ArtifactRecord extends ArtifactRef {
   builtAt: number | null;
   /** When this control plane first recorded it. */
   registeredAt: number;
+}
+
+/** A dataset version as one artifact declares it. */
+export interface DatasetVersionUse {
+  name: string;
+  version: string;
+  /** `<name>.v<major>` */
+  topic: string;
+  schema: Record<string, unknown>;
+  schemaDigest: string;
+  /** The dataset's compatibility mode (`backward` when it declares none). */
+  compatibility: string;
+  role: 'input' | 'output';
+}
+
+/** A dataset version in the registry: its schema, when it was first seen and by what, and who uses it. */
+export interface DatasetVersionRecord {
+  name: string;
+  version: string;
+  major: number;
+  topic: string;
+  schema: Record<string, unknown>;
+  schemaDigest: string;
+  compatibility: string;
+  /** ms since the epoch. */
+  firstSeenAt: number;
+  /** The artifact that first declared it. */
+  firstSeenBy: ArtifactRef;
+  /** Every artifact that declares it, and as what; oldest first. */
+  usedBy: Array<ArtifactRef & { role: 'input' | 'output' }>;
+  /** When its major was retired (ms since the epoch), or null. */
+  retiredAt: number | null;
 }
 
 /** A runner the control plane supervises, as of its latest heartbeat. */

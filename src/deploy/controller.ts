@@ -12,6 +12,7 @@ import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
 import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
 import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
+import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
 import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
@@ -156,6 +157,7 @@ export class Controller extends EventEmitter {
       builtAt: entry.builtAt?.getTime() ?? null,
       registeredAt: Date.now(),
     });
+    await this.store.putDatasetVersions(artifact, datasetUses(entry.manifest));
     return artifact;
   }
 

@@ -1,4 +1,5 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import { parseRange, satisfies } from '../dataset/compatibility.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { isDataset } from '../dataset/dataset.js';
 import { compileSchema, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
@@ -61,6 +62,12 @@ export interface PipelineDefinition<I extends Dataset, CS> {
   config?: CS;
   /** Version of the keyed state's layout. Bump it when the shape of stored state changes. */
   stateVersion?: number;
+  /**
+   * The versions of each input this pipeline reads, by dataset name: `{ orders: '^1.2' }` (it needs
+   * producers on 1.2 or later). Default: the input's whole major; a deployment is refused when the
+   * producers in the environment write outside the range, or a schema this version cannot read.
+   */
+  reads?: Readonly<Record<string, string>>;
   description?: string;
   process(record: I extends Dataset<infer T> ? T : never, ctx: ProcessContext<ConfigOf<CS>>): void;
 }
@@ -76,6 +83,8 @@ export interface Pipeline<C = Record<string, unknown>> {
   readonly outputs: readonly Dataset[];
   readonly configSchema: JsonSchema | undefined;
   readonly stateVersion: number;
+  /** The declared reader ranges of inputs, by dataset name (see {@link PipelineDefinition.reads}). */
+  readonly reads?: Readonly<Record<string, string>>;
   readonly description?: string;
   process(record: unknown, ctx: ProcessContext<C>): void;
   /** Validates config and applies its defaults; throws `SLIPWAY_INVALID_CONFIG` naming the bad field. */
@@ -126,6 +135,21 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     topics.add(d.topic);
   }
   if (typeof definition.process !== 'function') bad('process must be a function (record, ctx) => void', 'process');
+  for (const [name, range] of Object.entries(definition.reads ?? {})) {
+    if (!definition.inputs.some((d) => d.name === name))
+      bad(
+        `reads names '${name}', which is not an input (inputs: ${definition.inputs.map((d) => d.name).join(', ')})`,
+        `reads.${name}`,
+      );
+    const version = definition.inputs.find((d) => d.name === name)?.version ?? '';
+    if (typeof range !== 'string' || parseRange(range) === undefined)
+      bad(`reads.${name} '${String(range)}' is not a range like ^1.2, ~1.2, >=1.2.0 or 1.x`, `reads.${name}`);
+    else if (satisfies(version, range) !== true)
+      bad(
+        `reads.${name} '${range}' does not include the version this pipeline is built with (${version})`,
+        `reads.${name}`,
+      );
+  }
   const stateVersion = definition.stateVersion ?? 1;
   if (!Number.isInteger(stateVersion) || stateVersion < 1)
     bad('stateVersion must be a whole number ≥ 1', 'stateVersion');
@@ -147,6 +171,7 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     outputs: Object.freeze([...definition.outputs]),
     configSchema,
     stateVersion,
+    ...(definition.reads === undefined ? {} : { reads: Object.freeze({ ...definition.reads }) }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
     process: definition.process as unknown as (record: unknown, ctx: ProcessContext<ConfigOf<CS>>) => void,
     resolveConfig(config: unknown): ConfigOf<CS> {

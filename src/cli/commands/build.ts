@@ -3,13 +3,17 @@ import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import { buildArtifact } from '../../artifact/build-artifact.js';
 import type { DatasetManifest } from '../../artifact/manifest.js';
 import { shortDigest } from '../../artifact/manifest.js';
+import { assertVersions } from '../../artifact/version-check.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
+import { checkAgainstKnown } from './datasets.js';
 
 interface BuildOptions {
   pipeline?: string;
   store?: string;
   json?: boolean;
+  against?: string;
+  controlPlane?: string;
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {
@@ -23,12 +27,32 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       `artifact store (default: $SLIPWAY_ARTIFACTS, else artifacts/ beside the log: ${DEFAULT_ARTIFACT_STORE_DIR})`,
     )
     .option('--json', 'print the result and the manifest as JSON')
+    .option(
+      '--against <git-ref>',
+      'also check versions against what the pipeline was at this git ref (default without a control plane: the newest tag)',
+    )
+    .option('--control-plane <url>', 'the control plane whose dataset registry to check against')
+    .addHelpText(
+      'after',
+      "\nVersions are enforced: a pipeline version names one code, a dataset version one schema; a patch may not change a\nschema, a minor must be compatible under the dataset's mode, a major may change anything. Checked against the\nartifact store, the control plane's registry, and without one the last release in git (see `slipway datasets check`).",
+    )
     .action(async (file: string, opts: BuildOptions) => {
       const store = storeFromOption(ctx, opts.store);
       const result = await buildArtifact({
         entry: file,
         store,
         ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
+        check: async (manifest) => {
+          const problems = await checkAgainstKnown(ctx, {
+            manifest,
+            store,
+            entry: file,
+            ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
+            ...(opts.against === undefined ? {} : { against: opts.against }),
+            ...(opts.controlPlane === undefined ? {} : { controlPlane: opts.controlPlane }),
+          });
+          assertVersions(problems.problems, `Building ${manifest.name}@${manifest.version}`);
+        },
       });
       for (const w of result.warnings) ctx.io.err(`warning: ${w}`);
       const { manifest } = result;
