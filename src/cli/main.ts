@@ -9,6 +9,7 @@ import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerStatus(program, ctx);
   registerDlq(program, ctx);
   registerDemo(program, ctx);
+  registerSecrets(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {
