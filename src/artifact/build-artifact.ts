@@ -24,6 +24,11 @@ export interface BuildArtifactOptions {
    * to compare with an artifact (`slipway test --artifact`). `dir` is then empty and `created` false.
    */
   dryRun?: boolean;
+  /**
+   * Checks the bundle before anything runs or is stored (the CLI scans it for secrets, since an artifact
+   * is promoted to every environment); throwing refuses the build.
+   */
+  verify?: (bundle: Uint8Array) => Promise<void> | void;
 }
 
 export interface BuildArtifactResult {
@@ -77,6 +82,7 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
     });
   }
   const { bundle, warnings } = await bundlePipeline(entry, cwd, options.entry);
+  await options.verify?.(bundle);
 
   const staging = await mkdtemp(join(tmpdir(), STAGING_PREFIX));
   let pipeline: Pipeline;

@@ -2,10 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBuild } from './commands/build.js';
+import { registerCi } from './commands/ci.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
+import { registerInit } from './commands/init.js';
 import { registerProduce } from './commands/produce.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
@@ -66,6 +68,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerDlq(program, ctx);
   registerDemo(program, ctx);
   registerSecrets(program, ctx);
+  registerInit(program, ctx);
+  registerCi(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

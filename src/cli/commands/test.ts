@@ -1,7 +1,6 @@
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
-import { buildArtifact } from '../../artifact/build-artifact.js';
 import { ControlPlaneClient } from '../../control/client.js';
 import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
@@ -9,6 +8,7 @@ import type { TestLayer, TestReport } from '../../deploy/test-report.js';
 import { SlipwayError } from '../../errors.js';
 import { type ArtifactBinding, bindSourcesToArtifact } from '../../testing/bind-artifact.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
+import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { storeFromOption } from './artifacts.js';
 
@@ -99,7 +99,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
       // code: the sources they import must build to D, before the tests run and still after.
       let binding: ArtifactBinding | undefined;
       if (opts.build !== undefined) {
-        const built = await buildArtifact({
+        const built = await checkedBuild({
           entry: opts.build,
           store,
           ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
