@@ -3,10 +3,10 @@
  * through the package's `prepare: husky`). The same hooks guard Slipway's own repository.
  */
 
-/** pre-commit: the linter on the staged files, a secret scan of the staged files, the type check. */
+/** pre-commit: a secret scan of the staged files, the linter on the staged files, the type check. */
 export const HUSKY_PRE_COMMIT = `# Installed by husky (npm install). Runs before every commit; a failure stops the commit.
-npx --no-install biome check --staged --no-errors-on-unmatched --files-ignore-unknown=true
 npx --no-install slipway secrets scan --staged
+npx --no-install biome check --staged --no-errors-on-unmatched --files-ignore-unknown=true
 npx --no-install tsc --noEmit -p .
 `;
 

@@ -75,6 +75,8 @@ function packageJson(name: string, slipway: string): string {
         'release:test': 'slipway test --build pipeline.ts',
       },
       dependencies: { '@sinclair/typebox': SCAFFOLD_VERSIONS.typebox, slipway },
+      // npm asks before running install scripts: these build Slipway (from git), its SQLite engine and esbuild.
+      allowScripts: { slipway: true, 'better-sqlite3': true, esbuild: true },
       devDependencies: {
         '@biomejs/biome': SCAFFOLD_VERSIONS.biome,
         '@types/node': SCAFFOLD_VERSIONS.typesNode,
@@ -112,7 +114,7 @@ const BIOME = `${JSON.stringify(
   {
     $schema: `./node_modules/@biomejs/biome/configuration_schema.json`,
     vcs: { enabled: true, clientKind: 'git', useIgnoreFile: true },
-    files: { includes: ['**', '!**/samples/**/*.jsonl', '!**/samples/**/*.stats.json', '!**/data/*.jsonl'] },
+    files: { includes: ['**/*.ts'] },
     formatter: { enabled: true, indentStyle: 'space', indentWidth: 2, lineWidth: 120 },
     javascript: { formatter: { quoteStyle: 'single' } },
     linter: { enabled: true, rules: { preset: 'recommended', style: { noNonNullAssertion: 'off' } } },
