@@ -190,7 +190,7 @@ guard:
   script:
     - npm ci
     - npx slipway ci guard --grace ${grace} --test "npm test" --push
-${promote('dev', 'verify', false)}${promote('staging', 'promote-dev', false)}${promote('prod', 'promote-staging', true)}`;
+${promote('dev', 'verify', false)}${promote('staging', 'verify, promote-dev', false)}${promote('prod', 'verify, promote-staging', true)}`;
   return { jobs: jobs.replace(/\n$/, '') };
 }
 

@@ -50,7 +50,7 @@ const SASL_PATTERNS: Array<[RegExp, number]> = [
   // a client config object: sasl: { mechanism: 'plain', username: 'u', password: 'p' }
   [/\bsasl\b[\s\S]{0,300}?\bpassword\s*:\s*(['"`])([^'"`\n]+)\1/gi, 2],
   // a variable or property: KAFKA_SASL_PASSWORD=p, sasl.password: p, saslPassword = 'p'
-  [/\b[\w.-]*sasl[\w.-]*pass(?:word)?\b['"]?\s*[:=]\s*['"]?([^\s'"`,;}]+)/gi, 1],
+  [/\b[\w.-]*sasl[\w.-]*pass(?:word)?\b['"]?[ \t]*[:=][ \t]*['"]?([^\s'"`,;}]+)/gi, 1],
 ];
 
 /** A Kafka SASL password written into a file (a JAAS config, a client config, an environment variable). */
@@ -82,7 +82,11 @@ export const dotenvFileRule = scanner(
   'found a value in a .env file: .env files stay on one machine (list them in .gitignore; commit a .env.example)',
   (source) => {
     if (source.filePath === undefined || !isDotenvFile(source.filePath)) return [];
-    return literalMatches(source.content, /^\s*(?:export\s+)?[A-Za-z_][\w.]*\s*=\s*['"]?([^\s'"#][^'"\n]*)/gm, 1);
+    return literalMatches(
+      source.content,
+      /^[ \t]*(?:export[ \t]+)?[A-Za-z_][\w.]*[ \t]*=[ \t]*['"]?([^\s'"#][^'"\n]*)/gm,
+      1,
+    );
   },
 );
 
