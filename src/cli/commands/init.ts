@@ -34,7 +34,8 @@ export function registerInit(program: Command, ctx: CliContext): void {
         ...(opts.slipway === undefined ? {} : { slipway: opts.slipway }),
       });
       for (const f of result.files) ctx.io.err(`  created ${f}`);
-      const cd = relative(process.cwd(), result.dir);
+      const rel = relative(process.cwd(), result.dir);
+      const cd = rel.startsWith('..') ? result.dir : rel;
       ctx.io.err(
         `\nA Slipway project in ${result.dir}. Next:\n${cd === '' ? '' : `  cd ${cd}\n`}  git init    # the hooks need a git repository\n  npm install # installs Slipway, TypeBox and the hooks\n  npm test`,
       );
