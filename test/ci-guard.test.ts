@@ -1,13 +1,15 @@
 // slipway ci guard against a real repository with a bare remote: a breaking commit is reverted after the
 // grace period; a fix landing within it prevents the revert; a test that fails once then passes causes none.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { guardBranch } from '../src/workflow/guard.js';
 
+const BIN = fileURLToPath(new URL('../bin/slipway.js', import.meta.url));
 const roots: string[] = [];
 after(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
@@ -54,7 +56,20 @@ describe('slipway ci guard', () => {
     const culprit = commit('value.txt', 'broken\n', 'breaks the test');
     commit('b.txt', 'b\n', 'unrelated 2');
     git(ci, 'pull', '-q');
-    const result = await guardBranch({ cwd: ci, test: 'sh check.sh', graceMs: 1500, pollMs: 200, push: true });
+    // The compiled CLI, as CI runs it (npm run build first).
+    const cli = spawnSync(
+      process.execPath,
+      [BIN, 'ci', 'guard', '--grace', '2s', '--poll', '200ms', '--test', 'sh check.sh', '--push'],
+      { cwd: ci, encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stderr);
+    assert.match(cli.stderr, new RegExp(`first bad commit: ${culprit.slice(0, 12)} breaks the test`));
+    assert.match(cli.stderr, /reverted [0-9a-f]{12} with [0-9a-f]{12}, pushed/);
+    const result = JSON.parse(cli.stdout.trim().split('\n').pop() ?? '') as {
+      outcome: string;
+      culprit: string;
+      pushed: boolean;
+    };
     assert.equal(result.outcome, 'reverted');
     assert.equal(result.culprit, culprit);
     assert.equal(result.pushed, true);
