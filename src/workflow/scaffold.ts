@@ -110,18 +110,39 @@ const TSCONFIG = `${JSON.stringify(
   2,
 )}\n`;
 
-const BIOME = `${JSON.stringify(
-  {
-    $schema: `./node_modules/@biomejs/biome/configuration_schema.json`,
-    vcs: { enabled: true, clientKind: 'git', useIgnoreFile: true },
-    files: { includes: ['**/*.ts'] },
-    formatter: { enabled: true, indentStyle: 'space', indentWidth: 2, lineWidth: 120 },
-    javascript: { formatter: { quoteStyle: 'single' } },
-    linter: { enabled: true, rules: { preset: 'recommended', style: { noNonNullAssertion: 'off' } } },
+// As Biome itself formats it (its own config is always checked).
+const BIOME = `{
+  "$schema": "./node_modules/@biomejs/biome/configuration_schema.json",
+  "vcs": {
+    "enabled": true,
+    "clientKind": "git",
+    "useIgnoreFile": true
   },
-  null,
-  2,
-)}\n`;
+  "files": {
+    "includes": ["**/*.ts"]
+  },
+  "formatter": {
+    "enabled": true,
+    "indentStyle": "space",
+    "indentWidth": 2,
+    "lineWidth": 120
+  },
+  "javascript": {
+    "formatter": {
+      "quoteStyle": "single"
+    }
+  },
+  "linter": {
+    "enabled": true,
+    "rules": {
+      "preset": "recommended",
+      "style": {
+        "noNonNullAssertion": "off"
+      }
+    }
+  }
+}
+`;
 
 const GITIGNORE = `node_modules/
 dist/
