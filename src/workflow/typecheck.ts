@@ -19,7 +19,7 @@ function loadTypeScript(cwd: string): TypeScript | undefined {
 
 /**
  * Type-checks a pipeline module and everything it imports, with the compiler options of the nearest
- * tsconfig.json (strict defaults without one), and throws `SLIPWAY_TYPECHECK_FAILED` listing the errors.
+ * tsconfig.json (strict, bundler resolution without one), and throws `SLIPWAY_TYPECHECK_FAILED` listing the errors.
  * JavaScript modules are not checked. Only the pipeline's own import graph is checked, not the whole project.
  *
  * @example
@@ -27,7 +27,8 @@ function loadTypeScript(cwd: string): TypeScript | undefined {
  */
 export function typecheckPipeline(entry: string, cwd: string = process.cwd()): { checked: boolean; files: number } {
   const file = resolve(cwd, entry);
-  if (!/\.(c|m)?tsx?$/.test(file)) return { checked: false, files: 0 };
+  // JavaScript is not checked; a missing file is the bundler's to report (SLIPWAY_FILE_NOT_FOUND).
+  if (!/\.(c|m)?tsx?$/.test(file) || !existsSync(file)) return { checked: false, files: 0 };
   const ts = loadTypeScript(cwd);
   if (ts === undefined)
     throw new SlipwayError(
@@ -39,8 +40,10 @@ export function typecheckPipeline(entry: string, cwd: string = process.cwd()): {
   let options: import('typescript').CompilerOptions = {
     strict: true,
     target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    // Without a tsconfig: resolve imports as esbuild bundles them (ESM, `import` conditions), so TypeBox's
+    // declarations are the ESM ones Slipway's are, even in a folder without package.json's "type": "module".
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
     skipLibCheck: true,
   };
   if (configPath !== undefined) {
