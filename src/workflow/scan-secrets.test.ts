@@ -53,7 +53,7 @@ describe('scanSources', () => {
         content: "const c = { sasl: { mechanism: 'plain', username: 'u', password: process.env.KAFKA_PASSWORD } };\n",
       },
       { file: 'db.ts', content: `const url = 'postgres://app:' + process.env.PGPASSWORD + '@db/orders';\n` },
-      { file: '.env.example', content: 'KAFKA_SASL_PASSWORD=\nAPI_KEY=<your key>\n' },
+      { file: '.env.example', content: ['KAFKA_SASL_PASSWORD=', 'API_KEY=<your key>', ''].join('\n') },
     ]);
     assert.deepEqual(findings, []);
   });
