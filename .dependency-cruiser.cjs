@@ -6,6 +6,8 @@
 // Library code never imports cli/, and no two modules import each other in a cycle.
 const LAYERS = {
   dataset: [],
+  // the developer's workflow (secret scanning, scaffolds, CI, the broken-main guard): knows no pipeline
+  workflow: [],
   log: [],
   pipeline: ['dataset'],
   runtime: ['pipeline', 'dataset', 'log', 'topics'],

@@ -112,6 +112,16 @@ export const ErrorCodes = {
   DATASET_NOT_FOUND: 'SLIPWAY_DATASET_NOT_FOUND',
   /** Thrown when a dataset major cannot be retired because a released pipeline still reads or writes it; the message names them. */
   DATASET_IN_USE: 'SLIPWAY_DATASET_IN_USE',
+  /** Thrown when a secret scan (`slipway secrets scan`, a hook, `slipway build`'s scan of the bundle) finds a secret not allowed by fingerprint; `details.findings` lists them. */
+  SECRETS_FOUND: 'SLIPWAY_SECRETS_FOUND',
+  /** Thrown when the secrets allow file (`secrets-allow.json`) is not JSON or an entry lacks its fingerprint or reason. */
+  SECRETS_ALLOW_INVALID: 'SLIPWAY_SECRETS_ALLOW_INVALID',
+  /** Thrown when `slipway build` finds type errors in the pipeline (or cannot find TypeScript to check a .ts pipeline); the message lists them. */
+  TYPECHECK_FAILED: 'SLIPWAY_TYPECHECK_FAILED',
+  /** Thrown when `slipway init` would overwrite files of an existing project, or `slipway ci generate` finds a workflow it cannot merge. */
+  SCAFFOLD_CONFLICT: 'SLIPWAY_SCAFFOLD_CONFLICT',
+  /** Thrown when `slipway ci guard` cannot run: not a git repository, no green commit to start from, or a git command failed. */
+  GUARD_FAILED: 'SLIPWAY_GUARD_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

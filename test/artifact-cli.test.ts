@@ -85,12 +85,21 @@ describe('slipway build / slipway artifacts', () => {
 
   it('reports build errors with a code, the file and the line', async () => {
     const project = makeProject();
+    // TypeScript is type-checked before it is bundled: the checker reports it.
     writeFileSync(join(project, 'broken.ts'), 'export const x = ;\n');
     const broken = await runCli(['build', 'broken.ts'], { cwd: project });
     assert.equal(broken.code, 1);
     assert.match(
       broken.stderr,
-      /error SLIPWAY_BUILD_FAILED: Bundling broken\.ts failed with 1 error:\n {2}broken\.ts:1:\d+: /,
+      /error SLIPWAY_TYPECHECK_FAILED: broken\.ts does not type-check \(1 error\)[^\n]*\n {2}broken\.ts\(1,18\): error TS1109/,
+    );
+    // JavaScript goes straight to the bundler, which reports it.
+    writeFileSync(join(project, 'broken.js'), 'export const x = ;\n');
+    const bundled = await runCli(['build', 'broken.js'], { cwd: project });
+    assert.equal(bundled.code, 1);
+    assert.match(
+      bundled.stderr,
+      /error SLIPWAY_BUILD_FAILED: Bundling broken\.js failed with 1 error:\n {2}broken\.js:1:\d+: /,
     );
     const missing = await runCli(['build', 'nope.ts'], { cwd: project });
     assert.equal(missing.code, 1);

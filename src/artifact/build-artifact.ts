@@ -29,6 +29,11 @@ export interface BuildArtifactOptions {
    * it throws refuses the build, and nothing is stored.
    */
   check?: (manifest: ArtifactManifest) => Promise<void>;
+  /**
+   * Checks the bundle before anything runs or is stored (the CLI scans it for secrets, since an artifact
+   * is promoted to every environment); throwing refuses the build.
+   */
+  verify?: (bundle: Uint8Array) => Promise<void> | void;
 }
 
 export interface BuildArtifactResult {
@@ -82,6 +87,7 @@ export async function buildArtifact(options: BuildArtifactOptions): Promise<Buil
     });
   }
   const { bundle, warnings } = await bundlePipeline(entry, cwd, options.entry);
+  await options.verify?.(bundle);
 
   const staging = await mkdtemp(join(tmpdir(), STAGING_PREFIX));
   let pipeline: Pipeline;

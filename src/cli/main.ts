@@ -2,17 +2,20 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { registerArtifacts } from './commands/artifacts.js';
 import { registerBuild } from './commands/build.js';
+import { registerCi } from './commands/ci.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDatasets } from './commands/datasets.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerEnv } from './commands/env.js';
+import { registerInit } from './commands/init.js';
 import { registerObservability } from './commands/observability.js';
 import { registerProduce } from './commands/produce.js';
 import { registerPromote } from './commands/promote.js';
 import { registerRun } from './commands/run.js';
 import { registerSample } from './commands/sample.js';
+import { registerSecrets } from './commands/secrets.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
@@ -74,6 +77,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerObservability(program, ctx);
   registerEnv(program, ctx);
   registerWorkspace(program, ctx);
+  registerSecrets(program, ctx);
+  registerInit(program, ctx);
+  registerCi(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

@@ -7,7 +7,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * A copy of examples/orders in a temp folder, as a user's project: `slipway` linked to this repo, TypeBox
- * installed, `tsx` linked when asked (for `node --import tsx` started in the project). Call `remove()` after.
+ * linked (one copy, as npm installs it), `tsx` linked when asked (for `node --import tsx` started in the project). Call `remove()` after.
  */
 export function copyExampleProject(options: { prefix?: string; tsx?: boolean; skip?: RegExp } = {}): {
   dir: string;
@@ -19,8 +19,8 @@ export function copyExampleProject(options: { prefix?: string; tsx?: boolean; sk
   mkdirSync(join(dir, 'node_modules/@sinclair'), { recursive: true });
   symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
   if (options.tsx) symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
-  cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
-    recursive: true,
-  });
+  // Linked, not copied: a second copy of TypeBox makes every config and record \`unknown\` to the type checker
+  // (and \`slipway build\` type-checks), as npm's single, deduplicated copy does not.
+  symlinkSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), 'dir');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }

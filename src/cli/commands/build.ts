@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
-import { buildArtifact } from '../../artifact/build-artifact.js';
 import type { DatasetManifest } from '../../artifact/manifest.js';
 import { shortDigest } from '../../artifact/manifest.js';
 import { assertVersions } from '../../artifact/version-check.js';
+import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
 import { checkAgainstKnown } from './datasets.js';
@@ -38,7 +38,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     )
     .action(async (file: string, opts: BuildOptions) => {
       const store = storeFromOption(ctx, opts.store);
-      const result = await buildArtifact({
+      const result = await checkedBuild({
         entry: file,
         store,
         ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
-import { buildArtifact } from '../../artifact/build-artifact.js';
 import { ControlPlaneClient } from '../../control/client.js';
 import { daemonPaths, readDaemonInfo } from '../../control/daemon.js';
 import { openSqliteControlStore } from '../../control/sqlite-control-store.js';
@@ -10,6 +9,7 @@ import { describeLogConfig } from '../../log/open-log.js';
 import { type ArtifactBinding, bindSourcesToArtifact } from '../../testing/bind-artifact.js';
 import { runTestSuites, TEST_LAYERS } from '../../testing/test-suites.js';
 import { TEST_LOG_VARIABLE } from '../../testing/with-test-log.js';
+import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { storeFromOption } from './artifacts.js';
 
@@ -100,7 +100,7 @@ export function registerTest(program: Command, ctx: CliContext): void {
       // code: the sources they import must build to D, before the tests run and still after.
       let binding: ArtifactBinding | undefined;
       if (opts.build !== undefined) {
-        const built = await buildArtifact({
+        const built = await checkedBuild({
           entry: opts.build,
           store,
           ...(opts.pipeline === undefined ? {} : { pipeline: opts.pipeline }),
