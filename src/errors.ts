@@ -94,6 +94,12 @@ export const ErrorCodes = {
   SECRET_MISSING: 'SLIPWAY_SECRET_MISSING',
   /** Thrown when a promotion is refused; `details.reason` says why: `not-verified`, `soaking`, `approval-missing`, `untested`, `config-invalid`, `no-previous`. */
   PROMOTION_REFUSED: 'SLIPWAY_PROMOTION_REFUSED',
+  /** Thrown when a toggle change or setting is malformed (a bad name, share, rule or variant); `details.field` names what. */
+  INVALID_TOGGLE: 'SLIPWAY_INVALID_TOGGLE',
+  /** Thrown when a toggle is read (`ctx.toggle`, a command, the OpenFeature provider) that is not declared where it is read. */
+  UNKNOWN_TOGGLE: 'SLIPWAY_UNKNOWN_TOGGLE',
+  /** Thrown when a progressive toggle rollout failed a gate and set the toggle back; `details.gate` names it. */
+  TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,9 +1,12 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
-import { isSlipwayError } from '../errors.js';
+import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { AppendRecord, Headers, LogRecord } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
 import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
+import { TOGGLES_HEADER, ToggleEvaluator } from '../toggles/toggle-evaluator.js';
+import { EMPTY_SNAPSHOT, type ToggleSnapshot } from '../toggles/toggle-log.js';
+import type { VariantOf } from '../toggles/toggle-setting.js';
 import type { StateStore } from './keyed-state.js';
 import {
   DLQ_HEADERS,
@@ -28,6 +31,8 @@ export interface ProcessedBatch {
   outputCount: number;
   dlqCount: number;
   skipped: number;
+  /** Emits to a toggle-guarded output dropped because the record's variant was the default. */
+  guarded: number;
 }
 
 export interface BatchCoreOptions {
@@ -62,6 +67,8 @@ export class BatchCore {
   readonly #dlqTopics: ReadonlyMap<string, string>;
   /** The headers every dead letter carries (which version wrote it), built once. */
   readonly #dlqHeaders: Headers;
+  /** The pipeline's toggles compiled per snapshot; undefined when it declares none. */
+  readonly #toggles: ToggleEvaluator | undefined;
 
   constructor(options: BatchCoreOptions) {
     this.#pipeline = options.pipeline;
@@ -70,6 +77,7 @@ export class BatchCore {
     this.#store = options.store;
     this.#onDlq = options.onDlq;
     this.#dlqTopics = options.dlqTopics ?? new Map(options.pipeline.inputs.map((d) => [d.topic, dlqTopic(d)] as const));
+    this.#toggles = options.pipeline.toggles.length === 0 ? undefined : new ToggleEvaluator(options.pipeline.toggles);
     const p = options.provenance;
     this.#dlqHeaders = {
       [DLQ_HEADERS.version]: options.pipeline.version,
@@ -79,7 +87,12 @@ export class BatchCore {
   }
 
   /** Processes a batch with `config`, passing over records whose key bucket is outside `range` (a canary's share). */
-  process(batch: LogRecord[], config: unknown, range: { from: number; to: number } | undefined): ProcessedBatch {
+  process(
+    batch: LogRecord[],
+    config: unknown,
+    range: { from: number; to: number } | undefined,
+    toggles: ToggleSnapshot = EMPTY_SNAPSHOT,
+  ): ProcessedBatch {
     const store = this.#store;
     const pipeline = this.#pipeline;
     const outputs = this.#outputs;
@@ -88,6 +101,36 @@ export class BatchCore {
     let dlqCount = 0;
     let outCount = 0;
     let skipped = 0;
+    let guarded = 0;
+    // Toggles: the evaluators at this batch's snapshot, the variants the current record was given (for the
+    // `slipway-toggles` header of its outputs and dead letters), and the outputs a data toggle guards.
+    const evaluator = this.#toggles;
+    const hasToggles = evaluator !== undefined;
+    const compiled: ReadonlyMap<string, VariantOf> = hasToggles ? evaluator.at(toggles) : new Map();
+    const versionPrefix = `${toggles.version};`;
+    const guards = new Map<string, { name: string; def: string }>();
+    if (hasToggles)
+      for (const t of evaluator.toggles.values())
+        for (const g of t.guards) guards.set(g.topic, { name: t.name, def: t.default });
+    let togglePart = '';
+    const evaluatedNames: string[] = [];
+    let evaluatedCount = 0;
+    let currentValue: unknown;
+    const variantOf = (name: string): string => {
+      const f = compiled.get(name);
+      if (f === undefined) {
+        throw new SlipwayError(
+          'SLIPWAY_UNKNOWN_TOGGLE',
+          `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...compiled.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
+          { details: { toggle: name } },
+        );
+      }
+      const v = f(current.key, currentValue);
+      for (let i = 0; i < evaluatedCount; i++) if (evaluatedNames[i] === name) return v;
+      evaluatedNames[evaluatedCount++] = name;
+      togglePart = togglePart === '' ? `${name}=${v}` : `${togglePart},${name}=${v}`;
+      return v;
+    };
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
     // if the record fails. Written by index, never shortened: emitting allocates nothing here.
     const emittedThisRecord: OutputSlot[] = [];
@@ -112,13 +155,23 @@ export class BatchCore {
           );
         }
         if (!dataset.is(value)) throw new OutputError(`output to ${dataset.topic} ${dataset.explain(value)}`);
+        if (hasToggles && guards.size > 0) {
+          const guard = guards.get(dataset.topic);
+          if (guard !== undefined && variantOf(guard.name) === guard.def) {
+            guarded++;
+            return;
+          }
+        }
         const key = dataset.keyOf(value);
+        const src = emitIndex === 0 ? source : `${source}#${emitIndex}`;
         out.records.push({
           partition: partitionFor(key, dataset.partitions),
           key,
           value: JSON.stringify(value),
-          // A literal key (SOURCE_HEADER's value): V8 builds literal-keyed objects from one shape, fastest.
-          headers: { 'slipway-source': emitIndex === 0 ? source : `${source}#${emitIndex}` },
+          // Literal keys (SOURCE_HEADER's, TOGGLES_HEADER's values): V8 builds literal-keyed objects from one shape, fastest.
+          headers: hasToggles
+            ? { 'slipway-source': src, 'slipway-toggles': versionPrefix + togglePart }
+            : { 'slipway-source': src },
         });
         emittedThisRecord[emitIndex] = out;
         emitIndex++;
@@ -127,6 +180,7 @@ export class BatchCore {
       config,
       source: sourceInfo,
       pipeline: { name: pipeline.name, version: pipeline.version },
+      toggle: variantOf,
     };
     const dlqTopics = this.#dlqTopics;
     const dlqHeaders = this.#dlqHeaders;
@@ -152,7 +206,12 @@ export class BatchCore {
           value: current.value,
           at: new Date().toISOString(),
         }),
-        headers: { ...dlqHeaders, [SOURCE_HEADER]: source, [DLQ_HEADERS.reason]: reason },
+        headers: {
+          ...dlqHeaders,
+          [SOURCE_HEADER]: source,
+          [DLQ_HEADERS.reason]: reason,
+          ...(hasToggles ? { [TOGGLES_HEADER]: versionPrefix + togglePart } : {}),
+        },
       });
       dlqCount++;
       this.#onDlq(current.topic, { reason, message, source });
@@ -178,6 +237,10 @@ export class BatchCore {
       }
       source = prefix + current.offset;
       emitIndex = 0;
+      if (hasToggles) {
+        togglePart = '';
+        evaluatedCount = 0;
+      }
       const dataset = inputs.get(current.topic) as Dataset;
       let value: unknown;
       try {
@@ -197,6 +260,7 @@ export class BatchCore {
       sourceInfo.key = current.key;
       sourceInfo.timestamp = current.timestamp;
       sourceInfo.headers = current.headers;
+      currentValue = value;
       store.beginRecord(current.partition);
       try {
         pipeline.process(value, ctx as ProcessContext<never>);
@@ -215,7 +279,7 @@ export class BatchCore {
       out.records = [];
     }
     for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
-    return { outputs: commitOutputs, outputCount: outCount, dlqCount, skipped };
+    return { outputs: commitOutputs, outputCount: outCount, dlqCount, skipped, guarded };
   }
 }
 

@@ -1,6 +1,7 @@
 // The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import type { ToggleSource } from '../toggles/toggle-log.js';
 import type { RunnerMetrics } from './metrics.js';
 
 /** Header naming the input record an output came from: `<topic>/<partition>/<offset>[#n]`. */
@@ -78,6 +79,13 @@ export interface RunnerOptions {
    * [from, to); the rest are passed over (their offsets still advance). Default: every record.
    */
   keyRange?: { from: number; to: number };
+  /**
+   * Where the pipeline's toggles come from (pipelines that declare toggles): default, the `slipway.toggles`
+   * topic of the runner's log (its environment's), looked at between batches at most every `toggleRefreshMs`.
+   */
+  toggles?: ToggleSource;
+  /** How often to look for toggle changes, in ms (default 100). */
+  toggleRefreshMs?: number;
 }
 
 export interface ActivateOptions {
