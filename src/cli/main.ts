@@ -12,6 +12,7 @@ import { registerSample } from './commands/sample.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
+import { registerToggle } from './commands/toggle.js';
 import { registerTopics } from './commands/topics.js';
 import { createContext } from './context.js';
 import { type Io, processIo, reportError } from './io.js';
@@ -64,6 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerStatus(program, ctx);
   registerDlq(program, ctx);
   registerDemo(program, ctx);
+  registerToggle(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

@@ -12,6 +12,13 @@ export {
   snapshotAt,
   TOGGLE_TOPIC,
 } from './toggle-log.js';
+export type {
+  ToggleGateEvidence,
+  ToggleRolloutEvent,
+  ToggleRolloutOptions,
+  ToggleRolloutResult,
+} from './toggle-rollout.js';
+export { rolloutToggle } from './toggle-rollout.js';
 export type { ToggleRule, ToggleSetting, VariantOf } from './toggle-setting.js';
 export {
   checkToggleSetting,
