@@ -112,10 +112,27 @@ export class BatchCore {
     if (hasToggles)
       for (const t of evaluator.toggles.values())
         for (const g of t.guards) guards.set(g.topic, { name: t.name, def: t.default });
+    // The header of a record's outputs names the variants it was given, in evaluation order: built once per
+    // combination (a number: each evaluation one digit, base `radix`) and reused, so a record allocates nothing.
+    const order = hasToggles ? [...evaluator.toggles.values()] : [];
+    const indexOf = new Map(order.map((t, i) => [t.name, i] as const));
+    const maxVariants = Math.max(1, ...order.map((t) => t.variants.length));
+    const radix = order.length * maxVariants + 1;
+    const headerOf = new Map<number, string>();
+    let combo = 0;
     let togglePart = '';
     const evaluatedNames: string[] = [];
     let evaluatedCount = 0;
     let currentValue: unknown;
+    const togglesHeader = (): string => {
+      if (combo < 0) return versionPrefix + togglePart;
+      let h = headerOf.get(combo);
+      if (h === undefined) {
+        h = versionPrefix + togglePart;
+        headerOf.set(combo, h);
+      }
+      return h;
+    };
     const variantOf = (name: string): string => {
       const f = compiled.get(name);
       if (f === undefined) {
@@ -128,8 +145,20 @@ export class BatchCore {
       const v = f(current.key, currentValue);
       for (let i = 0; i < evaluatedCount; i++) if (evaluatedNames[i] === name) return v;
       evaluatedNames[evaluatedCount++] = name;
-      togglePart = togglePart === '' ? `${name}=${v}` : `${togglePart},${name}=${v}`;
+      const t = indexOf.get(name) as number;
+      const digit = t * maxVariants + (order[t] as (typeof order)[number]).variants.indexOf(v) + 1;
+      // Past what a double holds exactly, combinations are no longer cached (-1): the text is built each time.
+      const next = combo < 0 || combo > 1e13 ? -1 : combo * radix + digit;
+      // The text is built only for a combination not seen in this batch yet.
+      if (next >= 0 && headerOf.has(next)) togglePart = '';
+      else togglePart = evaluatedCount === 1 ? `${name}=${v}` : `${partOf(combo)},${name}=${v}`;
+      combo = next;
       return v;
+    };
+    const partOf = (code: number): string => {
+      const h = headerOf.get(code);
+      if (h !== undefined) return h.slice(versionPrefix.length);
+      return togglePart;
     };
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
     // if the record fails. Written by index, never shortened: emitting allocates nothing here.
@@ -170,7 +199,7 @@ export class BatchCore {
           value: JSON.stringify(value),
           // Literal keys (SOURCE_HEADER's, TOGGLES_HEADER's values): V8 builds literal-keyed objects from one shape, fastest.
           headers: hasToggles
-            ? { 'slipway-source': src, 'slipway-toggles': versionPrefix + togglePart }
+            ? { 'slipway-source': src, 'slipway-toggles': togglesHeader() }
             : { 'slipway-source': src },
         });
         emittedThisRecord[emitIndex] = out;
@@ -210,7 +239,7 @@ export class BatchCore {
           ...dlqHeaders,
           [SOURCE_HEADER]: source,
           [DLQ_HEADERS.reason]: reason,
-          ...(hasToggles ? { [TOGGLES_HEADER]: versionPrefix + togglePart } : {}),
+          ...(hasToggles ? { [TOGGLES_HEADER]: togglesHeader() } : {}),
         },
       });
       dlqCount++;
@@ -239,6 +268,7 @@ export class BatchCore {
       emitIndex = 0;
       if (hasToggles) {
         togglePart = '';
+        combo = 0;
         evaluatedCount = 0;
       }
       const dataset = inputs.get(current.topic) as Dataset;
