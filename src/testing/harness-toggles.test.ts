@@ -73,3 +73,63 @@ describe('the harness takes toggles', () => {
     await s.close();
   });
 });
+
+describe('the slipway-toggles header', () => {
+  it('names, in evaluation order, every toggle a record was evaluated for, also with many toggles and repeated reads', async () => {
+    const { defineDataset, definePipeline, defineToggle } = await import('slipway');
+    const { describePipeline } = await import('../artifact/manifest.js');
+    const { Type } = await import('@sinclair/typebox');
+    const many = Array.from({ length: 14 }, (_, i) =>
+      defineToggle({ name: `t${i}`, kind: 'feature', variants: ['a', 'b', 'c'], default: 'a' }),
+    );
+    const out = defineDataset({
+      name: 'flags-out',
+      version: '1.0.0',
+      key: 'customerId',
+      partitions: 2,
+      schema: Type.Object({ customerId: Type.String(), seen: Type.String() }),
+    });
+    const p = definePipeline({
+      name: 'many-flags',
+      version: '1.0.0',
+      inputs: [orders],
+      outputs: [out],
+      toggles: many,
+      process(order, ctx) {
+        // Each record reads its own subset, in its own order, some twice; emits between reads.
+        const n = Number(order.orderId.slice(2));
+        const seen: string[] = [];
+        for (let k = 0; k < 1 + (n % 14); k++) {
+          const name = `t${(n + k * 5) % 14}`;
+          seen.push(`${name}=${ctx.toggle(name)}`);
+          ctx.toggle(name);
+          if (k === 2) ctx.emit(out, { customerId: order.customerId, seen: seen.join(',') });
+        }
+        ctx.emit(out, { customerId: order.customerId, seen: [...new Set(seen)].join(',') });
+      },
+    });
+    const settings: Record<string, { percent: number; variant: string }> = {};
+    for (let i = 0; i < 14; i++) settings[`t${i}`] = { percent: 50, variant: i % 2 === 0 ? 'b' : 'c' };
+    const h = await createHarness(p, { toggles: settings });
+    try {
+      const r = await h.send(orders, batch);
+      assert.ok(r.outputs.length > batch.length);
+      for (const o of r.outputs) {
+        const seen = (o.value as { seen: string }).seen;
+        const header = Object.entries(o.toggles?.variants ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
+        assert.equal(header, seen, `header of ${o.source}`);
+        assert.equal(o.toggles?.version, 14);
+      }
+      assert.deepEqual(
+        describePipeline(p).toggles?.map((t) => t.name),
+        many.map((t) => t.name),
+        'the manifest lists the toggles',
+      );
+      assert.equal(describePipeline(priceOrders).toggles?.[1]?.guards[0], euOrders.topic);
+    } finally {
+      await h.close();
+    }
+  });
+});
