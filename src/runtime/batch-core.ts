@@ -112,53 +112,49 @@ export class BatchCore {
     if (hasToggles)
       for (const t of evaluator.toggles.values())
         for (const g of t.guards) guards.set(g.topic, { name: t.name, def: t.default });
-    // The header of a record's outputs names the variants it was given, in evaluation order: built once per
-    // combination (a number: each evaluation one digit, base `radix`) and reused, so a record allocates nothing.
+    // The header of a record's outputs names the variants it was given, in evaluation order: its text is
+    // built once per combination (a number: each evaluation one digit, base `radix`) and reused, so most
+    // records allocate nothing for it.
+    const entries = new Map<string, { f: VariantOf; base: number; variants: readonly string[] }>();
     const order = hasToggles ? [...evaluator.toggles.values()] : [];
-    const indexOf = new Map(order.map((t, i) => [t.name, i] as const));
     const maxVariants = Math.max(1, ...order.map((t) => t.variants.length));
+    order.forEach((t, i) => {
+      entries.set(t.name, { f: compiled.get(t.name) as VariantOf, base: i * maxVariants + 1, variants: t.variants });
+    });
     const radix = order.length * maxVariants + 1;
     const headerOf = new Map<number, string>();
     let combo = 0;
-    let togglePart = '';
     const evaluatedNames: string[] = [];
+    const evaluatedVariants: string[] = [];
     let evaluatedCount = 0;
     let currentValue: unknown;
     const togglesHeader = (): string => {
-      if (combo < 0) return versionPrefix + togglePart;
-      let h = headerOf.get(combo);
+      let h = combo < 0 ? undefined : headerOf.get(combo);
       if (h === undefined) {
-        h = versionPrefix + togglePart;
-        headerOf.set(combo, h);
+        h = versionPrefix;
+        for (let i = 0; i < evaluatedCount; i++)
+          h += `${i === 0 ? '' : ','}${evaluatedNames[i] as string}=${evaluatedVariants[i] as string}`;
+        if (combo >= 0) headerOf.set(combo, h);
       }
       return h;
     };
     const variantOf = (name: string): string => {
-      const f = compiled.get(name);
-      if (f === undefined) {
+      const e = entries.get(name);
+      if (e === undefined) {
         throw new SlipwayError(
           'SLIPWAY_UNKNOWN_TOGGLE',
-          `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...compiled.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
+          `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...entries.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
           { details: { toggle: name } },
         );
       }
-      const v = f(current.key, currentValue);
+      const v = e.f(current.key, currentValue);
       for (let i = 0; i < evaluatedCount; i++) if (evaluatedNames[i] === name) return v;
-      evaluatedNames[evaluatedCount++] = name;
-      const t = indexOf.get(name) as number;
-      const digit = t * maxVariants + (order[t] as (typeof order)[number]).variants.indexOf(v) + 1;
+      evaluatedNames[evaluatedCount] = name;
+      evaluatedVariants[evaluatedCount] = v;
+      evaluatedCount++;
       // Past what a double holds exactly, combinations are no longer cached (-1): the text is built each time.
-      const next = combo < 0 || combo > 1e13 ? -1 : combo * radix + digit;
-      // The text is built only for a combination not seen in this batch yet.
-      if (next >= 0 && headerOf.has(next)) togglePart = '';
-      else togglePart = evaluatedCount === 1 ? `${name}=${v}` : `${partOf(combo)},${name}=${v}`;
-      combo = next;
+      combo = combo < 0 || combo > 1e13 ? -1 : combo * radix + e.base + e.variants.indexOf(v);
       return v;
-    };
-    const partOf = (code: number): string => {
-      const h = headerOf.get(code);
-      if (h !== undefined) return h.slice(versionPrefix.length);
-      return togglePart;
     };
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
     // if the record fails. Written by index, never shortened: emitting allocates nothing here.
@@ -267,7 +263,6 @@ export class BatchCore {
       source = prefix + current.offset;
       emitIndex = 0;
       if (hasToggles) {
-        togglePart = '';
         combo = 0;
         evaluatedCount = 0;
       }
