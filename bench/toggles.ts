@@ -28,7 +28,8 @@ const template = tempDir('slipway-bench-toggles-input-');
   await log.close();
 }
 
-async function run(pipeline: Pipeline): Promise<number> {
+/** Records per second of wall time, and per second of this process's CPU time (every thread; steadier on a busy machine). */
+async function run(pipeline: Pipeline): Promise<{ rate: number; cpuRate: number }> {
   const tmp = tempDir('slipway-bench-toggles-');
   copyFileSync(template.path, tmp.path);
   for (const s of ['-wal', '-shm']) if (existsSync(template.path + s)) copyFileSync(template.path + s, tmp.path + s);
@@ -36,28 +37,33 @@ async function run(pipeline: Pipeline): Promise<number> {
   const runner = new Runner({ pipeline, log });
   await runner.start();
   const started = performance.now();
+  const cpu = process.cpuUsage();
   await runner.drain();
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   const stats = await runner.stats();
   await runner.stop();
   await log.close();
   tmp.remove();
   if (stats.processed !== RECORDS) throw new Error(`${pipeline.name} processed ${stats.processed} of ${RECORDS}`);
-  return RECORDS / seconds;
+  return { rate: RECORDS / seconds, cpuRate: RECORDS / ((used.user + used.system) / 1e6) };
 }
 
-const base: number[] = [];
-const toggled: number[] = [];
+const base: Array<{ rate: number; cpuRate: number }> = [];
+const toggled: Array<{ rate: number; cpuRate: number }> = [];
 for (let i = 0; i < ROUNDS; i++) {
-  base.push(await run(mapPipeline));
-  toggled.push(await run(toggledMapPipeline));
+  const b = await run(mapPipeline);
+  const t = await run(toggledMapPipeline);
+  base.push(b);
+  toggled.push(t);
   console.log(
-    `round ${i + 1}: no toggles ${Math.round(base.at(-1) as number)} rec/s, three toggles ${Math.round(toggled.at(-1) as number)} rec/s`,
+    `round ${i + 1}: no toggles ${Math.round(b.rate)} rec/s (${Math.round(b.cpuRate)} per CPU-second), three toggles ${Math.round(t.rate)} rec/s (${Math.round(t.cpuRate)} per CPU-second)`,
   );
 }
 const best = (xs: number[]) => Math.max(...xs);
-const recordsPerSec = best(toggled);
-const baselineRecordsPerSec = best(base);
+const recordsPerSec = best(toggled.map((m) => m.rate));
+const baselineRecordsPerSec = best(base.map((m) => m.rate));
+const cpuRatio = best(toggled.map((m) => m.cpuRate)) / best(base.map((m) => m.cpuRate));
 
 // Propagation: three runner processes under load, CHANGES toggle changes.
 const CHILD = fileURLToPath(new URL('./toggles-child.ts', import.meta.url));
@@ -140,6 +146,7 @@ console.log(
     recordsPerSec: Math.round(recordsPerSec),
     baselineRecordsPerSec: Math.round(baselineRecordsPerSec),
     ratio: Number((recordsPerSec / baselineRecordsPerSec).toFixed(3)),
+    cpuRatio: Number(cpuRatio.toFixed(3)),
     propagationP50Ms: percentile(delays, 50),
     propagationP99Ms,
     runners: children.length,
