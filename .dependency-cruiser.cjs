@@ -1,6 +1,6 @@
 // The layering of src/, checked in CI (`npm run lint:layers`); `npm run deps:report` prints the folder graph.
 // Each folder may import only the folders below it (the table is the ARCHITECTURE picture, bottom up):
-//   errors ← dataset ← pipeline ← runtime ← supervisor ← deploy ← environment ← control ← cli
+//   errors ← dataset ← toggles ← pipeline ← runtime ← supervisor ← deploy ← environment ← control ← cli
 //   log ← topics ← runtime (a runner creates its topics as declared);  artifact ← supervisor, deploy;
 //   samples ← deploy;  environment ← project ← cli, testing (a project file declares environments)
 // Library code never imports cli/, and no two modules import each other in a cycle.
@@ -9,9 +9,10 @@ const LAYERS = {
   // the developer's workflow (secret scanning, scaffolds, CI, the broken-main guard): knows no pipeline
   workflow: [],
   log: [],
-  pipeline: ['dataset'],
-  runtime: ['pipeline', 'dataset', 'log', 'topics'],
-  artifact: ['pipeline', 'dataset'],
+  toggles: ['dataset', 'log'],
+  pipeline: ['dataset', 'toggles'],
+  runtime: ['pipeline', 'toggles', 'dataset', 'log', 'topics'],
+  artifact: ['pipeline', 'toggles', 'dataset'],
   samples: ['dataset', 'log'],
   topics: ['dataset', 'log'],
   project: [
@@ -23,12 +24,13 @@ const LAYERS = {
     'topics',
     'samples',
     'pipeline',
+    'toggles',
     'dataset',
     'log',
   ],
-  supervisor: ['runtime', 'artifact', 'pipeline', 'dataset', 'log'],
-  deploy: ['supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'dataset', 'log'],
-  environment: ['deploy', 'supervisor', 'runtime', 'artifact', 'topics', 'pipeline', 'dataset', 'log'],
+  supervisor: ['runtime', 'artifact', 'pipeline', 'toggles', 'dataset', 'log'],
+  deploy: ['supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'toggles', 'dataset', 'log'],
+  environment: ['deploy', 'supervisor', 'runtime', 'artifact', 'topics', 'pipeline', 'toggles', 'dataset', 'log'],
   control: [
     'environment',
     'deploy',
@@ -38,6 +40,7 @@ const LAYERS = {
     'samples',
     'topics',
     'pipeline',
+    'toggles',
     'dataset',
     'log',
   ],
@@ -52,6 +55,7 @@ const LAYERS = {
     'samples',
     'topics',
     'pipeline',
+    'toggles',
     'dataset',
     'log',
   ],

@@ -122,6 +122,12 @@ export const ErrorCodes = {
   SCAFFOLD_CONFLICT: 'SLIPWAY_SCAFFOLD_CONFLICT',
   /** Thrown when `slipway ci guard` cannot run: not a git repository, no green commit to start from, or a git command failed. */
   GUARD_FAILED: 'SLIPWAY_GUARD_FAILED',
+  /** Thrown when a toggle change or setting is malformed (a bad name, share, rule or variant); `details.field` names what. */
+  INVALID_TOGGLE: 'SLIPWAY_INVALID_TOGGLE',
+  /** Thrown when a toggle is read (`ctx.toggle`, a command, the OpenFeature provider) that is not declared where it is read. */
+  UNKNOWN_TOGGLE: 'SLIPWAY_UNKNOWN_TOGGLE',
+  /** Thrown when a progressive toggle rollout failed a gate and set the toggle back; `details.gate` names it. */
+  TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

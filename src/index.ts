@@ -144,11 +144,14 @@ export type {
 export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
 export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';
 export { mergeRunnerStats } from './runtime/runner-stats.js';
+export type { ToggleBarrier } from './runtime/toggle-barriers.js';
+export { readToggleBarriers, versionAt } from './runtime/toggle-barriers.js';
 export * from './samples/index.js';
 export { ChildProcessSupervisor } from './supervisor/child-process-supervisor.js';
 export { InProcessSupervisor } from './supervisor/in-process-supervisor.js';
 export { RunnerGroup } from './supervisor/runner-group.js';
 export type { RunnerExit, RunnerHandle, RunnerSpec, RunnerSupervisor } from './supervisor/supervisor.js';
+export * from './toggles/index.js';
 export { createDatasetTopic, createDeadLetterTopic } from './topics/dataset-topic.js';
 export type { TopicDifference, TopicPlan, TopicPlanEntry, TopicStatus } from './topics/topic-plan.js';
 export { applyTopics, planTopics, topicMismatchError } from './topics/topic-plan.js';

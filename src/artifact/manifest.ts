@@ -4,6 +4,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { canonicalJson, type JsonSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { describeToggle, type ToggleDescription } from '../toggles/toggle.js';
 
 /** The manifest format this Slipway writes and reads. Part of the digest, so a format change is a new digest. */
 export const MANIFEST_FORMAT = 'slipway.artifact/v1';
@@ -40,6 +41,8 @@ export interface PipelineDescription {
   /** JSON Schema of the config, or null when the pipeline takes none. Config values are never in an artifact. */
   configSchema: JsonSchema | null;
   stateVersion: number;
+  /** Its feature and data toggles; absent when it declares none (manifests from before toggles read the same). */
+  toggles?: ToggleDescription[];
 }
 
 /** Where a build came from. Informational: not covered by the digest (see {@link computeDigest}). */
@@ -111,6 +114,7 @@ export function describePipeline(pipeline: Pipeline): PipelineDescription {
     outputs: pipeline.outputs.map(describeDataset),
     configSchema: pipeline.configSchema ?? null,
     stateVersion: pipeline.stateVersion,
+    ...(pipeline.toggles.length === 0 ? {} : { toggles: pipeline.toggles.map(describeToggle) }),
   };
 }
 
@@ -144,6 +148,7 @@ export function createManifest(options: {
     outputs: pipeline.outputs,
     configSchema: pipeline.configSchema,
     stateVersion: pipeline.stateVersion,
+    ...(pipeline.toggles === undefined ? {} : { toggles: pipeline.toggles }),
     bundle: { file: BUNDLE_FILE, sha256: sha256(options.bundle), bytes: options.bundle.byteLength },
     slipwayVersion: options.slipwayVersion,
   };

@@ -19,6 +19,7 @@ import { registerSecrets } from './commands/secrets.js';
 import { registerStatus } from './commands/status.js';
 import { registerTail } from './commands/tail.js';
 import { registerTest } from './commands/test.js';
+import { registerToggle } from './commands/toggle.js';
 import { registerTopics } from './commands/topics.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { createContext } from './context.js';
@@ -80,6 +81,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerSecrets(program, ctx);
   registerInit(program, ctx);
   registerCi(program, ctx);
+  registerToggle(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.
   program.hook('preAction', async (_program, action) => {

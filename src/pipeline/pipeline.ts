@@ -4,6 +4,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { isDataset } from '../dataset/dataset.js';
 import { compileSchema, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
+import { isToggle, type Toggle } from '../toggles/toggle.js';
 import { resolveConfig } from './config.js';
 import type { Secrets } from './secrets.js';
 
@@ -51,6 +52,12 @@ export interface ProcessContext<C> {
    * plane, events, logs or metrics.
    */
   readonly secrets: Secrets;
+  /**
+   * The variant of a toggle (declared in the pipeline's `toggles`) for the current record: from the
+   * toggle's setting in the environment at the version this record's offset range was committed with,
+   * key-sticky, synchronous. Outputs emitted after it carry it in their `slipway-toggles` header.
+   */
+  toggle(name: string): string;
 }
 
 export interface PipelineDefinition<I extends Dataset, CS> {
@@ -69,6 +76,8 @@ export interface PipelineDefinition<I extends Dataset, CS> {
    */
   reads?: Readonly<Record<string, string>>;
   description?: string;
+  /** Feature and data toggles the pipeline reads (`ctx.toggle(name)`) or whose guards hold its outputs. */
+  toggles?: readonly Toggle[];
   process(record: I extends Dataset<infer T> ? T : never, ctx: ProcessContext<ConfigOf<CS>>): void;
 }
 
@@ -86,6 +95,8 @@ export interface Pipeline<C = Record<string, unknown>> {
   /** The declared reader ranges of inputs, by dataset name (see {@link PipelineDefinition.reads}). */
   readonly reads?: Readonly<Record<string, string>>;
   readonly description?: string;
+  /** Its toggles (none: `[]`). */
+  readonly toggles: readonly Toggle[];
   process(record: unknown, ctx: ProcessContext<C>): void;
   /** Validates config and applies its defaults; throws `SLIPWAY_INVALID_CONFIG` naming the bad field. */
   resolveConfig(config: unknown): C;
@@ -150,6 +161,21 @@ export function definePipeline<I extends Dataset, CS = undefined>(
         `reads.${name}`,
       );
   }
+  const toggles = definition.toggles ?? [];
+  if (!Array.isArray(toggles)) bad('toggles must be a list of toggles made by defineToggle', 'toggles');
+  const toggleNames = new Set<string>();
+  const guarded = new Set<string>();
+  toggles.forEach((t, i) => {
+    if (!isToggle(t)) bad(`toggles[${i}] is not a toggle made by defineToggle`, `toggles[${i}]`);
+    if (toggleNames.has(t.name)) bad(`toggle '${t.name}' is listed twice`, `toggles[${i}]`);
+    toggleNames.add(t.name);
+    for (const g of t.guards) {
+      if (!definition.outputs.includes(g))
+        bad(`toggle '${t.name}' guards ${g.topic}, which is not an output of the pipeline`, `toggles[${i}]`);
+      if (guarded.has(g.topic)) bad(`output ${g.topic} is guarded by two toggles`, `toggles[${i}]`);
+      guarded.add(g.topic);
+    }
+  });
   const stateVersion = definition.stateVersion ?? 1;
   if (!Number.isInteger(stateVersion) || stateVersion < 1)
     bad('stateVersion must be a whole number ≥ 1', 'stateVersion');
@@ -173,6 +199,7 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     stateVersion,
     ...(definition.reads === undefined ? {} : { reads: Object.freeze({ ...definition.reads }) }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
+    toggles: Object.freeze([...toggles]),
     process: definition.process as unknown as (record: unknown, ctx: ProcessContext<ConfigOf<CS>>) => void,
     resolveConfig(config: unknown): ConfigOf<CS> {
       return resolveConfig<ConfigOf<CS>>(configSchema, name, config);

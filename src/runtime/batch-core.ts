@@ -1,10 +1,13 @@
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
-import { isSlipwayError } from '../errors.js';
+import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { AppendRecord, Headers, LogRecord } from '../log/log.js';
 import { partitionFor } from '../log/partitioner.js';
 import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.js';
 import { NO_SECRETS, type Secrets } from '../pipeline/secrets.js';
+import { TOGGLES_HEADER, ToggleEvaluator } from '../toggles/toggle-evaluator.js';
+import { EMPTY_SNAPSHOT, type ToggleSnapshot } from '../toggles/toggle-log.js';
+import type { VariantOf } from '../toggles/toggle-setting.js';
 import type { StateStore } from './keyed-state.js';
 import {
   DLQ_HEADERS,
@@ -29,6 +32,8 @@ export interface ProcessedBatch {
   outputCount: number;
   dlqCount: number;
   skipped: number;
+  /** Emits to a toggle-guarded output dropped because the record's variant was the default. */
+  guarded: number;
 }
 
 export interface BatchCoreOptions {
@@ -66,6 +71,8 @@ export class BatchCore {
   /** The headers every dead letter carries (which version wrote it), built once. */
   readonly #dlqHeaders: Headers;
   readonly #secrets: Secrets;
+  /** The pipeline's toggles compiled per snapshot; undefined when it declares none. */
+  readonly #toggles: ToggleEvaluator | undefined;
 
   constructor(options: BatchCoreOptions) {
     this.#secrets = options.secrets ?? NO_SECRETS;
@@ -75,6 +82,7 @@ export class BatchCore {
     this.#store = options.store;
     this.#onDlq = options.onDlq;
     this.#dlqTopics = options.dlqTopics ?? new Map(options.pipeline.inputs.map((d) => [d.topic, dlqTopic(d)] as const));
+    this.#toggles = options.pipeline.toggles.length === 0 ? undefined : new ToggleEvaluator(options.pipeline.toggles);
     const p = options.provenance;
     this.#dlqHeaders = {
       [DLQ_HEADERS.version]: options.pipeline.version,
@@ -84,7 +92,12 @@ export class BatchCore {
   }
 
   /** Processes a batch with `config`, passing over records whose key bucket is outside `range` (a canary's share). */
-  process(batch: LogRecord[], config: unknown, range: { from: number; to: number } | undefined): ProcessedBatch {
+  process(
+    batch: LogRecord[],
+    config: unknown,
+    range: { from: number; to: number } | undefined,
+    toggles: ToggleSnapshot = EMPTY_SNAPSHOT,
+  ): ProcessedBatch {
     const store = this.#store;
     const pipeline = this.#pipeline;
     const outputs = this.#outputs;
@@ -93,6 +106,61 @@ export class BatchCore {
     let dlqCount = 0;
     let outCount = 0;
     let skipped = 0;
+    let guarded = 0;
+    // Toggles: the evaluators at this batch's snapshot, the variants the current record was given (for the
+    // `slipway-toggles` header of its outputs and dead letters), and the outputs a data toggle guards.
+    const evaluator = this.#toggles;
+    const hasToggles = evaluator !== undefined;
+    const compiled: ReadonlyMap<string, VariantOf> = hasToggles ? evaluator.at(toggles) : new Map();
+    const versionPrefix = `${toggles.version};`;
+    const guards = new Map<string, { name: string; def: string }>();
+    if (hasToggles)
+      for (const t of evaluator.toggles.values())
+        for (const g of t.guards) guards.set(g.topic, { name: t.name, def: t.default });
+    // The header of a record's outputs names the variants it was given, in evaluation order: its text is
+    // built once per combination (a number: each evaluation one digit, base `radix`) and reused, so most
+    // records allocate nothing for it.
+    const entries = new Map<string, { f: VariantOf; base: number; variants: readonly string[] }>();
+    const order = hasToggles ? [...evaluator.toggles.values()] : [];
+    const maxVariants = Math.max(1, ...order.map((t) => t.variants.length));
+    order.forEach((t, i) => {
+      entries.set(t.name, { f: compiled.get(t.name) as VariantOf, base: i * maxVariants + 1, variants: t.variants });
+    });
+    const radix = order.length * maxVariants + 1;
+    const headerOf = new Map<number, string>();
+    let combo = 0;
+    const evaluatedNames: string[] = [];
+    const evaluatedVariants: string[] = [];
+    let evaluatedCount = 0;
+    let currentValue: unknown;
+    const togglesHeader = (): string => {
+      let h = combo < 0 ? undefined : headerOf.get(combo);
+      if (h === undefined) {
+        h = versionPrefix;
+        for (let i = 0; i < evaluatedCount; i++)
+          h += `${i === 0 ? '' : ','}${evaluatedNames[i] as string}=${evaluatedVariants[i] as string}`;
+        if (combo >= 0) headerOf.set(combo, h);
+      }
+      return h;
+    };
+    const variantOf = (name: string): string => {
+      const e = entries.get(name);
+      if (e === undefined) {
+        throw new SlipwayError(
+          'SLIPWAY_UNKNOWN_TOGGLE',
+          `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...entries.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
+          { details: { toggle: name } },
+        );
+      }
+      const v = e.f(current.key, currentValue);
+      for (let i = 0; i < evaluatedCount; i++) if (evaluatedNames[i] === name) return v;
+      evaluatedNames[evaluatedCount] = name;
+      evaluatedVariants[evaluatedCount] = v;
+      evaluatedCount++;
+      // Past what a double holds exactly, combinations are no longer cached (-1): the text is built each time.
+      combo = combo < 0 || combo > 1e13 ? -1 : combo * radix + e.base + e.variants.indexOf(v);
+      return v;
+    };
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
     // if the record fails. Written by index, never shortened: emitting allocates nothing here.
     const emittedThisRecord: OutputSlot[] = [];
@@ -117,13 +185,23 @@ export class BatchCore {
           );
         }
         if (!dataset.is(value)) throw new OutputError(`output to ${dataset.topic} ${dataset.explain(value)}`);
+        if (hasToggles && guards.size > 0) {
+          const guard = guards.get(dataset.topic);
+          if (guard !== undefined && variantOf(guard.name) === guard.def) {
+            guarded++;
+            return;
+          }
+        }
         const key = dataset.keyOf(value);
+        const src = emitIndex === 0 ? source : `${source}#${emitIndex}`;
         out.records.push({
           partition: partitionFor(key, dataset.partitions),
           key,
           value: JSON.stringify(value),
-          // A literal key (SOURCE_HEADER's value): V8 builds literal-keyed objects from one shape, fastest.
-          headers: { 'slipway-source': emitIndex === 0 ? source : `${source}#${emitIndex}` },
+          // Literal keys (SOURCE_HEADER's, TOGGLES_HEADER's values): V8 builds literal-keyed objects from one shape, fastest.
+          headers: hasToggles
+            ? { 'slipway-source': src, 'slipway-toggles': togglesHeader() }
+            : { 'slipway-source': src },
         });
         emittedThisRecord[emitIndex] = out;
         emitIndex++;
@@ -133,6 +211,7 @@ export class BatchCore {
       source: sourceInfo,
       pipeline: { name: pipeline.name, version: pipeline.version },
       secrets: this.#secrets,
+      toggle: variantOf,
     };
     const dlqTopics = this.#dlqTopics;
     const dlqHeaders = this.#dlqHeaders;
@@ -158,7 +237,12 @@ export class BatchCore {
           value: current.value,
           at: new Date().toISOString(),
         }),
-        headers: { ...dlqHeaders, [SOURCE_HEADER]: source, [DLQ_HEADERS.reason]: reason },
+        headers: {
+          ...dlqHeaders,
+          [SOURCE_HEADER]: source,
+          [DLQ_HEADERS.reason]: reason,
+          ...(hasToggles ? { [TOGGLES_HEADER]: togglesHeader() } : {}),
+        },
       });
       dlqCount++;
       this.#onDlq(current.topic, { reason, message, source });
@@ -184,6 +268,10 @@ export class BatchCore {
       }
       source = prefix + current.offset;
       emitIndex = 0;
+      if (hasToggles) {
+        combo = 0;
+        evaluatedCount = 0;
+      }
       const dataset = inputs.get(current.topic) as Dataset;
       let value: unknown;
       try {
@@ -203,6 +291,7 @@ export class BatchCore {
       sourceInfo.key = current.key;
       sourceInfo.timestamp = current.timestamp;
       sourceInfo.headers = current.headers;
+      currentValue = value;
       store.beginRecord(current.partition);
       try {
         pipeline.process(value, ctx as ProcessContext<never>);
@@ -221,7 +310,7 @@ export class BatchCore {
       out.records = [];
     }
     for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
-    return { outputs: commitOutputs, outputCount: outCount, dlqCount, skipped };
+    return { outputs: commitOutputs, outputCount: outCount, dlqCount, skipped, guarded };
   }
 }
 

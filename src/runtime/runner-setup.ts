@@ -18,6 +18,8 @@ export interface Slot {
   readPos: number;
   /** A barrier to stop at (`runUntil`), exclusive. */
   target: number | undefined;
+  /** The toggle version this partition's committed (or pending) range runs with (pipelines with toggles). */
+  toggleVersion?: number;
 }
 
 /**

@@ -2,6 +2,7 @@
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Secrets } from '../pipeline/secrets.js';
+import type { ToggleSource } from '../toggles/toggle-log.js';
 import type { RunnerMetrics } from './metrics.js';
 
 /** Header naming the input record an output came from: `<topic>/<partition>/<offset>[#n]`. */
@@ -81,6 +82,13 @@ export interface RunnerOptions {
   keyRange?: { from: number; to: number };
   /** What `ctx.secrets` gives `process`, resolved where this runner runs (default: none). */
   secrets?: Secrets;
+  /**
+   * Where the pipeline's toggles come from (pipelines that declare toggles): default, the `slipway.toggles`
+   * topic of the runner's log (its environment's), looked at between batches at most every `toggleRefreshMs`.
+   */
+  toggles?: ToggleSource;
+  /** How often to look for toggle changes, in ms (default 100). */
+  toggleRefreshMs?: number;
 }
 
 export interface ActivateOptions {

@@ -3,6 +3,7 @@ import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { LogToggleSource, type ToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
@@ -11,6 +12,7 @@ import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setu
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
+import { barrierKey, nextBarriers, type ToggleBarrier } from './toggle-barriers.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
@@ -101,6 +103,11 @@ export class Runner extends EventEmitter {
   readonly #clock: () => number;
   readonly #stats = new RunnerStatsRecorder();
   #replaying = false;
+  /** The toggles' source (undefined when the pipeline declares none), when it was last looked at, and the version seen. */
+  readonly #toggles: ToggleSource | undefined;
+  readonly #toggleRefreshMs: number;
+  #toggleCheckedAt = 0;
+  #toggleVersion = -1;
 
   constructor(options: RunnerOptions) {
     super();
@@ -125,6 +132,9 @@ export class Runner extends EventEmitter {
     this.#clock = options.clock ?? Date.now;
     this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
+    this.#toggles =
+      this.pipeline.toggles.length === 0 ? undefined : (options.toggles ?? new LogToggleSource(options.log));
+    this.#toggleRefreshMs = options.toggleRefreshMs ?? 100;
     for (const d of this.pipeline.inputs) {
       this.#inputs.set(d.topic, d);
       this.#dlqTopics.set(d.topic, named(dlqTopic(d)));
@@ -241,6 +251,36 @@ export class Runner extends EventEmitter {
     this.#store.clear();
     for (const p of new Set(this.#slots.map((s) => s.partition))) {
       this.#store.load(p, options.state?.[p] ?? (await this.log.readState(this.stateNamespace, p)));
+    }
+    if (this.#toggles !== undefined) {
+      // Each partition goes on with the toggle version committed for its range; a newer one starts at its next batch.
+      for (const slot of this.#slots) {
+        this.#store.beginRecord(slot.partition);
+        const ranges = this.#store.get<ToggleBarrier[]>(barrierKey(slot.topic));
+        slot.toggleVersion = ranges?.at(-1)?.version;
+      }
+      this.#store.discardBatch();
+      await this.#refreshToggles(true);
+    }
+  }
+
+  /** The toggle version this runner evaluates new batches with (-1: the pipeline has no toggles, or not looked yet). */
+  get toggleVersion(): number {
+    return this.#toggleVersion;
+  }
+
+  /** Looks for toggle changes (at most every `toggleRefreshMs` unless `now`); tells `toggles` listeners of a new version. */
+  async #refreshToggles(now = false): Promise<void> {
+    const source = this.#toggles;
+    if (source === undefined) return;
+    const t = performance.now();
+    if (!now && t - this.#toggleCheckedAt < this.#toggleRefreshMs) return;
+    this.#toggleCheckedAt = t;
+    await source.refresh();
+    const version = source.current().version;
+    if (version !== this.#toggleVersion) {
+      this.#toggleVersion = version;
+      this.emit('toggles', version);
     }
   }
 
@@ -376,7 +416,7 @@ export class Runner extends EventEmitter {
           inputs: this.pipeline.inputs,
           partitions: this.#slots,
           dlqTopic: (input) => this.#dlqTopics.get(input) as string,
-          process: (records) => this.#core.process(records, this.#config, undefined),
+          process: (records) => this.#core.process(records, this.#config, undefined, this.#toggles?.current()),
           pendingWrites: () => this.#store.pendingWrites(),
           applyBatch: () => this.#store.applyBatch(),
           discardBatch: () => this.#store.discardBatch(),
@@ -413,6 +453,7 @@ export class Runner extends EventEmitter {
     let limit = Math.min(this.#batchSize, RAMP_START);
     try {
       while (!halt.aborted) {
+        if (this.#toggles !== undefined) await this.#refreshToggles();
         const started = performance.now();
         const batch: LogRecord[] = [];
         const touched: Array<[Slot, number, number]> = [];
@@ -483,7 +524,19 @@ export class Runner extends EventEmitter {
 
   /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
   #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
-    const done = this.#core.process(batch, this.#config, this.#keyRange);
+    const toggles = this.#toggles?.current();
+    if (toggles !== undefined) {
+      // A toggle change takes effect at an offset barrier per partition: the first offset of the first batch
+      // that uses it, written into the partition's state in the same commit as the outputs it produced.
+      for (const [slot] of touched) {
+        if (slot.toggleVersion === toggles.version) continue;
+        this.#store.beginRecord(slot.partition);
+        const key = barrierKey(slot.topic);
+        this.#store.set(key, nextBarriers(this.#store.get<ToggleBarrier[]>(key), slot.readPos, toggles.version));
+        slot.toggleVersion = toggles.version;
+      }
+    }
+    const done = this.#core.process(batch, this.#config, this.#keyRange, toggles);
     const offsets: PartitionOffset[] = touched.map(([slot, , next]) => ({
       topic: slot.topic,
       partition: slot.partition,

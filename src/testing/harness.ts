@@ -5,6 +5,9 @@ import type { AppendRecord, Log, LogRecord } from '../log/log.js';
 import { openMemoryLog } from '../log/memory/memory-log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { type DlqReason, processBatchDirect, Runner, SOURCE_HEADER } from '../runtime/runner.js';
+import { parseTogglesHeader, TOGGLES_HEADER } from '../toggles/toggle-evaluator.js';
+import { StaticToggleSource } from '../toggles/toggle-log.js';
+import { checkToggleSetting, type ToggleSetting } from '../toggles/toggle-setting.js';
 import { keyOfValue, partitionOfKey, type RawRecord } from './dataset-records.js';
 import { TestClock } from './test-clock.js';
 
@@ -18,6 +21,11 @@ export interface HarnessOptions {
    * and DLQ entries do not depend on it, as with the runner.
    */
   batchSize?: number;
+  /**
+   * Settings of the pipeline's toggles by name (`{ 'new-pricing': { fixed: 'new' } }`, `{ percent: 10 }`,
+   * `{ where: [...] }`); those left out serve their default. Change them between sends with `setToggle`.
+   */
+  toggles?: Record<string, ToggleSetting | null>;
 }
 
 /** An output record, in the order its input was sent. */
@@ -29,6 +37,8 @@ export interface HarnessOutput<T = unknown> {
   /** The input it came from: `<topic>/<partition>/<offset>[#n]` (the `slipway-source` header). */
   source: string;
   timestamp: number;
+  /** The toggle version and the variants that produced it (pipelines with toggles). */
+  toggles?: { version: number; variants: Record<string, string> };
 }
 
 /** A record the pipeline sent to its dead-letter dataset, and why. */
@@ -89,8 +99,17 @@ export class PipelineHarness {
   /** Partition of each key seen, per input topic: hashing a key costs more than looking it up. */
   readonly #partitionOf = new Map<string, Map<string, number>>();
   #closing: Promise<void> | undefined;
+  readonly #toggles: StaticToggleSource;
 
-  constructor(pipeline: Pipeline, log: Log, runner: Runner, clock: TestClock, batchSize = DEFAULT_BATCH_SIZE) {
+  constructor(
+    pipeline: Pipeline,
+    log: Log,
+    runner: Runner,
+    clock: TestClock,
+    batchSize = DEFAULT_BATCH_SIZE,
+    toggles = new StaticToggleSource(),
+  ) {
+    this.#toggles = toggles;
     this.pipeline = pipeline;
     this.log = log;
     this.runner = runner;
@@ -116,6 +135,18 @@ export class PipelineHarness {
   /** Like `send`, for records written as they are: text that is not JSON, or an explicit key. */
   async sendRaw(dataset: Dataset | string, records: ReadonlyArray<RawRecord>): Promise<SendResult> {
     return this.#send(this.#input(dataset), [], records);
+  }
+
+  /**
+   * Sets (or with null clears) one of the pipeline's toggles for the records sent from now on: a new toggle
+   * version, as `slipway toggle set` makes. Refused with `SLIPWAY_UNKNOWN_TOGGLE` for a toggle the pipeline
+   * does not declare, `SLIPWAY_INVALID_TOGGLE` for a bad setting or variant.
+   *
+   * @example
+   * h.setToggle('new-pricing', { percent: 50, where: [{ field: 'currency', op: 'eq', value: 'EUR' }] })
+   */
+  setToggle(name: string, setting: ToggleSetting | null): void {
+    setHarnessToggle(this.pipeline, this.#toggles, name, setting);
   }
 
   /** Output values of one dataset, in the order of the inputs that produced them. */
@@ -194,6 +225,8 @@ export class PipelineHarness {
               source: r.headers?.[SOURCE_HEADER] ?? '',
               timestamp,
             };
+            const toggles = parseTogglesHeader(r.headers?.[TOGGLES_HEADER]);
+            if (toggles !== undefined) output.toggles = toggles;
             list.push(output);
             outputs.push(output);
           }
@@ -358,10 +391,14 @@ function inInputOrder(outputs: HarnessOutput[], inputs: ReadonlyArray<LogRecord>
  * await h.close()
  */
 export async function createHarness(pipeline: Pipeline, options: HarnessOptions = {}): Promise<PipelineHarness> {
+  const toggles = new StaticToggleSource();
+  for (const [name, setting] of Object.entries(options.toggles ?? {}))
+    setHarnessToggle(pipeline, toggles, name, setting);
   const log = await openMemoryLog();
   const runner = new Runner({
     pipeline,
     log,
+    toggles,
     config: options.config,
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
   });
@@ -371,5 +408,21 @@ export async function createHarness(pipeline: Pipeline, options: HarnessOptions 
     await log.close();
     throw err;
   }
-  return new PipelineHarness(pipeline, log, runner, options.clock ?? new TestClock(), options.batchSize);
+  return new PipelineHarness(pipeline, log, runner, options.clock ?? new TestClock(), options.batchSize, toggles);
+}
+
+function setHarnessToggle(
+  pipeline: Pipeline,
+  source: StaticToggleSource,
+  name: string,
+  setting: ToggleSetting | null,
+): void {
+  const toggle = pipeline.toggles.find((t) => t.name === name);
+  if (toggle === undefined)
+    throw new SlipwayError(
+      'SLIPWAY_UNKNOWN_TOGGLE',
+      `'${pipeline.name}' declares no toggle '${name}' (its toggles: ${pipeline.toggles.map((t) => t.name).join(', ') || 'none'}).`,
+      { details: { toggle: name } },
+    );
+  source.set(name, setting === null ? null : checkToggleSetting(setting, toggle.variants));
 }

@@ -53,8 +53,40 @@ export function sourceOnly(headers: Headers): string | undefined {
 
 /** JSON of a record's headers, or null when it has none. */
 export function encodeHeaders(headers: Headers): string | null {
+  if (headers[TOGGLES_HEADER] !== undefined) {
+    const fast = sourceAndToggles(headers);
+    if (fast !== undefined) return fast;
+  }
   for (const _ in headers) return JSON.stringify(headers);
   return null;
+}
+
+const TOGGLES_HEADER = 'slipway-toggles';
+
+/**
+ * The JSON of `{ slipway-source, slipway-toggles }` (a pipeline with toggles puts both on every output), written
+ * without JSON.stringify when neither value needs escaping; undefined for any other headers.
+ */
+function sourceAndToggles(headers: Headers): string | undefined {
+  let n = 0;
+  for (const name in headers) {
+    if (name !== SOURCE_HEADER && name !== TOGGLES_HEADER) return undefined;
+    n++;
+  }
+  const source = headers[SOURCE_HEADER];
+  const toggles = headers[TOGGLES_HEADER];
+  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source) || !plain(toggles))
+    return undefined;
+  return `{"slipway-source":"${source}","slipway-toggles":"${toggles}"}`;
+}
+
+/** True when JSON writes `text` as it is: printable ASCII without `"` or `\`. */
+function plain(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false;
+  }
+  return true;
 }
 
 interface Builder {

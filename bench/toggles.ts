@@ -1,0 +1,155 @@
+// npm run bench:toggles — (1) the map pipeline with three toggles evaluated per record (a key-sticky share, a
+// rule on a field, a fixed variant; each output carrying the slipway-toggles header) against the same map
+// pipeline with none, one runner each over copies of the same input on the embedded log, alternated in one run;
+// (2) propagation: three runner processes, each on its own partition under load, and 20 toggle changes — the time
+// from a change's append to each runner taking it up. Last line: one JSON object.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { openEmbeddedLog, type Pipeline, Runner, setToggle } from 'slipway';
+import { argValue, mapPipeline, percentile, produceBench, tempDir } from './common.js';
+import { toggledMapPipeline } from './toggles-pipeline.js';
+
+const RECORDS = argValue('records', 300_000);
+const ROUNDS = argValue('rounds', 3);
+const CHANGES = argValue('changes', 20);
+
+const template = tempDir('slipway-bench-toggles-input-');
+{
+  const log = await openEmbeddedLog({ path: template.path });
+  await produceBench(log, RECORDS);
+  await setToggle(log, { toggle: 'rounding', setting: { percent: 50 }, by: 'bench' });
+  await setToggle(log, {
+    toggle: 'eu-route',
+    setting: { where: [{ field: 'currency', op: 'eq', value: 'EUR' }] },
+    by: 'bench',
+  });
+  await setToggle(log, { toggle: 'keep-note', setting: { fixed: 'on' }, by: 'bench' });
+  await log.close();
+}
+
+/** Records per second of wall time, and per second of this process's CPU time (every thread; steadier on a busy machine). */
+async function run(pipeline: Pipeline): Promise<{ rate: number; cpuRate: number }> {
+  const tmp = tempDir('slipway-bench-toggles-');
+  copyFileSync(template.path, tmp.path);
+  for (const s of ['-wal', '-shm']) if (existsSync(template.path + s)) copyFileSync(template.path + s, tmp.path + s);
+  const log = await openEmbeddedLog({ path: tmp.path, commitThread: true });
+  const runner = new Runner({ pipeline, log });
+  await runner.start();
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  await runner.drain();
+  const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const stats = await runner.stats();
+  await runner.stop();
+  await log.close();
+  tmp.remove();
+  if (stats.processed !== RECORDS) throw new Error(`${pipeline.name} processed ${stats.processed} of ${RECORDS}`);
+  return { rate: RECORDS / seconds, cpuRate: RECORDS / ((used.user + used.system) / 1e6) };
+}
+
+const base: Array<{ rate: number; cpuRate: number }> = [];
+const toggled: Array<{ rate: number; cpuRate: number }> = [];
+for (let i = 0; i < ROUNDS; i++) {
+  const b = await run(mapPipeline);
+  const t = await run(toggledMapPipeline);
+  base.push(b);
+  toggled.push(t);
+  console.log(
+    `round ${i + 1}: no toggles ${Math.round(b.rate)} rec/s (${Math.round(b.cpuRate)} per CPU-second), three toggles ${Math.round(t.rate)} rec/s (${Math.round(t.cpuRate)} per CPU-second)`,
+  );
+}
+const best = (xs: number[]) => Math.max(...xs);
+const recordsPerSec = best(toggled.map((m) => m.rate));
+const baselineRecordsPerSec = best(base.map((m) => m.rate));
+const cpuRatio = best(toggled.map((m) => m.cpuRate)) / best(base.map((m) => m.cpuRate));
+
+// Propagation: three runner processes under load, CHANGES toggle changes.
+const CHILD = fileURLToPath(new URL('./toggles-child.ts', import.meta.url));
+const prop = tempDir('slipway-bench-toggles-prop-');
+const log = await openEmbeddedLog({ path: prop.path });
+await produceBench(log, 3000);
+const seen = new Map<number, number[]>();
+const children: ChildProcess[] = [];
+const running: Promise<void>[] = [];
+for (const partition of [0, 1, 2]) {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=slipway-source', '--import', 'tsx', CHILD, prop.path, String(partition)],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  children.push(child);
+  running.push(
+    new Promise((resolve) => {
+      let buffer = '';
+      child.stdout?.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        let nl = buffer.indexOf('\n');
+        while (nl >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          if (line === 'running') resolve();
+          const m = /^toggles (\d+) (\d+)$/.exec(line);
+          if (m !== null) {
+            const list = seen.get(Number(m[1])) ?? [];
+            list.push(Number(m[2]));
+            seen.set(Number(m[1]), list);
+          }
+          nl = buffer.indexOf('\n');
+        }
+      });
+    }),
+  );
+}
+await Promise.all(running);
+let producing = true;
+let produced = 3000;
+const load = (async () => {
+  while (producing) {
+    await produceBench(log, 1000, produced);
+    produced += 1000;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+})();
+const delays: number[] = [];
+for (let i = 0; i < CHANGES; i++) {
+  await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+  const at = Date.now();
+  const change = await setToggle(log, { toggle: 'rounding', setting: { percent: (i * 37) % 101 }, by: 'bench' });
+  const deadline = Date.now() + 10_000;
+  while ((seen.get(change.version)?.length ?? 0) < children.length && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 5));
+  const times = seen.get(change.version) ?? [];
+  if (times.length < children.length)
+    throw new Error(`change ${change.version} reached ${times.length} of ${children.length} runners in 10 s`);
+  for (const t of times) delays.push(t - at);
+}
+producing = false;
+await load;
+for (const c of children) c.kill('SIGTERM');
+await Promise.all(children.map((c) => new Promise((r) => (c.exitCode === null ? c.on('exit', r) : r(null)))));
+await log.close();
+prop.remove();
+template.remove();
+delays.sort((a, b) => a - b);
+const propagationP99Ms = percentile(delays, 99);
+console.log(
+  `propagation over ${delays.length} runner pickups: p50 ${percentile(delays, 50)} ms, p99 ${propagationP99Ms} ms, max ${delays.at(-1)} ms`,
+);
+console.log(
+  JSON.stringify({
+    bench: 'toggles',
+    records: RECORDS,
+    recordsPerSec: Math.round(recordsPerSec),
+    baselineRecordsPerSec: Math.round(baselineRecordsPerSec),
+    ratio: Number((recordsPerSec / baselineRecordsPerSec).toFixed(3)),
+    cpuRatio: Number(cpuRatio.toFixed(3)),
+    propagationP50Ms: percentile(delays, 50),
+    propagationP99Ms,
+    runners: children.length,
+    changes: CHANGES,
+  }),
+);
