@@ -42,7 +42,7 @@ export function ciSteps(options: CiWorkflowOptions): Array<{ name: string; run: 
     { name: 'Secret scan (whole tree)', run: 'npx slipway secrets scan' },
     {
       name: 'Build the artifact once',
-      run: `npx slipway build ${entry} > .slipway-digest\necho "artifact $(cat .slipway-digest)"`,
+      run: `npx slipway build ${entry} --json > .slipway-build.json\nnode -p "require('./.slipway-build.json').digest" > .slipway-digest\nnode -p "require('./.slipway-build.json').manifest.name" > .slipway-pipeline\necho "artifact $(cat .slipway-pipeline) $(cat .slipway-digest)"`,
     },
     {
       name: 'Unit, integration and end-to-end tests, report bound to the digest',
@@ -77,6 +77,7 @@ ${steps}
     name: slipway-release
     path: |
       .slipway-digest
+      .slipway-pipeline
       .slipway/artifacts
       .slipway/control.db
     include-hidden-files: true
@@ -85,6 +86,16 @@ ${steps}
 
 function quoteYaml(text: string): string {
   return /[:#"'{}[\],&*?|<>=!%@`]/.test(text) ? `'${text.replaceAll("'", "''")}'` : text;
+}
+
+/**
+ * The command that moves the tested digest into an environment: dev takes it directly; staging and prod get it by
+ * promotion, under their rules (verified and soaked upstream, approved, tested), never by a plain deploy.
+ */
+function promoteCommand(env: string): string {
+  return env === 'dev'
+    ? 'npx slipway --env dev deploy "$(cat .slipway-digest)"'
+    : `npx slipway promote "$(cat .slipway-pipeline)" --to ${env} --digest "$(cat .slipway-digest)"`;
 }
 
 function githubPromote(env: string, needs: string, node: number): string {
@@ -103,8 +114,8 @@ function githubPromote(env: string, needs: string, node: number): string {
     - uses: actions/download-artifact@v4
       with:
         name: slipway-release
-    - name: Deploy the tested digest to ${env}
-      run: npx slipway --env ${env} deploy "$(cat .slipway-digest)"
+    - name: ${env === 'dev' ? 'Deploy the tested digest to dev' : `Promote the digest verified upstream into ${env}`}
+      run: ${quoteYaml(promoteCommand(env))}
 `;
 }
 
@@ -166,7 +177,7 @@ function gitlab(options: CiWorkflowOptions): Record<string, string> {
   environment: { name: ${env} }
   script:
     - npm ci
-    - npx slipway --env ${env} deploy "$(cat .slipway-digest)"
+    - ${quoteYaml(promoteCommand(env))}
 `;
   const jobs = `stages: [verify, guard, promote]
 default:
@@ -181,7 +192,7 @@ verify:
   script:
 ${script.replace(/^ {4}/gm, '    ')}
   artifacts:
-    paths: [.slipway-digest, .slipway/artifacts, .slipway/control.db]
+    paths: [.slipway-digest, .slipway-pipeline, .slipway/artifacts, .slipway/control.db]
 guard:
   stage: guard
   rules:
