@@ -21,7 +21,7 @@ after(() => {
 
 /** A copy of examples/orders in a temp folder (see test/helpers/example-project.ts). */
 function makeProject(): string {
-  const project = copyExampleProject({ prefix: 'slipway-store-' });
+  const project = copyExampleProject({ prefix: 'slipway-store-', typebox: 'copy' });
   made.push(project.dir);
   return project.dir;
 }

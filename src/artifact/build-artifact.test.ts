@@ -21,7 +21,7 @@ after(() => {
 
 /** A copy of examples/orders in a temp folder (see test/helpers/example-project.ts). */
 function makeProject(): string {
-  const project = copyExampleProject({ prefix: 'slipway-artifact-' });
+  const project = copyExampleProject({ prefix: 'slipway-artifact-', typebox: 'copy' });
   made.push(project.dir);
   return project.dir;
 }

@@ -9,7 +9,18 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * A copy of examples/orders in a temp folder, as a user's project: `slipway` linked to this repo, TypeBox
  * linked (one copy, as npm installs it), `tsx` linked when asked (for `node --import tsx` started in the project). Call `remove()` after.
  */
-export function copyExampleProject(options: { prefix?: string; tsx?: boolean; skip?: RegExp } = {}): {
+export function copyExampleProject(
+  options: {
+    prefix?: string;
+    tsx?: boolean;
+    skip?: RegExp;
+    /**
+     * `copy` for tests of bundles' bytes across copies of the project: a linked TypeBox is bundled from
+     * its real path outside the project, which differs between checkouts (default `link`).
+     */
+    typebox?: 'link' | 'copy';
+  } = {},
+): {
   dir: string;
   remove(): void;
 } {
@@ -21,6 +32,10 @@ export function copyExampleProject(options: { prefix?: string; tsx?: boolean; sk
   if (options.tsx) symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
   // Linked, not copied: a second copy of TypeBox makes every config and record \`unknown\` to the type checker
   // (and \`slipway build\` type-checks), as npm's single, deduplicated copy does not.
-  symlinkSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), 'dir');
+  if (options.typebox === 'copy')
+    cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
+      recursive: true,
+    });
+  else symlinkSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), 'dir');
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
