@@ -35,9 +35,13 @@ export async function checkReleaseGate(input: ReleaseGateInput): Promise<Release
   const { store, environment, artifact } = input;
   const local = input.allowsUntested ?? environment === LOCAL_ENVIRONMENT;
   if (input.allowUntested === true && !local) {
+    const why =
+      input.allowsUntested === undefined
+        ? `is accepted only by a '${LOCAL_ENVIRONMENT}' control plane; this one is '${environment}'`
+        : `is not accepted in ${environment}: its declaration in slipway.config.ts does not say allowUntested: true`;
     throw new SlipwayError(
       'SLIPWAY_RELEASE_GATE',
-      `allowUntested (--allow-untested) is accepted only by a '${LOCAL_ENVIRONMENT}' control plane or an environment declared with allowUntested: true; this one is '${environment}'. Run \`slipway test --artifact <digest>\` and deploy once it passes.`,
+      `allowUntested (--allow-untested) ${why}. Run \`slipway test --artifact <digest>\` and deploy once it passes.`,
       { details: { environment } },
     );
   }
