@@ -175,7 +175,7 @@ describe('slipway observability export', () => {
     assert.equal(unknown.code, 1);
     assert.match(
       unknown.stderr,
-      /error SLIPWAY_UNKNOWN_ENVIRONMENT: The project declares no environment 'qa' \(it declares: dev, prod\)/,
+      /error SLIPWAY_UNKNOWN_ENVIRONMENT: The project declares no environment 'qa' .*\(environments: dev, prod; workspaces: none\)/,
     );
     const noEnv = await runCli(['observability', 'export'], { cwd: dir, env: { SLIPWAY_ENV: '' } });
     assert.equal(noEnv.code, 2);

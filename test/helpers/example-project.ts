@@ -32,6 +32,9 @@ export function copyExampleProject(
   if (options.tsx) symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
   // Linked, not copied: a second copy of TypeBox makes every config and record \`unknown\` to the type checker
   // (and \`slipway build\` type-checks), as npm's single, deduplicated copy does not.
+  // Node's types, as a project that imports node: modules has them (a devDependency): `slipway build` type-checks.
+  mkdirSync(join(dir, 'node_modules/@types'), { recursive: true });
+  symlinkSync(join(ROOT, 'node_modules/@types/node'), join(dir, 'node_modules/@types/node'), 'dir');
   if (options.typebox === 'copy')
     cpSync(join(ROOT, 'node_modules/@sinclair/typebox'), join(dir, 'node_modules/@sinclair/typebox'), {
       recursive: true,
