@@ -1,18 +1,21 @@
 // The layering of src/, checked in CI (`npm run lint:layers`); `npm run deps:report` prints the folder graph.
 // Each folder may import only the folders below it (the table is the ARCHITECTURE picture, bottom up):
 //   errors ← dataset ← toggles ← pipeline ← runtime ← supervisor ← deploy ← environment ← control ← cli
+//   dataset ← datastore ← pipeline, runtime (tables are declared beside datasets; a pipeline may write one);
 //   log ← topics ← runtime (a runner creates its topics as declared);  artifact ← supervisor, deploy;
 //   samples ← deploy;  environment ← project ← cli, testing (a project file declares environments)
 // Library code never imports cli/, and no two modules import each other in a cycle.
 const LAYERS = {
   dataset: [],
+  // tables and their migrations, declared beside datasets; a pipeline may write to a table (a sink)
+  datastore: ['dataset'],
   // the developer's workflow (secret scanning, scaffolds, CI, the broken-main guard): knows no pipeline
   workflow: [],
   log: [],
   toggles: ['dataset', 'log'],
-  pipeline: ['dataset', 'toggles'],
-  runtime: ['pipeline', 'toggles', 'dataset', 'log', 'topics'],
-  artifact: ['pipeline', 'toggles', 'dataset'],
+  pipeline: ['datastore', 'dataset', 'toggles'],
+  runtime: ['pipeline', 'toggles', 'datastore', 'dataset', 'log', 'topics'],
+  artifact: ['pipeline', 'toggles', 'datastore', 'dataset'],
   samples: ['dataset', 'log'],
   topics: ['dataset', 'log'],
   project: [
@@ -25,12 +28,35 @@ const LAYERS = {
     'samples',
     'pipeline',
     'toggles',
+    'datastore',
     'dataset',
     'log',
   ],
-  supervisor: ['runtime', 'artifact', 'pipeline', 'toggles', 'dataset', 'log'],
-  deploy: ['supervisor', 'runtime', 'artifact', 'samples', 'topics', 'pipeline', 'toggles', 'dataset', 'log'],
-  environment: ['deploy', 'supervisor', 'runtime', 'artifact', 'topics', 'pipeline', 'toggles', 'dataset', 'log'],
+  supervisor: ['runtime', 'artifact', 'pipeline', 'toggles', 'datastore', 'dataset', 'log'],
+  deploy: [
+    'supervisor',
+    'runtime',
+    'artifact',
+    'samples',
+    'topics',
+    'pipeline',
+    'toggles',
+    'datastore',
+    'dataset',
+    'log',
+  ],
+  environment: [
+    'deploy',
+    'supervisor',
+    'runtime',
+    'artifact',
+    'topics',
+    'pipeline',
+    'toggles',
+    'datastore',
+    'dataset',
+    'log',
+  ],
   control: [
     'environment',
     'deploy',
@@ -41,6 +67,7 @@ const LAYERS = {
     'topics',
     'pipeline',
     'toggles',
+    'datastore',
     'dataset',
     'log',
   ],
@@ -56,6 +83,7 @@ const LAYERS = {
     'topics',
     'pipeline',
     'toggles',
+    'datastore',
     'dataset',
     'log',
   ],
