@@ -128,6 +128,8 @@ export const ErrorCodes = {
   UNKNOWN_TOGGLE: 'SLIPWAY_UNKNOWN_TOGGLE',
   /** Thrown when a progressive toggle rollout failed a gate and set the toggle back; `details.gate` names it. */
   TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
+  /** Thrown when a datastore (PostgreSQL) cannot be reached or drops the connection (retryable). */
+  DATASTORE_UNAVAILABLE: 'SLIPWAY_DATASTORE_UNAVAILABLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

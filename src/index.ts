@@ -26,6 +26,7 @@ export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
 export type { SubsetRule, SubsetViolation } from './dataset/schema-subset.js';
 export { SUBSET_RULES, schemaViolations } from './dataset/schema-subset.js';
+export * from './datastore/index.js';
 export type {
   ArtifactRecord,
   ControlStore,

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import { defineDataset } from '../dataset/dataset.js';
+import { connectDatastore } from './connection.js';
 import { columnsFromSchema, createTableStatement, defineTable } from './table.js';
 
 const orderTotals = defineDataset({
@@ -98,5 +99,18 @@ describe('defineTable', () => {
         ],
       );
     });
+  });
+});
+
+describe('connectDatastore', () => {
+  it('names the database it cannot reach with SLIPWAY_DATASTORE_UNAVAILABLE, retryable', async () => {
+    await assert.rejects(
+      connectDatastore(
+        { kind: 'postgres', host: '127.0.0.1', port: 1, database: 'test', user: 'postgres', schema: 'public' },
+        'test',
+      ),
+      (e: { code?: string; retryable?: boolean; message: string }) =>
+        e.code === 'SLIPWAY_DATASTORE_UNAVAILABLE' && e.retryable === true && e.message.includes('127.0.0.1:1'),
+    );
   });
 });
