@@ -128,6 +128,12 @@ export const ErrorCodes = {
   UNKNOWN_TOGGLE: 'SLIPWAY_UNKNOWN_TOGGLE',
   /** Thrown when a progressive toggle rollout failed a gate and set the toggle back; `details.gate` names it. */
   TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
+  /** Thrown when a state migration's `up` or `down` threw for a key; `details` name the key and partition. Nothing was committed. */
+  STATE_MIGRATION_FAILED: 'SLIPWAY_STATE_MIGRATION_FAILED',
+  /** Thrown when a pipeline's stateVersion differs from the state it finds (or the live version's) and it declares no migration from it. */
+  STATE_MIGRATION_MISSING: 'SLIPWAY_STATE_MIGRATION_MISSING',
+  /** Thrown when a deployment migrates state with no `down` (a rollback could not undo it) and is not allowed with `irreversibleState`. */
+  STATE_IRREVERSIBLE: 'SLIPWAY_STATE_IRREVERSIBLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
