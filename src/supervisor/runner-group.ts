@@ -3,7 +3,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type
 import { type ErrorJSON, errorToJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import { addReplayResults, emptyReplayResult } from '../runtime/dead-letter-replay.js';
-import type { ActivateOptions, ReplayRequest, ReplayResult } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult, StateMigrationResult } from '../runtime/runner.js';
 import { mergeRunnerStats } from '../runtime/runner-stats.js';
 import type {
   HandleState,
@@ -295,6 +295,12 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     const { epoch: _epoch, ...rest } = request;
     const results = await Promise.all(this.#members.map((m) => m.replayDeadLetters(rest)));
     return results.reduce(addReplayResults, emptyReplayResult());
+  }
+
+  /** Each member migrates the state of its own partitions, under its own owner (its own epoch). */
+  async migrateState(version: number): Promise<StateMigrationResult> {
+    const results = await Promise.all(this.#members.map((m) => m.migrateState(version)));
+    return results.reduce((a, r) => ({ ...a, partitions: a.partitions + r.partitions, keys: a.keys + r.keys }));
   }
 
   async stop(): Promise<void> {
