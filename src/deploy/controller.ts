@@ -21,6 +21,7 @@ import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
+import { plannedStateChange } from './state-change.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -196,7 +197,9 @@ export class Controller extends EventEmitter {
    * Starts a deployment of an artifact (digest or unique prefix) and returns its record at once;
    * `wait(id)` resolves when it ends. Refused before anything starts (`SLIPWAY_DEPLOY_REFUSED`, or
    * `SLIPWAY_INVALID_CONFIG` naming the field) when a deployment of the same pipeline is running,
-   * the state layout changed without a migration, or the config does not fit the artifact's schema.
+   * or the config does not fit the artifact's schema; `SLIPWAY_STATE_MIGRATION_MISSING` when the state
+   * layout changes without a migration from the live one, `SLIPWAY_STATE_IRREVERSIBLE` when the
+   * migration has no `down` and `irreversibleState` is not set (see `plannedStateChange`).
    * Without `config`, the live release's config is carried forward (the `config` event lists what
    * changes); the first release gets the schema's defaults.
    */
@@ -222,13 +225,10 @@ export class Controller extends EventEmitter {
       );
     }
     const previous = release === undefined ? undefined : await this.manifestOf(release.artifact);
-    if (previous !== undefined && previous.stateVersion !== manifest.stateVersion) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `${manifest.name} changes its state layout (stateVersion ${previous.stateVersion} → ${manifest.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
-        { details: { from: previous.stateVersion, to: manifest.stateVersion } },
-      );
-    }
+    const stateChange = plannedStateChange(previous, manifest, {
+      strategy,
+      ...(request.irreversibleState === undefined ? {} : { irreversibleState: request.irreversibleState }),
+    });
     // The config as given is what is kept and carried forward (the new version's own defaults apply to
     // what it leaves out); it is checked against the new artifact's schema before anything starts, and
     // what the runners will see change is listed from the resolved configs of both versions.
@@ -266,6 +266,15 @@ export class Controller extends EventEmitter {
     );
     if (configFrom !== 'request' || changes.length > 0)
       await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
+    // Said before it starts: the state changes layout, and whether a rollback can take it back.
+    if (stateChange !== undefined) {
+      const { from, to, reversible } = stateChange;
+      await this.store.appendEvent(record.id, {
+        step: 'state-migration',
+        kind: 'info',
+        data: { what: 'planned', from, to, reversible },
+      });
+    }
     this.#launch(record);
     return record;
   }

@@ -300,7 +300,13 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
   /** Each member migrates the state of its own partitions, under its own owner (its own epoch). */
   async migrateState(version: number): Promise<StateMigrationResult> {
     const results = await Promise.all(this.#members.map((m) => m.migrateState(version)));
-    return results.reduce((a, r) => ({ ...a, partitions: a.partitions + r.partitions, keys: a.keys + r.keys }));
+    const [first] = results as [StateMigrationResult];
+    return {
+      from: first.from,
+      to: first.to,
+      partitions: results.reduce((n, r) => n + r.partitions, 0),
+      keys: results.reduce((n, r) => n + r.keys, 0),
+    };
   }
 
   async stop(): Promise<void> {
