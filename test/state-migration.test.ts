@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,13 +10,15 @@ import {
   type Controller,
   isSlipwayError,
   type Log,
-  openEmbeddedLog,
   SOURCE_HEADER,
 } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
+import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { type LogConfig, openLog } from '../src/log/open-log.js';
 import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
 import { customerCounts, NAME } from './fixtures/state-migration/counts.js';
 import { startTestController } from './helpers/controller.js';
+import { deleteRunTopics } from './helpers/kafka-run.js';
 import { OrderLoad } from './helpers/load.js';
 import { readAll } from './helpers/orders.js';
 import { waitForCaughtUp } from './helpers/versions.js';
@@ -82,78 +85,102 @@ async function liveProcessed(controller: Controller, version: string, records: n
   }
 }
 
-describe('state migrations, end to end on the embedded log', () => {
-  it('migrates state blue-green under load, rolls back with down; every output and the state equal a clean run', async () => {
-    const logPath = join(dir, 'log.db');
-    const t = await startTestController(dir);
-    const { controller, store } = t;
-    const v = await buildCounters(join(dir, 'artifacts'));
-    const load = new OrderLoad(logPath, 1000);
-    await load.start();
+/**
+ * v1 live under load → refusals → v2 blue-green (green migrates at activation) → rollback with down → v2
+ * without down, with irreversibleState. Outputs, keyed state and exactly-once checked against a clean run.
+ */
+async function scenario(runDir: string, log: LogConfig, rate: number): Promise<void> {
+  const t = await startTestController(runDir, { log });
+  const { controller, store } = t;
+  const v = await buildCounters(join(runDir, 'artifacts'));
+  const load = new OrderLoad(log, rate);
+  await load.start();
+  try {
+    const first = await controller.wait((await controller.deploy(v.v1, { bakeMs: 300 })).id);
+    assert.equal(first.status, 'completed', JSON.stringify(first.summary));
+    await liveProcessed(controller, '1.0.0', 300);
+
+    // Refused before anything starts: a layout change without a migration, one without down (no flag), a canary.
+    await rejectsWithCode(controller.deploy(v.v3), 'SLIPWAY_STATE_MIGRATION_MISSING');
+    await rejectsWithCode(controller.deploy(v.v2OneWay), 'SLIPWAY_STATE_IRREVERSIBLE');
+    await rejectsWithCode(controller.deploy(v.v2, { strategy: 'canary' }), 'SLIPWAY_DEPLOY_REFUSED');
+
+    // v2 blue-green under load: green migrates every customer's count at activation, after blue paused at N.
+    const second = await controller.deploy(v.v2, { bakeMs: 60_000 });
+    await liveProcessed(controller, '2.0.0', 500);
+    await controller.rollback(NAME);
+    const back = await controller.wait(second.id);
+    assert.equal(back.status, 'rolled_back', JSON.stringify(back.summary));
+    assert.equal((await store.getRelease(NAME, 'local'))?.artifact.version, '1.0.0');
+    const notes = (await store.events(second.id))
+      .filter((e) => e.step === 'state-migration')
+      .map((e) => e.data as { what: string; from: number; to: number; partitions?: number });
+    assert.deepEqual(
+      notes.map((n) => [n.what, n.from, n.to]),
+      [
+        ['planned', 1, 2],
+        ['reverse', 2, 1],
+      ],
+    );
+    assert.equal(notes[1]?.partitions, orders.partitions);
+    await liveProcessed(controller, '1.0.0', 300);
+    await load.stop();
+
+    const reader = await openLog(log);
     try {
-      const first = await controller.wait((await controller.deploy(v.v1, { bakeMs: 300 })).id);
-      assert.equal(first.status, 'completed', JSON.stringify(first.summary));
-      await liveProcessed(controller, '1.0.0', 300);
-
-      // Refused before anything starts: a layout change without a migration, and one without down (no flag).
-      await rejectsWithCode(controller.deploy(v.v3), 'SLIPWAY_STATE_MIGRATION_MISSING');
-      await rejectsWithCode(controller.deploy(v.v2OneWay), 'SLIPWAY_STATE_IRREVERSIBLE');
-      await rejectsWithCode(controller.deploy(v.v2, { strategy: 'canary' }), 'SLIPWAY_DEPLOY_REFUSED');
-
-      // v2 blue-green under load: green migrates every customer's count at activation, after blue paused at N.
-      const second = await controller.deploy(v.v2, { bakeMs: 60_000 });
-      await liveProcessed(controller, '2.0.0', 500);
-      await controller.rollback(NAME);
-      const back = await controller.wait(second.id);
-      assert.equal(back.status, 'rolled_back', JSON.stringify(back.summary));
-      assert.equal((await store.getRelease(NAME, 'local'))?.artifact.version, '1.0.0');
-      const notes = (await store.events(second.id)).filter((e) => e.step === 'state-migration').map((e) => e.data);
-      assert.deepEqual(
-        notes.map((n) => [(n as { what: string }).what, (n as { from: number }).from, (n as { to: number }).to]),
-        [
-          ['planned', 1, 2],
-          ['reverse', 2, 1],
-        ],
-      );
-      assert.equal((notes[1] as { partitions: number }).partitions, orders.partitions);
-      await liveProcessed(controller, '1.0.0', 300);
-      await load.stop();
-
-      const reader = await openEmbeddedLog({ path: logPath });
-      try {
-        await waitForCaughtUp(reader, GROUP, orders.topic, orders.partitions);
-        // Exactly once by source across both handoffs, and each output what a clean run computes for it.
-        const report = await checkExactlyOnce(reader, { input: orders.topic, outputs: [customerCounts.topic] });
-        assert.equal(report.inputs, load.sent);
-        assert.deepEqual([report.lost, report.duplicated], [0, 0], JSON.stringify(report.examples));
-        const clean = await cleanCounts(reader);
-        const byVersion = new Map<number, number>();
-        for (const r of await readAll(reader, customerCounts.topic)) {
-          const value = JSON.parse(r.value) as { count: number; version: number };
-          const source = r.headers[SOURCE_HEADER] as string;
-          assert.equal(value.count, clean.get(source), `${source} by v${value.version}`);
-          byVersion.set(value.version, (byVersion.get(value.version) ?? 0) + 1);
-        }
-        assert.ok((byVersion.get(2) ?? 0) >= 500, 'green processed under load');
-        // The state after the rollback is v1's layout: each customer's count, as a clean v1 run leaves it.
-        const expected = await finalCounts(reader);
-        assert.deepEqual(await keyedState(reader), expected);
-
-        // With the flag, the one-way version deploys (it says so first); its state is a clean v2 run's.
-        const oneWay = await controller.wait(
-          (await controller.deploy(v.v2OneWay, { bakeMs: 200, irreversibleState: true })).id,
-        );
-        assert.equal(oneWay.status, 'completed', JSON.stringify(oneWay.summary));
-        const planned = (await store.events(oneWay.id)).find((e) => e.step === 'state-migration');
-        assert.deepEqual(planned?.data, { what: 'planned', from: 1, to: 2, reversible: false });
-        await waitForCaughtUp(reader, GROUP, orders.topic, orders.partitions);
-        assert.deepEqual(await keyedState(reader), new Map([...expected].map(([k, n]) => [k, { orders: n }])));
-      } finally {
-        await reader.close();
+      await waitForCaughtUp(reader, GROUP, orders.topic, orders.partitions);
+      // Exactly once by source across both handoffs, and each output what a clean run computes for it.
+      const report = await checkExactlyOnce(reader, { input: orders.topic, outputs: [customerCounts.topic] });
+      assert.equal(report.inputs, load.sent);
+      assert.deepEqual([report.lost, report.duplicated], [0, 0], JSON.stringify(report.examples));
+      const clean = await cleanCounts(reader);
+      const byVersion = new Map<number, number>();
+      for (const r of await readAll(reader, customerCounts.topic)) {
+        const value = JSON.parse(r.value) as { count: number; version: number };
+        const source = r.headers[SOURCE_HEADER] as string;
+        assert.equal(value.count, clean.get(source), `${source} by v${value.version}`);
+        byVersion.set(value.version, (byVersion.get(value.version) ?? 0) + 1);
       }
+      assert.ok((byVersion.get(2) ?? 0) >= 500, 'green processed under load');
+      // The state after the rollback is v1's layout: each customer's count, as a clean v1 run leaves it.
+      const expected = await finalCounts(reader);
+      assert.deepEqual(await keyedState(reader), expected);
+
+      // With the flag, the one-way version deploys (it says so first); its state is a clean v2 run's.
+      const oneWay = await controller.wait(
+        (await controller.deploy(v.v2OneWay, { bakeMs: 200, irreversibleState: true })).id,
+      );
+      assert.equal(oneWay.status, 'completed', JSON.stringify(oneWay.summary));
+      const planned = (await store.events(oneWay.id)).find((e) => e.step === 'state-migration');
+      assert.deepEqual(planned?.data, { what: 'planned', from: 1, to: 2, reversible: false });
+      await waitForCaughtUp(reader, GROUP, orders.topic, orders.partitions);
+      assert.deepEqual(await keyedState(reader), new Map([...expected].map(([k, n]) => [k, { orders: n }])));
     } finally {
-      await load.stop().catch(() => {});
-      await t.close();
+      await reader.close();
+    }
+  } finally {
+    await load.stop().catch(() => {});
+    await t.close();
+  }
+}
+
+describe('state migrations, end to end under load', () => {
+  it('embedded log: migrates blue-green, rolls back with down; outputs and state equal a clean run', async () => {
+    const runDir = join(dir, 'embedded');
+    mkdirSync(runDir);
+    await scenario(runDir, { engine: 'embedded', path: join(runDir, 'log.db') }, 1000);
+  });
+
+  it('kafka: migrates blue-green, rolls back with down; outputs and state equal a clean run', async () => {
+    const runDir = join(dir, 'kafka');
+    mkdirSync(runDir);
+    const id = randomUUID().slice(0, 8);
+    const brokers = kafkaBrokers();
+    // Every topic, group, owner and state changelog of this run under its own namespace on the shared broker.
+    try {
+      await scenario(runDir, { engine: 'kafka', brokers, namespace: `sm${id}.` }, 400);
+    } finally {
+      await deleteRunTopics(brokers, id, []).catch(() => {});
     }
   });
 });
