@@ -130,6 +130,12 @@ export const ErrorCodes = {
   TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
   /** Thrown when a datastore (PostgreSQL) cannot be reached or drops the connection (retryable). */
   DATASTORE_UNAVAILABLE: 'SLIPWAY_DATASTORE_UNAVAILABLE',
+  /** Thrown when a state migration's `up` or `down` threw for a key; `details` name the key and partition. Nothing was committed. */
+  STATE_MIGRATION_FAILED: 'SLIPWAY_STATE_MIGRATION_FAILED',
+  /** Thrown when a pipeline's stateVersion differs from the state it finds (or the live version's) and it declares no migration from it. */
+  STATE_MIGRATION_MISSING: 'SLIPWAY_STATE_MIGRATION_MISSING',
+  /** Thrown when a deployment migrates state with no `down` (a rollback could not undo it) and is not allowed with `irreversibleState`. */
+  STATE_IRREVERSIBLE: 'SLIPWAY_STATE_IRREVERSIBLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -109,6 +109,7 @@ export { murmur2, partitionFor } from './log/partitioner.js';
 export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
+export type { StateMigration, StateMigrationDescription } from './pipeline/state-migration.js';
 export type {
   DeadLetter,
   DeadLetterGroup,

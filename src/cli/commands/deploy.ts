@@ -95,6 +95,7 @@ interface DeployCliOptions {
   config?: string;
   pipeline?: string;
   allowUntested?: boolean;
+  irreversibleState?: boolean;
   batchSize?: number;
   wait: boolean;
 }
@@ -159,6 +160,10 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--batch-size <n>', 'most records per atomic commit', intOption('--batch-size', 1))
     .option('--pipeline <name>', 'which pipeline, when a file exports several')
     .option('--allow-untested', 'skip the release gate (no passing `slipway test` report); local control plane only')
+    .option(
+      '--irreversible-state',
+      'allow a state migration without a down migration (after it, a rollback to the version before is not possible)',
+    )
     .option('--no-wait', 'return once the deployment has started')
     .action(async (ref: string, opts: DeployCliOptions, cmd: Command) => {
       const c = client(opts);
@@ -193,6 +198,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         ...(config === undefined ? {} : { config }),
         ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
         ...(opts.allowUntested || built ? { allowUntested: true } : {}),
+        ...(opts.irreversibleState ? { irreversibleState: true } : {}),
       };
       const record = await c.deploy(request);
       ctx.io.err(`deployment ${record.id}: ${record.pipeline}@${record.artifact.version} (${record.options.strategy})`);
