@@ -1,0 +1,99 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildArtifact } from '../../artifact/build-artifact.js';
+import { BUNDLE_FILE, shortDigest } from '../../artifact/manifest.js';
+import { ControlPlaneClient } from '../../control/client.js';
+import { SlipwayError } from '../../errors.js';
+import { runPipeline } from '../../testing/run-pipeline.js';
+import type { CliContext } from '../context.js';
+import { storeFromOption } from './artifacts.js';
+import { follow } from './deploy.js';
+
+/** `slipway datasets migrate orders --to 2 [--down]`: the bridge between two majors, deployed or run here once. */
+export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): void {
+  datasets
+    .command('migrate')
+    .description(
+      'Move a dataset to a new major without a flag day: run its upcast bridge (or --down, its downcast bridge) as an ordinary pipeline that fills the new topic from the old one, history first, then live — deployed to the control plane, or with --until-caught-up run here once',
+    )
+    .argument('<dataset>', 'e.g. orders')
+    .requiredOption('--to <major>', 'the major to bridge into (its definition declares upcast)')
+    .option('--down', 'the downcast bridge: from the new major back into the one it upcasts from')
+    .option('--datasets <module>', 'module exporting the datasets (default: datasets.ts)', 'datasets.ts')
+    .option(
+      '--until-caught-up',
+      'run the bridge here, once, until it has carried every record there is (no control plane)',
+    )
+    .option('--allow-untested', 'deploy the bridge without a test report (a local control plane only)')
+    .option('--control-plane <url>', 'the control plane')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const opts = cmd.optsWithGlobals() as {
+        to: string;
+        down?: boolean;
+        datasets: string;
+        untilCaughtUp?: boolean;
+        allowUntested?: boolean;
+        controlPlane?: string;
+        store?: string;
+      };
+      const major = Number(String(opts.to).replace(/^v/, ''));
+      if (!Number.isInteger(major) || major < 1)
+        throw new SlipwayError('SLIPWAY_USAGE', `--to must be a major version like 2, got '${opts.to}'.`);
+      const module = resolve(opts.datasets);
+      if (!existsSync(module))
+        throw new SlipwayError(
+          'SLIPWAY_FILE_NOT_FOUND',
+          `${opts.datasets} does not exist: pass --datasets <module exporting ${name}@${major}>.`,
+        );
+      const direction = opts.down ? 'down' : 'up';
+      const dir = join(dirname(module), '.slipway', 'bridges');
+      await mkdir(dir, { recursive: true });
+      const entry = join(dir, `${name}-v${major}-${direction}.ts`);
+      const from = relative(dir, module).split('\\').join('/').replace(/\.ts$/, '.js');
+      await writeFile(
+        entry,
+        [
+          '// Written by `slipway datasets migrate`: the bridge of a dataset between two majors.',
+          "import { bridgePipeline, isDataset } from 'slipway';",
+          `import * as datasets from '${from.startsWith('.') ? from : `./${from}`}';`,
+          `const target = Object.values(datasets).find((d) => isDataset(d) && d.name === ${JSON.stringify(name)} && d.major === ${major});`,
+          `if (target === undefined) throw new Error(${JSON.stringify(`${opts.datasets} exports no ${name} of major ${major}`)});`,
+          `export const bridge = bridgePipeline(target, '${direction}');`,
+          '',
+        ].join('\n'),
+      );
+      const store = storeFromOption(ctx, opts.store);
+      const built = await buildArtifact({ entry, store, cwd: dirname(module) });
+      const m = built.manifest;
+      ctx.io.err(
+        `bridge ${m.name}@${m.version} ${shortDigest(built.digest)}: ${m.inputs[0]?.topic} → ${m.outputs[0]?.topic}`,
+      );
+      if (opts.untilCaughtUp) {
+        const log = await ctx.openLog();
+        try {
+          const loaded = await store.load(built.digest);
+          for (const d of [...loaded.pipeline.inputs, ...loaded.pipeline.outputs])
+            if ((await log.describeTopic(d.topic)) === undefined)
+              await log.createTopic(d.topic, { partitions: d.partitions });
+          const result = await runPipeline({ pipeline: loaded.pipeline, log, until: 'caught-up' });
+          ctx.io.out(
+            `carried ${result.outputs} record${result.outputs === 1 ? '' : 's'} from ${m.inputs[0]?.topic} to ${m.outputs[0]?.topic} (${result.inputs} read, ${result.dlq} dead-lettered)`,
+          );
+        } finally {
+          await log.close();
+        }
+        return;
+      }
+      const client = ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane);
+      if (!(await client.hasArtifact(built.digest)))
+        await client.uploadArtifact(m, await readFile(join(built.dir, BUNDLE_FILE)));
+      const deployment = await client.deploy({
+        artifact: built.digest,
+        ...(opts.allowUntested ? { allowUntested: true } : {}),
+      });
+      ctx.io.err(`deploying the bridge: ${deployment.id}`);
+      await follow(ctx, client, deployment.id);
+    });
+}
