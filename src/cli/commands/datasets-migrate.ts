@@ -56,10 +56,12 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
         entry,
         [
           '// Written by `slipway datasets migrate`: the bridge of a dataset between two majors.',
-          "import { bridgePipeline, isDataset } from 'slipway';",
+          "import { bridgePipeline, isDataset, SlipwayError } from 'slipway';",
           `import * as datasets from '${from.startsWith('.') ? from : `./${from}`}';`,
           `const target = Object.values(datasets).find((d) => isDataset(d) && d.name === ${JSON.stringify(name)} && d.major === ${major});`,
-          `if (target === undefined) throw new Error(${JSON.stringify(`${opts.datasets} exports no ${name} of major ${major}`)});`,
+          `if (target === undefined) throw new SlipwayError('SLIPWAY_DATASET_NOT_FOUND', ${JSON.stringify(
+            `${opts.datasets} exports no ${name} of major ${major}: export its defineDataset({ name: '${name}', version: '${major}.0.0', upcast: … }), or pass --datasets <module that does>.`,
+          )}, { details: { dataset: ${JSON.stringify(name)}, major: ${major} } });`,
           `export const bridge = bridgePipeline(target, '${direction}');`,
           '',
         ].join('\n'),
