@@ -74,6 +74,7 @@ describe('dataset versions through the control plane', () => {
     const migrate = await cli(...MIGRATE_V2, '--allow-untested');
     assert.equal(migrate.code, 0, `${migrate.stdout}\n${migrate.stderr}`);
     assert.match(migrate.stdout, /completed/);
+    assert.match(migrate.stderr, /\nlive: orders\.v2 holds the \d+ records? of orders\.v1's history/);
     const both = await cli('datasets', 'lineage', 'orders');
     assert.match(both.stdout, /\norders\.v1 +local +consumes +bridge-orders-v1-to-v2@2\.0\.0 +1\.1\.0\n/);
     assert.match(both.stdout, /\norders\.v2 +local +produces +bridge-orders-v1-to-v2@2\.0\.0 +2\.0\.0\n/);

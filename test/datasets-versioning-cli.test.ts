@@ -186,9 +186,17 @@ describe('slipway build enforces versions; slipway datasets lists, shows and dif
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /bridge bridge-orders-v1-to-v2@2\.0\.0 [0-9a-f]{12}: orders\.v1 → orders\.v2/);
     assert.match(first.stdout, /carried 120 records from orders\.v1 to orders\.v2 \(120 read, 0 dead-lettered\)/);
+    // The history fill's progress, overall and per partition, then live.
+    assert.match(
+      first.stderr,
+      /history orders\.v1 → orders\.v2: 0\/120 records \(0%\) {2}p0 0\/\d+ p1 0\/\d+ p2 0\/\d+ p3 0\/\d+\n/,
+    );
+    assert.match(first.stderr, /history orders\.v1 → orders\.v2: 120\/120 records \(100%\)/);
+    assert.match(first.stderr, /\nlive: orders\.v2 holds the 120 records of orders\.v1's history/);
     assert.equal((await cli('produce', 'orders', '--generate', '--count', '5', '--seed', '2')).code, 0);
     const again = await cli(...MIGRATE_V2, '--until-caught-up');
     assert.match(again.stdout, /carried 5 records .* \(5 read/, 'it resumes where it was: each record once');
+    assert.match(again.stderr, /history orders\.v1 → orders\.v2: 5\/5 records/);
     const down = await cli(...MIGRATE_V2, '--down', '--until-caught-up');
     assert.equal(down.code, 1);
     assert.match(down.stderr, /SLIPWAY_INVALID_DEFINITION.*declares no downcast/);

@@ -6,6 +6,8 @@ import { buildArtifact } from '../../artifact/build-artifact.js';
 import { BUNDLE_FILE, shortDigest } from '../../artifact/manifest.js';
 import { ControlPlaneClient } from '../../control/client.js';
 import { SlipwayError } from '../../errors.js';
+import type { Log } from '../../log/log.js';
+import { type BridgeProgressEvent, watchBridgeProgress } from '../../runtime/bridge-progress.js';
 import { runPipeline } from '../../testing/run-pipeline.js';
 import type { CliContext } from '../context.js';
 import { storeFromOption } from './artifacts.js';
@@ -72,6 +74,10 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
       ctx.io.err(
         `bridge ${m.name}@${m.version} ${shortDigest(built.digest)}: ${m.inputs[0]?.topic} → ${m.outputs[0]?.topic}`,
       );
+      const input = m.inputs[0];
+      const output = m.outputs[0];
+      if (input === undefined || output === undefined)
+        throw new SlipwayError('SLIPWAY_INVALID_DEFINITION', `The bridge ${m.name} has no input or output.`);
       if (opts.untilCaughtUp) {
         const log = await ctx.openLog();
         try {
@@ -79,9 +85,16 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
           for (const d of [...loaded.pipeline.inputs, ...loaded.pipeline.outputs])
             if ((await log.describeTopic(d.topic)) === undefined)
               await log.createTopic(d.topic, { partitions: d.partitions });
-          const result = await runPipeline({ pipeline: loaded.pipeline, log, until: 'caught-up' });
+          const progress = await showProgress(ctx, log, input, output.topic, `slipway.${m.name}`);
+          const result = await runPipeline({ pipeline: loaded.pipeline, log, until: 'caught-up' }).catch(
+            async (err: unknown) => {
+              await progress.stop();
+              throw err;
+            },
+          );
+          await progress.done;
           ctx.io.out(
-            `carried ${result.outputs} record${result.outputs === 1 ? '' : 's'} from ${m.inputs[0]?.topic} to ${m.outputs[0]?.topic} (${result.inputs} read, ${result.dlq} dead-lettered)`,
+            `carried ${result.outputs} record${result.outputs === 1 ? '' : 's'} from ${input.topic} to ${output.topic} (${result.inputs} read, ${result.dlq} dead-lettered)`,
           );
         } finally {
           await log.close();
@@ -91,11 +104,69 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
       const client = ControlPlaneClient.find(ctx.stateDir(), opts.controlPlane);
       if (!(await client.hasArtifact(built.digest)))
         await client.uploadArtifact(m, await readFile(join(built.dir, BUNDLE_FILE)));
-      const deployment = await client.deploy({
-        artifact: built.digest,
-        ...(opts.allowUntested ? { allowUntested: true } : {}),
-      });
-      ctx.io.err(`deploying the bridge: ${deployment.id}`);
-      await follow(ctx, client, deployment.id);
+      // The history is what the old topic holds now; the progress is read from the log the bridge runs on.
+      const log = await ctx.openLog();
+      try {
+        const progress = await showProgress(ctx, log, input, output.topic, `slipway.${m.name}`);
+        try {
+          const deployment = await client.deploy({
+            artifact: built.digest,
+            ...(opts.allowUntested ? { allowUntested: true } : {}),
+          });
+          ctx.io.err(`deploying the bridge: ${deployment.id}`);
+          await follow(ctx, client, deployment.id);
+        } catch (err) {
+          await progress.stop();
+          throw err;
+        }
+        await progress.done;
+      } finally {
+        await log.close();
+      }
     });
+}
+
+/**
+ * Prints the bridge's progress (`watchBridgeProgress`) on stderr as it comes: the history copied of its
+ * total, per partition, then `live`. `done` resolves after `live`; `stop()` ends it early.
+ */
+async function showProgress(
+  ctx: CliContext,
+  log: Log,
+  input: { topic: string; partitions: number },
+  to: string,
+  group: string,
+): Promise<{ done: Promise<void>; stop(): Promise<void> }> {
+  const abort = new AbortController();
+  const events = watchBridgeProgress({
+    log,
+    topic: input.topic,
+    partitions: input.partitions,
+    group,
+    signal: abort.signal,
+  });
+  const first = await events.next();
+  const print = (e: BridgeProgressEvent) => {
+    if (e.kind === 'live') {
+      ctx.io.err(
+        `live: ${to} holds the ${e.total} record${e.total === 1 ? '' : 's'} of ${input.topic}'s history; the bridge carries new ones as they come`,
+      );
+      return;
+    }
+    const pct = e.total === 0 ? 100 : Math.floor((e.copied / e.total) * 100);
+    ctx.io.err(
+      `history ${input.topic} → ${to}: ${e.copied}/${e.total} records (${pct}%)  ${e.partitions.map((p) => `p${p.partition} ${p.copied}/${p.total}`).join(' ')}`,
+    );
+  };
+  if (!first.done) print(first.value);
+  const done = (async () => {
+    for await (const e of { [Symbol.asyncIterator]: () => events }) print(e);
+  })();
+  return {
+    done,
+    stop: async () => {
+      abort.abort();
+      await done.catch(() => {});
+    },
+  };
 }
