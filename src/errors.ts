@@ -108,7 +108,7 @@ export const ErrorCodes = {
   WRONG_BUMP: 'SLIPWAY_WRONG_BUMP',
   /** Thrown when a deployment would make a reader read records it cannot read: the producers of a dataset in the environment write a version outside the reader's range, or one whose schema the reader's refuses. */
   READER_INCOMPATIBLE: 'SLIPWAY_READER_INCOMPATIBLE',
-  /** Thrown when a dataset or dataset version is not in the registry (`slipway datasets show`, `diff`, `retire`). */
+  /** Thrown when a dataset or dataset version is not in the registry (`slipway datasets show`, `diff`, `retire`), or a datasets module exports no dataset of the major `slipway datasets migrate --to` names (the generated bridge module throws it). */
   DATASET_NOT_FOUND: 'SLIPWAY_DATASET_NOT_FOUND',
   /** Thrown when a dataset major cannot be retired because a released pipeline still reads or writes it; the message names them. */
   DATASET_IN_USE: 'SLIPWAY_DATASET_IN_USE',

@@ -153,6 +153,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     event: db.prepare('INSERT INTO deployment_events (deployment_id, at, step, kind, data) VALUES (?, ?, ?, ?, ?)'),
     events: db.prepare('SELECT * FROM deployment_events WHERE deployment_id = ? AND seq > ? ORDER BY seq'),
     release: db.prepare('SELECT * FROM releases WHERE pipeline = ? AND environment = ?'),
+    removeRelease: db.prepare('DELETE FROM releases WHERE pipeline = ? AND environment = ?'),
     releases: db.prepare('SELECT * FROM releases ORDER BY pipeline, environment'),
     releasesIn: db.prepare('SELECT * FROM releases WHERE environment = ? ORDER BY pipeline'),
     setRelease: db.prepare(
@@ -329,6 +330,9 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         q.setRelease.run(...row);
         q.history.run(...row);
       })();
+    },
+    async removeRelease(pipeline, environment) {
+      q.removeRelease.run(pipeline, environment);
     },
     async releaseHistory(pipeline, environment, limit = 20) {
       return (q.historyOf.all(pipeline, environment, limit) as Array<Record<string, unknown>>).map(toRelease);

@@ -494,6 +494,37 @@ export class Controller extends EventEmitter {
     return { plan, deployment: record };
   }
 
+  /**
+   * Stops `pipeline` here for good: its live runner commits its last batch and stops, and its release is
+   * removed, so it no longer reads or writes its datasets (a major it used can then be retired).
+   * Refused with `SLIPWAY_DEPLOY_REFUSED` while a deployment of it runs.
+   */
+  async undeploy(pipeline: string): Promise<Release> {
+    const release = await this.store.getRelease(pipeline, this.environment);
+    if (release === undefined)
+      throw new SlipwayError('SLIPWAY_DEPLOYMENT_NOT_FOUND', `${pipeline} is not deployed in ${this.environment}.`);
+    if (
+      this.#handoff.has(pipeline) ||
+      (await this.store.activeDeployments(this.environment)).some((d) => d.pipeline === pipeline)
+    )
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `A deployment of ${pipeline} is running in ${this.environment}: wait for it (or roll it back), then undeploy.`,
+        { details: { pipeline, environment: this.environment } },
+      );
+    await this.#live.remove(pipeline)?.runner.stop();
+    await this.store.removeRelease(pipeline, this.environment);
+    await this.store.appendPipelineEvent({
+      pipeline,
+      environment: this.environment,
+      kind: 'undeployed',
+      runner: null,
+      message: `${pipeline}@${release.artifact.version} undeployed: stopped after its last commit`,
+      data: { digest: release.artifact.digest },
+    });
+    return release;
+  }
+
   /** Resolves with the deployment's final record. */
   async wait(id: string): Promise<DeploymentRecord> {
     const running = this.#running.get(id);

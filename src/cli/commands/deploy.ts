@@ -242,4 +242,16 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       ctx.io.err(`${record.id}: ${pipeline} from ${record.summary.from ?? 1} to ${runners} runners`);
       await follow(ctx, c, record.id);
     });
+
+  program
+    .command('undeploy')
+    .description(
+      'Stop a pipeline for good in an environment: its live runner commits its last batch and stops, its release is removed (so a dataset major it used can be retired)',
+    )
+    .argument('<pipeline>', 'pipeline name')
+    .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
+    .action(async (pipeline: string, opts: { controlPlane?: string }) => {
+      const gone = await client(opts).undeploy(pipeline);
+      ctx.io.out(`undeployed ${gone.pipeline}@${gone.artifact.version} from ${gone.environment}`);
+    });
 }
