@@ -13,7 +13,7 @@ import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
-import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord } from './deployment.js';
+import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
