@@ -1,5 +1,6 @@
 import type { AppendRecord, CommitBatch } from '../log.js';
 import {
+  compactSourceAndToggles,
   type EncodedRecords,
   encodeHeaders,
   MAX_BATCH_CHARS,
@@ -54,6 +55,8 @@ interface Sizing {
   keyChars: number;
   headerChars: number;
   timed: boolean;
+  /** The batch's interned `slipway-toggles` values (see compactSourceAndToggles). */
+  interned: Map<string, number>;
 }
 
 /** Buffer's own UTF-8 writer, without `write`'s argument juggling (it is on every Buffer). */
@@ -89,7 +92,15 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
     let at = open[p];
     if (at === undefined) {
       at = sizes.length;
-      sizes.push({ partition: p, count: 0, valueChars: 0, keyChars: 0, headerChars: 0, timed: false });
+      sizes.push({
+        partition: p,
+        count: 0,
+        valueChars: 0,
+        keyChars: 0,
+        headerChars: 0,
+        timed: false,
+        interned: new Map(),
+      });
       open[p] = at;
     }
     const s = sizes[at] as Sizing;
@@ -101,7 +112,12 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
       headerTexts[i] = source;
       s.headerChars += source.length;
     } else {
-      const json = h === undefined ? null : encodeHeaders(h);
+      const json =
+        h === undefined
+          ? null
+          : h['slipway-toggles'] === undefined
+            ? encodeHeaders(h)
+            : (compactSourceAndToggles(h, s.interned) ?? encodeHeaders(h));
       if (json === null) headerKinds[i] = -1;
       else {
         headerKinds[i] = 1;
