@@ -8,6 +8,7 @@ import {
   MAX_PARTITION,
   type RecordBatch,
   sourceOnly,
+  TOGGLES_HEADER,
 } from './record-batch.js';
 
 /**
@@ -106,18 +107,14 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
     const s = sizes[at] as Sizing;
     batchOf[i] = at;
     const h = r.headers;
-    const source = h === undefined ? undefined : sourceOnly(h);
+    const compact = h?.[TOGGLES_HEADER] === undefined ? undefined : compactSourceAndToggles(h, s.interned);
+    const source = h === undefined || compact !== undefined ? undefined : sourceOnly(h);
     if (source !== undefined) {
       headerKinds[i] = -2;
       headerTexts[i] = source;
       s.headerChars += source.length;
     } else {
-      const json =
-        h === undefined
-          ? null
-          : h['slipway-toggles'] === undefined
-            ? encodeHeaders(h)
-            : (compactSourceAndToggles(h, s.interned) ?? encodeHeaders(h));
+      const json = compact ?? (h === undefined ? null : encodeHeaders(h));
       if (json === null) headerKinds[i] = -1;
       else {
         headerKinds[i] = 1;

@@ -40,7 +40,7 @@ export interface EncodedRecords {
 }
 
 export const SOURCE_HEADER = 'slipway-source';
-const TOGGLES_HEADER = 'slipway-toggles';
+export const TOGGLES_HEADER = 'slipway-toggles';
 
 /** The value of the headers' only header when that is `slipway-source`, else undefined. */
 export function sourceOnly(headers: Headers): string | undefined {
@@ -79,10 +79,11 @@ export function compactSourceAndToggles(headers: Headers, interned: Map<string, 
   }
   const source = headers[SOURCE_HEADER];
   const toggles = headers[TOGGLES_HEADER];
-  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source) || !plain(toggles))
-    return undefined;
+  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source)) return undefined;
+  // An interned value was found plain when it was first met.
   const k = interned.get(toggles);
   if (k !== undefined) return `\u0002${String.fromCharCode(INDEX_BASE + k)}${source}`;
+  if (!plain(toggles)) return undefined;
   if (interned.size < MAX_INTERNED_TOGGLES) interned.set(toggles, interned.size);
   return `\u0001${toggles}\u0001${source}`;
 }
@@ -216,17 +217,13 @@ export function encodeRecords(records: ReadonlyArray<AppendRecord>): EncodedReco
       b.keys += wellFormed(key);
     } else return undefined;
     const h = r.headers;
-    const source = h === undefined ? undefined : sourceOnly(h);
+    const compact = h?.[TOGGLES_HEADER] === undefined ? undefined : compactSourceAndToggles(h, b.interned);
+    const source = h === undefined || compact !== undefined ? undefined : sourceOnly(h);
     if (source !== undefined) {
       lengths[at + 2] = -2 - source.length;
       b.headers += source;
     } else {
-      const json =
-        h === undefined
-          ? null
-          : h['slipway-toggles'] === undefined
-            ? encodeHeaders(h)
-            : (compactSourceAndToggles(h, b.interned) ?? encodeHeaders(h));
+      const json = compact ?? (h === undefined ? null : encodeHeaders(h));
       if (json === null) lengths[at + 2] = -1;
       else {
         lengths[at + 2] = json.length;
