@@ -63,6 +63,11 @@ const REFER = 2;
 /** The character naming interned value k: printable, never a JSON text's first character `{`. */
 const INDEX_BASE = 0x30;
 
+/** The prefixes naming interned values 0..63, built once. */
+const REFER_PREFIXES = Array.from({ length: MAX_INTERNED_TOGGLES }, (_, k) =>
+  String.fromCharCode(REFER, INDEX_BASE + k),
+);
+
 /**
  * The stored text of `{ slipway-source, slipway-toggles }` (a pipeline with toggles puts both on every output)
  * when neither value needs escaping, else undefined. A stored batch's outputs take few distinct toggles values
@@ -72,6 +77,15 @@ const INDEX_BASE = 0x30;
  * the first character.
  */
 export function compactSourceAndToggles(headers: Headers, interned: Map<string, number>): string | undefined {
+  const prefix = compactPrefix(headers, interned);
+  return prefix === undefined ? undefined : prefix + (headers[SOURCE_HEADER] as string);
+}
+
+/**
+ * The stored text of compactSourceAndToggles without its source (which follows it as it is): callers that write
+ * texts out piece by piece save building one more string per record.
+ */
+export function compactPrefix(headers: Headers, interned: Map<string, number>): string | undefined {
   let n = 0;
   for (const name in headers) {
     if (name !== SOURCE_HEADER && name !== TOGGLES_HEADER) return undefined;
@@ -82,10 +96,10 @@ export function compactSourceAndToggles(headers: Headers, interned: Map<string, 
   if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source)) return undefined;
   // An interned value was found plain when it was first met.
   const k = interned.get(toggles);
-  if (k !== undefined) return `\u0002${String.fromCharCode(INDEX_BASE + k)}${source}`;
+  if (k !== undefined) return REFER_PREFIXES[k] as string;
   if (!plain(toggles)) return undefined;
   if (interned.size < MAX_INTERNED_TOGGLES) interned.set(toggles, interned.size);
-  return `\u0001${toggles}\u0001${source}`;
+  return `\u0001${toggles}\u0001`;
 }
 
 /**
