@@ -64,6 +64,10 @@ const best = (xs: number[]) => Math.max(...xs);
 const recordsPerSec = best(toggled.map((m) => m.rate));
 const baselineRecordsPerSec = best(base.map((m) => m.rate));
 const cpuRatio = best(toggled.map((m) => m.cpuRate)) / best(base.map((m) => m.cpuRate));
+// Each round runs the two back to back: the median of their ratios is steadier than best against best when the
+// machine's load swings between runs (an extra figure; `ratio` stays best against best).
+const pairRatios = toggled.map((t, i) => t.rate / (base[i] as { rate: number }).rate).sort((a, b) => a - b);
+const medianPairRatio = pairRatios[Math.floor(pairRatios.length / 2)] as number;
 
 // Propagation: three runner processes under load, CHANGES toggle changes.
 const CHILD = fileURLToPath(new URL('./toggles-child.ts', import.meta.url));
@@ -147,6 +151,7 @@ console.log(
     baselineRecordsPerSec: Math.round(baselineRecordsPerSec),
     ratio: Number((recordsPerSec / baselineRecordsPerSec).toFixed(3)),
     cpuRatio: Number(cpuRatio.toFixed(3)),
+    medianPairRatio: Number(medianPairRatio.toFixed(3)),
     propagationP50Ms: percentile(delays, 50),
     propagationP99Ms,
     runners: children.length,

@@ -4,12 +4,16 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Log, setToggle, type ToggleSetting } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
+import { seededRandom } from '../src/dataset/generate.js';
 import { produceOrders, tempLog } from './helpers/orders.js';
 import { checkToggledOutputs } from './helpers/toggle-check.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/toggle-crash-child.ts', import.meta.url));
 const FLIPS = 20;
 const GROUPS = ['0,1', '2,3'];
+// The toggle changes, which runner is killed and when come from one seed: SLIPWAY_TEST_SEED=<seed> replays a run.
+const SEED = process.env.SLIPWAY_TEST_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.SLIPWAY_TEST_SEED);
+const random = seededRandom(SEED);
 
 interface Child {
   child: ChildProcess;
@@ -37,9 +41,9 @@ function start(logPath: string, partitions: string): Child {
 /** A random change of one of the three toggles: feature and data, shares, rules, fixed variants, cleared. */
 function randomChange(i: number): { toggle: string; setting: ToggleSetting | null } {
   const toggle = ['new-pricing', 'eu-output', 'fast-lane'][i % 3] as string;
-  const pick = Math.floor(Math.random() * 4);
+  const pick = Math.floor(random() * 4);
   if (pick === 0) return { toggle, setting: null };
-  if (pick === 1) return { toggle, setting: { percent: Math.floor(Math.random() * 101) } };
+  if (pick === 1) return { toggle, setting: { percent: Math.floor(random() * 101) } };
   if (pick === 2)
     return { toggle, setting: { percent: 60, where: [{ field: 'currency', op: 'in', value: ['EUR', 'GBP'] }] } };
   return { toggle, setting: toggle === 'new-pricing' ? { fixed: 'new' } : { fixed: 'on' } };
@@ -55,6 +59,7 @@ async function committed(log: Log): Promise<number> {
 
 describe('toggles are exactly once under crashes', () => {
   it(`flips feature and data toggles ${FLIPS} times under load while SIGKILLing child runners: every output is what the committed version produces`, async () => {
+    console.log(`toggles-crash seed ${SEED} (replay: SLIPWAY_TEST_SEED=${SEED})`);
     const t = await tempLog('slipway-toggle-crash-');
     const children = new Map<string, Child>();
     try {
@@ -72,10 +77,10 @@ describe('toggles are exactly once under crashes', () => {
         await setToggle(t.log, { ...change, by: 'crash-test' });
         await produceOrders(t.log, produced, 1500, 500);
         produced += 1500;
-        if (Math.random() < 0.6) {
-          const g = GROUPS[Math.floor(Math.random() * GROUPS.length)] as string;
+        if (random() < 0.6) {
+          const g = GROUPS[Math.floor(random() * GROUPS.length)] as string;
           const c = children.get(g) as Child;
-          await new Promise((r) => setTimeout(r, Math.random() * 150));
+          await new Promise((r) => setTimeout(r, random() * 150));
           c.child.kill('SIGKILL');
           const code = await c.exited;
           assert.notEqual(code, 3, 'a runner failed');

@@ -102,3 +102,17 @@ export const RetireRequestSchema = Type.Object(
   { major: Type.Integer({ minimum: 0 }) },
   { additionalProperties: false },
 );
+
+/** `POST /api/toggles/:name`: a toggle change, recorded with who made it (the time is the control plane's). */
+export const ToggleChangeRequestSchema = Type.Object(
+  {
+    setting: Type.Unknown({
+      description:
+        'the setting ({ fixed } or { percent, where, variant }), checked as `slipway toggle set` does; null clears it',
+    }),
+    by: Type.String({ minLength: 1, maxLength: 200, description: 'who changes it' }),
+    reason: Type.Optional(Type.String({ maxLength: 2000 })),
+  },
+  { additionalProperties: false },
+);
+export type ToggleChangeRequest = Static<typeof ToggleChangeRequestSchema>;

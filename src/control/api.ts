@@ -11,6 +11,8 @@ import { retireDatasetMajor } from '../deploy/dataset-registry.js';
 import { DeployRequestSchema } from '../deploy/deploy-options.js';
 import { ReplayRequestSchema } from '../deploy/replay-options.js';
 import { errorToJSON, isSlipwayError, SlipwayError } from '../errors.js';
+import { readToggleHistory, setToggle } from '../toggles/toggle-log.js';
+import type { ToggleSetting } from '../toggles/toggle-setting.js';
 import {
   ApprovalRequestSchema,
   ArtifactUploadSchema,
@@ -21,6 +23,7 @@ import {
   RollbackRequestSchema,
   ScaleRequestSchema,
   TestReportSchema,
+  ToggleChangeRequestSchema,
 } from './api-schemas.js';
 import type { ControlPlane } from './control-plane.js';
 import { PROMETHEUS_CONTENT_TYPE, runnerMetricsText } from './runner-metrics.js';
@@ -42,6 +45,7 @@ const STATUS_BY_CODE: Record<string, ContentfulStatusCode> = {
   SLIPWAY_READER_INCOMPATIBLE: 409,
   SLIPWAY_DATASET_IN_USE: 409,
   SLIPWAY_DATASET_NOT_FOUND: 404,
+  SLIPWAY_INVALID_TOGGLE: 400,
 };
 
 /**
@@ -269,6 +273,19 @@ export function createApi(plane: ControlPlane, options: ApiOptions = {}) {
         });
       await plane.store.putTestReport(report);
       return c.json({ digest: report.digest, passed: report.passed }, 201);
+    })
+    // Toggles of the environment (the header or ?env= names it), on its log: every change with who and when.
+    .get('/api/toggles', async (c) => c.json({ changes: await readToggleHistory(controllerOf(c).log) }))
+    .post('/api/toggles/:name', body(ToggleChangeRequestSchema, 'toggle change'), async (c) => {
+      const { setting, by, reason } = c.req.valid('json');
+      // The setting's shape is checked by setToggle (SLIPWAY_INVALID_TOGGLE naming the field); the time is ours.
+      const change = await setToggle(controllerOf(c).log, {
+        toggle: c.req.param('name'),
+        setting: setting as ToggleSetting | null,
+        by,
+        ...(reason === undefined ? {} : { reason }),
+      });
+      return c.json({ environment: controllerOf(c).environment, change }, 201);
     })
     .post('/api/shutdown', (c) => {
       setImmediate(() => options.onShutdown?.());

@@ -4,6 +4,7 @@ import type { DeployRequest } from '../deploy/deploy-options.js';
 import type { ReplayRequestBody } from '../deploy/replay-options.js';
 import type { TestReport } from '../deploy/test-report.js';
 import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
+import type { ToggleSetting } from '../toggles/toggle-setting.js';
 import { type ControlApi, ENVIRONMENT_HEADER } from './api.js';
 import { readDaemonInfo } from './daemon-info.js';
 
@@ -171,6 +172,19 @@ export class ControlPlaneClient {
         },
       }),
     );
+  }
+
+  /** Every toggle change of the environment, oldest first, with who and when. */
+  toggles() {
+    return this.#ok(this.api.api.toggles.$get());
+  }
+
+  /**
+   * Changes a toggle of the environment through the control plane, which records it on the environment's log with
+   * `by` and its own time; running pipelines pick it up within a second. `setting: null` clears it.
+   */
+  setToggle(name: string, change: { setting: ToggleSetting | null; by: string; reason?: string }) {
+    return this.#ok(this.api.api.toggles[':name'].$post({ param: { name }, json: change }));
   }
 
   shutdown() {

@@ -1,4 +1,5 @@
 // The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
+import { FNV_OFFSET, fnv1a } from '../dataset/key-hash.js';
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Secrets } from '../pipeline/secrets.js';
@@ -131,10 +132,5 @@ export interface DlqEvent {
 
 /** A stable bucket 0..9999 of a record key (FNV-1a, independent of the partitioner), for canary shares. */
 export function keyBucket(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % 10_000;
+  return (fnv1a(FNV_OFFSET, key) >>> 0) % 10_000;
 }

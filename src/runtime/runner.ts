@@ -3,13 +3,14 @@ import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { CommitBatch, Log, LogRecord, PartitionOffset, StateWrite } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import { LogToggleSource, type ToggleSource } from '../toggles/toggle-log.js';
+import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
+import { RunnerToggles } from './runner-toggles.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 import {
@@ -19,7 +20,6 @@ import {
   reverseWrites,
   type StateMigrationResult,
 } from './state-migrate.js';
-import { barrierKey, nextBarriers, type ToggleBarrier } from './toggle-barriers.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
@@ -111,11 +111,8 @@ export class Runner extends EventEmitter {
   readonly #clock: () => number;
   readonly #stats = new RunnerStatsRecorder();
   #replaying = false;
-  /** The toggles' source (undefined when the pipeline declares none), when it was last looked at, and the version seen. */
-  readonly #toggles: ToggleSource | undefined;
-  readonly #toggleRefreshMs: number;
-  #toggleCheckedAt = 0;
-  #toggleVersion = -1;
+  /** The pipeline's toggles: changes looked for, and placed at offset barriers (undefined when it declares none). */
+  readonly #toggles: RunnerToggles | undefined;
 
   constructor(options: RunnerOptions) {
     super();
@@ -141,8 +138,9 @@ export class Runner extends EventEmitter {
     this.#keyRange = options.keyRange;
     this.#labels = { pipeline: name, version: this.pipeline.version };
     this.#toggles =
-      this.pipeline.toggles.length === 0 ? undefined : (options.toggles ?? new LogToggleSource(options.log));
-    this.#toggleRefreshMs = options.toggleRefreshMs ?? 100;
+      this.pipeline.toggles.length === 0
+        ? undefined
+        : new RunnerToggles(options.toggles ?? new LogToggleSource(options.log), options.toggleRefreshMs);
     for (const d of this.pipeline.inputs) {
       this.#inputs.set(d.topic, d);
       this.#dlqTopics.set(d.topic, named(dlqTopic(d)));
@@ -264,35 +262,20 @@ export class Runner extends EventEmitter {
     for (const [p, entries] of await this.#commitMigration(state, activationWrites(this.pipeline, state).writes))
       this.#store.load(p, entries);
     if (this.#toggles !== undefined) {
-      // Each partition goes on with the toggle version committed for its range; a newer one starts at its next batch.
-      for (const slot of this.#slots) {
-        this.#store.beginRecord(slot.partition);
-        const ranges = this.#store.get<ToggleBarrier[]>(barrierKey(slot.topic));
-        slot.toggleVersion = ranges?.at(-1)?.version;
-      }
-      this.#store.discardBatch();
+      this.#toggles.resume(this.#slots, this.#store);
       await this.#refreshToggles(true);
     }
   }
 
   /** The toggle version this runner evaluates new batches with (-1: the pipeline has no toggles, or not looked yet). */
   get toggleVersion(): number {
-    return this.#toggleVersion;
+    return this.#toggles?.version ?? -1;
   }
 
-  /** Looks for toggle changes (at most every `toggleRefreshMs` unless `now`); tells `toggles` listeners of a new version. */
+  /** Looks for toggle changes (see RunnerToggles.refresh); tells `toggles` listeners of a new version. */
   async #refreshToggles(now = false): Promise<void> {
-    const source = this.#toggles;
-    if (source === undefined) return;
-    const t = performance.now();
-    if (!now && t - this.#toggleCheckedAt < this.#toggleRefreshMs) return;
-    this.#toggleCheckedAt = t;
-    await source.refresh();
-    const version = source.current().version;
-    if (version !== this.#toggleVersion) {
-      this.#toggleVersion = version;
-      this.emit('toggles', version);
-    }
+    const version = await this.#toggles?.refresh(now);
+    if (version !== undefined) this.emit('toggles', version);
   }
 
   #startLoop(): void {
@@ -569,17 +552,7 @@ export class Runner extends EventEmitter {
   /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
   #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
     const toggles = this.#toggles?.current();
-    if (toggles !== undefined) {
-      // A toggle change takes effect at an offset barrier per partition: the first offset of the first batch
-      // that uses it, written into the partition's state in the same commit as the outputs it produced.
-      for (const [slot] of touched) {
-        if (slot.toggleVersion === toggles.version) continue;
-        this.#store.beginRecord(slot.partition);
-        const key = barrierKey(slot.topic);
-        this.#store.set(key, nextBarriers(this.#store.get<ToggleBarrier[]>(key), slot.readPos, toggles.version));
-        slot.toggleVersion = toggles.version;
-      }
-    }
+    if (toggles !== undefined) this.#toggles?.markBarriers(touched, this.#store, toggles);
     const done = this.#core.process(batch, this.#config, this.#keyRange, toggles);
     const offsets: PartitionOffset[] = touched.map(([slot, , next]) => ({
       topic: slot.topic,

@@ -1,3 +1,5 @@
+import { hash32 } from '../dataset/key-hash.js';
+
 /**
  * A HyperLogLog distinct-value estimate (2^14 registers, about 0.8% standard error), used by stats once a field
  * has more distinct values than it is worth counting exactly.
@@ -5,21 +7,8 @@
 const P = 14;
 const M = 1 << P;
 
-/** A 32-bit hash of a text (FNV-1a with murmur3's finaliser): well spread, for sketches and estimates. */
-export function hash32(text: string): number {
-  // FNV-1a, then murmur3's finaliser for avalanche.
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+// A 32-bit hash of a text (FNV-1a with murmur3's finaliser): well spread, for sketches and estimates.
+export { hash32 };
 
 export class DistinctCounter {
   readonly #registers = new Uint8Array(M);

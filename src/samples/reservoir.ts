@@ -1,3 +1,4 @@
+import { fmix32, hash32 } from '../dataset/key-hash.js';
 import { SlipwayError } from '../errors.js';
 
 /**
@@ -12,24 +13,9 @@ import { SlipwayError } from '../errors.js';
  * The per-record cost is one hash and one comparison: O(1).
  */
 
-function fmix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** The key-hash bucket of a record key, in 0..buckets-1 (a stable hash of its characters). */
 export function keyBucket(key: string, buckets: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return fmix32(h) % buckets;
+  return hash32(key) % buckets;
 }
 
 /** The priority of a record: a hash of seed, partition and offset, uniform in [0, 1) with 53 bits. */

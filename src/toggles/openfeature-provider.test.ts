@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, OpenFeature, ProviderEvents } from '@openfeature/server-sdk';
-import { compileSetting, setToggle } from 'slipway';
+import { compileSetting, isSlipwayError, setToggle } from 'slipway';
 import { SlipwayToggleProvider } from 'slipway/openfeature';
 import { euOutput, fastLane, newPricing } from '../../test/fixtures/toggled-orders.js';
 import { tempLog } from '../../test/helpers/orders.js';
@@ -50,5 +50,12 @@ describe('the OpenFeature provider', () => {
       await OpenFeature.clearProviders();
       await t.cleanup();
     }
+  });
+
+  it('refuses to be made without a log or a source (SLIPWAY_USAGE)', () => {
+    assert.throws(
+      () => new SlipwayToggleProvider({ toggles: [newPricing] }),
+      (err) => isSlipwayError(err, 'SLIPWAY_USAGE'),
+    );
   });
 });

@@ -8,6 +8,7 @@ import {
   type ResolutionDetails,
   TypeMismatchError,
 } from '@openfeature/server-sdk';
+import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import type { Toggle } from './toggle.js';
 import { LogToggleSource, type ToggleSource } from './toggle-log.js';
@@ -47,9 +48,16 @@ export class SlipwayToggleProvider implements Provider {
   #timer: NodeJS.Timeout | undefined;
   #version = 0;
 
+  /** Throws `SLIPWAY_USAGE` when given neither a log nor a source. */
   constructor(options: SlipwayProviderOptions) {
     const source = options.source ?? (options.log === undefined ? undefined : new LogToggleSource(options.log));
-    if (source === undefined) throw new TypeError('SlipwayToggleProvider needs a log or a toggle source');
+    if (source === undefined) {
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
+        "SlipwayToggleProvider needs the toggles to read: pass { log } (the environment's log) or { source } (a toggle source).",
+        { details: { field: 'log' } },
+      );
+    }
     this.#source = source;
     this.#toggles = options.toggles === undefined ? undefined : new Map(options.toggles.map((t) => [t.name, t]));
     this.#refreshMs = options.refreshMs ?? 250;

@@ -1,3 +1,4 @@
+import { FNV_OFFSET, fmix32, fnv1a } from '../dataset/key-hash.js';
 import { SlipwayError } from '../errors.js';
 
 /** A rule on a record field: `currency eq EUR`, `country in [FR, DE]`, `sku prefix X-`, `amount gt 100`. */
@@ -114,29 +115,9 @@ export function describeSetting(setting: ToggleSetting | null, on = 'on'): strin
   return `${setting.percent ?? 100}% ${setting.variant ?? on}${rules.length === 0 ? '' : ` where ${rules.join(' and ')}`}`;
 }
 
-/** FNV-1a's state after hashing `text` from `seed`. */
-function fnv(seed: number, text: string): number {
-  let h = seed;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h;
-}
-
-/** murmur3's finalizer: spreads FNV's low bits, so consecutive keys land in well mixed buckets. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /** The key-sticky bucket (0..99,999) of a record key for a toggle: the same for the same name and key, everywhere. */
 export function toggleBucket(toggle: string, key: string): number {
-  return mix(fnv(fnv(0x811c9dc5, toggle) ^ 0x2f, key)) % 100_000;
+  return fmix32(fnv1a(fnv1a(FNV_OFFSET, toggle) ^ 0x2f, key)) % 100_000;
 }
 
 /** Evaluates one toggle's setting for a record: `(key, value) => variant`. */
@@ -157,13 +138,14 @@ export function compileSetting(
   }
   const variant = known(setting.variant ?? toggle.on);
   const threshold = Math.round((setting.percent ?? 100) * 1000);
-  const seed = fnv(0x811c9dc5, name) ^ 0x2f;
+  // The toggle name's part of the hash is the same for every record: hashed once here.
+  const seed = fnv1a(FNV_OFFSET, name) ^ 0x2f;
   const rules = (setting.where ?? []).map(compileRule);
   return (key, value) => {
     for (let i = 0; i < rules.length; i++) if (!(rules[i] as (v: unknown) => boolean)(value)) return def;
     if (threshold >= 100_000) return variant;
     if (threshold <= 0) return def;
-    return mix(fnv(seed, key ?? '')) % 100_000 < threshold ? variant : def;
+    return fmix32(fnv1a(seed, key ?? '')) % 100_000 < threshold ? variant : def;
   };
 }
 

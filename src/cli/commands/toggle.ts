@@ -1,6 +1,8 @@
 import { userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { SlipwayError } from '../../errors.js';
+import { ControlPlaneClient } from '../../control/client.js';
+import { readDaemonInfo } from '../../control/daemon-info.js';
+import { isSlipwayError, SlipwayError } from '../../errors.js';
 import { findProjectFile, type LoadedModule, loadModule } from '../../project/load-module.js';
 import type { Toggle } from '../../toggles/toggle.js';
 import { readToggleHistory, setToggle } from '../../toggles/toggle-log.js';
@@ -23,6 +25,8 @@ interface SetOptions {
   clear?: boolean;
   by?: string;
   project?: string;
+  controlPlane?: string;
+  direct?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -65,6 +69,40 @@ function pick(found: Awaited<ReturnType<typeof declared>>, name: string): Toggle
   return t;
 }
 
+/**
+ * Records a change through the project's control plane when one runs (its API writes it to the environment's
+ * log, with who and its own time), else writes it to the log directly. A control plane that does not answer
+ * (a stale daemon.json) or does not serve the environment is passed over: the log is the record either way.
+ */
+async function recordChange(
+  ctx: CliContext,
+  opts: SetOptions,
+  change: { toggle: string; setting: ToggleSetting | null; by: string },
+): Promise<{ version: number; by: string; via: string | undefined }> {
+  const url = opts.direct
+    ? undefined
+    : (opts.controlPlane ?? process.env.SLIPWAY_CONTROL_PLANE ?? readDaemonInfo(ctx.stateDir())?.url);
+  if (url !== undefined) {
+    try {
+      const client = new ControlPlaneClient(url, ctx.environment()?.name);
+      const { change: made } = await client.setToggle(change.toggle, { setting: change.setting, by: change.by });
+      return { version: made.version, by: made.by, via: url };
+    } catch (err) {
+      // Named explicitly, a control plane must answer; one found beside the log may be gone or serve others.
+      if (opts.controlPlane !== undefined) throw err;
+      if (!isSlipwayError(err, 'SLIPWAY_DAEMON_UNAVAILABLE') && !isSlipwayError(err, 'SLIPWAY_UNKNOWN_ENVIRONMENT'))
+        throw err;
+    }
+  }
+  const log = await ctx.openLog();
+  try {
+    const made = await setToggle(log, change);
+    return { version: made.version, by: made.by, via: undefined };
+  } finally {
+    await log.close();
+  }
+}
+
 function rulesOf(where: string[] | undefined): ToggleRule[] | undefined {
   return where === undefined || where.length === 0 ? undefined : where.map(parseToggleRule);
 }
@@ -102,6 +140,11 @@ export function registerToggle(program: Command, ctx: CliContext): void {
       '-p, --project <file>',
       'module declaring the toggles, to check names and variants (default: slipway.config.ts)',
     )
+    .option(
+      '--control-plane <url>',
+      'change it through this control plane (default: the daemon of this project, if running)',
+    )
+    .option('--direct', "write to the environment's log directly, even when a control plane is running")
     .action(async (name: string, opts: SetOptions) => {
       const t = pick(await declared(opts.project), name);
       let setting: ToggleSetting | null = null;
@@ -121,16 +164,11 @@ export function registerToggle(program: Command, ctx: CliContext): void {
           t?.variants,
         );
       }
-      const log = await ctx.openLog();
-      try {
-        const change = await setToggle(log, { toggle: name, setting, by: who(opts.by) });
-        const env = ctx.environment()?.name;
-        ctx.io.out(
-          `toggle ${name}: ${describeSetting(setting, t?.on)} (version ${change.version}${env === undefined ? '' : `, ${env}`}, by ${change.by})`,
-        );
-      } finally {
-        await log.close();
-      }
+      const change = await recordChange(ctx, opts, { toggle: name, setting, by: who(opts.by) });
+      const env = ctx.environment()?.name;
+      ctx.io.out(
+        `toggle ${name}: ${describeSetting(setting, t?.on)} (version ${change.version}${env === undefined ? '' : `, ${env}`}, by ${change.by}${change.via === undefined ? '' : `, through ${change.via}`})`,
+      );
     });
 
   toggle

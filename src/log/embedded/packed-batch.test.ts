@@ -86,7 +86,7 @@ describe('packed commit batches', () => {
     for (let round = 0; round < 20; round++) {
       // Up to 2,500 records: one partition's records cross the 1,000-record batch limit.
       const records: AppendRecord[] = Array.from({ length: 1 + next(2500) }, (_, i): AppendRecord => {
-        const roll = next(4);
+        const roll = next(5);
         return {
           partition: next(3),
           key: next(5) === 0 ? null : text(),
@@ -97,7 +97,9 @@ describe('packed commit batches', () => {
               ? { headers: { 'slipway-source': `in.v1/0/${i}` } }
               : roll === 2
                 ? { headers: { a: text(), b: 'x' } }
-                : { headers: {} }),
+                : roll === 3
+                  ? { headers: { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': `3;t=${next(100)}` } }
+                  : { headers: {} }),
           ...(next(3) === 0 ? { timestamp: 1_700_000_000_000 + i } : {}),
         };
       });

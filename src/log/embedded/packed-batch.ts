@@ -1,12 +1,15 @@
 import type { AppendRecord, CommitBatch } from '../log.js';
 import {
+  compactPrefix,
   type EncodedRecords,
   encodeHeaders,
   MAX_BATCH_CHARS,
   MAX_BATCH_RECORDS,
   MAX_PARTITION,
   type RecordBatch,
+  SOURCE_HEADER,
   sourceOnly,
+  TOGGLES_HEADER,
 } from './record-batch.js';
 
 /**
@@ -54,6 +57,8 @@ interface Sizing {
   keyChars: number;
   headerChars: number;
   timed: boolean;
+  /** The batch's interned `slipway-toggles` values (see compactSourceAndToggles). */
+  interned: Map<string, number>;
 }
 
 /** Buffer's own UTF-8 writer, without `write`'s argument juggling (it is on every Buffer). */
@@ -74,7 +79,9 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
   const partitions = new Int32Array(n);
   const batchOf = new Int32Array(n);
   const headerTexts = new Array<string | undefined>(n);
-  /** Per record: -1 no headers, -2 only a source header, 1 header JSON. */
+  /** Per record with a compact source and toggles header: the text before its source (headerTexts holds the source). */
+  const headerPrefixes = new Array<string | undefined>(n);
+  /** Per record: -1 no headers, -2 only a source header, 1 header JSON, 2 a compact prefix and the source. */
   const headerKinds = new Int8Array(n);
   const sizes: Sizing[] = [];
   const open: Array<number | undefined> = [];
@@ -89,14 +96,29 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
     let at = open[p];
     if (at === undefined) {
       at = sizes.length;
-      sizes.push({ partition: p, count: 0, valueChars: 0, keyChars: 0, headerChars: 0, timed: false });
+      sizes.push({
+        partition: p,
+        count: 0,
+        valueChars: 0,
+        keyChars: 0,
+        headerChars: 0,
+        timed: false,
+        interned: new Map(),
+      });
       open[p] = at;
     }
     const s = sizes[at] as Sizing;
     batchOf[i] = at;
     const h = r.headers;
-    const source = h === undefined ? undefined : sourceOnly(h);
-    if (source !== undefined) {
+    const compact = h?.[TOGGLES_HEADER] === undefined ? undefined : compactPrefix(h, s.interned);
+    const source = h === undefined || compact !== undefined ? undefined : sourceOnly(h);
+    if (compact !== undefined) {
+      const text = (h as Record<string, string>)[SOURCE_HEADER] as string;
+      headerKinds[i] = 2;
+      headerPrefixes[i] = compact;
+      headerTexts[i] = text;
+      s.headerChars += compact.length + text.length;
+    } else if (source !== undefined) {
       headerKinds[i] = -2;
       headerTexts[i] = source;
       s.headerChars += source.length;
@@ -159,7 +181,16 @@ export function packRecords(topic: string, records: ReadonlyArray<AppendRecord>)
     } else lengths[3 * j + 1] = -1;
     const kind = headerKinds[i] as number;
     if (kind === -1) lengths[3 * j + 2] = -1;
-    else {
+    else if (kind === 2) {
+      const prefix = headerPrefixes[i] as string;
+      const text = headerTexts[i] as string;
+      lengths[3 * j + 2] = prefix.length + text.length;
+      // The prefix is ASCII (marks, an index, a plain toggles value): byte by byte, cheaper than a utf8Write call.
+      let at = cursor[c + 3] as number;
+      for (let q = 0; q < prefix.length; q++) arena[at++] = prefix.charCodeAt(q);
+      cursor[c + 3] = at;
+      if (text.length > 0) (cursor[c + 3] as number) += arena.utf8Write(text, cursor[c + 3] as number);
+    } else {
       const text = headerTexts[i] as string;
       lengths[3 * j + 2] = kind === -2 ? -2 - text.length : text.length;
       if (text.length > 0) (cursor[c + 3] as number) += arena.utf8Write(text, cursor[c + 3] as number);

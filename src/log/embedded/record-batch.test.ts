@@ -126,6 +126,41 @@ describe('record batches', () => {
     );
   });
 
+  it('stores source and toggles headers compactly, each toggles value once per batch, read back from any offset', () => {
+    // 70 distinct toggles values: past the 64 a batch interns, the rest are written in full every time.
+    const records: AppendRecord[] = [];
+    for (let i = 0; i < MAX_BATCH_RECORDS + 300; i++) {
+      const toggles = `${i < 600 ? 4 : 5};rounding=${i % 70 < 35 ? 'round' : 'floor'},eu=${i % 70}`;
+      records.push({
+        partition: 0,
+        key: `k${i}`,
+        value: `v${i}`,
+        headers:
+          i % 97 === 5
+            ? { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': '1;x="quoted"' }
+            : { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': toggles },
+      });
+    }
+    const rows = store(records, 1);
+    const first = (rows.get(0) ?? [])[0] as StoredBatch;
+    assert.ok(first[5].length < 30 * MAX_BATCH_RECORDS, `headers of the first batch take ${first[5].length} chars`);
+    for (const [from, max] of [
+      [0, 2000],
+      [1, 5],
+      [63, 10],
+      [500, 700],
+      [MAX_BATCH_RECORDS + 3, 50],
+    ] as const) {
+      const out: LogRecord[] = [];
+      decodeBatches(rows.get(0) ?? [], 't', 0, from, max, out);
+      assert.deepEqual(
+        out.map((r) => r.headers),
+        records.slice(from, from + max).map((r) => r.headers),
+        `from ${from} max ${max}`,
+      );
+    }
+  });
+
   it('refuses to encode a malformed record (the log then names it)', () => {
     assert.equal(encodeRecords([{ partition: 0, key: 'a', value: 5 as never }]), undefined);
     assert.equal(encodeRecords([{ partition: 1.5, key: 'a', value: 'v' }]), undefined);

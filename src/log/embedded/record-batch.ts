@@ -20,8 +20,9 @@ export interface RecordBatch {
   count: number;
   /**
    * Three lengths per record, in UTF-16 code units: its value's, its key's (-1: null) and its headers'
-   * (-1: none; n ≥ 0: n characters of header JSON; n ≤ -2: only a `slipway-source` header, whose value,
-   * stored as it is, has -2 - n characters: the runner puts one on every output).
+   * (-1: none; n ≥ 0: n characters of header JSON, or of a compact source and toggles header (see
+   * `compactSourceAndToggles`); n ≤ -2: only a `slipway-source` header, whose value, stored as it is, has
+   * -2 - n characters: the runner puts one on every output).
    */
   lengths: Int32Array;
   keys: string;
@@ -39,6 +40,7 @@ export interface EncodedRecords {
 }
 
 export const SOURCE_HEADER = 'slipway-source';
+export const TOGGLES_HEADER = 'slipway-toggles';
 
 /** The value of the headers' only header when that is `slipway-source`, else undefined. */
 export function sourceOnly(headers: Headers): string | undefined {
@@ -51,23 +53,39 @@ export function sourceOnly(headers: Headers): string | undefined {
   return value;
 }
 
-/** JSON of a record's headers, or null when it has none. */
-export function encodeHeaders(headers: Headers): string | null {
-  if (headers[TOGGLES_HEADER] !== undefined) {
-    const fast = sourceAndToggles(headers);
-    if (fast !== undefined) return fast;
-  }
-  for (const _ in headers) return JSON.stringify(headers);
-  return null;
-}
+/** The most distinct `slipway-toggles` values one stored batch interns (one character names each). */
+export const MAX_INTERNED_TOGGLES = 64;
 
-const TOGGLES_HEADER = 'slipway-toggles';
+/** Marks a compact header text that defines a toggles value: `\u0001<toggles>\u0001<source>`. */
+const DEFINE = 1;
+/** Marks a compact header text that names a toggles value defined earlier in its batch: `\u0002<index><source>`. */
+const REFER = 2;
+/** The character naming interned value k: printable, never a JSON text's first character `{`. */
+const INDEX_BASE = 0x30;
+
+/** The prefixes naming interned values 0..63, built once. */
+const REFER_PREFIXES = Array.from({ length: MAX_INTERNED_TOGGLES }, (_, k) =>
+  String.fromCharCode(REFER, INDEX_BASE + k),
+);
 
 /**
- * The JSON of `{ slipway-source, slipway-toggles }` (a pipeline with toggles puts both on every output), written
- * without JSON.stringify when neither value needs escaping; undefined for any other headers.
+ * The stored text of `{ slipway-source, slipway-toggles }` (a pipeline with toggles puts both on every output)
+ * when neither value needs escaping, else undefined. A stored batch's outputs take few distinct toggles values
+ * (the combinations of variants at one toggle version), so each value is written in full once per batch and
+ * named by one character afterwards: `interned` maps the batch's values to their index, in the order a reader
+ * meets them (see `decodeBatches`). Header JSON always starts with `{`, so a reader tells the forms apart by
+ * the first character.
  */
-function sourceAndToggles(headers: Headers): string | undefined {
+export function compactSourceAndToggles(headers: Headers, interned: Map<string, number>): string | undefined {
+  const prefix = compactPrefix(headers, interned);
+  return prefix === undefined ? undefined : prefix + (headers[SOURCE_HEADER] as string);
+}
+
+/**
+ * The stored text of compactSourceAndToggles without its source (which follows it as it is): callers that write
+ * texts out piece by piece save building one more string per record.
+ */
+export function compactPrefix(headers: Headers, interned: Map<string, number>): string | undefined {
   let n = 0;
   for (const name in headers) {
     if (name !== SOURCE_HEADER && name !== TOGGLES_HEADER) return undefined;
@@ -75,12 +93,49 @@ function sourceAndToggles(headers: Headers): string | undefined {
   }
   const source = headers[SOURCE_HEADER];
   const toggles = headers[TOGGLES_HEADER];
-  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source) || !plain(toggles))
-    return undefined;
-  return `{"slipway-source":"${source}","slipway-toggles":"${toggles}"}`;
+  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source)) return undefined;
+  // An interned value was found plain when it was first met.
+  const k = interned.get(toggles);
+  if (k !== undefined) return REFER_PREFIXES[k] as string;
+  if (!plain(toggles)) return undefined;
+  if (interned.size < MAX_INTERNED_TOGGLES) interned.set(toggles, interned.size);
+  return `\u0001${toggles}\u0001`;
 }
 
-/** True when JSON writes `text` as it is: printable ASCII without `"` or `\`. */
+/**
+ * The headers of a stored header text (JSON, or a compact source and toggles text); `interned` gathers the
+ * batch's toggles values as they are met, records in order from the batch's first.
+ */
+function decodeHeaders(text: string, interned: string[]): Headers {
+  const first = text.charCodeAt(0);
+  if (first === DEFINE) {
+    const cut = text.indexOf('\u0001', 1);
+    const toggles = text.substring(1, cut);
+    if (interned.length < MAX_INTERNED_TOGGLES) interned.push(toggles);
+    return { [SOURCE_HEADER]: text.substring(cut + 1), [TOGGLES_HEADER]: toggles };
+  }
+  if (first === REFER) {
+    return {
+      [SOURCE_HEADER]: text.substring(2),
+      [TOGGLES_HEADER]: interned[text.charCodeAt(1) - INDEX_BASE] as string,
+    };
+  }
+  return JSON.parse(text) as Headers;
+}
+
+/** Like `decodeHeaders` for a record read past: only the batch's interned toggles values are gathered. */
+function internFrom(text: string, interned: string[]): void {
+  if (text.charCodeAt(0) === DEFINE && interned.length < MAX_INTERNED_TOGGLES)
+    interned.push(text.substring(1, text.indexOf('\u0001', 1)));
+}
+
+/** JSON of a record's headers, or null when it has none. */
+export function encodeHeaders(headers: Headers): string | null {
+  for (const _ in headers) return JSON.stringify(headers);
+  return null;
+}
+
+/** True when `text` is printable ASCII without `"` or `\` (so it holds no compact header's marks either). */
 function plain(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -98,6 +153,8 @@ interface Builder {
   values: string;
   headers: string;
   timestamps: number[] | undefined;
+  /** The batch's interned `slipway-toggles` values. */
+  interned: Map<string, number>;
 }
 
 function newBuilder(partition: number): Builder {
@@ -109,6 +166,7 @@ function newBuilder(partition: number): Builder {
     values: '',
     headers: '',
     timestamps: undefined,
+    interned: new Map(),
   };
 }
 
@@ -173,12 +231,13 @@ export function encodeRecords(records: ReadonlyArray<AppendRecord>): EncodedReco
       b.keys += wellFormed(key);
     } else return undefined;
     const h = r.headers;
-    const source = h === undefined ? undefined : sourceOnly(h);
+    const compact = h?.[TOGGLES_HEADER] === undefined ? undefined : compactSourceAndToggles(h, b.interned);
+    const source = h === undefined || compact !== undefined ? undefined : sourceOnly(h);
     if (source !== undefined) {
       lengths[at + 2] = -2 - source.length;
       b.headers += source;
     } else {
-      const json = h === undefined ? null : encodeHeaders(h);
+      const json = compact ?? (h === undefined ? null : encodeHeaders(h));
       if (json === null) lengths[at + 2] = -1;
       else {
         lengths[at + 2] = json.length;
@@ -247,13 +306,16 @@ export function decodeBatches(
     let h = 0;
     let at = 0;
     let i = 0;
+    const interned: string[] = [];
     for (; i < from - base; i++, at += 3) {
       v += lengths[at] as number;
       const kl = lengths[at + 1] as number;
       if (kl > 0) k += kl;
       const hl = lengths[at + 2] as number;
-      if (hl > 0) h += hl;
-      else if (hl < -1) h += -2 - hl;
+      if (hl > 0) {
+        if (headers.charCodeAt(h) === DEFINE) internFrom(headers.substring(h, h + hl), interned);
+        h += hl;
+      } else if (hl < -1) h += -2 - hl;
     }
     for (; i < count && out.length < max; i++, at += 3) {
       const vl = lengths[at] as number;
@@ -270,7 +332,7 @@ export function decodeBatches(
             ? NO_HEADERS
             : hl < 0
               ? { [SOURCE_HEADER]: headers.substring(h, h - 2 - hl) }
-              : (JSON.parse(headers.substring(h, h + hl)) as Headers),
+              : decodeHeaders(headers.substring(h, h + hl), interned),
         timestamp: times === undefined ? (ts as number) : (times[i] as number),
       });
       v += vl;
