@@ -4,6 +4,13 @@ export {
   describeDatastore,
   type PostgresDatastore,
 } from './connection.js';
+export {
+  type BlockedStep,
+  checkDeployMigrations,
+  type DeployMigrationPlan,
+  type DeployStep,
+  planDeployMigrations,
+} from './deploy-migrations.js';
 export { compareTable, type DriftItem, describeDrift, type LiveTable, readLiveTable } from './drift.js';
 export {
   type AppliedStep,
