@@ -46,6 +46,15 @@ export interface ApplyResult {
   readonly plan: DatastorePlan;
 }
 
+/** The OS user, for the ledger (a container without a passwd entry has none). */
+function whoApplies(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
 /** Refuses a plan with edited or undeclared applied steps (`SLIPWAY_MIGRATION_EDITED`); nothing runs. */
 export function checkNotEdited(plan: DatastorePlan): void {
   const steps = plan.tables.flatMap((t) => [
@@ -130,7 +139,7 @@ export async function applyMigrations(client: pg.Client, options: ApplyOptions):
       `Destructive migration steps are pending: ${destructive.map((d) => `${d.table} step ${d.version} (${d.reasons.join(', ')})`).join('; ')}. They may lose data or break a running version: apply them with --allow-destructive once nothing running needs what they remove. Nothing was changed.`,
       { details: { changes: destructive } },
     );
-  const by = options.appliedBy ?? `${userInfo().username}@slipway`;
+  const by = options.appliedBy ?? whoApplies();
   const applied: AppliedStep[] = [];
   if ([...selected.values()].some((s) => s.length > 0)) await ensureLedger(client, options.schema);
   for (const table of options.tables) {

@@ -56,14 +56,16 @@ async function withTargets<T>(
       `Name the environment whose datastores to ${purpose.split(' ')[1]} with --env (declared: ${Object.keys(loaded.project.spec.environments).join(', ')}).`,
     );
   const module = await loadModule(loaded.path);
+  // Every table's datastore must be declared here, whichever is chosen (a typo is not silently skipped).
+  tablesOfDatastore(env, module.tables, '');
   const names = Object.keys(env.spec.datastores ?? {});
   const chosen = opts.datastore === undefined ? names : [opts.datastore];
   const targets: Target[] = [];
   try {
     for (const name of chosen) {
       const tables = tablesOfDatastore(env, module.tables, name);
-      const datastore = await resolveDatastore(env, name, loaded.dir);
       if (tables.length === 0 && opts.datastore === undefined) continue;
+      const datastore = await resolveDatastore(env, name, loaded.dir);
       const client = await connectDatastore(datastore, purpose);
       targets.push({ name, where: describeDatastore(datastore), schema: datastore.schema, tables, client });
     }
