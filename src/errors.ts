@@ -108,7 +108,7 @@ export const ErrorCodes = {
   WRONG_BUMP: 'SLIPWAY_WRONG_BUMP',
   /** Thrown when a deployment would make a reader read records it cannot read: the producers of a dataset in the environment write a version outside the reader's range, or one whose schema the reader's refuses. */
   READER_INCOMPATIBLE: 'SLIPWAY_READER_INCOMPATIBLE',
-  /** Thrown when a dataset or dataset version is not in the registry (`slipway datasets show`, `diff`, `retire`). */
+  /** Thrown when a dataset or dataset version is not in the registry (`slipway datasets show`, `diff`, `retire`), or a datasets module exports no dataset of the major `slipway datasets migrate --to` names (the generated bridge module throws it). */
   DATASET_NOT_FOUND: 'SLIPWAY_DATASET_NOT_FOUND',
   /** Thrown when a dataset major cannot be retired because a released pipeline still reads or writes it; the message names them. */
   DATASET_IN_USE: 'SLIPWAY_DATASET_IN_USE',
@@ -140,6 +140,12 @@ export const ErrorCodes = {
   MIGRATION_IRREVERSIBLE: 'SLIPWAY_MIGRATION_IRREVERSIBLE',
   /** Thrown when a deployment's new version needs a destructive migration that the live version cannot run with: split it into expand (deploy) and contract (after the old version is retired). Nothing was started. */
   MIGRATION_BLOCKS_DEPLOY: 'SLIPWAY_MIGRATION_BLOCKS_DEPLOY',
+  /** Thrown when a state migration's `up` or `down` threw for a key; `details` name the key and partition. Nothing was committed. */
+  STATE_MIGRATION_FAILED: 'SLIPWAY_STATE_MIGRATION_FAILED',
+  /** Thrown when a pipeline's stateVersion differs from the state it finds (or the live version's) and it declares no migration from it. */
+  STATE_MIGRATION_MISSING: 'SLIPWAY_STATE_MIGRATION_MISSING',
+  /** Thrown when a deployment migrates state with no `down` (a rollback could not undo it) and is not allowed with `irreversibleState`. */
+  STATE_IRREVERSIBLE: 'SLIPWAY_STATE_IRREVERSIBLE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

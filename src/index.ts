@@ -117,6 +117,9 @@ export { murmur2, partitionFor } from './log/partitioner.js';
 export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
+export type { StateMigration, StateMigrationDescription } from './pipeline/state-migration.js';
+export type { BridgePartitionProgress, BridgeProgressEvent } from './runtime/bridge-progress.js';
+export { watchBridgeProgress } from './runtime/bridge-progress.js';
 export type {
   DeadLetter,
   DeadLetterGroup,

@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from './helpers/cli.js';
-import { copyExampleProject } from './helpers/example-project.js';
+import { datasetsProject, MIGRATE_V2 } from './helpers/datasets-project.js';
 
-const project = copyExampleProject({ prefix: 'slipway-datasets-deploy-', tsx: true });
-const cli = (...args: string[]) => runCli(args, { cwd: project.dir });
+const project = datasetsProject('slipway-datasets-deploy-');
+const { cli } = project;
 after(async () => {
   await cli('down');
   project.remove();
@@ -62,53 +61,20 @@ describe('dataset versions through the control plane', () => {
 
     // The bridge into orders.v2, deployed like any pipeline: it reads orders.v1 and writes orders.v2. Built
     // from orders 1.0.0 it could not read what the shop writes (the note): refused like any reader.
-    const v2 = (from: string) =>
-      writeFileSync(
-        join(project.dir, 'datasets-v2.ts'),
-        [
-          "import { Type } from '@sinclair/typebox';",
-          "import { defineDataset, type JsonSchema } from 'slipway';",
-          "import { orders } from './datasets.js';",
-          from,
-          'export const ordersV2 = defineDataset({',
-          "  name: 'orders', version: '2.0.0', key: 'customerId', partitions: 4,",
-          '  schema: Type.Object({ orderId: Type.String(), customerId: Type.String(), total: Type.Number() }),',
-          '  upcast: { from: v1, map: (o: { orderId: string; customerId: string; amount: number }) => ({ orderId: o.orderId, customerId: o.customerId, total: o.amount }) },',
-          '});',
-          '',
-        ].join('\n'),
-      );
-    v2('const v1 = orders;');
-    const refused = await cli(
-      'datasets',
-      'migrate',
-      'orders',
-      '--to',
-      '2',
-      '--datasets',
-      'datasets-v2.ts',
-      '--allow-untested',
-    );
+    project.writeOrdersV2();
+    const refused = await cli(...MIGRATE_V2, '--allow-untested');
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
       /SLIPWAY_READER_INCOMPATIBLE: Deploying bridge-orders-v1-to-v2@2\.0\.0 to local is refused/,
     );
-    v2(
-      "const v1 = defineDataset({ name: 'orders', version: '1.1.0', key: 'customerId', partitions: 4, schema: { ...orders.schema, properties: { ...(orders.schema.properties as JsonSchema), note: { type: 'string' } } } });",
-    );
-    const migrate = await cli(
-      'datasets',
-      'migrate',
-      'orders',
-      '--to',
-      '2',
-      '--datasets',
-      'datasets-v2.ts',
-      '--allow-untested',
-    );
+    project.writeOrdersV2({
+      v1: "const v1 = defineDataset({ name: 'orders', version: '1.1.0', key: 'customerId', partitions: 4, schema: { ...orders.schema, properties: { ...(orders.schema.properties as JsonSchema), note: { type: 'string' } } } });",
+    });
+    const migrate = await cli(...MIGRATE_V2, '--allow-untested');
     assert.equal(migrate.code, 0, `${migrate.stdout}\n${migrate.stderr}`);
     assert.match(migrate.stdout, /completed/);
+    assert.match(migrate.stderr, /\nlive: orders\.v2 holds the \d+ records? of orders\.v1's history/);
     const both = await cli('datasets', 'lineage', 'orders');
     assert.match(both.stdout, /\norders\.v1 +local +consumes +bridge-orders-v1-to-v2@2\.0\.0 +1\.1\.0\n/);
     assert.match(both.stdout, /\norders\.v2 +local +produces +bridge-orders-v1-to-v2@2\.0\.0 +2\.0\.0\n/);

@@ -1,20 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { runCli } from './helpers/cli.js';
-import { copyExampleProject } from './helpers/example-project.js';
+import { type DatasetsProject, datasetsProject, MIGRATE_V2 } from './helpers/datasets-project.js';
 
-const made: string[] = [];
+const made: DatasetsProject[] = [];
 after(() => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  for (const p of made) p.remove();
 });
 
-function makeProject(): string {
-  const project = copyExampleProject({ prefix: 'slipway-datasets-cli-', tsx: true });
-  made.push(project.dir);
-  return project.dir;
+function makeProject(): DatasetsProject {
+  const project = datasetsProject('slipway-datasets-cli-');
+  made.push(project);
+  return project;
 }
 
 const ORIGINAL = {
@@ -45,8 +44,7 @@ const git = (cwd: string, ...args: string[]) =>
 
 describe('slipway build enforces versions; slipway datasets lists, shows and diffs them', () => {
   it('refuses a missing bump, a wrong bump and an incompatible minor; accepts the right one', async () => {
-    const project = makeProject();
-    const cli = (...args: string[]) => runCli(args, { cwd: project });
+    const { dir: project, cli } = makeProject();
     const first = await cli('build', 'pipeline.ts');
     assert.equal(first.code, 0, first.stderr);
 
@@ -132,14 +130,13 @@ describe('slipway build enforces versions; slipway datasets lists, shows and dif
   });
 
   it('datasets check runs in CI against the last release in git, with no store and no control plane', async () => {
-    const project = makeProject();
+    const { dir: project, cli } = makeProject();
     writeFileSync(join(project, '.gitignore'), 'node_modules\n.slipway\n');
     edit(project, '1.1.0', 'Type.Optional(Type.String())', '1.1.0');
     git(project, 'init', '-q', '-b', 'main');
     git(project, 'add', '-A');
     git(project, 'commit', '-q', '-m', 'release 1');
     git(project, 'tag', 'v1');
-    const cli = (...args: string[]) => runCli(args, { cwd: project });
 
     const same = await cli('datasets', 'check', 'pipeline.ts');
     assert.equal(same.code, 0, same.stderr);
@@ -182,60 +179,39 @@ describe('slipway build enforces versions; slipway datasets lists, shows and dif
   });
 
   it('datasets migrate runs the upcast bridge: orders.v2 filled from orders.v1, once', async () => {
-    const project = makeProject();
-    writeFileSync(
-      join(project, 'datasets-v2.ts'),
-      [
-        "import { Type } from '@sinclair/typebox';",
-        "import { defineDataset, type RecordOf } from 'slipway';",
-        "import { orders } from './datasets.js';",
-        'export const ordersV2 = defineDataset({',
-        "  name: 'orders', version: '2.0.0', key: 'customerId', partitions: 4,",
-        '  schema: Type.Object({ orderId: Type.String(), customerId: Type.String(), total: Type.Number() }, { additionalProperties: false }),',
-        '  upcast: { from: orders, map: (o: RecordOf<typeof orders>) => ({ orderId: o.orderId, customerId: o.customerId, total: o.amount }) },',
-        '});',
-        '',
-      ].join('\n'),
-    );
-    const cli = (...args: string[]) => runCli(args, { cwd: project });
+    const { cli, writeOrdersV2 } = makeProject();
+    writeOrdersV2({ closed: true });
     assert.equal((await cli('produce', 'orders', '--generate', '--count', '120')).code, 0);
-    const first = await cli(
-      'datasets',
-      'migrate',
-      'orders',
-      '--to',
-      '2',
-      '--datasets',
-      'datasets-v2.ts',
-      '--until-caught-up',
-    );
+    const first = await cli(...MIGRATE_V2, '--until-caught-up');
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stderr, /bridge bridge-orders-v1-to-v2@2\.0\.0 [0-9a-f]{12}: orders\.v1 → orders\.v2/);
     assert.match(first.stdout, /carried 120 records from orders\.v1 to orders\.v2 \(120 read, 0 dead-lettered\)/);
+    // The history fill's progress, overall and per partition, then live.
+    assert.match(
+      first.stderr,
+      /history orders\.v1 → orders\.v2: 0\/120 records \(0%\) {2}p0 0\/\d+ p1 0\/\d+ p2 0\/\d+ p3 0\/\d+\n/,
+    );
+    assert.match(first.stderr, /history orders\.v1 → orders\.v2: 120\/120 records \(100%\)/);
+    assert.match(first.stderr, /\nlive: orders\.v2 holds the 120 records of orders\.v1's history/);
     assert.equal((await cli('produce', 'orders', '--generate', '--count', '5', '--seed', '2')).code, 0);
-    const again = await cli(
-      'datasets',
-      'migrate',
-      'orders',
-      '--to',
-      '2',
-      '--datasets',
-      'datasets-v2.ts',
-      '--until-caught-up',
-    );
+    const again = await cli(...MIGRATE_V2, '--until-caught-up');
     assert.match(again.stdout, /carried 5 records .* \(5 read/, 'it resumes where it was: each record once');
-    const down = await cli(
-      'datasets',
-      'migrate',
-      'orders',
-      '--to',
-      '2',
-      '--down',
-      '--datasets',
-      'datasets-v2.ts',
-      '--until-caught-up',
-    );
+    assert.match(again.stderr, /history orders\.v1 → orders\.v2: 5\/5 records/);
+    const down = await cli(...MIGRATE_V2, '--down', '--until-caught-up');
     assert.equal(down.code, 1);
     assert.match(down.stderr, /SLIPWAY_INVALID_DEFINITION.*declares no downcast/);
+    // A major the module does not export: the generated bridge module says so with a code.
+    const none = await cli(
+      'datasets',
+      'migrate',
+      'orders',
+      '--to',
+      '3',
+      '--datasets',
+      'datasets-v2.ts',
+      '--until-caught-up',
+    );
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /SLIPWAY_DATASET_NOT_FOUND/);
   });
 });

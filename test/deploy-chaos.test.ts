@@ -12,9 +12,11 @@ import { type Log, openEmbeddedLog } from 'slipway';
 import { openSqliteControlStore } from '../src/control/sqlite-control-store.js';
 import { TERMINAL_STATUSES } from '../src/deploy/deployment.js';
 import { checkExactlyOnce } from '../src/runtime/exactly-once-check.js';
+import { chaosRandom } from './helpers/chaos-random.js';
 import { OrderLoad } from './helpers/load.js';
 import { buildVersions } from './helpers/versions.js';
 
+const chaos = chaosRandom('deploy-chaos');
 // The deployments issue's chaos test: SIGKILL the controller at every step of blue-green (with a
 // shadow run), and the runners during cutover, 3 times each, under a steady load. After a restart
 // every deployment must end completed or rolled back, with the released version live and keeping
@@ -316,7 +318,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
         const id = deployed.deployed as string;
         const hit = await child.waitFor(`${name} of ${id}`, (l) => l.deployment === id && (matches(l) || isFinal(l)));
         assert.ok(matches(hit), `${id} reached ${name} (it ended ${String(hit.step)} first)`);
-        await sleep(Math.random() * 50);
+        await sleep(chaos.next() * 50);
         await child.kill();
         child = await startChild();
         await settle(id, point.broken ? ['rolled_back'] : ['completed', 'rolled_back']);
@@ -366,7 +368,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
         `${at.step} ${at.kind} of ${id}`,
         (l) => l.deployment === id && l.step === at.step && l.kind === at.kind,
       );
-      if (i === 2) await sleep(Math.random() * 50);
+      if (i === 2) await sleep(chaos.next() * 50);
       killQuietly(green);
       killQuietly(blue);
       await settle(id, ['completed', 'rolled_back']);
@@ -389,7 +391,7 @@ describe('chaos: blue-green deployments survive SIGKILL of the controller and of
       const blue = (status.live as Array<{ pid: number }>)[0]?.pid;
       assert.ok(blue !== undefined, 'a live (blue) runner');
       const { id, green } = await canaryAtBarrier();
-      await sleep(Math.random() * 50);
+      await sleep(chaos.next() * 50);
       killQuietly(green);
       killQuietly(blue);
       await settle(id, ['completed', 'rolled_back']);

@@ -5,11 +5,13 @@ import { fileURLToPath } from 'node:url';
 import { Runner, SOURCE_HEADER } from 'slipway';
 import { enrichedOrders, orders } from '../examples/orders/datasets.js';
 import { enrichOrders } from '../examples/orders/pipeline.js';
+import { chaosRandom } from './helpers/chaos-random.js';
 import { produceOrders, readAll, tempLog } from './helpers/orders.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/crash-child.ts', import.meta.url));
 const RECORDS = 120_000;
 const KILLS = 12;
+const chaos = chaosRandom('exactly-once-crash');
 
 function startChild(logPath: string): { child: ChildProcess; running: Promise<void>; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--conditions=slipway-source', '--import', 'tsx', CHILD, logPath, '200'], {
@@ -41,7 +43,7 @@ describe('exactly once under crashes', () => {
           exited.then(() => 'exited' as const),
         ]);
         if (outcome === 'running') {
-          await new Promise((r) => setTimeout(r, 20 + Math.random() * 180));
+          await new Promise((r) => setTimeout(r, 20 + chaos.next() * 180));
           child.kill('SIGKILL');
         }
         const code = await exited;

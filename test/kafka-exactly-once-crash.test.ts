@@ -6,6 +6,7 @@ import { openKafkaLog } from 'slipway/kafka';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey } from '../src/log/kafka/kafka-client.js';
 import { describeSession } from '../src/log/kafka/kafka-transactions.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { chaosRandom } from './helpers/chaos-random.js';
 import { isolatedOrders } from './helpers/kafka-orders.js';
 import { deleteRunTopics, kafkaLogOptions, runId, transactionalIdPrefix } from './helpers/kafka-run.js';
 import { makeOrder, readAll, tempLog } from './helpers/orders.js';
@@ -42,7 +43,8 @@ const trace = (line: string) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A whole number in [from, to). */
-const random = (from: number, to: number) => from + Math.floor(Math.random() * (to - from));
+const chaos = chaosRandom('kafka-exactly-once-crash');
+const random = chaos.between;
 
 function shuffle<T>(list: T[]): T[] {
   for (let i = list.length - 1; i > 0; i--) {
@@ -171,7 +173,7 @@ describe('exactly once on Kafka under crashes', () => {
         await sleep(random(0, 150));
       } else if (death === 'in-commit') {
         reached = await run.until(() => run.begins >= k, `commit ${k}`);
-        await sleep(Math.random() * run.lastCommitMs);
+        await sleep(chaos.next() * run.lastCommitMs);
       } else if (death === 'after-commit') {
         reached = await run.until(() => run.ends >= k - 1, `the end of commit ${k - 1}`);
         await sleep(random(0, 8));

@@ -4,6 +4,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { canonicalJson, type JsonSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
+import { describeStateMigration, type StateMigrationDescription } from '../pipeline/state-migration.js';
 import { describeToggle, type ToggleDescription } from '../toggles/toggle.js';
 
 /** The manifest format this Slipway writes and reads. Part of the digest, so a format change is a new digest. */
@@ -41,6 +42,11 @@ export interface PipelineDescription {
   /** JSON Schema of the config, or null when the pipeline takes none. Config values are never in an artifact. */
   configSchema: JsonSchema | null;
   stateVersion: number;
+  /**
+   * The state migration it declares (`migrateState`): from which stateVersion, and whether it can go
+   * back. Absent when it declares none (manifests of pipelines without one read, and digest, the same).
+   */
+  stateMigration?: StateMigrationDescription;
   /** Its feature and data toggles; absent when it declares none (manifests from before toggles read the same). */
   toggles?: ToggleDescription[];
 }
@@ -114,6 +120,7 @@ export function describePipeline(pipeline: Pipeline): PipelineDescription {
     outputs: pipeline.outputs.map(describeDataset),
     configSchema: pipeline.configSchema ?? null,
     stateVersion: pipeline.stateVersion,
+    ...(pipeline.migrateState === undefined ? {} : { stateMigration: describeStateMigration(pipeline.migrateState) }),
     ...(pipeline.toggles.length === 0 ? {} : { toggles: pipeline.toggles.map(describeToggle) }),
   };
 }
@@ -148,6 +155,7 @@ export function createManifest(options: {
     outputs: pipeline.outputs,
     configSchema: pipeline.configSchema,
     stateVersion: pipeline.stateVersion,
+    ...(pipeline.stateMigration === undefined ? {} : { stateMigration: pipeline.stateMigration }),
     ...(pipeline.toggles === undefined ? {} : { toggles: pipeline.toggles }),
     bundle: { file: BUNDLE_FILE, sha256: sha256(options.bundle), bytes: options.bundle.byteLength },
     slipwayVersion: options.slipwayVersion,
@@ -191,6 +199,12 @@ export function parseManifest(text: string, where: string): ArtifactManifest {
   if (typeof m.name !== 'string' || typeof m.version !== 'string') bad('name and version must be strings');
   if (!Array.isArray(m.inputs) || !Array.isArray(m.outputs)) bad('inputs and outputs must be lists');
   if (!Number.isInteger(m.stateVersion)) bad('stateVersion must be a whole number');
+  const sm = m.stateMigration as Record<string, unknown> | undefined;
+  if (
+    sm !== undefined &&
+    (typeof sm !== 'object' || !Number.isInteger(sm?.from) || typeof sm?.reversible !== 'boolean')
+  )
+    bad('stateMigration must be { from: whole number, reversible: boolean }');
   if (typeof m.slipwayVersion !== 'string') bad('slipwayVersion must be a string');
   const bundle = m.bundle as Record<string, unknown> | undefined;
   if (typeof bundle !== 'object' || bundle === null || bundle.file !== BUNDLE_FILE || !isDigest(bundle.sha256))

@@ -86,6 +86,18 @@ export function describeEvent(e: DeploymentEvent): string {
             ? "the config schema's defaults"
             : `as given: ${describeChanges(e.data.changes)}`,
       );
+    case 'state-migration': {
+      const { from, to } = e.data;
+      if (e.data.what === 'reverse')
+        return line(
+          'state',
+          `taken back from layout ${from} to ${to} with down (${e.data.partitions} partitions, ${e.data.keys} keys)`,
+        );
+      return line(
+        'state',
+        `migrates from layout ${from} to ${to} at green's activation; ${e.data.reversible ? 'a rollback takes it back with down' : 'NO down migration: a rollback will not be possible (--irreversible-state)'}`,
+      );
+    }
     case 'start-green':
       if (e.kind === 'info') return line('green', `started in standby (${e.data.runner})`);
       if (e.kind === 'begin') return line('recreate', 'starting green…');

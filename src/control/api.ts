@@ -245,6 +245,10 @@ export function createApi(plane: ControlPlane, options: ApiOptions = {}) {
         201,
       );
     })
+    .post('/api/pipelines/:pipeline/undeploy', async (c) => {
+      const release = await controllerOf(c).undeploy(c.req.param('pipeline'));
+      return c.json({ pipeline: release.pipeline, environment: release.environment, artifact: release.artifact });
+    })
     .post('/api/pipelines/:pipeline/scale', body(ScaleRequestSchema, 'scale request'), async (c) =>
       c.json(await controllerOf(c).scale(c.req.param('pipeline'), c.req.valid('json').runners), 202),
     )

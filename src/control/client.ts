@@ -91,6 +91,11 @@ export class ControlPlaneClient {
     return this.#ok(this.api.api.deployments.$post({ json: request }));
   }
 
+  /** Stops a pipeline for good in the environment and removes its release (refused while a deployment of it runs). */
+  undeploy(pipeline: string) {
+    return this.#ok(this.api.api.pipelines[':pipeline'].undeploy.$post({ param: { pipeline } }));
+  }
+
   scale(pipeline: string, runners: number) {
     return this.#ok(this.api.api.pipelines[':pipeline'].scale.$post({ param: { pipeline }, json: { runners } }));
   }

@@ -1,11 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { compareVersions } from '../dataset/compatibility.js';
 import type {
   ArtifactRecord,
   ControlStore,
-  DatasetVersionRecord,
   NewDeployment,
   PipelineEvent,
   RunnerRecord,
@@ -21,6 +19,7 @@ import type {
 } from '../deploy/deployment.js';
 import type { TestReport } from '../deploy/test-report.js';
 import { SlipwayError } from '../errors.js';
+import { DATASET_REGISTRY_SCHEMA, sqliteDatasetRegistry } from './sqlite-dataset-registry.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS deployments (
@@ -59,17 +58,8 @@ CREATE TABLE IF NOT EXISTS test_reports (
   id INTEGER PRIMARY KEY AUTOINCREMENT, digest TEXT NOT NULL, passed INTEGER NOT NULL,
   started_at INTEGER NOT NULL, report TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS test_reports_by_digest ON test_reports (digest, id);
-CREATE TABLE IF NOT EXISTS dataset_versions (
-  name TEXT NOT NULL, version TEXT NOT NULL, schema_digest TEXT NOT NULL, major INTEGER NOT NULL, topic TEXT NOT NULL,
-  schema TEXT NOT NULL, compatibility TEXT NOT NULL, first_seen_at INTEGER NOT NULL, first_seen_by TEXT NOT NULL,
-  PRIMARY KEY (name, version, schema_digest));
-CREATE TABLE IF NOT EXISTS dataset_uses (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, version TEXT NOT NULL, schema_digest TEXT NOT NULL,
-  artifact TEXT NOT NULL, digest TEXT NOT NULL, role TEXT NOT NULL, UNIQUE (digest, name, version, schema_digest, role));
-CREATE TABLE IF NOT EXISTS dataset_retirements (
-  name TEXT NOT NULL, major INTEGER NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (name, major));
 DROP TABLE IF EXISTS heartbeats;
-`;
+${DATASET_REGISTRY_SCHEMA}`;
 
 interface DeploymentRow {
   id: string;
@@ -163,6 +153,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     event: db.prepare('INSERT INTO deployment_events (deployment_id, at, step, kind, data) VALUES (?, ?, ?, ?, ?)'),
     events: db.prepare('SELECT * FROM deployment_events WHERE deployment_id = ? AND seq > ? ORDER BY seq'),
     release: db.prepare('SELECT * FROM releases WHERE pipeline = ? AND environment = ?'),
+    removeRelease: db.prepare('DELETE FROM releases WHERE pipeline = ? AND environment = ?'),
     releases: db.prepare('SELECT * FROM releases ORDER BY pipeline, environment'),
     releasesIn: db.prepare('SELECT * FROM releases WHERE environment = ? ORDER BY pipeline'),
     setRelease: db.prepare(
@@ -194,18 +185,6 @@ export async function openSqliteControlStore(options: { path: string }): Promise
     pipelineEvent: db.prepare(
       'INSERT INTO pipeline_events (pipeline, environment, at, kind, runner, message, data) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
-    putDatasetVersion: db.prepare(
-      'INSERT INTO dataset_versions (name, version, schema_digest, major, topic, schema, compatibility, first_seen_at, first_seen_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
-    putDatasetUse: db.prepare(
-      'INSERT INTO dataset_uses (name, version, schema_digest, artifact, digest, role) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-    ),
-    datasetVersions: db.prepare('SELECT * FROM dataset_versions ORDER BY name, first_seen_at, rowid'),
-    datasetVersionsOf: db.prepare('SELECT * FROM dataset_versions WHERE name = ? ORDER BY first_seen_at, rowid'),
-    datasetUses: db.prepare('SELECT * FROM dataset_uses ORDER BY seq'),
-    datasetUsesOf: db.prepare('SELECT * FROM dataset_uses WHERE name = ? ORDER BY seq'),
-    retirements: db.prepare('SELECT * FROM dataset_retirements'),
-    retire: db.prepare('INSERT INTO dataset_retirements (name, major, at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     putReport: db.prepare('INSERT INTO test_reports (digest, passed, started_at, report) VALUES (?, ?, ?, ?)'),
     latestReport: db.prepare('SELECT report FROM test_reports WHERE digest = ? ORDER BY id DESC LIMIT 1'),
   };
@@ -352,6 +331,9 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         q.history.run(...row);
       })();
     },
+    async removeRelease(pipeline, environment) {
+      q.removeRelease.run(pipeline, environment);
+    },
     async releaseHistory(pipeline, environment, limit = 20) {
       return (q.historyOf.all(pipeline, environment, limit) as Array<Record<string, unknown>>).map(toRelease);
     },
@@ -448,61 +430,7 @@ export async function openSqliteControlStore(options: { path: string }): Promise
         }),
       );
     },
-    async putDatasetVersions(artifact, datasets) {
-      const now = Date.now();
-      db.transaction(() => {
-        for (const d of datasets) {
-          const major = Number(/^(\d+)\./.exec(d.version)?.[1] ?? 0);
-          q.putDatasetVersion.run(
-            d.name,
-            d.version,
-            d.schemaDigest,
-            major,
-            d.topic,
-            JSON.stringify(d.schema),
-            d.compatibility,
-            now,
-            JSON.stringify(artifact),
-          );
-          q.putDatasetUse.run(d.name, d.version, d.schemaDigest, JSON.stringify(artifact), artifact.digest, d.role);
-        }
-      })();
-    },
-    async datasetVersions(filter = {}) {
-      const rows = (
-        filter.name === undefined ? q.datasetVersions.all() : q.datasetVersionsOf.all(filter.name)
-      ) as Array<Record<string, unknown>>;
-      const uses = (filter.name === undefined ? q.datasetUses.all() : q.datasetUsesOf.all(filter.name)) as Array<
-        Record<string, unknown>
-      >;
-      const retired = new Map(
-        (q.retirements.all() as Array<{ name: string; major: number; at: number }>).map((r) => [
-          `${r.name}@${r.major}`,
-          r.at,
-        ]),
-      );
-      const records = rows.map(
-        (r): DatasetVersionRecord => ({
-          name: r.name as string,
-          version: r.version as string,
-          major: r.major as number,
-          topic: r.topic as string,
-          schema: JSON.parse(r.schema as string),
-          schemaDigest: r.schema_digest as string,
-          compatibility: r.compatibility as string,
-          firstSeenAt: r.first_seen_at as number,
-          firstSeenBy: JSON.parse(r.first_seen_by as string),
-          usedBy: uses
-            .filter((u) => u.name === r.name && u.version === r.version && u.schema_digest === r.schema_digest)
-            .map((u) => ({ ...JSON.parse(u.artifact as string), role: u.role as 'input' | 'output' })),
-          retiredAt: retired.get(`${r.name as string}@${r.major as number}`) ?? null,
-        }),
-      );
-      return records.sort((a, b) => a.name.localeCompare(b.name) || compareVersions(a.version, b.version));
-    },
-    async retireDataset(name, major) {
-      q.retire.run(name, major, Date.now());
-    },
+    ...sqliteDatasetRegistry(db),
     async putTestReport(report: TestReport) {
       q.putReport.run(report.digest, report.passed ? 1 : 0, report.startedAt, JSON.stringify(report));
     },

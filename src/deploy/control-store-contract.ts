@@ -255,6 +255,12 @@ export function runControlStoreContract(name: string, factory: ControlStoreContr
         ['1.1.0'],
       );
       assert.equal(await store.getRelease(p, unique('env')), undefined);
+      // Undeployed: no longer live there (its history stays); the other environment keeps its release.
+      await store.removeRelease(p, env);
+      assert.equal(await store.getRelease(p, env), undefined);
+      assert.deepEqual(await store.listReleases(env), []);
+      assert.equal((await store.getRelease(p, `${env}-2`))?.runners, 2);
+      assert.equal((await store.releaseHistory(p, env)).length, 2);
     });
 
     it('keeps the history of releases, newest first', async () => {

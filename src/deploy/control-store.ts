@@ -53,6 +53,8 @@ export interface ControlStore {
   listReleases(environment?: string): Promise<Release[]>;
   /** Makes a release live, and appends it to the release history of its pipeline and environment. */
   setRelease(release: Omit<Release, 'updatedAt'>): Promise<void>;
+  /** The pipeline is no longer live in the environment (undeployed); its release history stays. */
+  removeRelease(pipeline: string, environment: string): Promise<void>;
   /** What was live for a pipeline in an environment, newest first (default limit 20). */
   releaseHistory(pipeline: string, environment: string, limit?: number): Promise<Release[]>;
 
@@ -175,7 +177,8 @@ export type PipelineEventKind =
   | 'runner-fenced'
   | 'runner-recovered'
   | 'dlq-replay'
-  | 'run-refused';
+  | 'run-refused'
+  | 'undeployed';
 
 /** Something that happened to a pipeline's runners outside a deployment's steps. */
 export interface PipelineEvent {

@@ -8,8 +8,7 @@ import { type LogConfig, openLog } from '../log/open-log.js';
 import { resolveConfig } from '../pipeline/config.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
-import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
-import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
+import type { RunnerSupervisor } from '../supervisor/supervisor.js';
 import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
@@ -19,8 +18,10 @@ import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
 import type { ReplayRequestBody } from './replay-options.js';
-import { colourOf, type SupervisedRunner } from './runner-colour.js';
+import type { SupervisedRunner } from './runner-colour.js';
+import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
+import { plannedStateChange } from './state-change.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -72,7 +73,6 @@ export class Controller extends EventEmitter {
   readonly environment: string;
   readonly #name: () => string;
   readonly #heartbeatMs: number;
-  readonly #secretsOf: (pipeline: string) => Record<string, SecretReference> | undefined;
   readonly #runnersOf: (pipeline: string) => number | undefined;
   #log: Log | undefined;
   readonly #live: LiveRunners;
@@ -80,8 +80,7 @@ export class Controller extends EventEmitter {
   readonly #rollbackTriggers = new Map<string, () => void>();
   readonly #manifests = new Map<string, PipelineDescription>();
   readonly #handoff = new Set<string>();
-  /** Every runner started, with the role it was started in and when (for `supervisedRunners`); pruned when read. */
-  readonly #started = new Map<RunnerHandle, { role: string; artifact: ArtifactRef; at: number }>();
+  readonly #starter: RunnerStarter;
   /** When the deployment running for a pipeline began (this run of it), by pipeline. */
   readonly #deployingSince = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -96,7 +95,6 @@ export class Controller extends EventEmitter {
     this.environment = options.environment ?? 'local';
     this.#name = options.name ?? (() => `control plane (pid ${process.pid})`);
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
-    this.#secretsOf = options.secretsOf ?? (() => undefined);
     this.#runnersOf = options.runnersOf ?? (() => undefined);
     this.#live = new LiveRunners({
       store: this.store,
@@ -104,8 +102,19 @@ export class Controller extends EventEmitter {
       events: this,
       owned: (pipeline) => this.#handoff.has(pipeline),
       closing: () => this.#closing,
-      restart: (live) => this.#restartLive(live),
+      restart: (live) => this.#starter.restartLive(live),
       epochOf: (owner) => this.log.currentEpoch(owner),
+    });
+    this.#starter = new RunnerStarter({
+      supervisor: this.supervisor,
+      log: this.logConfig,
+      live: this.#live,
+      events: this,
+      secretsOf: options.secretsOf ?? (() => undefined),
+      manifestOf: (artifact) => this.manifestOf(artifact),
+      mayRestart: (pipeline) => !this.#closing && !this.#handoff.has(pipeline),
+      deployingSince: (pipeline) => this.#deployingSince.get(pipeline),
+      mark: (pipeline, artifact, deploymentId) => this.#mark(pipeline, artifact, deploymentId),
     });
   }
 
@@ -122,7 +131,7 @@ export class Controller extends EventEmitter {
       // A canary cut short before its cutover splits keys between blue and green: it restarts both
       // sides itself, each with its share, instead of blue taking every key again here.
       if (active.some((d) => d.pipeline === release.pipeline && canaryOwnsBlue(d, release.artifact))) continue;
-      await this.#startLive(release);
+      await this.#starter.startLive(release);
     }
     for (const d of active) {
       this.emit('resume', d);
@@ -161,21 +170,6 @@ export class Controller extends EventEmitter {
     return artifact;
   }
 
-  async #startLive(release: Release): Promise<void> {
-    const runner = await this.#spawn(release.artifact, 'live', release.config, {}, release.runners);
-    await runner.activate();
-    this.#live.set(release.pipeline, runner, release.artifact, release.config);
-    await this.#mark(release.pipeline, release.artifact, release.deploymentId);
-  }
-
-  async #restartLive(live: LiveRunner): Promise<RunnerHandle> {
-    // A group with a dead member stops whole (the others commit their last batch) and starts again.
-    if (live.runner.size > 1) await live.runner.stop();
-    const next = await this.#spawn(live.artifact, 'live', live.config, {}, live.runner.size);
-    await next.activate();
-    return next;
-  }
-
   /** Tells whoever reads this log that this control plane runs `pipeline` as `artifact`. */
   async #mark(pipeline: string, artifact: ArtifactRef, deploymentId: string | null): Promise<void> {
     await writeReleaseMarker(this.log, {
@@ -190,85 +184,22 @@ export class Controller extends EventEmitter {
     }).catch((err: unknown) => this.emit('error-event', err));
   }
 
-  /** Starts a version in standby through the supervisor: one runner, or `count` sharing the input partitions. */
-  async #spawn(
-    artifact: ArtifactRef,
-    role: string,
-    config: unknown,
-    extra: Partial<RunnerSpec>,
-    count = 1,
-  ): Promise<RunnerHandle> {
-    const secrets = this.#secretsOf(artifact.pipeline);
-    const spec: RunnerSpec = {
-      id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
-      digest: artifact.digest,
-      pipeline: artifact.pipeline,
-      log: this.logConfig,
-      config,
-      ...(secrets === undefined || Object.keys(secrets).length === 0 ? {} : { secrets }),
-      ...extra,
-    };
-    if (count === 1) return this.#track(await this.supervisor.start(spec), role, artifact);
-    const manifest = await this.manifestOf(artifact);
-    const group = new RunnerGroup(
-      this.supervisor,
-      { ...spec, owner: spec.owner ?? `slipway.${artifact.pipeline}` },
-      shareOut(artifact.pipeline, inputPartitions(manifest), count),
-      { mayRestart: () => !this.#closing && !this.#handoff.has(artifact.pipeline) },
-    );
-    group.on('error-event', (err: unknown) => this.emit('error-event', err));
-    await group.start();
-    return this.#track(group, role, artifact);
-  }
-
-  #track(runner: RunnerHandle, role: string, artifact: ArtifactRef): RunnerHandle {
-    this.#pruneExited();
-    this.#started.set(runner, { role, artifact, at: Date.now() });
-    return runner;
-  }
-
-  /** Forgets runners that exited, except a live one (it shows until it is replaced). */
-  #pruneExited(): void {
-    for (const [runner] of this.#started)
-      if (runner.state === 'exited' && this.#live.get(runner.spec.pipeline)?.runner !== runner)
-        this.#started.delete(runner);
-  }
-
   /**
    * Every runner this controller supervises — started and not exited, and every live runner (even a
    * dead one, until it is replaced) — with its colour: `live` for the live runner of its pipeline,
    * else the side it was started as. For metrics and status.
    */
   supervisedRunners(): SupervisedRunner[] {
-    const live = new Map(this.#live.all().map((l) => [l.runner, l.artifact]));
-    this.#pruneExited();
-    const out: SupervisedRunner[] = [];
-    for (const [runner, artifact] of live)
-      out.push({
-        pipeline: artifact.pipeline,
-        version: artifact.version,
-        digest: artifact.digest,
-        colour: 'live',
-        runner,
-      });
-    for (const [runner, { role, artifact, at }] of this.#started) {
-      if (live.has(runner)) continue;
-      out.push({
-        pipeline: artifact.pipeline,
-        version: artifact.version,
-        digest: artifact.digest,
-        colour: colourOf(role, at, this.#deployingSince.get(artifact.pipeline)),
-        runner,
-      });
-    }
-    return out;
+    return this.#starter.supervised();
   }
 
   /**
    * Starts a deployment of an artifact (digest or unique prefix) and returns its record at once;
    * `wait(id)` resolves when it ends. Refused before anything starts (`SLIPWAY_DEPLOY_REFUSED`, or
    * `SLIPWAY_INVALID_CONFIG` naming the field) when a deployment of the same pipeline is running,
-   * the state layout changed without a migration, or the config does not fit the artifact's schema.
+   * or the config does not fit the artifact's schema; `SLIPWAY_STATE_MIGRATION_MISSING` when the state
+   * layout changes without a migration from the live one, `SLIPWAY_STATE_IRREVERSIBLE` when the
+   * migration has no `down` and `irreversibleState` is not set (see `plannedStateChange`).
    * Without `config`, the live release's config is carried forward (the `config` event lists what
    * changes); the first release gets the schema's defaults.
    */
@@ -294,13 +225,10 @@ export class Controller extends EventEmitter {
       );
     }
     const previous = release === undefined ? undefined : await this.manifestOf(release.artifact);
-    if (previous !== undefined && previous.stateVersion !== manifest.stateVersion) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `${manifest.name} changes its state layout (stateVersion ${previous.stateVersion} → ${manifest.stateVersion}) and declares no migration: deploying it would read state it does not understand, and rolling back could not undo it. Keep stateVersion, or deploy a new pipeline name.`,
-        { details: { from: previous.stateVersion, to: manifest.stateVersion } },
-      );
-    }
+    const stateChange = plannedStateChange(previous, manifest, {
+      strategy,
+      ...(request.irreversibleState === undefined ? {} : { irreversibleState: request.irreversibleState }),
+    });
     // The config as given is what is kept and carried forward (the new version's own defaults apply to
     // what it leaves out); it is checked against the new artifact's schema before anything starts, and
     // what the runners will see change is listed from the resolved configs of both versions.
@@ -338,6 +266,15 @@ export class Controller extends EventEmitter {
     );
     if (configFrom !== 'request' || changes.length > 0)
       await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
+    // Said before it starts: the state changes layout, and whether a rollback can take it back.
+    if (stateChange !== undefined) {
+      const { from, to, reversible } = stateChange;
+      await this.store.appendEvent(record.id, {
+        step: 'state-migration',
+        kind: 'info',
+        data: { what: 'planned', from, to, reversible },
+      });
+    }
     this.#launch(record);
     return record;
   }
@@ -375,7 +312,7 @@ export class Controller extends EventEmitter {
       live: () => this.#live.get(pipelineName)?.runner,
       liveArtifact: () => this.#live.get(pipelineName)?.artifact,
       startRunner: async (artifact, role, extra = {}, runners = 1) => {
-        const runner = await this.#spawn(
+        const runner = await this.#starter.spawn(
           artifact,
           role,
           configOf(artifact),
@@ -555,6 +492,37 @@ export class Controller extends EventEmitter {
     );
     this.#launch(record);
     return { plan, deployment: record };
+  }
+
+  /**
+   * Stops `pipeline` here for good: its live runner commits its last batch and stops, and its release is
+   * removed, so it no longer reads or writes its datasets (a major it used can then be retired).
+   * Refused with `SLIPWAY_DEPLOY_REFUSED` while a deployment of it runs.
+   */
+  async undeploy(pipeline: string): Promise<Release> {
+    const release = await this.store.getRelease(pipeline, this.environment);
+    if (release === undefined)
+      throw new SlipwayError('SLIPWAY_DEPLOYMENT_NOT_FOUND', `${pipeline} is not deployed in ${this.environment}.`);
+    if (
+      this.#handoff.has(pipeline) ||
+      (await this.store.activeDeployments(this.environment)).some((d) => d.pipeline === pipeline)
+    )
+      throw new SlipwayError(
+        'SLIPWAY_DEPLOY_REFUSED',
+        `A deployment of ${pipeline} is running in ${this.environment}: wait for it (or roll it back), then undeploy.`,
+        { details: { pipeline, environment: this.environment } },
+      );
+    await this.#live.remove(pipeline)?.runner.stop();
+    await this.store.removeRelease(pipeline, this.environment);
+    await this.store.appendPipelineEvent({
+      pipeline,
+      environment: this.environment,
+      kind: 'undeployed',
+      runner: null,
+      message: `${pipeline}@${release.artifact.version} undeployed: stopped after its last commit`,
+      data: { digest: release.artifact.digest },
+    });
+    return release;
   }
 
   /** Resolves with the deployment's final record. */

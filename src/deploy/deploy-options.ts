@@ -57,6 +57,12 @@ export const DeployOptionsSchema = Type.Object(
     gates: Type.Optional(GateConfigSchema),
     canary: Type.Optional(CanaryOptionsSchema),
     batchSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'most records per commit' })),
+    irreversibleState: Type.Optional(
+      Type.Boolean({
+        description:
+          'allow a state migration without a down migration: after it, a rollback to the version before is not possible',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -189,8 +189,24 @@ export type DeploymentEventBody =
   | Ev<'resume-live', 'begin', Empty>
   | Ev<'resume-live', 'end', LiveOffsets & { pauseMs: number | null }>
   | Ev<'runner', 'info', RunnerNote>
+  | Ev<'state-migration', 'info', StateMigrationNote>
   | Ev<StepName, 'error', StepError>
   | Ev<TerminalStatus, 'info', FinishInfo>;
+
+/**
+ * A deployment that changes the state layout: recorded before it starts (`planned`: what will happen,
+ * and whether a rollback can undo it), and when state is taken back on a rollback (`reverse`).
+ */
+export interface StateMigrationNote {
+  what: 'planned' | 'reverse';
+  from: number;
+  to: number;
+  /** Whether the migration declares `down` (a rollback can take state back). */
+  reversible: boolean;
+  /** A reverse migration: partitions and keys taken back. */
+  partitions?: number;
+  keys?: number;
+}
 
 /** Something that happened to a runner while a deployment owned its pipeline (a crash, a restart). */
 export interface RunnerNote {
@@ -225,6 +241,7 @@ export type StepName =
   | 'replay'
   | 'resume-live'
   | 'runner'
+  | 'state-migration'
   | TerminalStatus;
 
 export type DeploymentEvent = DeploymentEventBody & { seq: number; deploymentId: string; at: number };

@@ -79,6 +79,13 @@ export class LiveRunners {
     this.#watch(live);
   }
 
+  /** Forgets the live runner of a pipeline (undeployed): it is no longer watched nor restarted. */
+  remove(pipeline: string): LiveRunner | undefined {
+    const live = this.#map.get(pipeline);
+    this.#map.delete(pipeline);
+    return live;
+  }
+
   #isLive(live: LiveRunner): boolean {
     return this.#map.get(live.pipeline)?.runner === live.runner;
   }

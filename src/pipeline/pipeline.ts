@@ -7,6 +7,7 @@ import { SlipwayError } from '../errors.js';
 import { isToggle, type Toggle } from '../toggles/toggle.js';
 import { resolveConfig } from './config.js';
 import type { Secrets } from './secrets.js';
+import { checkStateMigration, type StateMigration } from './state-migration.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
@@ -70,6 +71,11 @@ export interface PipelineDefinition<I extends Dataset, CS> {
   /** Version of the keyed state's layout. Bump it when the shape of stored state changes. */
   stateVersion?: number;
   /**
+   * How each key's state is carried over from the layout of the version before (`from`), when
+   * `stateVersion` changed; with `down`, how it goes back (a rollback). See {@link StateMigration}.
+   */
+  migrateState?: StateMigration;
+  /**
    * The versions of each input this pipeline reads, by dataset name: `{ orders: '^1.2' }` (it needs
    * producers on 1.2 or later). Default: the input's whole major; a deployment is refused when the
    * producers in the environment write outside the range, or a schema this version cannot read.
@@ -92,6 +98,8 @@ export interface Pipeline<C = Record<string, unknown>> {
   readonly outputs: readonly Dataset[];
   readonly configSchema: JsonSchema | undefined;
   readonly stateVersion: number;
+  /** How state is migrated from the layout before (absent: it is not). */
+  readonly migrateState?: StateMigration;
   /** The declared reader ranges of inputs, by dataset name (see {@link PipelineDefinition.reads}). */
   readonly reads?: Readonly<Record<string, string>>;
   readonly description?: string;
@@ -179,6 +187,10 @@ export function definePipeline<I extends Dataset, CS = undefined>(
   const stateVersion = definition.stateVersion ?? 1;
   if (!Number.isInteger(stateVersion) || stateVersion < 1)
     bad('stateVersion must be a whole number ≥ 1', 'stateVersion');
+  const migrateState =
+    definition.migrateState === undefined
+      ? undefined
+      : checkStateMigration(definition.name, stateVersion, definition.migrateState);
 
   const configSchema = definition.config === undefined ? undefined : toCanonicalSchema(definition.config);
   if (configSchema !== undefined) {
@@ -197,6 +209,7 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     outputs: Object.freeze([...definition.outputs]),
     configSchema,
     stateVersion,
+    ...(migrateState === undefined ? {} : { migrateState }),
     ...(definition.reads === undefined ? {} : { reads: Object.freeze({ ...definition.reads }) }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
     toggles: Object.freeze([...toggles]),

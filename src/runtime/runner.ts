@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
+import type { CommitBatch, Log, LogRecord, PartitionOffset, StateWrite } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource, type ToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
@@ -12,6 +12,13 @@ import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setu
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
+import {
+  activationWrites,
+  applyWrites,
+  type PartitionEntries,
+  reverseWrites,
+  type StateMigrationResult,
+} from './state-migrate.js';
 import { barrierKey, nextBarriers, type ToggleBarrier } from './toggle-barriers.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
@@ -29,6 +36,7 @@ export type {
 } from './runner-types.js';
 export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
 export { shadowTopic, shadowTopics } from './shadow-topics.js';
+export type { StateMigrationResult } from './state-migrate.js';
 
 /** A processed batch, ready to commit. */
 interface PreparedBatch {
@@ -249,9 +257,12 @@ export class Runner extends EventEmitter {
       slot.target = undefined;
     }
     this.#store.clear();
-    for (const p of new Set(this.#slots.map((s) => s.partition))) {
-      this.#store.load(p, options.state?.[p] ?? (await this.log.readState(this.stateNamespace, p)));
-    }
+    const state = new Map<number, PartitionEntries>();
+    for (const p of new Set(this.#slots.map((s) => s.partition)))
+      state.set(p, options.state?.[p] ?? (await this.log.readState(this.stateNamespace, p)));
+    // State of the layout before is migrated here, committed with its mark under this epoch, before any record.
+    for (const [p, entries] of await this.#commitMigration(state, activationWrites(this.pipeline, state).writes))
+      this.#store.load(p, entries);
     if (this.#toggles !== undefined) {
       // Each partition goes on with the toggle version committed for its range; a newer one starts at its next batch.
       for (const slot of this.#slots) {
@@ -427,6 +438,39 @@ export class Runner extends EventEmitter {
     } finally {
       this.#replaying = false;
     }
+  }
+
+  /**
+   * Takes the committed state of its partitions back to layout `version` with the pipeline's
+   * `migrateState.down`, in one commit with the layout marks (partitions already there are left as
+   * they are: running it again is safe). Only while paused (under the epoch it ran with) or in standby
+   * (under `epoch`, or one it fences). Refused with `SLIPWAY_STATE_IRREVERSIBLE` without `down`,
+   * `SLIPWAY_STATE_MIGRATION_MISSING` when `version` is not the layout it migrates from.
+   *
+   * @example
+   * await green.pause()
+   * await green.migrateState(1) // then hand off to the version before at the committed offsets
+   */
+  async migrateState(version: number, options: { epoch?: number } = {}): Promise<StateMigrationResult> {
+    this.#expect('migrate the state of the', 'paused', 'standby', 'fenced');
+    if (this.#state !== 'paused') this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
+    const state = new Map<number, PartitionEntries>();
+    for (const p of new Set(this.#slots.map((s) => s.partition)))
+      state.set(p, await this.log.readState(this.stateNamespace, p));
+    const { writes, result } = reverseWrites(this.pipeline, state, version);
+    for (const [p, entries] of await this.#commitMigration(state, writes)) this.#store.load(p, entries);
+    return result;
+  }
+
+  /** Commits a migration's writes (if any) as one commit under the runner's epoch; returns the state after. */
+  async #commitMigration(
+    state: Map<number, PartitionEntries>,
+    writes: StateWrite[],
+  ): Promise<Map<number, PartitionEntries>> {
+    if (writes.length === 0) return state;
+    const namespace = this.stateNamespace;
+    await this.#commitWithRetry({ owner: this.owner, epoch: this.#epoch, state: { namespace, writes } });
+    return applyWrites(state, writes);
   }
 
   /** A copy of the committed keyed state of one partition. */

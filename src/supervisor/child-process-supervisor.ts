@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type ErrorJSON, errorFromJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { ActivateOptions, ReplayRequest, ReplayResult } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult, StateMigrationResult } from '../runtime/runner.js';
 import type { RunnerCommand, RunnerMessage } from './protocol.js';
 import type {
   HandleState,
@@ -187,6 +187,14 @@ export class RunnerProcess extends EventEmitter implements RunnerHandle {
 
   replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
     return this.#call({ cmd: 'replayDeadLetters', request }) as Promise<ReplayResult>;
+  }
+
+  migrateState(version: number, epoch?: number): Promise<StateMigrationResult> {
+    return this.#call({
+      cmd: 'migrateState',
+      version,
+      ...(epoch === undefined ? {} : { epoch }),
+    }) as Promise<StateMigrationResult>;
   }
 
   /** Stops the runner (finishing its batch) and waits for the process to exit. Idempotent. */

@@ -3,7 +3,13 @@ import { resolve } from 'node:path';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { type ErrorJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset } from '../log/log.js';
-import type { ActivateOptions, ReplayRequest, ReplayResult, RunnerState } from '../runtime/runner.js';
+import type {
+  ActivateOptions,
+  ReplayRequest,
+  ReplayResult,
+  RunnerState,
+  StateMigrationResult,
+} from '../runtime/runner.js';
 import { RunnerSession } from './runner-session.js';
 import type {
   HandleState,
@@ -119,6 +125,10 @@ export class InProcessRunner extends EventEmitter implements RunnerHandle {
 
   replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
     return this.#call(() => this.#session.runner.replayDeadLetters(request));
+  }
+
+  migrateState(version: number, epoch?: number): Promise<StateMigrationResult> {
+    return this.#call(() => this.#session.runner.migrateState(version, epoch === undefined ? {} : { epoch }));
   }
 
   #exit(exit: RunnerExit): void {

@@ -14,7 +14,8 @@ export type RunnerCommand =
   | { id: number; cmd: 'stats' }
   | { id: number; cmd: 'metrics' }
   | { id: number; cmd: 'sample'; inputs: SampleInput[] }
-  | { id: number; cmd: 'replayDeadLetters'; request: ReplayRequest };
+  | { id: number; cmd: 'replayDeadLetters'; request: ReplayRequest }
+  | { id: number; cmd: 'migrateState'; version: number; epoch?: number };
 
 /** Runner → supervisor. */
 export type RunnerMessage =

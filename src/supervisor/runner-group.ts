@@ -3,7 +3,7 @@ import { AggregatorRegistry, type MetricObjectWithValues, type MetricValue, type
 import { type ErrorJSON, errorToJSON, SlipwayError } from '../errors.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import { addReplayResults, emptyReplayResult } from '../runtime/dead-letter-replay.js';
-import type { ActivateOptions, ReplayRequest, ReplayResult } from '../runtime/runner.js';
+import type { ActivateOptions, ReplayRequest, ReplayResult, StateMigrationResult } from '../runtime/runner.js';
 import { mergeRunnerStats } from '../runtime/runner-stats.js';
 import type {
   HandleState,
@@ -295,6 +295,18 @@ export class RunnerGroup extends EventEmitter implements RunnerHandle {
     const { epoch: _epoch, ...rest } = request;
     const results = await Promise.all(this.#members.map((m) => m.replayDeadLetters(rest)));
     return results.reduce(addReplayResults, emptyReplayResult());
+  }
+
+  /** Each member migrates the state of its own partitions, under its own owner (its own epoch). */
+  async migrateState(version: number): Promise<StateMigrationResult> {
+    const results = await Promise.all(this.#members.map((m) => m.migrateState(version)));
+    const [first] = results as [StateMigrationResult];
+    return {
+      from: first.from,
+      to: first.to,
+      partitions: results.reduce((n, r) => n + r.partitions, 0),
+      keys: results.reduce((n, r) => n + r.keys, 0),
+    };
   }
 
   async stop(): Promise<void> {

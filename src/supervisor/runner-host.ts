@@ -50,6 +50,8 @@ async function handle(msg: RunnerCommand): Promise<unknown> {
       return current().sample(msg.inputs);
     case 'replayDeadLetters':
       return current().runner.replayDeadLetters(msg.request);
+    case 'migrateState':
+      return current().runner.migrateState(msg.version, msg.epoch === undefined ? {} : { epoch: msg.epoch });
     case 'stop':
       await session?.close();
       setImmediate(() => process.exit(0));

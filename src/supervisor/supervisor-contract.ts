@@ -242,6 +242,21 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       await runner.stop();
     });
 
+    it('takes state to a layout through the handle (migrateState): done, or refused with its code across the seam', async () => {
+      const { log, spec } = await setup();
+      await produce(log, 0, 30);
+      const runner = await supervisor.start(spec);
+      await runner.activate();
+      await until('30 committed', async () => (await committed(log, 'slipway.sup-counter')) === 30);
+      await runner.pause();
+      // Its own layout: nothing to do. Another one it declares no migration to: refused, code kept.
+      assert.deepEqual(await runner.migrateState(1), { from: 1, to: 1, partitions: 0, keys: 0 });
+      await rejectsWith(runner.migrateState(2), 'SLIPWAY_STATE_MIGRATION_MISSING');
+      await runner.activate();
+      await rejectsWith(runner.migrateState(1), 'SLIPWAY_INVALID_STATE');
+      await runner.stop();
+    });
+
     it('replays dead letters through its batch core while paused or in standby, exactly once by source', async () => {
       const { log, spec } = await setup();
       await produce(log, 0, 100, (i) => i % 10 === 0);

@@ -3,7 +3,14 @@ import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
-import type { ActivateOptions, ReplayRequest, ReplayResult, RunnerMode, RunnerState } from '../runtime/runner.js';
+import type {
+  ActivateOptions,
+  ReplayRequest,
+  ReplayResult,
+  RunnerMode,
+  RunnerState,
+  StateMigrationResult,
+} from '../runtime/runner.js';
 import type { RunnerStats } from '../runtime/runner-stats.js';
 import type { SampleInput, SampleOutput } from '../runtime/sample-run.js';
 
@@ -109,6 +116,12 @@ export interface RunnerHandle extends EventEmitter {
    * (`Runner.replayDeadLetters`): only while paused or in standby; it stays so (activate it after).
    */
   replayDeadLetters(request: ReplayRequest): Promise<ReplayResult>;
+  /**
+   * Takes the committed state of its partitions back to layout `version` with the pipeline's
+   * `migrateState.down` (`Runner.migrateState`): only while paused or in standby (under `epoch`, or one
+   * it fences); it stays so. A rollback runs it on the newer version before handing off to the older.
+   */
+  migrateState(version: number, epoch?: number): Promise<StateMigrationResult>;
   /** Stops the runner (it finishes its batch and commits) and waits for it to be gone. Idempotent. */
   stop(): Promise<void>;
   /** Ends it at once, without a last commit: a crash (tests, chaos). */

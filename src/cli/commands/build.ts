@@ -6,7 +6,7 @@ import { assertVersions } from '../../artifact/version-check.js';
 import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
-import { checkAgainstKnown } from './datasets.js';
+import { checkAgainstKnown } from './datasets-check.js';
 
 interface BuildOptions {
   pipeline?: string;

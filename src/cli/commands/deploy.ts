@@ -95,6 +95,7 @@ interface DeployCliOptions {
   config?: string;
   pipeline?: string;
   allowUntested?: boolean;
+  irreversibleState?: boolean;
   batchSize?: number;
   wait: boolean;
 }
@@ -159,6 +160,10 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
     .option('--batch-size <n>', 'most records per atomic commit', intOption('--batch-size', 1))
     .option('--pipeline <name>', 'which pipeline, when a file exports several')
     .option('--allow-untested', 'skip the release gate (no passing `slipway test` report); local control plane only')
+    .option(
+      '--irreversible-state',
+      'allow a state migration without a down migration (after it, a rollback to the version before is not possible)',
+    )
     .option('--no-wait', 'return once the deployment has started')
     .action(async (ref: string, opts: DeployCliOptions, cmd: Command) => {
       const c = client(opts);
@@ -193,6 +198,7 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
         ...(config === undefined ? {} : { config }),
         ...(opts.batchSize === undefined ? {} : { batchSize: opts.batchSize }),
         ...(opts.allowUntested || built ? { allowUntested: true } : {}),
+        ...(opts.irreversibleState ? { irreversibleState: true } : {}),
       };
       const record = await c.deploy(request);
       ctx.io.err(`deployment ${record.id}: ${record.pipeline}@${record.artifact.version} (${record.options.strategy})`);
@@ -235,5 +241,17 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       const record = await c.scale(pipeline, runners);
       ctx.io.err(`${record.id}: ${pipeline} from ${record.summary.from ?? 1} to ${runners} runners`);
       await follow(ctx, c, record.id);
+    });
+
+  program
+    .command('undeploy')
+    .description(
+      'Stop a pipeline for good in an environment: its live runner commits its last batch and stops, its release is removed (so a dataset major it used can be retired)',
+    )
+    .argument('<pipeline>', 'pipeline name')
+    .option('--control-plane <url>', 'control plane URL (default: the daemon of this project)')
+    .action(async (pipeline: string, opts: { controlPlane?: string }) => {
+      const gone = await client(opts).undeploy(pipeline);
+      ctx.io.out(`undeployed ${gone.pipeline}@${gone.artifact.version} from ${gone.environment}`);
     });
 }

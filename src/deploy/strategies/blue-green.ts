@@ -6,6 +6,7 @@ import { stepError } from '../deployment-steps.js';
 import { type BaselineCounts, diffGate, evaluateGates, type GateVerdict } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
 import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
+import { reverseLayout } from '../state-change.js';
 import type { StrategyContext } from '../strategy-context.js';
 import { deadLetteredBy } from './replay.js';
 
@@ -45,17 +46,67 @@ export async function handoff(
   ctx: StrategyContext,
   from: RunnerHandle | undefined,
   to: RunnerHandle,
+  reverse?: ReverseState,
 ): Promise<Handoff> {
   const started = performance.now();
-  if (from !== undefined) await from.pause().catch(() => undefined);
+  const paused =
+    from === undefined
+      ? false
+      : await from.pause().then(
+          () => true,
+          () => false,
+        );
+  // State of a newer layout is taken back (`down`) on the committed state, before `to` reads it: by
+  // `from` itself once paused (under its own epochs, so nothing of it commits after), else below.
+  let reversed =
+    paused && reverse?.fromIsNewer === true ? await (from as RunnerHandle).migrateState(reverse.version) : undefined;
   // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
   // still runs), no commit of its can land after the offsets are read. A group of runners writes
   // under an owner per runner: each is fenced.
   for (const owner of from?.owners ?? []) if (owner !== ctx.owner) await ctx.log.fence(owner);
   const epoch = await ctx.log.fence(ctx.owner);
+  if (reverse !== undefined && reversed === undefined) {
+    // `from` is gone (or is not the newer version): a runner of the newer one in standby does it under this epoch.
+    const runner = await ctx.startRunner(reverse.newer, 'state-migration');
+    try {
+      reversed = await runner.migrateState(reverse.version, epoch);
+    } finally {
+      await runner.stop();
+    }
+  }
+  if (reversed !== undefined)
+    await ctx.steps.info('state-migration', {
+      what: 'reverse',
+      from: reversed.from,
+      to: reversed.to,
+      reversible: true,
+      partitions: reversed.partitions,
+      keys: reversed.keys,
+    });
   const offsets = await ctx.log.committedOffsets(ctx.group);
   await to.activate({ offsets, epoch, keyRange: null });
   return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10, records: total(offsets) };
+}
+
+/** A state layout to take back at a handoff from a newer version to an older one. */
+export interface ReverseState {
+  /** The older version's layout. */
+  version: number;
+  /** The artifact whose `migrateState.down` takes it back. */
+  newer: ArtifactRef;
+  /** Whether the runner handed from runs `newer` (it then migrates itself once paused). */
+  fromIsNewer: boolean;
+}
+
+/** The reverse migration of a handoff from a runner of `from` to one of `to`, when their layouts differ. */
+export async function reverseState(
+  ctx: StrategyContext,
+  from: ArtifactRef,
+  to: ArtifactRef,
+  runs: ArtifactRef | undefined,
+): Promise<ReverseState | undefined> {
+  const version = reverseLayout(await ctx.manifestOf(from), await ctx.manifestOf(to));
+  return version === undefined ? undefined : { version, newer: from, fromIsNewer: sameArtifact(runs, from) };
 }
 
 /** Shadow run + diff, and the sample diff when live input is too sparse; the gates' verdict on them. */
@@ -246,7 +297,10 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
       const cut = await steps.run(
         'cutover',
         async () => {
-          const result = await handoff(ctx, blue, green);
+          // An older version deployed over a newer layout: blue takes state back before green reads it.
+          const reverse =
+            previous === null ? undefined : await reverseState(ctx, previous, record.artifact, ctx.liveArtifact());
+          const result = await handoff(ctx, blue, green, reverse);
           await ctx.setLive(green, record.artifact);
           return result;
         },
@@ -295,18 +349,27 @@ export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | 
     });
   }
   const failedAt = verdict.failedAt ?? Date.now();
+  // The new version migrated state: the rollback takes it back with `down` (none: it cannot roll back).
+  const reverse = await reverseState(ctx, record.artifact, previous, ctx.liveArtifact());
+  if (reverse !== undefined && (await ctx.manifestOf(record.artifact)).stateMigration?.reversible !== true) {
+    return steps.finish('failed', {
+      reason:
+        'gates failed, and the new version migrated state without a down migration: it stays live (deployed with --irreversible-state)',
+      gates: verdict.gates,
+    });
+  }
   const back = await steps.run('rollback', async () => {
     // Blue as kept warm, or a new one if it died: it starts from the committed offsets either way.
     let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue', {}, ctx.runners());
     const current = ctx.live();
     let result: Handoff;
     try {
-      result = await handoff(ctx, current, warm);
+      result = await handoff(ctx, current, warm, reverse);
     } catch (err) {
       // The warm blue died as it was handed the pipeline (its exit not yet seen above): use a new one.
       if (!isSlipwayError(err, 'SLIPWAY_RUNNER_EXITED')) throw err;
       warm = await ctx.startRunner(previous, 'blue', {}, ctx.runners());
-      result = await handoff(ctx, current, warm);
+      result = await handoff(ctx, current, warm, reverse);
     }
     await ctx.setLive(warm, previous);
     ctx.warm = current === warm ? undefined : current;
