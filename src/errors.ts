@@ -130,6 +130,16 @@ export const ErrorCodes = {
   TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
   /** Thrown when a datastore (PostgreSQL) cannot be reached or drops the connection (retryable). */
   DATASTORE_UNAVAILABLE: 'SLIPWAY_DATASTORE_UNAVAILABLE',
+  /** Thrown when a table or a command names a datastore the environment does not declare (`datastores` in slipway.config.ts); the message lists those it declares. */
+  DATASTORE_NOT_DECLARED: 'SLIPWAY_DATASTORE_NOT_DECLARED',
+  /** Thrown when a table's migration step was changed after it was applied (its checksum differs from the ledger's): add a new step instead. `details.steps` lists them. Nothing was changed. */
+  MIGRATION_EDITED: 'SLIPWAY_MIGRATION_EDITED',
+  /** Thrown when a migration step fails in the database; the table's whole apply was rolled back. `details` names the table, version and statement. */
+  MIGRATION_FAILED: 'SLIPWAY_MIGRATION_FAILED',
+  /** Thrown when `slipway datastores down` would undo a step that has no `down`; nothing was changed. */
+  MIGRATION_IRREVERSIBLE: 'SLIPWAY_MIGRATION_IRREVERSIBLE',
+  /** Thrown when a deployment's new version needs a destructive migration that the live version cannot run with: split it into expand (deploy) and contract (after the old version is retired). Nothing was started. */
+  MIGRATION_BLOCKS_DEPLOY: 'SLIPWAY_MIGRATION_BLOCKS_DEPLOY',
   /** Thrown when a state migration's `up` or `down` threw for a key; `details` name the key and partition. Nothing was committed. */
   STATE_MIGRATION_FAILED: 'SLIPWAY_STATE_MIGRATION_FAILED',
   /** Thrown when a pipeline's stateVersion differs from the state it finds (or the live version's) and it declares no migration from it. */

@@ -65,11 +65,19 @@ export type { RunnerColour, SupervisedRunner } from './deploy/runner-colour.js';
 export type { ReplayPlanView } from './deploy/strategies/replay.js';
 export type { AlertRule, AlertRuleGroup, AlertRuleOptions } from './environment/alert-rules.js';
 export { alertRuleGroups, alertRulesYaml, SLO_ALERTS } from './environment/alert-rules.js';
+export {
+  artifactTables,
+  type DeployMigrationsInput,
+  type DeployMigrationsResult,
+  datastoreDeployHook,
+} from './environment/datastore-deploy-hook.js';
+export { resolveDatastore, tablesOfDatastore } from './environment/datastores.js';
 export type { GrafanaDashboard } from './environment/grafana-dashboard.js';
 export { grafanaDashboard } from './environment/grafana-dashboard.js';
 export type { ObservabilityExport } from './environment/observability-export.js';
 export { exportObservability } from './environment/observability-export.js';
 export type {
+  DatastoreSpec,
   EnvironmentSpec,
   Project,
   ProjectSpec,

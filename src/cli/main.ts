@@ -5,6 +5,7 @@ import { registerBuild } from './commands/build.js';
 import { registerCi } from './commands/ci.js';
 import { registerDaemon } from './commands/daemon.js';
 import { registerDatasets } from './commands/datasets.js';
+import { registerDatastores } from './commands/datastores.js';
 import { registerDemo } from './commands/demo.js';
 import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
@@ -63,6 +64,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerBuild(program, ctx);
   registerArtifacts(program, ctx);
   registerDatasets(program, ctx);
+  registerDatastores(program, ctx);
   registerProduce(program, ctx);
   registerRun(program, ctx);
   registerSample(program, ctx);

@@ -17,6 +17,16 @@ export interface ServedProject {
 }
 
 /**
+ * Runs before a deployment's controller starts green, after the release gate and the readers' check: the
+ * datastores' expand-and-contract migrations (see `datastoreDeployHook`). Throwing refuses the deployment.
+ */
+export type BeforeDeployHook = (input: {
+  environment: string;
+  green: ArtifactRef;
+  blue?: ArtifactRef;
+}) => Promise<unknown>;
+
+/**
  * One control plane for every environment of a project: a controller per environment (each with its
  * own log and runners), one control store and one artifact store. Deployments into an environment get
  * its declared config and policy; promotions move a digest verified upstream, unchanged.
@@ -26,13 +36,17 @@ export class ControlPlane {
   readonly artifacts: ArtifactStore;
   readonly project: ServedProject | undefined;
   readonly #controllers: ReadonlyMap<string, Controller>;
+  readonly #beforeDeploy: BeforeDeployHook | undefined;
 
   constructor(options: {
     store: ControlStore;
     artifacts: ArtifactStore;
     controllers: ReadonlyMap<string, Controller>;
     project?: ServedProject;
+    /** Runs before each deployment starts green (the datastores' migrations); throwing refuses it. */
+    beforeDeploy?: BeforeDeployHook;
   }) {
+    this.#beforeDeploy = options.beforeDeploy;
     this.store = options.store;
     this.artifacts = options.artifacts;
     this.#controllers = options.controllers;
@@ -97,6 +111,7 @@ export class ControlPlane {
       ...(env === undefined ? {} : { allowsUntested: env.allowUntested === true }),
     });
     await this.#checkReaders(controller, artifact);
+    await this.#migrate(controller, artifact);
     const merged =
       env === undefined || this.project === undefined
         ? options
@@ -145,7 +160,9 @@ export class ControlPlane {
       this.project === undefined
         ? {}
         : environmentDeployOptions(this.project.spec, controller.environment, pipeline, {});
-    await this.#checkReaders(controller, await controller.resolveArtifact(digest));
+    const artifact = await controller.resolveArtifact(digest);
+    await this.#checkReaders(controller, artifact);
+    await this.#migrate(controller, artifact);
     try {
       return await controller.deploy(digest, { ...options, promotion });
     } catch (err) {
@@ -232,6 +249,20 @@ export class ControlPlane {
       environment: controller.environment,
       manifest: { ...(await controller.manifestOf(artifact)) },
       manifestOf: (a) => controller.manifestOf(a),
+    });
+  }
+
+  /**
+   * The deployment's migrations, before green starts (kept apart from the deploy flow): the hook is told the
+   * live release's artifact as blue. A refusal (`SLIPWAY_MIGRATION_BLOCKS_DEPLOY`) starts nothing.
+   */
+  async #migrate(controller: Controller, green: ArtifactRef): Promise<void> {
+    if (this.#beforeDeploy === undefined) return;
+    const live = await this.store.getRelease(green.pipeline, controller.environment);
+    await this.#beforeDeploy({
+      environment: controller.environment,
+      green,
+      ...(live === undefined || live.artifact.digest === green.digest ? {} : { blue: live.artifact }),
     });
   }
 

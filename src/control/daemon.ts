@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { serve } from '@hono/node-server';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
+import { artifactTables, datastoreDeployHook } from '../environment/datastore-deploy-hook.js';
 import { environmentSecrets } from '../environment/promotion.js';
 import { environmentsInOrder, resolveEnvironment } from '../environment/resolve.js';
 import { SlipwayError } from '../errors.js';
@@ -124,7 +125,18 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       );
     }
   }
-  const plane = new ControlPlane({ store, artifacts, controllers, ...(project === undefined ? {} : { project }) });
+  const plane = new ControlPlane({
+    store,
+    artifacts,
+    controllers,
+    ...(project === undefined
+      ? {}
+      : {
+          project,
+          // Datastores' migrations, expand-and-contract, before a deployment starts green.
+          beforeDeploy: datastoreDeployHook({ project, tablesOf: (a) => artifactTables(artifacts, a) }),
+        }),
+  });
   const controller = plane.controllers[0] as Controller;
   let finish: () => void = () => {};
   const closed = new Promise<void>((r) => {

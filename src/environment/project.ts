@@ -44,6 +44,29 @@ export const EnvironmentLogSchema = Type.Union([
   ),
 ]);
 
+/**
+ * A datastore of an environment: a PostgreSQL database and the schema its tables live in (two environments on
+ * one database use two schemas, as two environments on one log use two topic prefixes). The password is a
+ * secret reference, resolved where it is used (the CLI, a runner), never stored.
+ */
+export const DatastoreSpecSchema = Type.Object(
+  {
+    kind: Type.Literal('postgres'),
+    host: Type.String({ minLength: 1 }),
+    /** Default 5432. */
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+    database: Type.String({ minLength: 1 }),
+    user: Type.String({ minLength: 1 }),
+    /** The schema of this environment's tables (default `public`). */
+    schema: Type.Optional(Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$' })),
+    password: Type.Optional(SecretRefSchema),
+    /** Connect with TLS, verified against the system CAs. */
+    ssl: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type DatastoreSpec = Static<typeof DatastoreSpecSchema>;
+
 /** Service levels of a pipeline: the defaults of its bake gates, and what alert rules watch. */
 export const SloSchema = Type.Object(
   {
@@ -105,6 +128,8 @@ export const EnvironmentSchema = Type.Object(
     /** Prefix of every topic, group and owner of this environment on its log (e.g. `staging.`). */
     topicPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
     pipelines: Type.Optional(Type.Record(Type.String({ minLength: 1 }), PipelineInEnvironmentSchema)),
+    /** The databases its tables live in, by name (`main` is the default of a table). */
+    datastores: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$' }), DatastoreSpecSchema)),
     policy: Type.Optional(PolicySchema),
     promotion: Type.Optional(PromotionSchema),
     /** Deploys of artifacts without a passing test report are accepted (`--allow-untested`): laptops only. */
@@ -195,6 +220,19 @@ export function checkProject(spec: unknown): ProjectSpec {
       throw invalid(`environments.${name}.topicPrefix`, `must differ from ${other}'s: both run on the same log`);
     where.set(key, name);
   }
+  // Two environments in the same database need different schemas, or they would share tables and ledgers.
+  const schemas = new Map<string, string>();
+  for (const [name, env] of Object.entries(project.environments))
+    for (const [store, d] of Object.entries(env.datastores ?? {})) {
+      const key = `${d.host}:${d.port ?? 5432}/${d.database}/${d.schema ?? 'public'}`;
+      const other = schemas.get(key);
+      if (other !== undefined && !other.startsWith(`${name}.`))
+        throw invalid(
+          `environments.${name}.datastores.${store}.schema`,
+          `must differ from ${other}'s: both are in the same database`,
+        );
+      schemas.set(key, `${name}.datastores.${store}`);
+    }
   return Object.freeze(project);
 }
 

@@ -247,6 +247,24 @@ function workspaceSpec(base: EnvironmentSpec, record: WorkspaceRecord): Environm
     ...rest,
     log: base.log.engine === 'embedded' ? { engine: 'embedded', path: record.logPath ?? '' } : base.log,
     topicPrefix: record.topicPrefix,
+    // Its own schema in each of the base's databases (as its own topic prefix on the base's log): a workspace never
+    // migrates or writes the base's tables.
+    ...(base.datastores === undefined
+      ? {}
+      : {
+          datastores: Object.fromEntries(
+            Object.entries(base.datastores).map(([n, d]) => [
+              n,
+              {
+                ...d,
+                schema: `${d.schema ?? 'public'}_${record.topicPrefix}`
+                  .toLowerCase()
+                  .replace(/[^a-z0-9_]/g, '_')
+                  .slice(0, 63),
+              },
+            ]),
+          ),
+        }),
     // A developer's own space: builds need no test report to run there.
     allowUntested: true,
   };

@@ -3,6 +3,7 @@ import { resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { importBundle } from '../artifact/import-bundle.js';
 import { type Dataset, isDataset } from '../dataset/dataset.js';
+import { isTable, type Table } from '../datastore/table.js';
 import { isProject, type Project } from '../environment/project.js';
 import { SlipwayError } from '../errors.js';
 import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
@@ -12,6 +13,8 @@ export interface LoadedModule {
   path: string;
   datasets: Dataset[];
   pipelines: Pipeline[];
+  /** The tables it exports (made with `defineTable`), by name. */
+  tables: Table[];
   /** The project (environments as code) it exports with `defineProject`, if any. */
   project?: Project;
 }
@@ -61,7 +64,25 @@ export async function loadModule(file: string): Promise<LoadedModule> {
     );
   }
   const project = projects[0];
-  return { path, datasets: [...datasets.values()], pipelines, ...(project === undefined ? {} : { project }) };
+  const tables = new Map<string, Table>();
+  for (const value of Object.values(exported)) {
+    if (!isTable(value)) continue;
+    const other = tables.get(value.name);
+    if (other !== undefined && other !== value)
+      throw new SlipwayError(
+        'SLIPWAY_INVALID_DEFINITION',
+        `${file} exports two tables named '${value.name}'; export each table once.`,
+        { details: { path, table: value.name } },
+      );
+    tables.set(value.name, value);
+  }
+  return {
+    path,
+    datasets: [...datasets.values()],
+    pipelines,
+    tables: [...tables.values()],
+    ...(project === undefined ? {} : { project }),
+  };
 }
 
 /** The project file: the one named, or the first default found in the working directory. */

@@ -112,7 +112,7 @@ async function loadProject(
   const datasets = new Map<string, Dataset>();
   for (const v of values) if (isDataset(v)) datasets.set(v.topic, v);
   for (const p of pipelines) for (const d of [...p.inputs, ...p.outputs]) datasets.set(d.topic, d);
-  const module: LoadedModule = { path, datasets: [...datasets.values()], pipelines };
+  const module: LoadedModule = { path, datasets: [...datasets.values()], pipelines, tables: [] };
   const maskings = new Map<string, Masking>();
   for (const [exportName, value] of Object.entries(exported)) if (isMasking(value)) maskings.set(exportName, value);
   return { dataset: pickDataset(module, name), maskings };
