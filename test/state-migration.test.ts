@@ -4,14 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
-import {
-  ArtifactStore,
-  buildArtifact,
-  type Controller,
-  isSlipwayError,
-  type Log,
-  SOURCE_HEADER,
-} from 'slipway';
+import { ArtifactStore, buildArtifact, type Controller, isSlipwayError, type Log, SOURCE_HEADER } from 'slipway';
 import { orders } from '../examples/orders/datasets.js';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { type LogConfig, openLog } from '../src/log/open-log.js';
