@@ -152,6 +152,7 @@ export type {
   RunnerMode,
   RunnerOptions,
   RunnerState,
+  StateMigrationResult,
 } from './runtime/runner.js';
 export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
 export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';

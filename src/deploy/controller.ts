@@ -5,15 +5,14 @@ import type { PipelineDescription } from '../artifact/manifest.js';
 import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
-import { resolveConfig } from '../pipeline/config.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
 import type { RunnerSupervisor } from '../supervisor/supervisor.js';
-import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
-import type { ArtifactRef, ConfigChange, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import { planDeploy } from './deploy-plan.js';
+import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
@@ -21,7 +20,6 @@ import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
-import { plannedStateChange } from './state-change.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -207,51 +205,20 @@ export class Controller extends EventEmitter {
     ref: string,
     request: DeployRequestOptions & Pick<DeployOptions, 'untested' | 'promotion'> = {},
   ): Promise<DeploymentRecord> {
-    const strategy = request.strategy ?? 'blue-green';
-    if (strategy === 'canary') canarySteps(request.canary?.steps);
+    // Canary steps are checked before the artifact is looked up (as they always were).
+    if (request.strategy === 'canary') canarySteps(request.canary?.steps);
     const artifact = await this.resolveArtifact(ref);
     const manifest = await this.manifestOf(artifact);
     const release = await this.store.getRelease(artifact.pipeline, this.environment);
-    if (strategy === 'canary' && (release?.runners ?? 1) > 1) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `${artifact.pipeline} runs as ${release?.runners} runners; a canary splits keys between one blue and one green runner. Scale it to 1 (slipway scale ${artifact.pipeline} 1), or deploy with blue-green (green starts as ${release?.runners} runners).`,
-      );
-    }
-    if (release === undefined && strategy === 'canary') {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `${artifact.pipeline} has no live version in ${this.environment} to split keys with: deploy its first version with blue-green (the default) or recreate, then canary the next ones.`,
-      );
-    }
     const previous = release === undefined ? undefined : await this.manifestOf(release.artifact);
-    const stateChange = plannedStateChange(previous, manifest, {
-      strategy,
-      ...(request.irreversibleState === undefined ? {} : { irreversibleState: request.irreversibleState }),
+    const { options, configFrom, changes, stateChange } = planDeploy({
+      environment: this.environment,
+      manifest,
+      release,
+      previous,
+      request,
     });
-    // The config as given is what is kept and carried forward (the new version's own defaults apply to
-    // what it leaves out); it is checked against the new artifact's schema before anything starts, and
-    // what the runners will see change is listed from the resolved configs of both versions.
-    const configFrom = request.config !== undefined ? 'request' : release !== undefined ? 'live' : 'defaults';
-    const config = request.config !== undefined ? request.config : release?.config;
-    const resolved = resolveConfig(manifest.configSchema, manifest.name, config);
-    let changes: ConfigChange[] = [];
-    if (release !== undefined && previous !== undefined) {
-      let before: unknown;
-      try {
-        before = resolveConfig(previous.configSchema, previous.name, release.config);
-      } catch {
-        before = release.config;
-      }
-      changes = configChanges(before, resolved);
-    }
-    const options: DeployOptions = {
-      ...request,
-      strategy,
-      ...(config === undefined ? {} : { config }),
-      configFrom,
-      ...(release === undefined ? {} : { previousConfig: release.config }),
-    };
+    const strategy = options.strategy;
     const { record } = await this.store.createDeployment(
       {
         id: newId(),
