@@ -9,6 +9,7 @@ import type { ProjectSpec } from '../environment/project.js';
 import { environmentDeployOptions, planPromotion, refused, verification } from '../environment/promotion.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { checkReleaseGate } from './release-gate.js';
+import { recheckVersions } from './version-recheck.js';
 
 /** The project a control plane serves: its environments as code, and the folder they are relative to. */
 export interface ServedProject {
@@ -93,6 +94,8 @@ export class ControlPlane {
   /**
    * Deploys an artifact into an environment, through its release gate (untested deploys only where the
    * environment allows them), with the environment's declared config and policy where the request is silent.
+   * An artifact new to the control plane has its versions re-checked first (`recheckVersions`: refused with
+   * `SLIPWAY_VERSION_NOT_BUMPED` or `SLIPWAY_WRONG_BUMP` and the report).
    */
   async deploy(
     environment: string | undefined,
@@ -102,15 +105,20 @@ export class ControlPlane {
     const controller = this.controller(environment);
     const env = this.#spec(controller.environment);
     const { allowUntested, ...options } = request;
-    const artifact = await controller.resolveArtifact(ref);
+    // Every check before the artifact is recorded (which registers its dataset versions and names its
+    // pipeline version): a refused artifact leaves no trace that would refuse the next, fixed build.
+    const entry = await this.artifacts.verify(ref);
+    const candidate = { digest: entry.digest, pipeline: entry.manifest.name, version: entry.manifest.version };
+    await recheckVersions({ store: this.store, manifest: entry.manifest });
     const gate = await checkReleaseGate({
       store: this.store,
       environment: controller.environment,
-      artifact,
+      artifact: candidate,
       ...(allowUntested === undefined ? {} : { allowUntested }),
       ...(env === undefined ? {} : { allowsUntested: env.allowUntested === true }),
     });
-    await this.#checkReaders(controller, artifact);
+    await this.#checkReaders(controller, candidate);
+    const artifact = await controller.resolveArtifact(entry.digest);
     await this.#migrate(controller, artifact);
     const merged =
       env === undefined || this.project === undefined

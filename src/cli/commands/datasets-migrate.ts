@@ -86,6 +86,7 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
             if ((await log.describeTopic(d.topic)) === undefined)
               await log.createTopic(d.topic, { partitions: d.partitions });
           const progress = await showProgress(ctx, log, input, output.topic, `slipway.${m.name}`);
+          progress.start();
           const result = await runPipeline({ pipeline: loaded.pipeline, log, until: 'caught-up' }).catch(
             async (err: unknown) => {
               await progress.stop();
@@ -114,6 +115,7 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
             ...(opts.allowUntested ? { allowUntested: true } : {}),
           });
           ctx.io.err(`deploying the bridge: ${deployment.id}`);
+          progress.start();
           await follow(ctx, client, deployment.id);
         } catch (err) {
           await progress.stop();
@@ -127,8 +129,9 @@ export function registerDatasetsMigrate(datasets: Command, ctx: CliContext): voi
 }
 
 /**
- * Prints the bridge's progress (`watchBridgeProgress`) on stderr as it comes: the history copied of its
- * total, per partition, then `live`. `done` resolves after `live`; `stop()` ends it early.
+ * Prints the bridge's progress (`watchBridgeProgress`) on stderr as it comes, from `start()`: the history
+ * copied of its total, per partition, then `live`. The history is fixed when called (before the bridge
+ * runs). `done` resolves after `live`; `stop()` ends it early.
  */
 async function showProgress(
   ctx: CliContext,
@@ -136,7 +139,7 @@ async function showProgress(
   input: { topic: string; partitions: number },
   to: string,
   group: string,
-): Promise<{ done: Promise<void>; stop(): Promise<void> }> {
+): Promise<{ start(): void; done: Promise<void>; stop(): Promise<void> }> {
   const abort = new AbortController();
   const events = watchBridgeProgress({
     log,
@@ -158,14 +161,25 @@ async function showProgress(
       `history ${input.topic} → ${to}: ${e.copied}/${e.total} records (${pct}%)  ${e.partitions.map((p) => `p${p.partition} ${p.copied}/${p.total}`).join(' ')}`,
     );
   };
-  if (!first.done) print(first.value);
+  let started: () => void = () => {};
+  const go = new Promise<void>((r) => {
+    started = r;
+  });
   const done = (async () => {
-    for await (const e of { [Symbol.asyncIterator]: () => events }) print(e);
+    await go;
+    if (first.done || abort.signal.aborted) return;
+    print(first.value);
+    for await (const e of { [Symbol.asyncIterator]: () => events }) {
+      if (abort.signal.aborted) break;
+      print(e);
+    }
   })();
   return {
+    start: started,
     done,
     stop: async () => {
       abort.abort();
+      started();
       await done.catch(() => {});
     },
   };
