@@ -24,6 +24,7 @@ import { registerTopics } from './commands/topics.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { createContext } from './context.js';
 import { type Io, processIo, reportError } from './io.js';
+import { addKafkaSecurityOptions } from './kafka-security-options.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -58,6 +59,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  addKafkaSecurityOptions(program);
   if (isDlqCommand(argv)) program.enablePositionalOptions();
   const ctx = createContext(program, io, interrupt.signal);
   registerBuild(program, ctx);
