@@ -57,6 +57,7 @@ import {
 } from '@platformatic/kafka';
 import { SlipwayError } from '../../errors.js';
 import {
+  AUTHORIZATION_ERRORS,
   COORDINATOR_ERRORS,
   hasKafkaError,
   isAuthenticationFailure,
@@ -229,6 +230,8 @@ export class KafkaClient {
         if (err instanceof SlipwayError) throw err;
         // A refused login or certificate does not get better by retrying.
         if (isAuthenticationFailure(err)) throw authenticationFailed(this.brokers, this.#security, err);
+        // A missing ACL: named here, where `what` says which topic, group or id was asked for.
+        if (hasKafkaError(err, Object.keys(AUTHORIZATION_ERRORS))) throw toSlipwayError(err, what, this.brokers);
         if (!isRetriable(err)) throw err;
         if (hasKafkaError(err, STALE_METADATA_ERRORS)) this.#topics.clear();
         if (hasKafkaError(err, COORDINATOR_ERRORS)) this.#coordinators.clear();

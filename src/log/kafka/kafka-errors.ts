@@ -85,6 +85,30 @@ export const AUTHORIZATION_ERRORS = {
   CLUSTER_AUTHORIZATION_FAILED: 'cluster',
 } as const;
 
+/**
+ * The names (topics, groups, transactional ids) that carry an error code in a library error's response: the
+ * resources a request was refused on.
+ */
+export function deniedResources(err: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown, name: string | undefined, depth: number): void => {
+    if (typeof node !== 'object' || node === null || depth > 8) return;
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item, name, depth + 1);
+      return;
+    }
+    const o = node as Record<string, unknown>;
+    const own = ['name', 'topic', 'groupId', 'transactionalId', 'resourceName']
+      .map((k) => o[k])
+      .find((v) => typeof v === 'string');
+    const here = typeof own === 'string' ? own : name;
+    if (typeof o.errorCode === 'number' && o.errorCode !== 0 && here !== undefined) found.add(here);
+    for (const [k, v] of Object.entries(o)) if (k !== 'cause' && typeof v === 'object') walk(v, here, depth + 1);
+  };
+  for (const leaf of [err, ...leaves(err)]) walk((leaf as { response?: unknown }).response, undefined, 0);
+  return [...found].sort();
+}
+
 /** True when trying again may help: network trouble, or only Kafka errors Kafka itself calls retriable. */
 export function isRetriable(err: unknown): boolean {
   if (isSlipwayError(err)) return err.retryable;
@@ -118,10 +142,12 @@ export function toSlipwayError(err: unknown, what: string, brokers: ReadonlyArra
   const denied = ids.find((id) => id in AUTHORIZATION_ERRORS);
   if (denied !== undefined) {
     const resourceType = AUTHORIZATION_ERRORS[denied as keyof typeof AUTHORIZATION_ERRORS];
+    const resources = deniedResources(err);
+    const named = resources.length > 0 ? ` '${resources.join("', '")}'` : '';
     return new SlipwayError(
       'SLIPWAY_KAFKA_NOT_AUTHORIZED',
-      `Kafka denied ${what}: the principal has no ACL for it on a ${resourceType} resource (${denied}). Grant what \`slipway kafka acls --env <env>\` lists for this pipeline, then try again.`,
-      { cause: err, details: { kafkaErrors: ids, resourceType, operation: what, brokers: [...brokers] } },
+      `Kafka denied ${what}: the principal has no ACL for it on the ${resourceType}${named} (${denied}). Grant what \`slipway kafka acls --env <env>\` lists for this pipeline, then try again.`,
+      { cause: err, details: { kafkaErrors: ids, resourceType, resources, operation: what, brokers: [...brokers] } },
     );
   }
   if (isRetriable(err)) {
