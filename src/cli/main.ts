@@ -10,6 +10,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerEnv } from './commands/env.js';
 import { registerInit } from './commands/init.js';
+import { registerKafka } from './commands/kafka.js';
 import { registerObservability } from './commands/observability.js';
 import { registerProduce } from './commands/produce.js';
 import { registerPromote } from './commands/promote.js';
@@ -83,6 +84,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerSecrets(program, ctx);
   registerInit(program, ctx);
   registerCi(program, ctx);
+  registerKafka(program, ctx);
   registerToggle(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.

@@ -4,6 +4,7 @@
  * names them (transactional ids: kafka-owner-sessions.ts; state topics: kafka-state.ts). Printed by
  * `slipway kafka acls --env <env>` as kafka-acls.sh commands and as a list; created by tests with the Admin API.
  */
+import { transactionalIdOf } from './kafka-owner-sessions.js';
 import { stateTopicName } from './kafka-state.js';
 
 export type AclResourceType = 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID' | 'CLUSTER';
@@ -83,13 +84,13 @@ export function kafkaAcls(options: KafkaAclOptions): KafkaAcl[] {
     add(
       'TRANSACTIONAL_ID',
       'PREFIXED',
-      transactionalId(txPrefix, owner),
+      transactionalIdOf(txPrefix, owner),
       ['WRITE', 'DESCRIBE'],
       `transactions of ${p.name}`,
     );
     // An older Slipway named the id `<prefix>-<owner>`; taking the owner over looks for (and fences) it.
     const legacy = `${txPrefix.endsWith('-') ? txPrefix : `${txPrefix}-`}${owner}`;
-    if (legacy !== transactionalId(txPrefix, owner))
+    if (legacy !== transactionalIdOf(txPrefix, owner))
       add(
         'TRANSACTIONAL_ID',
         'PREFIXED',
@@ -124,11 +125,6 @@ export function kafkaAcls(options: KafkaAclOptions): KafkaAcl[] {
       );
   }
   return out;
-}
-
-function transactionalId(prefix: string, owner: string): string {
-  const base = prefix.endsWith('-') ? prefix.slice(0, -1) : prefix;
-  return owner.startsWith(`${base}.`) ? owner : `${base}-${owner}`;
 }
 
 /** kafka-acls.sh commands that create `acls` (one per binding and operation list). */
