@@ -32,6 +32,13 @@ export interface DatasetDefinition<S> {
   /** Partitions of the physical topic (default 4). */
   partitions?: number;
   /**
+   * An existing topic that holds this dataset (e.g. `'web.clicks'`, written by other producers), instead of
+   * `<name>.v<major>`. Slipway never creates or changes it: it checks that it exists with the declared
+   * partitions (and retention, when declared) and refuses to run otherwise (`SLIPWAY_TOPIC_NOT_FOUND`,
+   * `SLIPWAY_TOPIC_MISMATCH`). Its dead-letter topic `<topic>.dlq` is Slipway's, created as usual.
+   */
+  topic?: string;
+  /**
    * How long the topic keeps records: ms, or text like `'7d'`, `'12h'`, `'30m'`, or `'forever'`. Slipway creates
    * the topic with it and reports a topic whose retention differs (`slipway topics plan`). Default: not declared
    * (the engine's default; not compared).
@@ -68,8 +75,10 @@ export interface Dataset<T = unknown> {
   readonly name: string;
   readonly version: string;
   readonly major: number;
-  /** Physical topic: `<name>.v<major>`. */
+  /** Physical topic: `<name>.v<major>`, or the existing topic the definition names. */
   readonly topic: string;
+  /** True when the definition names an existing topic (`topic`): Slipway never creates or changes it. */
+  readonly existingTopic?: true;
   readonly key: string;
   readonly partitions: number;
   /** Declared retention in ms (-1: forever); undefined when not declared. */
@@ -150,6 +159,16 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
   }
   if (definition.downcast !== undefined && (upcast === undefined || typeof definition.downcast !== 'function'))
     bad('downcast needs an upcast (it maps back to upcast.from) and must be a function', 'downcast');
+  if (
+    definition.topic !== undefined &&
+    (typeof definition.topic !== 'string' ||
+      !/^[A-Za-z0-9._-]{1,249}$/.test(definition.topic) ||
+      definition.topic.startsWith('__'))
+  )
+    bad(
+      `topic ${JSON.stringify(definition.topic)} is not a topic name: use 1-249 letters, digits, '.', '_' or '-', not starting with '__'`,
+      'topic',
+    );
   const schema = toCanonicalSchema(definition.schema);
   let validate: ValidateFunction;
   try {
@@ -184,7 +203,8 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     name: definition.name,
     version: definition.version,
     major,
-    topic: `${definition.name}.v${major}`,
+    topic: definition.topic ?? `${definition.name}.v${major}`,
+    ...(definition.topic === undefined ? {} : { existingTopic: true as const }),
     key,
     partitions,
     ...(retentionMs === undefined ? {} : { retentionMs }),
