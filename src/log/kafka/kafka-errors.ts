@@ -85,6 +85,9 @@ export const AUTHORIZATION_ERRORS = {
   CLUSTER_AUTHORIZATION_FAILED: 'cluster',
 } as const;
 
+/** Kafka's numeric codes of TOPIC_, GROUP_, CLUSTER_ and TRANSACTIONAL_ID_AUTHORIZATION_FAILED. */
+const AUTHORIZATION_CODES = new Set([29, 30, 31, 53]);
+
 /**
  * The names (topics, groups, transactional ids) that carry an error code in a library error's response: the
  * resources a request was refused on.
@@ -102,7 +105,12 @@ export function deniedResources(err: unknown): string[] {
       .map((k) => o[k])
       .find((v) => typeof v === 'string');
     const here = typeof own === 'string' ? own : name;
-    if (typeof o.errorCode === 'number' && o.errorCode !== 0 && here !== undefined) found.add(here);
+    // `errorCode`, or a request's own spelling of it (AddPartitionsToTxn: `partitionErrorCode`).
+    // Only authorization codes: the other resources of a refused request answer OPERATION_NOT_ATTEMPTED.
+    const failed = Object.entries(o).some(
+      ([k, v]) => /(^e|E)rrorCode$/.test(k) && typeof v === 'number' && AUTHORIZATION_CODES.has(v),
+    );
+    if (failed && here !== undefined) found.add(here);
     for (const [k, v] of Object.entries(o)) if (k !== 'cause' && typeof v === 'object') walk(v, here, depth + 1);
   };
   for (const leaf of [err, ...leaves(err)]) walk((leaf as { response?: unknown }).response, undefined, 0);
