@@ -14,62 +14,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Fail, fail, HOST, rmQuiet, say, sleep } from './kafka/common.mjs';
+import { HELP } from './kafka/help.mjs';
 import { ensureJars, POM } from './kafka/jars.mjs';
 import { choosePorts } from './kafka/ports.mjs';
 import { probe } from './kafka/probe.mjs';
+import {
+  prepareSecured,
+  securedFormatArgs,
+  securedLines,
+  securedListeners,
+  securedPortOpen,
+  securedProperties,
+  securedState,
+  securedWanted,
+} from './kafka/secured.mjs';
 import { stateDir as chosenStateDir } from './kafka/state.mjs';
 
 const SCRIPT_DIR = path.dirname(fileURLToPath(import.meta.url));
 const LOG4J2 = path.join(SCRIPT_DIR, 'kafka', 'log4j2.xml');
 const DATA_PREFIX = 'slipway-kafka-data-';
-
-const HELP = `Usage: node scripts/kafka-broker.mjs <start|stop|status|--help>
-
-Runs a real single-node Apache Kafka broker (KRaft mode, broker and controller in one JVM)
-for tests, from the Maven Central jars in scripts/kafka/pom.xml. Needs Java 17+ and Maven.
-
-Commands
-  start   Fetch the jars into the cache if missing (mvn dependency:copy-dependencies; a marker
-          file is written when complete, so an interrupted download is redone), create a fresh
-          data dir in the state folder, write server.properties, format storage, start the broker detached,
-          and wait until it answers ApiVersions and Metadata requests on its port. On success
-          prints exactly one line on stdout:  KAFKA_BROKERS=127.0.0.1:<port>
-          Progress goes to stderr. If a broker from the state file is already running and
-          healthy, it says so and prints the same line (idempotent). If the broker dies or the
-          timeout passes, prints the tail of the broker log, stops it, and exits 1.
-  status  Exit 0 and print KAFKA_BROKERS=... if the recorded broker is running and healthy,
-          else exit 1.
-  stop    Stop the recorded broker (SIGTERM, wait up to 15 s, then SIGKILL), delete its
-          data dir and the state files. Exit 0 also when no broker is running.
-
-npm test stops what it starts: with KAFKA_BROKERS unset and no broker of this checkout running,
-the first test that needs Kafka starts one in a state folder of the run's own
-(<state folder>-run-<pid>), and the run stops it when it ends, also when tests fail or it is
-interrupted (scripts/kafka/run-broker.mjs). A broker from "start" is used by npm test and kept.
-
-Ports
-  KAFKA_PORT unset: use 9092 (client) and 9093 (controller) if both are free; if either is
-  busy, use two free ports chosen by the OS instead. KAFKA_PORT set: use exactly that port
-  and KAFKA_CONTROLLER_PORT (default KAFKA_PORT+1); if either is busy, fail. Either way,
-  read the address from the KAFKA_BROKERS line (or the state file), do not assume 9092.
-
-Environment
-  SLIPWAY_KAFKA_CACHE    jar folder (default: \${XDG_CACHE_HOME:-~/.cache}/slipway/kafka-<version>)
-  SLIPWAY_KAFKA_STATE    state folder: state.json, broker.pid, broker.log, server.properties and
-                         the broker's data (default: $TMPDIR/slipway-kafka-<checkout>-<hash of its
-                         path>: one per checkout, so checkouts neither share nor stop each
-                         other's broker; a broker started by an older version of this script
-                         is in /tmp/slipway-kafka: SLIPWAY_KAFKA_STATE=/tmp/slipway-kafka stop)
-  SLIPWAY_KAFKA_TIMEOUT  seconds to wait for the broker to become healthy (default: 90)
-  SLIPWAY_KAFKA_HEAP     JVM heap flags (default: "-Xmx512m -Xms512m")
-  SLIPWAY_KAFKA_JAVA_OPTS  extra JVM flags for the broker
-  KAFKA_PORT, KAFKA_CONTROLLER_PORT   see Ports
-  JAVA_HOME              java is taken from $JAVA_HOME/bin/java when set, else from PATH
-  MVN                    Maven command (default: mvn)
-
-state.json: {"pid", "brokers", "port", "controllerPort", "logDir", "logFile", "stateDir",
-             "jarDir", "clusterId", "version", "startedAt"}
-`;
 
 function kafkaVersion() {
   const pom = fs.readFileSync(POM, 'utf8');
@@ -151,6 +114,7 @@ function removeDataDir(dir) {
 
 function cleanupState(p, state) {
   removeDataDir(state?.logDir);
+  if (state?.secured?.dir && path.basename(state.secured.dir) === 'tls') rmQuiet(state.secured.dir);
   for (const f of [p.stateFile, p.pidFile, p.propsFile]) rmQuiet(f);
 }
 
@@ -210,16 +174,17 @@ function timeoutSeconds() {
   return n;
 }
 
-function serverProperties({ port, controllerPort, logDir }) {
+function serverProperties({ port, controllerPort, logDir, secured }) {
+  const l = securedListeners(port, controllerPort, secured);
   return `# Written by scripts/kafka-broker.mjs: single-node KRaft broker for tests.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@${HOST}:${controllerPort}
-listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}
-advertised.listeners=PLAINTEXT://${HOST}:${port}
+listeners=${l.listeners}
+advertised.listeners=${l.advertised}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=${l.map}
 log.dirs=${logDir}
 
 # One node: every internal topic gets replication factor 1 (transactions need these).
@@ -242,7 +207,7 @@ num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
 log.retention.check.interval.ms=300000
-`;
+${secured === null ? '' : securedProperties(secured)}`;
 }
 
 async function cmdStart() {
@@ -254,9 +219,13 @@ async function cmdStart() {
       if (isOurBroker(old.pid, old)) {
         say(`broker pid ${old.pid} from ${p.stateFile} is running; checking it`);
         const ok = await waitHealthy(old, timeoutMs, null);
+        if (ok && securedWanted() && old.secured === undefined)
+          fail(
+            `the running broker (pid ${old.pid}) has no SASL_SSL listener; stop it first ("node scripts/kafka-broker.mjs stop") to start one with SLIPWAY_KAFKA_SECURED=1.`,
+          );
         if (ok) {
           say(`already running and healthy: ${old.brokers} (pid ${old.pid})`);
-          process.stdout.write(`KAFKA_BROKERS=${old.brokers}\n`);
+          process.stdout.write(`KAFKA_BROKERS=${old.brokers}\n${securedLines(old)}`);
           return 0;
         }
         fail(
@@ -273,7 +242,9 @@ async function cmdStart() {
     const { port, controllerPort } = await choosePorts();
     // The data lives in the state folder too: one checkout's broker, one folder to look at or remove.
     const logDir = fs.mkdtempSync(path.join(p.stateDir, DATA_PREFIX));
-    fs.writeFileSync(p.propsFile, serverProperties({ port, controllerPort, logDir }));
+    const secured = securedWanted() ? await prepareSecured(p.stateDir, [port, controllerPort]) : null;
+    if (secured !== null) say(`SASL_SSL listener on ${secured.brokers}; certificates in ${secured.dir}`);
+    fs.writeFileSync(p.propsFile, serverProperties({ port, controllerPort, logDir, secured }));
 
     const cp = `${p.jarDir}${path.sep}*`;
     const logOpts = [`-Dlog4j2.configurationFile=${LOG4J2}`];
@@ -300,7 +271,7 @@ async function cmdStart() {
     const clusterId = runTool(['random-uuid']).trim().split('\n').pop().trim();
     if (!/^[A-Za-z0-9_-]{22}$/.test(clusterId))
       fail(`unexpected cluster id from StorageTool random-uuid: "${clusterId}"`);
-    runTool(['format', '-t', clusterId, '-c', p.propsFile]);
+    runTool(['format', '-t', clusterId, '-c', p.propsFile, ...(secured === null ? [] : securedFormatArgs(secured))]);
 
     const heap = (process.env.SLIPWAY_KAFKA_HEAP || '-Xmx512m -Xms512m').split(/\s+/).filter(Boolean);
     const extra = (process.env.SLIPWAY_KAFKA_JAVA_OPTS || '').split(/\s+/).filter(Boolean);
@@ -349,6 +320,7 @@ async function cmdStart() {
       clusterId,
       version: p.version,
       startedAt: new Date().toISOString(),
+      ...(secured === null ? {} : { secured: securedState(secured) }),
     };
     fs.writeFileSync(p.pidFile, `${child.pid}\n`);
     fs.writeFileSync(p.stateFile, `${JSON.stringify(state, null, 2)}\n`);
@@ -365,7 +337,7 @@ async function cmdStart() {
       cleanupState(p, state);
       fail(`${why}; stopped and cleaned up.\n--- tail of ${p.logFile} ---\n${tail(p.logFile)}`);
     }
-    process.stdout.write(`KAFKA_BROKERS=${brokers}\n`);
+    process.stdout.write(`KAFKA_BROKERS=${brokers}\n${securedLines(state)}`);
     return 0;
   });
 }
@@ -379,6 +351,8 @@ async function waitHealthy(state, timeoutMs, exitedFn) {
     if (dead || !isOurBroker(state.pid, state)) return false;
     try {
       const desc = await probe(state.port);
+      if (state.secured !== undefined && !(await securedPortOpen(state.secured)))
+        throw new Error('SASL_SSL port closed');
       say(`healthy after ${((Date.now() - t0) / 1000).toFixed(1)}s: ${desc}`);
       return true;
     } catch (e) {
@@ -469,7 +443,7 @@ async function cmdStatus() {
     say(`pid ${state.pid} is running but not healthy on ${state.brokers}: ${e.code || e.message}`);
     return 1;
   }
-  process.stdout.write(`KAFKA_BROKERS=${state.brokers}\n`);
+  process.stdout.write(`KAFKA_BROKERS=${state.brokers}\n${securedLines(state)}`);
   return 0;
 }
 

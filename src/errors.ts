@@ -63,6 +63,13 @@ export const ErrorCodes = {
   KAFKA_UNAVAILABLE: 'SLIPWAY_KAFKA_UNAVAILABLE',
   /** Thrown when the Kafka cluster refuses a request for a reason retrying will not fix (ACLs, policy, old broker). */
   KAFKA_REJECTED: 'SLIPWAY_KAFKA_REJECTED',
+  /** Thrown when the Kafka cluster refuses the connection at authentication (SASL user or password, mechanism) or at the TLS handshake (an untrusted certificate, a wrong key password). */
+  KAFKA_AUTH_FAILED: 'SLIPWAY_KAFKA_AUTH_FAILED',
+  /**
+   * Thrown when an ACL is missing for what the log asked Kafka to do; `details.resourceType` is `topic`, `group`,
+   * `transactional-id` or `cluster`, `details.operation` what was refused (naming the topic, group or owner).
+   */
+  KAFKA_NOT_AUTHORIZED: 'SLIPWAY_KAFKA_NOT_AUTHORIZED',
   /** Thrown when `slipway build` cannot bundle a pipeline (a syntax error, an import that does not resolve); the message lists esbuild's errors with file:line. */
   BUILD_FAILED: 'SLIPWAY_BUILD_FAILED',
   /** Thrown when no artifact in the store matches a digest or digest prefix. */

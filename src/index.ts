@@ -20,7 +20,7 @@ export {
   formatIncompatibility,
   satisfies,
 } from './dataset/compatibility.js';
-export type { Dataset, DatasetDefinition, DatasetUpcast, RecordOf } from './dataset/dataset.js';
+export type { Dataset, DatasetDefinition, DatasetUpcast, RecordOf, WrongPartitionPolicy } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
@@ -153,6 +153,7 @@ export type {
   RunnerOptions,
   RunnerState,
   StateMigrationResult,
+  WrongPartitionEvent,
 } from './runtime/runner.js';
 export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
 export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';

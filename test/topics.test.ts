@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Admin } from '@platformatic/kafka';
 import { Type } from '@sinclair/typebox';
-import { type Dataset, defineDataset, type Log, openEmbeddedLog } from 'slipway';
+import { type Dataset, defineDataset, isSlipwayError, type Log, openEmbeddedLog } from 'slipway';
 import { openKafkaLog } from 'slipway/kafka';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { createDatasetTopic } from '../src/topics/dataset-topic.js';
 import { SETTINGS_TOPIC } from '../src/topics/recorded-settings.js';
 import { applyTopics, planTopics, type TopicPlan, topicMismatchError } from '../src/topics/topic-plan.js';
 
@@ -96,6 +97,41 @@ function topicsAsCode(
 
       assert.equal((await log.describeTopic(fewer.topic))?.partitions, 4, 'partitions unchanged');
       assert.equal(await retentionOf(log, fewer.topic), DAY, 'retention unchanged');
+    });
+
+    it('binds a dataset to an existing topic: never creates or changes it, reports one missing or different', async () => {
+      const log = await openLog();
+      const topic = `tac-x-${randomUUID().slice(0, 8)}-web.clicks`;
+      created.push(topic);
+      const clicks = defineDataset({ name: 'clicks', version: '1.0.0', key: 'id', partitions: 3, schema, topic });
+      assert.equal(clicks.topic, topic);
+      const missing = await applyTopics(log, [clicks]);
+      assert.deepEqual(statuses(missing), { [topic]: 'missing' });
+      assert.equal(await log.describeTopic(topic), undefined, 'apply never creates a topic a dataset names');
+      assert.equal(topicMismatchError(missing)?.code, 'SLIPWAY_TOPIC_NOT_FOUND');
+      // What runners and produce use: the same refusal.
+      await assert.rejects(createDatasetTopic(log, clicks), (e: unknown) =>
+        isSlipwayError(e, 'SLIPWAY_TOPIC_NOT_FOUND'),
+      );
+      assert.equal(await log.describeTopic(topic), undefined);
+
+      // Another team's producer created it, with 2 partitions.
+      await log.createTopic(topic, { partitions: 2 });
+      const different = await applyTopics(log, [clicks]);
+      assert.deepEqual(statuses(different), { [topic]: 'mismatch' });
+      assert.equal(topicMismatchError(different)?.code, 'SLIPWAY_TOPIC_MISMATCH');
+      await assert.rejects(createDatasetTopic(log, clicks), (e: unknown) =>
+        isSlipwayError(e, 'SLIPWAY_TOPIC_MISMATCH'),
+      );
+      assert.equal((await log.describeTopic(topic))?.partitions, 2, 'unchanged');
+
+      const declared = defineDataset({ name: 'clicks', version: '1.0.0', key: 'id', partitions: 2, schema, topic });
+      assert.equal(await createDatasetTopic(log, declared), false);
+      assert.equal(topicMismatchError(await applyTopics(log, [declared])), undefined);
+      assert.throws(
+        () => defineDataset({ name: 'clicks', version: '1.0.0', key: 'id', schema, topic: '__internal' }),
+        (e: unknown) => isSlipwayError(e, 'SLIPWAY_INVALID_DEFINITION'),
+      );
     });
 
     it('leaves undeclared retention alone, and refuses two datasets declaring one topic differently', async () => {

@@ -97,7 +97,13 @@ export async function prepareRunBroker({ env = process.env, runId = process.pid 
   const line = status.stdout.split('\n').find((l) => l.startsWith('KAFKA_BROKERS='));
   if (status.code === 0 && line !== undefined) {
     const brokers = line.slice('KAFKA_BROKERS='.length).trim();
-    return { mode: 'running', env: { ...env, KAFKA_BROKERS: brokers }, brokers, finish: noop };
+    // Its SASL_SSL listener too, when it has one (SLIPWAY_KAFKA_SECURED=1): the secured tests use it.
+    const secured = {};
+    for (const l of status.stdout.split('\n')) {
+      const m = /^(KAFKA_SECURED_[A-Z_]+)=(.*)$/.exec(l.trim());
+      if (m !== null) secured[m[1]] = m[2];
+    }
+    return { mode: 'running', env: { ...env, ...secured, KAFKA_BROKERS: brokers }, brokers, finish: noop };
   }
   await sweepStaleRuns(base, env);
   const dir = `${base}${RUN_SUFFIX}${runId}`;

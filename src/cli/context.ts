@@ -7,6 +7,7 @@ import { isSlipwayError, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog, parseBrokers } from '../log/open-log.js';
 import type { Io } from './io.js';
+import { kafkaSecurityFlagsGiven, kafkaSecurityFromOptions } from './kafka-security-options.js';
 
 /** The default embedded log, relative to the working directory. */
 export const DEFAULT_LOG_PATH = '.slipway/log.db';
@@ -60,19 +61,29 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
     return resolve(flag ?? DEFAULT_LOG_PATH);
   };
   const logConfig = (): LogConfig => {
+    const opts = program.opts();
+    const securityFlags = kafkaSecurityFlagsGiven(opts);
     if (environment !== undefined) {
-      if (program.opts().kafka !== undefined || (program.opts().log as string | undefined) !== undefined)
+      if (opts.kafka !== undefined || (opts.log as string | undefined) !== undefined || securityFlags.length > 0)
         throw new SlipwayError(
           'SLIPWAY_USAGE',
-          `--env ${environment.name} chooses the log (declared in the project); leave out --kafka and --log.`,
+          `--env ${environment.name} chooses the log (declared in the project, with its security); leave out --kafka, --kafka-* and --log.`,
         );
       return environment.log;
     }
-    const flag = program.opts().kafka as string | undefined;
+    const flag = opts.kafka as string | undefined;
     const env = process.env.SLIPWAY_KAFKA_BROKERS;
-    if (flag !== undefined) return { engine: 'kafka', brokers: parseBrokers(flag) };
+    const security = kafkaSecurityFromOptions(opts);
+    const secured = security === undefined ? {} : { security };
+    if (flag !== undefined) return { engine: 'kafka', brokers: parseBrokers(flag), ...secured };
     if (env !== undefined && env !== '')
-      return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS') };
+      return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS'), ...secured };
+    if (securityFlags.length > 0)
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
+        `${securityFlags.join(', ')} secure a Kafka connection: give the brokers with --kafka <host:port> (or $SLIPWAY_KAFKA_BROKERS).`,
+        { details: { option: securityFlags[0] } },
+      );
     return { engine: 'embedded', path: logPath() };
   };
   const stateDir = (): string =>

@@ -11,6 +11,7 @@ import { registerDeploy } from './commands/deploy.js';
 import { isDlqCommand, registerDlq } from './commands/dlq.js';
 import { registerEnv } from './commands/env.js';
 import { registerInit } from './commands/init.js';
+import { registerKafka } from './commands/kafka.js';
 import { registerObservability } from './commands/observability.js';
 import { registerProduce } from './commands/produce.js';
 import { registerPromote } from './commands/promote.js';
@@ -25,6 +26,7 @@ import { registerTopics } from './commands/topics.js';
 import { registerWorkspace } from './commands/workspace.js';
 import { createContext } from './context.js';
 import { type Io, processIo, reportError } from './io.js';
+import { addKafkaSecurityOptions } from './kafka-security-options.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -59,6 +61,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  addKafkaSecurityOptions(program);
   if (isDlqCommand(argv)) program.enablePositionalOptions();
   const ctx = createContext(program, io, interrupt.signal);
   registerBuild(program, ctx);
@@ -83,6 +86,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   registerSecrets(program, ctx);
   registerInit(program, ctx);
   registerCi(program, ctx);
+  registerKafka(program, ctx);
   registerToggle(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride();
   // --env needs the project's environments before any command opens a log.

@@ -20,6 +20,9 @@ import {
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
 
+/** What a runner does with an input record whose key belongs to another partition. */
+export type WrongPartitionPolicy = 'dead-letter' | 'warn' | 'ignore';
+
 export interface DatasetDefinition<S> {
   /** Logical name, lower case: `orders`. */
   name: string;
@@ -31,6 +34,22 @@ export interface DatasetDefinition<S> {
   schema: S;
   /** Partitions of the physical topic (default 4). */
   partitions?: number;
+  /**
+   * An existing topic that holds this dataset (e.g. `'web.clicks'`, written by other producers), instead of
+   * `<name>.v<major>`. Slipway never creates or changes it: it checks that it exists with the declared
+   * partitions (and retention, when declared) and refuses to run otherwise (`SLIPWAY_TOPIC_NOT_FOUND`,
+   * `SLIPWAY_TOPIC_MISMATCH`). Its dead-letter topic `<topic>.dlq` is Slipway's, created as usual.
+   */
+  topic?: string;
+  /**
+   * What a runner does with an input record whose key belongs to another partition (Slipway, like Kafka's Java
+   * clients, partitions by murmur2; librdkafka clients default to CRC32 unless told `partitioner=murmur2_random`):
+   * `dead-letter` it (reason `wrong-partition`), or process it with a `warn`ing (the runner's `wrong-partition`
+   * event), or `ignore` (no check). Either way it is counted (`slipway_wrong_partition_total`). Keyed state is per
+   * partition, so such a record would read and write another partition's state. Default: `dead-letter` for a
+   * dataset bound to an existing `topic` (other producers write it), `ignore` for Slipway's own topics.
+   */
+  wrongPartition?: WrongPartitionPolicy;
   /**
    * How long the topic keeps records: ms, or text like `'7d'`, `'12h'`, `'30m'`, or `'forever'`. Slipway creates
    * the topic with it and reports a topic whose retention differs (`slipway topics plan`). Default: not declared
@@ -68,8 +87,12 @@ export interface Dataset<T = unknown> {
   readonly name: string;
   readonly version: string;
   readonly major: number;
-  /** Physical topic: `<name>.v<major>`. */
+  /** Physical topic: `<name>.v<major>`, or the existing topic the definition names. */
   readonly topic: string;
+  /** True when the definition names an existing topic (`topic`): Slipway never creates or changes it. */
+  readonly existingTopic?: true;
+  /** What runners do with a record on the wrong partition for its key (see {@link DatasetDefinition.wrongPartition}). */
+  readonly wrongPartition: WrongPartitionPolicy;
   readonly key: string;
   readonly partitions: number;
   /** Declared retention in ms (-1: forever); undefined when not declared. */
@@ -150,6 +173,21 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
   }
   if (definition.downcast !== undefined && (upcast === undefined || typeof definition.downcast !== 'function'))
     bad('downcast needs an upcast (it maps back to upcast.from) and must be a function', 'downcast');
+  if (
+    definition.topic !== undefined &&
+    (typeof definition.topic !== 'string' ||
+      !/^[A-Za-z0-9._-]{1,249}$/.test(definition.topic) ||
+      definition.topic.startsWith('__'))
+  )
+    bad(
+      `topic ${JSON.stringify(definition.topic)} is not a topic name: use 1-249 letters, digits, '.', '_' or '-', not starting with '__'`,
+      'topic',
+    );
+  if (definition.wrongPartition !== undefined && !['dead-letter', 'warn', 'ignore'].includes(definition.wrongPartition))
+    bad(
+      `wrongPartition must be 'dead-letter', 'warn' or 'ignore', got ${JSON.stringify(definition.wrongPartition)}`,
+      'wrongPartition',
+    );
   const schema = toCanonicalSchema(definition.schema);
   let validate: ValidateFunction;
   try {
@@ -184,7 +222,9 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     name: definition.name,
     version: definition.version,
     major,
-    topic: `${definition.name}.v${major}`,
+    topic: definition.topic ?? `${definition.name}.v${major}`,
+    ...(definition.topic === undefined ? {} : { existingTopic: true as const }),
+    wrongPartition: definition.wrongPartition ?? (definition.topic === undefined ? 'ignore' : 'dead-letter'),
     key,
     partitions,
     ...(retentionMs === undefined ? {} : { retentionMs }),

@@ -12,6 +12,7 @@ export const DlqReasonSchema = Type.Union(
     Type.Literal('input-schema'),
     Type.Literal('process-error'),
     Type.Literal('output-schema'),
+    Type.Literal('wrong-partition'),
   ],
   { description: 'why the record was dead-lettered' },
 );

@@ -39,6 +39,37 @@ export const EnvironmentLogSchema = Type.Union([
       requestTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
       connectTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
       transactionTimeoutMs: Type.Optional(Type.Integer({ minimum: 1 })),
+      /** SASL authentication; the password by reference (`{ env }` or `{ file }`), resolved where runners run. */
+      sasl: Type.Optional(
+        Type.Object(
+          {
+            mechanism: Type.Union([
+              Type.Literal('PLAIN'),
+              Type.Literal('SCRAM-SHA-256'),
+              Type.Literal('SCRAM-SHA-512'),
+            ]),
+            username: Type.String({ minLength: 1 }),
+            password: SecretRefSchema,
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      /** TLS: `true` (the system's CAs), or a CA, a client certificate, its key and the key's password, by reference. */
+      tls: Type.Optional(
+        Type.Union([
+          Type.Boolean(),
+          Type.Object(
+            {
+              ca: Type.Optional(SecretRefSchema),
+              cert: Type.Optional(SecretRefSchema),
+              key: Type.Optional(SecretRefSchema),
+              keyPassword: Type.Optional(SecretRefSchema),
+              servername: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+        ]),
+      ),
     },
     { additionalProperties: false },
   ),
@@ -207,6 +238,18 @@ export function checkProject(spec: unknown): ProjectSpec {
       seen.add(at);
     }
   }
+  for (const [name, env] of Object.entries(project.environments)) {
+    const tls = env.log.engine === 'kafka' ? env.log.tls : undefined;
+    if (typeof tls !== 'object') continue;
+    const at = `environments.${name}.log.tls`;
+    if ((tls.cert === undefined) !== (tls.key === undefined))
+      throw invalid(
+        `${at}.${tls.cert === undefined ? 'cert' : 'key'}`,
+        'is needed too: a client certificate needs both cert and key',
+      );
+    if (tls.keyPassword !== undefined && tls.key === undefined)
+      throw invalid(`${at}.keyPassword`, 'is the password of tls.key: set key too');
+  }
   // Two environments on the same log need different prefixes, or they would share topics and owners.
   const where = new Map<string, string>();
   for (const [name, env] of Object.entries(project.environments)) {
@@ -248,6 +291,16 @@ export function checkProject(spec: unknown): ProjectSpec {
  *     prod: { log: { engine: 'kafka', brokers: ['kafka:9092'] }, topicPrefix: 'prod.', promotion: { from: 'staging', soak: '1h', approval: true } },
  *   },
  * })
+ *
+ * @example
+ * // A secured cluster: SCRAM over TLS; the password and the CA by reference, resolved where runners run
+ * const prod = {
+ *   log: {
+ *     engine: 'kafka', brokers: ['kafka-1.example.com:9094'],
+ *     sasl: { mechanism: 'SCRAM-SHA-512', username: 'orders-app', password: { env: 'KAFKA_PASSWORD' } },
+ *     tls: { ca: { file: '/etc/kafka/ca.pem' } },
+ *   },
+ * }
  */
 export function defineProject(spec: ProjectSpec): Project {
   return Object.freeze({ kind: 'slipway.project' as const, spec: checkProject(spec) });

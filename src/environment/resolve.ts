@@ -22,8 +22,12 @@ export function environmentLog(projectDir: string, name: string, spec: Environme
   const namespace = spec.topicPrefix === undefined || spec.topicPrefix === '' ? {} : { namespace: spec.topicPrefix };
   if (spec.log.engine === 'embedded')
     return { engine: 'embedded', path: embeddedLogPath(projectDir, name, spec.log.path), ...namespace };
-  const { engine: _engine, brokers, ...client } = spec.log;
-  return { engine: 'kafka', brokers: [...brokers], ...client, ...namespace };
+  const { engine: _engine, brokers, sasl, tls, ...client } = spec.log;
+  const security =
+    sasl === undefined && tls === undefined
+      ? {}
+      : { security: { ...(sasl === undefined ? {} : { sasl }), ...(tls === undefined ? {} : { tls }) } };
+  return { engine: 'kafka', brokers: [...brokers], ...client, ...security, ...namespace };
 }
 
 /**

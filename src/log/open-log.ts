@@ -1,5 +1,6 @@
 import { SlipwayError } from '../errors.js';
 import { openEmbeddedLog } from './embedded/embedded-log.js';
+import { describeKafkaSecurity, type KafkaSecurityConfig, resolveKafkaSecurity } from './kafka-security-config.js';
 import type { Log } from './log.js';
 import { namespaceLog } from './namespaced-log.js';
 
@@ -21,6 +22,8 @@ export type LogConfig = (
       requestTimeoutMs?: number;
       /** How long to wait for a connection to a broker (default 5,000 ms). */
       connectTimeoutMs?: number;
+      /** SASL and TLS, secrets by reference (resolved in the process that opens the log). */
+      security?: KafkaSecurityConfig;
     }
 ) & {
   /**
@@ -57,7 +60,9 @@ async function openEngine(config: LogConfig, options: OpenLogOptions): Promise<L
   }
   // Loaded only when asked for, so the embedded default never loads the Kafka client.
   const { openKafkaLog } = await import('./kafka/kafka-log.js');
+  const security = config.security === undefined ? {} : await resolveKafkaSecurity(config.security);
   return openKafkaLog({
+    ...security,
     brokers: config.brokers,
     ...(config.clientId === undefined ? {} : { clientId: config.clientId }),
     ...(config.transactionTimeoutMs === undefined ? {} : { transactionTimeoutMs: config.transactionTimeoutMs }),
@@ -85,6 +90,10 @@ export function parseBrokers(text: string, from = '--kafka'): string[] {
 
 /** One line naming where a log is, for status and progress output. */
 export function describeLogConfig(config: LogConfig): string {
-  const where = config.engine === 'embedded' ? `embedded log ${config.path}` : `Kafka at ${config.brokers.join(',')}`;
+  const secured = config.engine === 'kafka' ? describeKafkaSecurity(config.security) : undefined;
+  const where =
+    config.engine === 'embedded'
+      ? `embedded log ${config.path}`
+      : `Kafka at ${config.brokers.join(',')}${secured === undefined ? '' : ` (${secured})`}`;
   return config.namespace ? `${where}, namespace ${config.namespace}` : where;
 }

@@ -16,6 +16,7 @@ import {
   keyBucket,
   type Provenance,
   SOURCE_HEADER,
+  type WrongPartitionEvent,
 } from './runner-types.js';
 
 /** Where the outputs of one output dataset go (its topic carries a shadow runner's suffix). */
@@ -49,6 +50,8 @@ export interface BatchCoreOptions {
   provenance?: Provenance;
   /** Told of each record sent to a dead-letter topic (for metrics and `dlq` events). */
   onDlq(inputTopic: string, event: DlqEvent): void;
+  /** An input record whose key belongs to another partition (its dataset's `wrongPartition` is not `ignore`). */
+  onWrongPartition?(inputTopic: string, event: WrongPartitionEvent): void;
   /** What `ctx.secrets` gives `process` (default: none). */
   secrets?: Secrets;
 }
@@ -67,6 +70,7 @@ export class BatchCore {
   readonly #inputs: Map<string, Dataset>;
   readonly #store: StateStore;
   readonly #onDlq: BatchCoreOptions['onDlq'];
+  readonly #onWrongPartition: BatchCoreOptions['onWrongPartition'];
   readonly #dlqTopics: ReadonlyMap<string, string>;
   /** The headers every dead letter carries (which version wrote it), built once. */
   readonly #dlqHeaders: Headers;
@@ -81,6 +85,7 @@ export class BatchCore {
     this.#inputs = options.inputs;
     this.#store = options.store;
     this.#onDlq = options.onDlq;
+    this.#onWrongPartition = options.onWrongPartition;
     this.#dlqTopics = options.dlqTopics ?? new Map(options.pipeline.inputs.map((d) => [d.topic, dlqTopic(d)] as const));
     this.#toggles = options.pipeline.toggles.length === 0 ? undefined : new ToggleEvaluator(options.pipeline.toggles);
     const p = options.provenance;
@@ -273,6 +278,26 @@ export class BatchCore {
         evaluatedCount = 0;
       }
       const dataset = inputs.get(current.topic) as Dataset;
+      // Cheap check (one murmur2 of the key) only where declared: a record another producer partitioned otherwise.
+      if (dataset.wrongPartition !== 'ignore' && current.key !== null && current.key !== undefined) {
+        const expected = partitionFor(current.key, dataset.partitions);
+        if (expected !== current.partition) {
+          this.#onWrongPartition?.(current.topic, {
+            source,
+            key: current.key,
+            expected,
+            actual: current.partition,
+            policy: dataset.wrongPartition,
+          });
+          if (dataset.wrongPartition === 'dead-letter') {
+            toDlq(
+              'wrong-partition',
+              `key '${current.key}' belongs to partition ${expected} of ${dataset.partitions} (murmur2), found on ${current.partition}: its producer partitions otherwise (librdkafka: set partitioner=murmur2_random)`,
+            );
+            continue;
+          }
+        }
+      }
       let value: unknown;
       try {
         value = JSON.parse(current.value);

@@ -7,6 +7,7 @@ export class RunnerMetrics {
   readonly recordsIn: Counter<'pipeline' | 'version' | 'topic'>;
   readonly recordsOut: Counter<'pipeline' | 'version' | 'topic'>;
   readonly dlq: Counter<'pipeline' | 'version' | 'topic' | 'reason'>;
+  readonly wrongPartition: Counter<'pipeline' | 'version' | 'topic' | 'policy'>;
   readonly lag: Gauge<'pipeline' | 'version' | 'topic' | 'partition'>;
   readonly batchSeconds: Histogram<'pipeline' | 'version'>;
   readonly endToEndSeconds: Histogram<'pipeline' | 'version'>;
@@ -31,6 +32,12 @@ export class RunnerMetrics {
       name: 'slipway_dlq_total',
       help: 'Input records sent to the dead-letter dataset',
       labelNames: ['pipeline', 'version', 'topic', 'reason'],
+      registers: [registry],
+    });
+    this.wrongPartition = new Counter({
+      name: 'slipway_wrong_partition_total',
+      help: "Input records found on another partition than their key's (murmur2), by the dataset's policy",
+      labelNames: ['pipeline', 'version', 'topic', 'policy'],
       registers: [registry],
     });
     this.lag = new Gauge({

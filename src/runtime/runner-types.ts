@@ -43,7 +43,18 @@ export type RunnerState =
 export type RunnerMode = 'live' | 'shadow';
 
 /** Why a record went to the dead-letter dataset. */
-export type DlqReason = 'invalid-json' | 'input-schema' | 'process-error' | 'output-schema';
+/** An input record found on another partition than its key's (see `DatasetDefinition.wrongPartition`). */
+export interface WrongPartitionEvent {
+  /** `topic/partition/offset` of the record. */
+  source: string;
+  key: string;
+  /** The partition its key maps to (murmur2, as Kafka's Java clients). */
+  expected: number;
+  actual: number;
+  policy: 'dead-letter' | 'warn' | 'ignore';
+}
+
+export type DlqReason = 'invalid-json' | 'input-schema' | 'process-error' | 'output-schema' | 'wrong-partition';
 
 export interface RunnerOptions {
   pipeline: Pipeline;

@@ -33,6 +33,7 @@ export type {
   RunnerMode,
   RunnerOptions,
   RunnerState,
+  WrongPartitionEvent,
 } from './runner-types.js';
 export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
 export { shadowTopic, shadowTopics } from './shadow-topics.js';
@@ -159,6 +160,10 @@ export class Runner extends EventEmitter {
       onDlq: (topic, event) => {
         this.metrics.dlq.inc({ ...this.#labels, topic, reason: event.reason });
         if (this.listenerCount('dlq') > 0) this.emit('dlq', event);
+      },
+      onWrongPartition: (topic, event) => {
+        this.metrics.wrongPartition.inc({ ...this.#labels, topic, policy: event.policy });
+        if (this.listenerCount('wrong-partition') > 0) this.emit('wrong-partition', event);
       },
     });
   }

@@ -11,6 +11,7 @@
  */
 import type { Dataset } from '../dataset/dataset.js';
 import { dlqTopic } from '../dataset/dataset.js';
+import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { recordSettings } from './recorded-settings.js';
 
@@ -28,6 +29,10 @@ export async function createDatasetTopic(
   options: { topic?: string } = {},
 ): Promise<boolean> {
   const topic = options.topic ?? dataset.topic;
+  if (dataset.existingTopic === true && topic === dataset.topic) {
+    await checkExistingTopic(log, dataset);
+    return false;
+  }
   const existed = (await log.describeTopic(topic)) !== undefined;
   await log.createTopic(topic, {
     partitions: dataset.partitions,
@@ -39,6 +44,37 @@ export async function createDatasetTopic(
     await recordSettings(log, [[topic, { retentionMs: dataset.retentionMs }]]);
   }
   return true;
+}
+
+/**
+ * Checks the existing topic a dataset is bound to (`topic` in its definition), changing nothing: it must exist
+ * (`SLIPWAY_TOPIC_NOT_FOUND`) with the declared partitions and, when declared and the engine keeps it, retention
+ * (`SLIPWAY_TOPIC_MISMATCH`, `details.differences`).
+ */
+export async function checkExistingTopic(log: Log, dataset: Dataset): Promise<void> {
+  const info = await log.describeTopic(dataset.topic);
+  if (info === undefined) {
+    throw new SlipwayError(
+      'SLIPWAY_TOPIC_NOT_FOUND',
+      `Dataset '${dataset.name}' is bound to the existing topic '${dataset.topic}', which does not exist on this log. Slipway never creates a topic a dataset names: create it (or fix \`topic\` in the dataset).`,
+      { details: { dataset: dataset.name, topic: dataset.topic } },
+    );
+  }
+  const differences: Array<{ field: 'partitions' | 'retention'; declared: number; actual: number }> = [];
+  if (info.partitions !== dataset.partitions)
+    differences.push({ field: 'partitions', declared: dataset.partitions, actual: info.partitions });
+  if (dataset.retentionMs !== undefined && log.topicSettings !== undefined) {
+    const actual = (await log.topicSettings(dataset.topic))?.retentionMs;
+    if (actual !== undefined && actual !== dataset.retentionMs)
+      differences.push({ field: 'retention', declared: dataset.retentionMs, actual });
+  }
+  if (differences.length > 0) {
+    throw new SlipwayError(
+      'SLIPWAY_TOPIC_MISMATCH',
+      `The existing topic '${dataset.topic}' (dataset '${dataset.name}') differs from its declaration: ${differences.map((d) => `${d.field} declared ${d.declared}, actual ${d.actual}`).join('; ')}. Slipway never changes a topic a dataset names: declare what it has.`,
+      { details: { dataset: dataset.name, topic: dataset.topic, differences } },
+    );
+  }
 }
 
 /** Creates the dead-letter topic of `dataset` (`<topic>.dlq`) where missing: its partitions and retention. */

@@ -36,6 +36,8 @@ export interface TopicPlanEntry {
   /** What the log has (after apply, for created topics); undefined while missing. `retentionMs` undefined: not known. */
   actual?: { partitions: number; retentionMs?: number };
   differences: TopicDifference[];
+  /** The dataset names this existing topic (`topic` in its definition): never created or changed by Slipway. */
+  existing?: true;
 }
 
 export interface TopicPlan {
@@ -97,6 +99,7 @@ function entryFor(d: Dataset, actual: TopicPlanEntry['actual'], status?: TopicSt
     declared,
     ...(actual === undefined ? {} : { actual }),
     differences,
+    ...(d.existingTopic === true ? { existing: true as const } : {}),
   };
 }
 
@@ -132,6 +135,11 @@ export async function applyTopics(log: Log, datasets: ReadonlyArray<Dataset>): P
   const entries: TopicPlanEntry[] = [];
   for (const entry of plan.entries) {
     const d = byTopic.get(entry.topic) as Dataset;
+    // A topic a dataset names is someone else's: never created here (reported by topicMismatchError).
+    if (entry.status === 'missing' && d.existingTopic === true) {
+      entries.push(entry);
+      continue;
+    }
     if (entry.status === 'missing') {
       let created: boolean;
       try {
@@ -182,6 +190,14 @@ export function describeDifferences(entry: TopicPlanEntry): string[] {
  * `details.mismatches` holds the entries.
  */
 export function topicMismatchError(plan: TopicPlan): SlipwayError | undefined {
+  const absent = plan.entries.filter((e) => e.status === 'missing' && e.existing === true);
+  if (absent.length > 0) {
+    return new SlipwayError(
+      'SLIPWAY_TOPIC_NOT_FOUND',
+      `${absent.map((e) => `'${e.topic}' (dataset ${e.dataset})`).join(', ')} ${absent.length === 1 ? 'is an existing topic that does' : 'are existing topics that do'} not exist. Slipway never creates a topic a dataset names: create it, or fix the dataset's \`topic\`.`,
+      { details: { missing: absent } },
+    );
+  }
   const mismatches = plan.entries.filter((e) => e.status === 'mismatch');
   if (mismatches.length === 0) return undefined;
   const lines = mismatches.flatMap(describeDifferences);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Admin } from '@platformatic/kafka';
 import type { KafkaLogOptions } from 'slipway/kafka';
+import { securedKafka, testingSecuredKafka } from '../../src/log/kafka/test-broker.js';
 
 /** A short random id for one test run: its topics, group, owner and transactional ids all carry it. */
 export function runId(): string {
@@ -22,13 +23,19 @@ export function transactionalIdPrefix(id: string): string {
  * killed process stay open for a minute (unless a restart fences them first), so a test can look at them.
  */
 export function kafkaLogOptions(brokers: string[], id: string): KafkaLogOptions {
-  return {
+  const options = {
     brokers,
     clientId: `slipway-test-${id}`,
     transactionalIdPrefix: transactionalIdPrefix(id),
     internalTopicPrefix: internalPrefix(id),
     transactionTimeoutMs: 60_000,
   };
+  if (!testingSecuredKafka()) return options;
+  // The "kafka-secured" configuration (SLIPWAY_TEST_KAFKA_SECURED=1, inherited by runner children): the log under
+  // test goes through the SASL_SSL listener of the same broker as its admin; the test's own checks and clean-up
+  // stay on the plaintext listener given in `brokers`.
+  const secured = securedKafka();
+  return { ...options, brokers: secured.brokers, sasl: secured.sasl, tls: secured.tls };
 }
 
 /** Deletes every topic whose name carries run `id` (its internal topics too) and the given consumer groups. */

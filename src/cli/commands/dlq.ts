@@ -29,7 +29,7 @@ interface FilterOptions {
   source?: string;
 }
 
-const REASONS = ['invalid-json', 'input-schema', 'process-error', 'output-schema'] as const;
+const REASONS = ['invalid-json', 'input-schema', 'process-error', 'output-schema', 'wrong-partition'] as const;
 
 function checkReason(reason: string | undefined): ReplayRequestBody['reason'] {
   if (reason === undefined) return undefined;

@@ -4,3 +4,4 @@
  */
 export type { KafkaLogOptions } from './kafka-log.js';
 export { openKafkaLog } from './kafka-log.js';
+export type { KafkaSaslMechanism, KafkaSaslOptions, KafkaTlsOptions } from './kafka-security.js';

@@ -57,13 +57,16 @@ import {
 } from '@platformatic/kafka';
 import { SlipwayError } from '../../errors.js';
 import {
+  AUTHORIZATION_ERRORS,
   COORDINATOR_ERRORS,
   hasKafkaError,
+  isAuthenticationFailure,
   isRetriable,
   kafkaErrorIds,
   STALE_METADATA_ERRORS,
   toSlipwayError,
 } from './kafka-errors.js';
+import { authenticationFailed, connectionSecurity, type KafkaConnectionSecurity } from './kafka-security.js';
 
 /** Isolation levels of Fetch and ListOffsets. */
 export const Isolation = { READ_UNCOMMITTED: 0, READ_COMMITTED: 1 } as const;
@@ -90,6 +93,8 @@ export interface KafkaClientOptions {
   /** Per request, and the budget of the retry loop. */
   requestTimeoutMs: number;
   connectTimeoutMs: number;
+  /** TLS and SASL of every connection (none: plaintext). */
+  security?: KafkaConnectionSecurity;
 }
 
 /**
@@ -135,6 +140,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export class KafkaClient {
   readonly brokers: ReadonlyArray<string>;
   readonly requestTimeoutMs: number;
+  readonly #security: KafkaConnectionSecurity | undefined;
   readonly #bootstrap: Broker[];
   readonly #pool: ConnectionPool;
   /** A second pool for long-polling fetches, so they never hold up other requests (Kafka answers in order). */
@@ -148,11 +154,13 @@ export class KafkaClient {
   constructor(options: KafkaClientOptions) {
     this.brokers = options.brokers;
     this.requestTimeoutMs = options.requestTimeoutMs;
+    this.#security = options.security;
     this.#bootstrap = options.brokers.map((b) => parseBroker(b, 9092));
     const poolOptions = {
       connectTimeout: options.connectTimeoutMs,
       requestTimeout: options.requestTimeoutMs,
       maxInflights: 16,
+      ...connectionSecurity(options.security),
     };
     this.#pool = new ConnectionPool(options.clientId, poolOptions);
     this.#waitPool = new ConnectionPool(`${options.clientId}-wait`, poolOptions);
@@ -219,7 +227,12 @@ export class KafkaClient {
       } catch (err) {
         if (this.#closed) this.#checkOpen();
         // A SlipwayError comes from a nested retry that already gave up, or is final: never retry it here.
-        if (err instanceof SlipwayError || !isRetriable(err)) throw err;
+        if (err instanceof SlipwayError) throw err;
+        // A refused login or certificate does not get better by retrying.
+        if (isAuthenticationFailure(err)) throw authenticationFailed(this.brokers, this.#security, err);
+        // A missing ACL: named here, where `what` says which topic, group or id was asked for.
+        if (hasKafkaError(err, Object.keys(AUTHORIZATION_ERRORS))) throw toSlipwayError(err, what, this.brokers);
+        if (!isRetriable(err)) throw err;
         if (hasKafkaError(err, STALE_METADATA_ERRORS)) this.#topics.clear();
         if (hasKafkaError(err, COORDINATOR_ERRORS)) this.#coordinators.clear();
         const elapsed = Date.now() - started;

@@ -49,6 +49,7 @@ import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from '.
 import { forgetCompactedTopic } from './kafka-compacted.js';
 import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
+import type { KafkaLogOptions } from './kafka-log-options.js';
 import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
 import { IdempotentAppender, type OutgoingRecord } from './kafka-producer.js';
@@ -71,28 +72,7 @@ import {
 } from './kafka-validation.js';
 import { ChangeWatcher } from './kafka-watch.js';
 
-export interface KafkaLogOptions {
-  /** Bootstrap brokers, `host:port`. */
-  brokers: string[];
-  /** Client id sent to Kafka (default `slipway`). */
-  clientId?: string;
-  /**
-   * Owner X commits as the transactional id `<transactionalIdPrefix>-X`, or as X itself when X already starts
-   * with `<transactionalIdPrefix>.` (runners' owners are `slipway.<pipeline>`); default `slipway`. A trailing `-`
-   * is not doubled. See kafka-owner-sessions.ts.
-   */
-  transactionalIdPrefix?: string;
-  /** Prefix of Slipway's own topics: `<prefix>-owners`, `<prefix>-state.<namespace>` (default `__slipway`). */
-  internalTopicPrefix?: string;
-  /** Kafka aborts a transaction left open this long, e.g. by a crashed runner (default 10,000 ms). */
-  transactionTimeoutMs?: number;
-  /** Timeout of one request, and how long retriable errors are retried (default 30,000 ms). */
-  requestTimeoutMs?: number;
-  /** Default 5,000 ms. */
-  connectTimeoutMs?: number;
-  /** Replication factor of the topics Slipway creates (default -1: the broker's default.replication.factor). */
-  replicationFactor?: number;
-}
+export type { KafkaLogOptions } from './kafka-log-options.js';
 
 /**
  * Opens a Log on a Kafka cluster (3.1 or newer). Connects and negotiates protocol versions before resolving.
@@ -100,6 +80,14 @@ export interface KafkaLogOptions {
  * @example
  * const log = await openKafkaLog({ brokers: ['127.0.0.1:9092'] })
  * await log.createTopic('orders.v1', { partitions: 4 })
+ *
+ * @example
+ * // A secured cluster: SCRAM over TLS, trusting the cluster's CA
+ * const secured = await openKafkaLog({
+ *   brokers: ['kafka-1.example.com:9094'],
+ *   sasl: { mechanism: 'SCRAM-SHA-512', username: 'orders-app', password: process.env.KAFKA_PASSWORD ?? '' },
+ *   tls: { ca: readFileSync('ca.pem', 'utf8') },
+ * })
  */
 export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
   checkOptions(options);
@@ -131,6 +119,14 @@ class KafkaLog implements Log {
       clientId: options.clientId ?? 'slipway',
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       connectTimeoutMs: options.connectTimeoutMs ?? 5_000,
+      ...(options.sasl === undefined && options.tls === undefined
+        ? {}
+        : {
+            security: {
+              ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
+              ...(options.tls === undefined ? {} : { tls: options.tls }),
+            },
+          }),
     });
     this.#internalPrefix = options.internalTopicPrefix ?? '__slipway';
     this.#replicationFactor = options.replicationFactor ?? -1;

@@ -1,6 +1,7 @@
 /** Checks of options and arguments, with the same rules and messages as the embedded engine. */
 import { SlipwayError } from '../../errors.js';
-import type { KafkaLogOptions } from './kafka-log.js';
+import type { KafkaLogOptions } from './kafka-log-options.js';
+import { checkSecurity } from './kafka-security.js';
 
 export { checkDeletableTopics, checkList, checkOffset, checkPartition, checkTopicName } from '../log-checks.js';
 
@@ -27,6 +28,7 @@ export function checkOptions(options: KafkaLogOptions): void {
   if (rf !== undefined && (!Number.isInteger(rf) || (rf < 1 && rf !== -1))) {
     bad('replicationFactor', `must be a whole number ≥ 1, or -1 for the broker's default, got ${rf}.`);
   }
+  checkSecurity(options.sasl, options.tls, bad);
   for (const key of ['clientId', 'transactionalIdPrefix', 'internalTopicPrefix'] as const) {
     const v = options[key];
     if (v !== undefined && (typeof v !== 'string' || !/^[A-Za-z0-9._-]*$/.test(v))) {
