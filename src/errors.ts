@@ -130,6 +130,13 @@ export const ErrorCodes = {
   TOGGLE_ROLLED_BACK: 'SLIPWAY_TOGGLE_ROLLED_BACK',
   /** Thrown when a datastore (PostgreSQL) cannot be reached or drops the connection (retryable). */
   DATASTORE_UNAVAILABLE: 'SLIPWAY_DATASTORE_UNAVAILABLE',
+  /**
+   * Thrown when a pipeline declares a table sink and topic outputs together: the rows and the records could not be
+   * committed in one transaction, so it would not be exactly once. Route the topic to a sink pipeline instead.
+   */
+  SINK_WITH_TOPICS: 'SLIPWAY_SINK_WITH_TOPICS',
+  /** Thrown when a sink's table refuses a batch of rows (a type, a NOT NULL, an append of a key already there). */
+  SINK_REJECTED: 'SLIPWAY_SINK_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
