@@ -6,10 +6,12 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import { resolveConfig } from '../pipeline/config.js';
-import type { SecretReference } from '../pipeline/secrets.js';
+import { resolveSecrets, type SecretReference } from '../pipeline/secrets.js';
+import { tableSink } from '../pipeline/table-sink.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
+import { SinkLog } from '../runtime/sink-log.js';
 import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
-import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
+import type { RunnerHandle, RunnerSpec, RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import { configChanges } from './config-changes.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
@@ -21,6 +23,7 @@ import { writeReleaseMarker } from './release-marker.js';
 import type { ReplayRequestBody } from './replay-options.js';
 import { colourOf, type SupervisedRunner } from './runner-colour.js';
 import { shadowNames } from './shadow-names.js';
+import { handoffSinkLog, sinkDatastore } from './sink-handoff.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -51,6 +54,13 @@ export interface ControllerOptions {
   secretsOf?: (pipeline: string) => Record<string, SecretReference> | undefined;
   /** How many runner processes a pipeline's first release here runs as (the environment's `runners`; default 1). */
   runnersOf?: (pipeline: string) => number | undefined;
+  /**
+   * The environment's datastore `datastore` (a sink table's `datastore`, `main` by default) for a sink
+   * pipeline, with its password by secret reference: handed to the pipeline's runners, and used by the
+   * controller itself (the reference resolved in its process) to fence the pipeline's owner and read its
+   * committed offsets in the database at each handoff.
+   */
+  datastoreOf?: (pipeline: string, datastore: string) => SinkDatastoreRef | undefined;
 }
 
 const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
@@ -74,6 +84,7 @@ export class Controller extends EventEmitter {
   readonly #heartbeatMs: number;
   readonly #secretsOf: (pipeline: string) => Record<string, SecretReference> | undefined;
   readonly #runnersOf: (pipeline: string) => number | undefined;
+  readonly #datastoreOf: NonNullable<ControllerOptions['datastoreOf']>;
   #log: Log | undefined;
   readonly #live: LiveRunners;
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
@@ -98,6 +109,7 @@ export class Controller extends EventEmitter {
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#secretsOf = options.secretsOf ?? (() => undefined);
     this.#runnersOf = options.runnersOf ?? (() => undefined);
+    this.#datastoreOf = options.datastoreOf ?? (() => undefined);
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -199,6 +211,11 @@ export class Controller extends EventEmitter {
     count = 1,
   ): Promise<RunnerHandle> {
     const secrets = this.#secretsOf(artifact.pipeline);
+    const sink = (await this.manifestOf(artifact)).sink;
+    const datastore =
+      sink === undefined
+        ? undefined
+        : sinkDatastore(this.#datastoreOf, this.environment, artifact.pipeline, sink.datastore);
     const spec: RunnerSpec = {
       id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
       digest: artifact.digest,
@@ -206,6 +223,7 @@ export class Controller extends EventEmitter {
       log: this.logConfig,
       config,
       ...(secrets === undefined || Object.keys(secrets).length === 0 ? {} : { secrets }),
+      ...(datastore === undefined ? {} : { datastore }),
       ...extra,
     };
     if (count === 1) return this.#track(await this.supervisor.start(spec), role, artifact);
@@ -368,10 +386,20 @@ export class Controller extends EventEmitter {
       void steps
         .info('runner', { runner: id, what: 'exited', detail: exit.signal ?? `code ${exit.code}` })
         .catch(() => {});
+    const manifest = await this.manifestOf(record.artifact);
+    // A sink pipeline's owner, offsets and state are in its datastore: the handoff fences and reads them there.
+    const sinkLog =
+      manifest.sink === undefined
+        ? undefined
+        : await handoffSinkLog(
+            this.log,
+            manifest,
+            sinkDatastore(this.#datastoreOf, this.environment, manifest.name, manifest.sink.datastore),
+          );
     const ctx: StrategyContext = {
       steps,
-      log: this.log,
-      manifest: await this.manifestOf(record.artifact),
+      log: sinkLog ?? this.log,
+      manifest,
       live: () => this.#live.get(pipelineName)?.runner,
       liveArtifact: () => this.#live.get(pipelineName)?.artifact,
       startRunner: async (artifact, role, extra = {}, runners = 1) => {
@@ -438,6 +466,7 @@ export class Controller extends EventEmitter {
         step === 'planned' || step === 'config' ? 'starting the new version failed' : `step ${step} failed`;
       return steps.finish('failed', { error: stepError(err), reason });
     } finally {
+      await sinkLog?.close();
       this.#handoff.delete(pipelineName);
       this.#deployingSince.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)
