@@ -308,6 +308,7 @@ function recordedDescription(manifest: ArtifactManifest): PipelineDescription {
     outputs: manifest.outputs,
     configSchema: manifest.configSchema,
     stateVersion: manifest.stateVersion,
+    ...(manifest.sink === undefined ? {} : { sink: manifest.sink }),
   };
 }
 
