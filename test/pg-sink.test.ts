@@ -145,3 +145,36 @@ describe('table sinks against PostgreSQL', () => {
     }
   });
 });
+
+describe('a shadow run of a sink pipeline', () => {
+  it('writes its rows to <table>__shadow_<id> under its own owner and offsets, never the live table', async () => {
+    const schema = await tempSchema();
+    try {
+      const log = await openMemoryLog();
+      const { payments, pipeline } = accountTotals(id());
+      await producePayments(log, payments.topic, 0, 1000, 31, 17);
+      const live = new Runner({ pipeline, log, datastore: schema.datastore });
+      await live.start();
+      await live.runUntil([0, 1, 2, 3].map((p) => ({ topic: payments.topic, partition: p, offset: 50 })));
+      await live.stop();
+      const liveRows = await tableRows(schema.client, schema.schema);
+      const shadow = new Runner({ pipeline, log, datastore: schema.datastore, mode: 'shadow', shadowId: 'dep-1' });
+      await shadow.start();
+      await shadow.drain();
+      await shadow.stop();
+      assert.deepEqual(await tableRows(schema.client, schema.schema), liveRows);
+      const { rows } = await schema.client.query(
+        `SELECT account, total, payments, last_payment FROM ${schema.schema}.account_totals__shadow_dep_1`,
+      );
+      const shadowRows = new Map(
+        rows.map((r) => [
+          r.account,
+          { total: Number(r.total), payments: Number(r.payments), lastPayment: r.last_payment },
+        ]),
+      );
+      assert.deepEqual(shadowRows, expectedTotals(1000, 31, 17));
+    } finally {
+      await schema.drop();
+    }
+  });
+});

@@ -18,7 +18,7 @@ import type {
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TableSink } from '../pipeline/table-sink.js';
 import type { SinkBatch } from './sink-rows.js';
-import { bookkeepingStatements, commitStatement, OFFSETS, OWNERS, STATE } from './sink-sql.js';
+import { bookkeepingStatements, commitStatement, OFFSETS, OWNERS, STATE, shadowTableStatement } from './sink-sql.js';
 
 /** A commit of a sink pipeline: the log's commit batch and the batch's rows. */
 export interface SinkCommitBatch extends CommitBatch {
@@ -84,13 +84,19 @@ export class SinkLog implements Log {
     return this.base.engine;
   }
 
-  /** Creates the bookkeeping tables when missing, and the sink's table when it declares no migrations. */
+  /**
+   * Creates the bookkeeping tables when missing, and the sink's table when it declares no migrations (a
+   * shadow's: `<table>__shadow_<id>`, shaped like the live table).
+   */
   async prepare(): Promise<void> {
     if (this.#prepared) return;
     await this.#tx(async (c) => {
       for (const sql of bookkeepingStatements(this.#schema)) await c.query(sql);
       if (this.sink.table.migrations.length === 0 && this.tableName === this.sink.table.name)
         await c.query(createTableStatement(this.sink.table, this.#schema));
+      // A shadow writes a copy of the live table, as the live table's migrations left it.
+      if (this.tableName !== this.sink.table.name)
+        await c.query(shadowTableStatement(this.#schema, this.sink.table.name, this.tableName));
     });
     this.#prepared = true;
   }

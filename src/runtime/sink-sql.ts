@@ -61,11 +61,8 @@ export function commitStatement(schema: string, sink: TableSink, tableName = sin
   return `WITH ${parts.join(',\n')}\nSELECT count(*)::integer AS ok FROM fence`;
 }
 
-/** Copies a table's shape (columns, types, NOT NULL, primary key) to a shadow's table, empty. */
-export function shadowTableStatements(schema: string, table: string, shadow: string): string[] {
+/** A shadow's copy of a table: its shape (columns, types, NOT NULL, primary key), empty, made when missing. */
+export function shadowTableStatement(schema: string, table: string, shadow: string): string {
   const s = quoteIdent(schema);
-  return [
-    `DROP TABLE IF EXISTS ${s}.${quoteIdent(shadow)}`,
-    `CREATE TABLE ${s}.${quoteIdent(shadow)} (LIKE ${s}.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`,
-  ];
+  return `CREATE TABLE IF NOT EXISTS ${s}.${quoteIdent(shadow)} (LIKE ${s}.${quoteIdent(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING INDEXES)`;
 }
