@@ -153,6 +153,13 @@ export const ErrorCodes = {
   STATE_MIGRATION_MISSING: 'SLIPWAY_STATE_MIGRATION_MISSING',
   /** Thrown when a deployment migrates state with no `down` (a rollback could not undo it) and is not allowed with `irreversibleState`. */
   STATE_IRREVERSIBLE: 'SLIPWAY_STATE_IRREVERSIBLE',
+  /**
+   * Thrown when a pipeline declares a table sink and topic outputs together: the rows and the records could not be
+   * committed in one transaction, so it would not be exactly once. Route the topic to a sink pipeline instead.
+   */
+  SINK_WITH_TOPICS: 'SLIPWAY_SINK_WITH_TOPICS',
+  /** Thrown when a sink's table refuses a batch of rows (a type, a NOT NULL, an append of a key already there). */
+  SINK_REJECTED: 'SLIPWAY_SINK_REJECTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -118,6 +118,8 @@ export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
 export type { StateMigration, StateMigrationDescription } from './pipeline/state-migration.js';
+export type { SinkMode, TableSink, TableSinkOptions } from './pipeline/table-sink.js';
+export { isTableSink, tableSink } from './pipeline/table-sink.js';
 export type { BridgePartitionProgress, BridgeProgressEvent } from './runtime/bridge-progress.js';
 export { watchBridgeProgress } from './runtime/bridge-progress.js';
 export type {
@@ -155,9 +157,20 @@ export type {
   StateMigrationResult,
   WrongPartitionEvent,
 } from './runtime/runner.js';
-export { DLQ_HEADERS, keyBucket, Runner, SOURCE_HEADER, shadowTopic, shadowTopics } from './runtime/runner.js';
+export {
+  DLQ_HEADERS,
+  keyBucket,
+  Runner,
+  SOURCE_HEADER,
+  shadowTableName,
+  shadowTopic,
+  shadowTopics,
+} from './runtime/runner.js';
 export type { RecentWindow, RunnerStats } from './runtime/runner-stats.js';
 export { mergeRunnerStats } from './runtime/runner-stats.js';
+export type { SinkCommitBatch, SinkLogOptions } from './runtime/sink-log.js';
+export { SinkLog } from './runtime/sink-log.js';
+export type { SinkBatch } from './runtime/sink-rows.js';
 export type { ToggleBarrier } from './runtime/toggle-barriers.js';
 export { readToggleBarriers, versionAt } from './runtime/toggle-barriers.js';
 export * from './samples/index.js';

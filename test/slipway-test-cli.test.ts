@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -39,6 +39,10 @@ function brokenProject(): string {
   symlinkSync(ROOT, join(dir, 'node_modules/slipway'), 'dir');
   symlinkSync(join(ROOT, 'node_modules/tsx'), join(dir, 'node_modules/tsx'), 'dir');
   symlinkSync(join(ROOT, 'node_modules/@sinclair'), join(dir, 'node_modules/@sinclair'), 'dir');
+  // Its own build of the pipeline (bundled from another folder, so other bytes) is a new version: the control
+  // plane refuses a second build named 1.0.0 (SLIPWAY_VERSION_NOT_BUMPED) before its gate is asked.
+  const pipeline = join(dir, 'pipeline.ts');
+  writeFileSync(pipeline, readFileSync(pipeline, 'utf8').replace("version: '1.0.0'", "version: '1.0.1'"));
   writeFileSync(
     join(dir, 'tiers.test.ts'),
     `import assert from 'node:assert/strict';

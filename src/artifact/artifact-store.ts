@@ -309,6 +309,7 @@ function recordedDescription(manifest: ArtifactManifest): PipelineDescription {
     configSchema: manifest.configSchema,
     stateVersion: manifest.stateVersion,
     ...(manifest.stateMigration === undefined ? {} : { stateMigration: manifest.stateMigration }),
+    ...(manifest.sink === undefined ? {} : { sink: manifest.sink }),
   };
 }
 

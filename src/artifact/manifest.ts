@@ -49,6 +49,19 @@ export interface PipelineDescription {
   stateMigration?: StateMigrationDescription;
   /** Its feature and data toggles; absent when it declares none (manifests from before toggles read the same). */
   toggles?: ToggleDescription[];
+  /** The table it writes, when it is a sink pipeline: what the control plane needs to fence and hand it off. */
+  sink?: SinkDescription;
+}
+
+/** A sink pipeline's table in a manifest. */
+export interface SinkDescription {
+  table: string;
+  /** The environment's datastore that holds it (`main` by default). */
+  datastore: string;
+  mode: 'upsert' | 'append';
+  deleteOnTombstone: boolean;
+  columns: Array<{ name: string; type: string; nullable: boolean; field: string }>;
+  primaryKey: string[];
 }
 
 /** Where a build came from. Informational: not covered by the digest (see {@link computeDigest}). */
@@ -122,6 +135,18 @@ export function describePipeline(pipeline: Pipeline): PipelineDescription {
     stateVersion: pipeline.stateVersion,
     ...(pipeline.migrateState === undefined ? {} : { stateMigration: describeStateMigration(pipeline.migrateState) }),
     ...(pipeline.toggles.length === 0 ? {} : { toggles: pipeline.toggles.map(describeToggle) }),
+    ...(pipeline.sink === undefined
+      ? {}
+      : {
+          sink: {
+            table: pipeline.sink.table.name,
+            datastore: pipeline.sink.table.datastore,
+            mode: pipeline.sink.mode,
+            deleteOnTombstone: pipeline.sink.deleteOnTombstone,
+            columns: pipeline.sink.table.columns.map((c) => ({ ...c })),
+            primaryKey: [...pipeline.sink.table.primaryKey],
+          },
+        }),
   };
 }
 
@@ -157,6 +182,7 @@ export function createManifest(options: {
     stateVersion: pipeline.stateVersion,
     ...(pipeline.stateMigration === undefined ? {} : { stateMigration: pipeline.stateMigration }),
     ...(pipeline.toggles === undefined ? {} : { toggles: pipeline.toggles }),
+    ...(pipeline.sink === undefined ? {} : { sink: pipeline.sink }),
     bundle: { file: BUNDLE_FILE, sha256: sha256(options.bundle), bytes: options.bundle.byteLength },
     slipwayVersion: options.slipwayVersion,
   };

@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
 import { artifactTables, datastoreDeployHook } from '../environment/datastore-deploy-hook.js';
+import { datastoreReference } from '../environment/datastores.js';
 import { environmentSecrets } from '../environment/promotion.js';
 import { environmentsInOrder, resolveEnvironment } from '../environment/resolve.js';
 import { SlipwayError } from '../errors.js';
@@ -121,6 +122,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           name,
           secretsOf: (pipeline) => environmentSecrets(env.spec, pipeline, project.dir, resolve),
           runnersOf: (pipeline) => env.spec.pipelines?.[pipeline]?.runners,
+          datastoreOf: (_pipeline, datastore) => datastoreReference(env.spec, datastore, project.dir),
         }),
       );
     }

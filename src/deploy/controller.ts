@@ -7,7 +7,7 @@ import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
-import type { RunnerSupervisor } from '../supervisor/supervisor.js';
+import type { RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
@@ -20,6 +20,7 @@ import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
+import { handoffSinkLog, sinkDatastore } from './sink-handoff.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -50,6 +51,13 @@ export interface ControllerOptions {
   secretsOf?: (pipeline: string) => Record<string, SecretReference> | undefined;
   /** How many runner processes a pipeline's first release here runs as (the environment's `runners`; default 1). */
   runnersOf?: (pipeline: string) => number | undefined;
+  /**
+   * The environment's datastore `datastore` (a sink table's `datastore`, `main` by default) for a sink
+   * pipeline, with its password by secret reference: handed to the pipeline's runners, and used by the
+   * controller itself (the reference resolved in its process) to fence the pipeline's owner and read its
+   * committed offsets in the database at each handoff.
+   */
+  datastoreOf?: (pipeline: string, datastore: string) => SinkDatastoreRef | undefined;
 }
 
 const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
@@ -72,6 +80,7 @@ export class Controller extends EventEmitter {
   readonly #name: () => string;
   readonly #heartbeatMs: number;
   readonly #runnersOf: (pipeline: string) => number | undefined;
+  readonly #datastoreOf: NonNullable<ControllerOptions['datastoreOf']>;
   #log: Log | undefined;
   readonly #live: LiveRunners;
   readonly #running = new Map<string, Promise<DeploymentRecord>>();
@@ -94,6 +103,7 @@ export class Controller extends EventEmitter {
     this.#name = options.name ?? (() => `control plane (pid ${process.pid})`);
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#runnersOf = options.runnersOf ?? (() => undefined);
+    this.#datastoreOf = options.datastoreOf ?? (() => undefined);
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -109,6 +119,7 @@ export class Controller extends EventEmitter {
       live: this.#live,
       events: this,
       secretsOf: options.secretsOf ?? (() => undefined),
+      datastoreOf: (pipeline, name) => sinkDatastore(this.#datastoreOf, this.environment, pipeline, name),
       manifestOf: (artifact) => this.manifestOf(artifact),
       mayRestart: (pipeline) => !this.#closing && !this.#handoff.has(pipeline),
       deployingSince: (pipeline) => this.#deployingSince.get(pipeline),
@@ -272,10 +283,20 @@ export class Controller extends EventEmitter {
       void steps
         .info('runner', { runner: id, what: 'exited', detail: exit.signal ?? `code ${exit.code}` })
         .catch(() => {});
+    const manifest = await this.manifestOf(record.artifact);
+    // A sink pipeline's owner, offsets and state are in its datastore: the handoff fences and reads them there.
+    const sinkLog =
+      manifest.sink === undefined
+        ? undefined
+        : await handoffSinkLog(
+            this.log,
+            manifest,
+            sinkDatastore(this.#datastoreOf, this.environment, manifest.name, manifest.sink.datastore),
+          );
     const ctx: StrategyContext = {
       steps,
-      log: this.log,
-      manifest: await this.manifestOf(record.artifact),
+      log: sinkLog ?? this.log,
+      manifest,
       live: () => this.#live.get(pipelineName)?.runner,
       liveArtifact: () => this.#live.get(pipelineName)?.artifact,
       startRunner: async (artifact, role, extra = {}, runners = 1) => {
@@ -342,6 +363,7 @@ export class Controller extends EventEmitter {
         step === 'planned' || step === 'config' ? 'starting the new version failed' : `step ${step} failed`;
       return steps.finish('failed', { error: stepError(err), reason });
     } finally {
+      await sinkLog?.close();
       this.#handoff.delete(pipelineName);
       this.#deployingSince.delete(pipelineName);
       if (ctx.warm !== undefined && ctx.warm !== this.#live.get(pipelineName)?.runner)

@@ -5,7 +5,7 @@ import type { LogConfig } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
 import { RunnerGroup, shareOut } from '../supervisor/runner-group.js';
-import type { RunnerHandle, RunnerSpec, RunnerSupervisor } from '../supervisor/supervisor.js';
+import type { RunnerHandle, RunnerSpec, RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ArtifactRef, Release } from './deployment.js';
 import type { LiveRunner, LiveRunners } from './live-runners.js';
 import { colourOf, type SupervisedRunner } from './runner-colour.js';
@@ -18,6 +18,8 @@ export interface RunnerStartOptions {
   /** Where a runner group's errors are reported (`error-event`). */
   events: EventEmitter;
   secretsOf: (pipeline: string) => Record<string, SecretReference> | undefined;
+  /** The datastore a sink pipeline's table is in (refused when the environment does not declare it). */
+  datastoreOf: (pipeline: string, datastore: string) => SinkDatastoreRef;
   manifestOf: (artifact: ArtifactRef) => Promise<PipelineDescription>;
   /** Whether a group may restart a dead member of `pipeline` itself (not while closing or in a handoff). */
   mayRestart: (pipeline: string) => boolean;
@@ -66,6 +68,8 @@ export class RunnerStarter {
     count = 1,
   ): Promise<RunnerHandle> {
     const secrets = this.#o.secretsOf(artifact.pipeline);
+    const sink = (await this.#o.manifestOf(artifact)).sink;
+    const datastore = sink === undefined ? undefined : this.#o.datastoreOf(artifact.pipeline, sink.datastore);
     const spec: RunnerSpec = {
       id: `${artifact.pipeline}@${artifact.version}:${role}:${randomUUID().slice(0, 6)}`,
       digest: artifact.digest,
@@ -73,6 +77,7 @@ export class RunnerStarter {
       log: this.#o.log,
       config,
       ...(secrets === undefined || Object.keys(secrets).length === 0 ? {} : { secrets }),
+      ...(datastore === undefined ? {} : { datastore }),
       ...extra,
     };
     if (count === 1) return this.#track(await this.#o.supervisor.start(spec), role, artifact);

@@ -14,6 +14,7 @@ import { planDatastore } from '../datastore/migration-plan.js';
 import { isTable, type Table } from '../datastore/table.js';
 import type { ArtifactRef } from '../deploy/deployment.js';
 import { SlipwayError } from '../errors.js';
+import { isPipeline } from '../pipeline/pipeline.js';
 import { resolveDatastore, tablesOfDatastore } from './datastores.js';
 import type { ProjectSpec } from './project.js';
 
@@ -33,7 +34,14 @@ export interface DeployMigrationsResult {
 export async function artifactTables(artifacts: ArtifactStore, ref: ArtifactRef): Promise<Table[]> {
   const entry = await artifacts.verify(ref.digest);
   const exported = await importBundle(join(entry.dir, BUNDLE_FILE));
-  return Object.values(exported).filter(isTable);
+  const tables = new Map<string, Table>();
+  for (const value of Object.values(exported)) {
+    if (isTable(value)) tables.set(value.name, value);
+    // the table of a sink pipeline in the bundle, exported by itself or not
+    else if (isPipeline(value) && value.sink !== undefined && !tables.has(value.sink.table.name))
+      tables.set(value.sink.table.name, value.sink.table);
+  }
+  return [...tables.values()];
 }
 
 /**

@@ -3,6 +3,7 @@ import type { DatastoreConnection } from '../datastore/connection.js';
 import type { Table } from '../datastore/table.js';
 import { SlipwayError } from '../errors.js';
 import { resolveSecrets } from '../pipeline/secrets.js';
+import type { SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { EnvironmentSpec } from './project.js';
 
 /**
@@ -62,4 +63,33 @@ export function tablesOfDatastore(
       { details: { environment: environment.name, tables: unknown.map((t) => t.name), declared } },
     );
   return tables.filter((t) => t.datastore === datastore);
+}
+
+/**
+ * A datastore an environment declares, as a runner is given it: the address and schema, and the password by
+ * its secret reference (files made absolute against the project folder), resolved only by whoever connects.
+ * `undefined` when the environment does not declare it (the controller refuses the deployment, naming it).
+ */
+export function datastoreReference(
+  spec: EnvironmentSpec,
+  name: string,
+  projectDir: string,
+): SinkDatastoreRef | undefined {
+  const declared = spec.datastores?.[name];
+  if (declared === undefined) return undefined;
+  const password = declared.password;
+  return {
+    datastore: {
+      kind: 'postgres',
+      host: declared.host,
+      port: declared.port ?? 5432,
+      database: declared.database,
+      user: declared.user,
+      schema: declared.schema ?? 'public',
+      ...(declared.ssl === undefined ? {} : { ssl: declared.ssl }),
+    },
+    ...(password === undefined
+      ? {}
+      : { password: 'file' in password ? { file: resolve(projectDir, password.file) } : { env: password.env } }),
+  };
 }

@@ -3,11 +3,13 @@ import { parseRange, satisfies } from '../dataset/compatibility.js';
 import type { Dataset } from '../dataset/dataset.js';
 import { isDataset } from '../dataset/dataset.js';
 import { compileSchema, type JsonSchema, toCanonicalSchema } from '../dataset/schema.js';
+import type { Table } from '../datastore/table.js';
 import { SlipwayError } from '../errors.js';
 import { isToggle, type Toggle } from '../toggles/toggle.js';
 import { resolveConfig } from './config.js';
 import type { Secrets } from './secrets.js';
 import { checkStateMigration, type StateMigration } from './state-migration.js';
+import { isTableSink, type TableSink } from './table-sink.js';
 
 const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 const NAME = /^[a-z][a-z0-9_-]{0,99}$/;
@@ -39,8 +41,17 @@ export interface KeyedState {
 
 /** What `process` gets beside the record. */
 export interface ProcessContext<C> {
-  /** Writes one record to an output dataset. Validated against the dataset's schema. */
+  /**
+   * Writes one record to an output dataset (validated against the dataset's schema), or one row to the
+   * pipeline's sink table: a record whose fields fill the table's columns (`TableColumn.field`).
+   */
   emit<T>(dataset: Dataset<T>, value: T): void;
+  emit(table: Table, row: Record<string, unknown>): void;
+  /**
+   * Deletes the row of the sink table with the primary key given by `key`'s fields (a sink declared with
+   * `deleteOnTombstone`). Within a batch, the last emit or tombstone of a key wins.
+   */
+  tombstone(table: Table, key: Record<string, unknown>): void;
   readonly state: KeyedState;
   /** The pipeline's config, validated (with defaults applied) when the runner starts. */
   readonly config: C;
@@ -65,7 +76,13 @@ export interface PipelineDefinition<I extends Dataset, CS> {
   name: string;
   version: string;
   inputs: readonly I[];
-  outputs: readonly Dataset[];
+  /** Datasets it writes (topics). Leave out (or `[]`) for a pipeline with a `sink`. */
+  outputs?: readonly Dataset[];
+  /**
+   * A table it writes rows to (see {@link tableSink}), exactly once with its input offsets. A pipeline writes
+   * topics or a table, not both: the two cannot commit in one transaction (`SLIPWAY_SINK_WITH_TOPICS`).
+   */
+  sink?: TableSink;
   /** JSON Schema of the config (TypeBox works); config is validated once, at start. */
   config?: CS;
   /** Version of the keyed state's layout. Bump it when the shape of stored state changes. */
@@ -96,6 +113,8 @@ export interface Pipeline<C = Record<string, unknown>> {
   readonly version: string;
   readonly inputs: readonly Dataset[];
   readonly outputs: readonly Dataset[];
+  /** The table it writes to, when it is a sink pipeline (then `outputs` is empty). */
+  readonly sink?: TableSink;
   readonly configSchema: JsonSchema | undefined;
   readonly stateVersion: number;
   /** How state is migrated from the layout before (absent: it is not). */
@@ -140,15 +159,25 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     bad(`version '${String(definition.version)}' is not a semantic version like 1.2.0`, 'version');
   if (!Array.isArray(definition.inputs) || definition.inputs.length === 0)
     bad('inputs must list at least one dataset', 'inputs');
-  if (!Array.isArray(definition.outputs)) bad('outputs must be a list of datasets', 'outputs');
+  const outputs = definition.outputs ?? (definition.sink !== undefined ? [] : undefined);
+  if (!Array.isArray(outputs)) bad('outputs must be a list of datasets', 'outputs');
   definition.inputs.forEach((d, i) => {
     if (!isDataset(d)) bad(`inputs[${i}] is not a dataset made by defineDataset`, `inputs[${i}]`);
   });
-  definition.outputs.forEach((d, i) => {
+  if (definition.sink !== undefined) {
+    if (!isTableSink(definition.sink)) bad('sink must be made by tableSink(table, options)', 'sink');
+    if ((outputs as Dataset[]).length > 0)
+      throw new SlipwayError(
+        'SLIPWAY_SINK_WITH_TOPICS',
+        `Invalid ${where}: it writes the table ${definition.sink.table.name} and the topics ${(outputs as Dataset[]).map((d) => d.topic).join(', ')}. The rows commit in a PostgreSQL transaction and the records in the log's, and no transaction spans both, so a crash between them would lose or repeat one side: not exactly once. Write the table from this pipeline and the topics from another one reading the same inputs, or emit to a topic here and route that topic to a sink pipeline.`,
+        { details: { pipeline: definition.name, field: 'outputs', table: definition.sink.table.name } },
+      );
+  }
+  (outputs as Dataset[]).forEach((d, i) => {
     if (!isDataset(d)) bad(`outputs[${i}] is not a dataset made by defineDataset`, `outputs[${i}]`);
   });
   const topics = new Set<string>();
-  for (const d of [...definition.inputs, ...definition.outputs]) {
+  for (const d of [...definition.inputs, ...(outputs as Dataset[])]) {
     if (topics.has(d.topic))
       bad(`dataset ${d.topic} is listed twice (a pipeline may not read its own output)`, 'outputs');
     topics.add(d.topic);
@@ -178,7 +207,7 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     if (toggleNames.has(t.name)) bad(`toggle '${t.name}' is listed twice`, `toggles[${i}]`);
     toggleNames.add(t.name);
     for (const g of t.guards) {
-      if (!definition.outputs.includes(g))
+      if (!(outputs as Dataset[]).includes(g))
         bad(`toggle '${t.name}' guards ${g.topic}, which is not an output of the pipeline`, `toggles[${i}]`);
       if (guarded.has(g.topic)) bad(`output ${g.topic} is guarded by two toggles`, `toggles[${i}]`);
       guarded.add(g.topic);
@@ -206,7 +235,8 @@ export function definePipeline<I extends Dataset, CS = undefined>(
     name,
     version: definition.version,
     inputs: Object.freeze([...definition.inputs]) as readonly Dataset[],
-    outputs: Object.freeze([...definition.outputs]),
+    outputs: Object.freeze([...(outputs as Dataset[])]),
+    ...(definition.sink === undefined ? {} : { sink: definition.sink }),
     configSchema,
     stateVersion,
     ...(migrateState === undefined ? {} : { migrateState }),

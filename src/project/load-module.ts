@@ -65,7 +65,9 @@ export async function loadModule(file: string): Promise<LoadedModule> {
   }
   const project = projects[0];
   const tables = new Map<string, Table>();
-  for (const value of Object.values(exported)) {
+  // A sink pipeline's table counts as declared even when the module does not export it by itself.
+  const sinkTables = pipelines.flatMap((p) => (p.sink === undefined ? [] : [p.sink.table]));
+  for (const value of [...Object.values(exported), ...sinkTables]) {
     if (!isTable(value)) continue;
     const other = tables.get(value.name);
     if (other !== undefined && other !== value)

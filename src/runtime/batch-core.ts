@@ -18,6 +18,7 @@ import {
   SOURCE_HEADER,
   type WrongPartitionEvent,
 } from './runner-types.js';
+import { type SinkBatch, SinkRowError, SinkRows } from './sink-rows.js';
 
 /** Where the outputs of one output dataset go (its topic carries a shadow runner's suffix). */
 export interface OutputSlot {
@@ -35,6 +36,8 @@ export interface ProcessedBatch {
   skipped: number;
   /** Emits to a toggle-guarded output dropped because the record's variant was the default. */
   guarded: number;
+  /** A sink pipeline's rows (and tombstones) to commit with the batch's offsets. */
+  rows?: SinkBatch;
 }
 
 export interface BatchCoreOptions {
@@ -77,8 +80,11 @@ export class BatchCore {
   readonly #secrets: Secrets;
   /** The pipeline's toggles compiled per snapshot; undefined when it declares none. */
   readonly #toggles: ToggleEvaluator | undefined;
+  /** The sink's rows of the batch in progress (a sink pipeline). */
+  readonly #sink: SinkRows | undefined;
 
   constructor(options: BatchCoreOptions) {
+    this.#sink = options.pipeline.sink === undefined ? undefined : new SinkRows(options.pipeline.sink);
     this.#secrets = options.secrets ?? NO_SECRETS;
     this.#pipeline = options.pipeline;
     this.#outputs = options.outputs;
@@ -181,8 +187,15 @@ export class BatchCore {
       timestamp: 0,
       headers: {},
     };
+    const sink = this.#sink;
+    const sinkTable = sink?.sink.table;
     const ctx: ProcessContext<unknown> = {
-      emit: (dataset, value) => {
+      emit: (target: Dataset | NonNullable<typeof sinkTable>, value: unknown) => {
+        if (target === sinkTable && sink !== undefined) {
+          sink.emit(value);
+          return;
+        }
+        const dataset = target as Dataset;
         const out = outputs.get(dataset?.topic);
         if (out === undefined || out.dataset !== dataset) {
           throw new OutputError(
@@ -217,6 +230,13 @@ export class BatchCore {
       pipeline: { name: pipeline.name, version: pipeline.version },
       secrets: this.#secrets,
       toggle: variantOf,
+      tombstone: (table, key) => {
+        if (sink === undefined || table !== sinkTable)
+          throw new OutputError(
+            `tombstone to table '${String(table?.name)}', which is not the sink of '${pipeline.name}'${sinkTable === undefined ? '' : ` (its sink: ${sinkTable.name})`}`,
+          );
+        sink.tombstone(key);
+      },
     };
     const dlqTopics = this.#dlqTopics;
     const dlqHeaders = this.#dlqHeaders;
@@ -321,10 +341,12 @@ export class BatchCore {
       try {
         pipeline.process(value, ctx as ProcessContext<never>);
         outCount += emitIndex;
+        if (sink !== undefined) outCount += sink.commitRecord();
       } catch (err) {
         store.rollbackRecord();
+        sink?.rollbackRecord();
         for (let e = 0; e < emitIndex; e++) (emittedThisRecord[e] as OutputSlot).records.pop();
-        if (err instanceof OutputError) toDlq('output-schema', err.message);
+        if (err instanceof OutputError || err instanceof SinkRowError) toDlq('output-schema', err.message);
         else toDlq('process-error', err instanceof Error ? err.message : String(err), err);
       }
     }
@@ -335,7 +357,14 @@ export class BatchCore {
       out.records = [];
     }
     for (const [topic, records] of dlqRecords) commitOutputs.push({ topic, records });
-    return { outputs: commitOutputs, outputCount: outCount, dlqCount, skipped, guarded };
+    return {
+      outputs: commitOutputs,
+      outputCount: outCount,
+      dlqCount,
+      skipped,
+      guarded,
+      ...(sink === undefined ? {} : { rows: sink.takeBatch() }),
+    };
   }
 }
 

@@ -1,5 +1,6 @@
 // The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
 import { FNV_OFFSET, fnv1a } from '../dataset/key-hash.js';
+import type { DatastoreConnection } from '../datastore/connection.js';
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Secrets } from '../pipeline/secrets.js';
@@ -94,6 +95,11 @@ export interface RunnerOptions {
   keyRange?: { from: number; to: number };
   /** What `ctx.secrets` gives `process`, resolved where this runner runs (default: none). */
   secrets?: Secrets;
+  /**
+   * A sink pipeline's datastore, its password resolved: the runner commits its rows, offsets, state and epoch
+   * there (a `SinkLog` over `log`). Required when the pipeline has a `sink` (unless `log` is a SinkLog).
+   */
+  datastore?: DatastoreConnection;
   /**
    * Where the pipeline's toggles come from (pipelines that declare toggles): default, the `slipway.toggles`
    * topic of the runner's log (its environment's), looked at between batches at most every `toggleRefreshMs`.

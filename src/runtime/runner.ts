@@ -13,6 +13,7 @@ import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import { RunnerToggles } from './runner-toggles.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
+import { type SinkCommitBatch, SinkLog, sinkLogFor } from './sink-log.js';
 import {
   activationWrites,
   applyWrites,
@@ -37,6 +38,7 @@ export type {
 } from './runner-types.js';
 export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
 export { shadowTopic, shadowTopics } from './shadow-topics.js';
+export { shadowTableName } from './sink-log.js';
 export type { StateMigrationResult } from './state-migrate.js';
 
 /** A processed batch, ready to commit. */
@@ -119,10 +121,10 @@ export class Runner extends EventEmitter {
     super();
     this.#options = options;
     this.pipeline = options.pipeline as Pipeline;
-    this.log = options.log;
     this.mode = options.mode ?? 'live';
     const name = this.pipeline.name;
     const shadowId = this.mode === 'shadow' ? checkShadowId(name, options.shadowId) : undefined;
+    this.log = sinkLogFor(this.pipeline, options.log, options.datastore, shadowId);
     // Everything a shadow writes goes under its shadow names: outputs, dead letters, owner, group, state.
     const named = (topic: string): string => (shadowId === undefined ? topic : shadowTopic(topic, shadowId));
     const suffix = shadowId === undefined ? '' : `.shadow.${shadowId}`;
@@ -227,6 +229,7 @@ export class Runner extends EventEmitter {
     try {
       this.#config = this.pipeline.resolveConfig(this.#options.config);
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
+      if (this.log instanceof SinkLog) await this.log.prepare();
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
       this.#setState('standby');
     } catch (err) {
@@ -339,6 +342,8 @@ export class Runner extends EventEmitter {
       await this.#loop;
     }
     if (this.#state !== 'failed') this.#setState('stopped');
+    // A sink's connection is the runner's own (the log it reads is its opener's).
+    if (this.log instanceof SinkLog && this.log !== this.#options.log) await this.log.close();
   }
 
   /** Processes until every assigned partition is caught up with its end offset, then pauses. */
@@ -564,12 +569,13 @@ export class Runner extends EventEmitter {
       partition: slot.partition,
       offset: next,
     }));
-    const commit: CommitBatch = {
+    const commit: SinkCommitBatch = {
       owner: this.owner,
       epoch: this.#epoch,
       outputs: done.outputs,
       state: { namespace: this.stateNamespace, writes: this.#store.pendingWrites() },
       offsets: { group: this.group, offsets },
+      ...(done.rows === undefined ? {} : { rows: done.rows }),
     };
     // Optimistic: the next batch is processed against this one's state. If this commit fails the
     // runner stops, and the next activation reloads state from the log.

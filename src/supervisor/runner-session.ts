@@ -51,6 +51,10 @@ export class RunnerSession extends EventEmitter {
     }
     // Resolved here, in the runner's process: the values never reach the control plane.
     const secrets = await resolveSecrets(spec.secrets);
+    const password =
+      spec.datastore?.password === undefined
+        ? undefined
+        : (await resolveSecrets({ 'datastore password': spec.datastore.password })).get('datastore password');
     const log = await openLog(spec.log, { commitThread: true });
     const runner = new Runner({
       secrets,
@@ -64,6 +68,9 @@ export class RunnerSession extends EventEmitter {
       ...(spec.batchSize === undefined ? {} : { batchSize: spec.batchSize }),
       ...(spec.assignment === undefined ? {} : { assignment: spec.assignment }),
       ...(spec.keyRange === undefined ? {} : { keyRange: spec.keyRange }),
+      ...(spec.datastore === undefined
+        ? {}
+        : { datastore: { ...spec.datastore.datastore, ...(password === undefined ? {} : { password }) } }),
       // Recorded in every dead letter it writes, for `slipway dlq` and replays.
       provenance: { artifact: spec.digest, ...(spec.deployment === undefined ? {} : { deployment: spec.deployment }) },
     });

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
+import type { PostgresDatastore } from '../datastore/connection.js';
 import type { PartitionOffset, TopicPartition } from '../log/log.js';
 import type { LogConfig } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
@@ -52,6 +53,17 @@ export interface RunnerSpec {
    * when it starts (a missing one fails the start with `SLIPWAY_SECRET_MISSING`); values never travel.
    */
   secrets?: Record<string, SecretReference>;
+  /**
+   * A sink pipeline's datastore (the environment's datastore named by its table), the password by reference
+   * only: resolved in the runner's own process like `secrets`. Required to run a pipeline with a `sink`.
+   */
+  datastore?: SinkDatastoreRef;
+}
+
+/** Where a sink pipeline's table is: the datastore and its password's secret reference (never the value). */
+export interface SinkDatastoreRef {
+  datastore: PostgresDatastore;
+  password?: SecretReference;
 }
 
 /** A runner's exit: its code or signal, and whether someone asked it to stop. */

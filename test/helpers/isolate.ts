@@ -27,7 +27,8 @@ export function isolatePipeline(pipeline: Pipeline, id: string): Pipeline {
       ? {}
       : { config: pipeline.configSchema as unknown as Parameters<typeof definePipeline>[0]['config'] }),
     process(value, ctx) {
-      const emit: typeof ctx.emit = (dataset, out) => ctx.emit(copies.get(dataset as Dataset) ?? dataset, out);
+      const emit = ((dataset: Dataset, out: unknown) =>
+        ctx.emit(copies.get(dataset) ?? dataset, out)) as typeof ctx.emit;
       original(value, { ...ctx, emit } as Parameters<Pipeline['process']>[1]);
     },
   }) as Pipeline;

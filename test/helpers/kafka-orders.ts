@@ -26,8 +26,8 @@ export function isolatedOrders(id: string): IsolatedOrders {
     outputs: [enriched],
     config: enrichOrders.configSchema,
     process(order, ctx) {
-      const emit: typeof ctx.emit = (dataset, value) =>
-        ctx.emit(dataset === enrichedOrders ? enriched : dataset, value);
+      const emit = ((dataset: Dataset, value: unknown) =>
+        ctx.emit(dataset === enrichedOrders ? enriched : dataset, value)) as typeof ctx.emit;
       enrichOrders.process(order, { ...ctx, emit } as Parameters<typeof enrichOrders.process>[1]);
     },
   }) as Pipeline;
