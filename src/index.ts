@@ -96,6 +96,7 @@ export type {
   PartitionOffset,
   Snapshot,
   SnapshotRequest,
+  StateChanges,
   StateWrite,
   TopicInfo,
   TopicPartition,
