@@ -466,7 +466,9 @@ export class Runner extends EventEmitter {
    */
   #warmAfterPause(): void {
     const partitions = [...new Set(this.#slots.map((s) => s.partition))];
-    this.#warmer?.start(seedOf(partitions, (p) => this.#store.snapshot(p), this.#stateAt));
+    // A key share (canary) writes its partitions' state beside another runner: its own copy is not the whole state.
+    const at = this.#keyRange === undefined ? this.#stateAt : undefined;
+    this.#warmer?.start(seedOf(partitions, (p) => this.#store.snapshot(p), at));
   }
 
   #fail(err: unknown): void {
