@@ -1,9 +1,12 @@
-// npm run bench:kafka [-- --records N] [-- --batch N] — the trivial map pipeline (parse, add a field, emit) over
+// npm run bench:kafka [-- --records N] [-- --batch N] [-- --rounds N] — the trivial map pipeline (parse, add a field, emit) over
 // 500,000 records on a Kafka broker (KAFKA_BROKERS, else the project's local broker):
 // - slipway: the Slipway Runner over the Kafka Log, exactly once (outputs + input offsets in one transaction);
 // - raw: the ceiling, a @platformatic/kafka Consumer → transactional Producer loop doing the same map over the
 //   same records and partitions: read_committed, one transaction per batch of the same size, the input offsets
 //   committed in the transaction (TxnOffsetCommit of the last record of each partition);
+// - kafka-streams: the same map in Kafka Streams (bench/kafka-streams/, built once with Maven), exactly_once_v2,
+//   2 stream threads (`--streams-threads N`), its defaults otherwise (commit.interval.ms 100 under exactly once);
+//   timed from RUNNING to its committed input offsets covering every record;
 // - at-least-once: the raw loop without transactions (idempotent producer, then a plain offset commit per batch).
 //   The Kafka Log has no at-least-once mode: every Log commit is atomic by contract.
 // Every run writes its own output topic; its output is read back read_committed and must hold each input
@@ -13,11 +16,14 @@ import { Admin, Consumer, type Message, Producer } from '@platformatic/kafka';
 import { type AppendRecord, defineDataset, definePipeline, type Log, partitionFor, Runner } from 'slipway';
 import { openKafkaLog } from 'slipway/kafka';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
-import { argValue, benchIn, benchOut, benchRecord } from './common.js';
+import { argValue, benchIn, benchOut, benchRecord, percentile } from './common.js';
+import { ensureKafkaStreamsBuilt, runKafkaStreams } from './kafka-streams.js';
 
 const RECORDS = argValue('records', 500_000);
 const BATCH = argValue('batch', 2000);
 const PARTITIONS = 4;
+const ROUNDS = argValue('rounds', 2);
+const STREAMS_THREADS = argValue('streams-threads', 2);
 const brokers = kafkaBrokers();
 const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 
@@ -187,10 +193,29 @@ async function rawRun(admin: Admin, n: number, transactions: boolean): Promise<{
   }
 }
 
+/** The Kafka Streams app (bench/kafka-streams/), exactly_once_v2, over the same input into a topic of its own. */
+async function streamsRun(admin: Admin, n: number): Promise<{ seconds: number; topic: string }> {
+  const output = `bench-streams-${run}-${n}`;
+  topics.add(output);
+  await admin.createTopics({ topics: [output], partitions: PARTITIONS, replicas: -1 });
+  const applicationId = `bench-streams-${run}-${n}`;
+  groups.add(applicationId);
+  const seconds = await runKafkaStreams({
+    brokers,
+    input: input.topic,
+    output,
+    applicationId,
+    records: RECORDS,
+    threads: STREAMS_THREADS,
+  });
+  return { seconds, topic: output };
+}
+
 async function main(): Promise<void> {
+  ensureKafkaStreamsBuilt();
   const log = await openKafkaLog({ brokers, clientId: `bench-${run}` });
   const admin = new Admin({ clientId: `bench-admin-${run}`, bootstrapBrokers: brokers });
-  const rates: Record<string, number[]> = { raw: [], slipway: [], 'at-least-once': [] };
+  const rates: Record<string, number[]> = { raw: [], slipway: [], 'kafka-streams': [], 'at-least-once': [] };
   try {
     console.log(
       `kafka: ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH} records per transaction, brokers ${brokers.join(',')}`,
@@ -206,12 +231,17 @@ async function main(): Promise<void> {
         `${name.padEnd(13)} ${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(rate)} records/s (output verified: each input exactly once, read_committed)`,
       );
     };
-    // Alternate raw and Slipway so neither always runs on a warmer (or more loaded) machine.
+    // Alternate the legs, in a different order each round, so none always runs on a warmer (or more loaded) machine.
     let n = 0;
-    await measure('raw', () => rawRun(admin, n++, true));
-    await measure('slipway', () => slipwayRun(log, n++));
-    await measure('slipway', () => slipwayRun(log, n++));
-    await measure('raw', () => rawRun(admin, n++, true));
+    for (let round = 0; round < ROUNDS; round++) {
+      const legs: Array<[string, () => Promise<{ seconds: number; topic: string }>]> = [
+        ['slipway', () => slipwayRun(log, n++)],
+        ['kafka-streams', () => streamsRun(admin, n++)],
+        ['raw', () => rawRun(admin, n++, true)],
+      ];
+      if (round % 2 === 1) legs.reverse();
+      for (const [name, fn] of legs) await measure(name, fn);
+    }
     await measure('at-least-once', () => rawRun(admin, n++, false));
   } finally {
     await admin.deleteTopics({ topics: [...topics] }).catch((err) => console.error(`deleting topics: ${err}`));
@@ -219,17 +249,32 @@ async function main(): Promise<void> {
     await admin.close().catch(() => undefined);
     await log.close();
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const sw = mean(rates.slipway as number[]);
-  const raw = mean(rates.raw as number[]);
+  const median = (xs: number[]) =>
+    percentile(
+      [...xs].sort((a, b) => a - b),
+      50,
+    );
+  const sw = median(rates.slipway as number[]);
+  const raw = median(rates.raw as number[]);
+  const streams = median(rates['kafka-streams'] as number[]);
+  const rounded = (xs: number[] | undefined) => (xs ?? []).map((x) => Math.round(x));
   console.log(
     JSON.stringify({
       bench: 'kafka',
       records: RECORDS,
+      batch: BATCH,
       recordsPerSec: Math.round(sw),
       rawRecordsPerSec: Math.round(raw),
       ratio: Math.round((sw / raw) * 1000) / 1000,
-      atLeastOnceRecordsPerSec: Math.round(mean(rates['at-least-once'] as number[])),
+      kafkaStreamsRecordsPerSec: Math.round(streams),
+      kafkaStreamsThreads: STREAMS_THREADS,
+      vsKafkaStreams: Math.round((sw / streams) * 1000) / 1000,
+      atLeastOnceRecordsPerSec: Math.round(median(rates['at-least-once'] as number[])),
+      rounds: {
+        slipway: rounded(rates.slipway),
+        kafkaStreams: rounded(rates['kafka-streams']),
+        raw: rounded(rates.raw),
+      },
     }),
   );
 }

@@ -104,6 +104,7 @@ export type {
   PartitionOffset,
   Snapshot,
   SnapshotRequest,
+  StateChanges,
   StateWrite,
   TopicInfo,
   TopicPartition,

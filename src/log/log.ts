@@ -75,6 +75,17 @@ export interface CommitBatch {
 export interface CommitResult {
   /** For each output topic, the offsets assigned to its records, in order. */
   offsets: Record<string, number[]>;
+  /**
+   * Engines with `readStateChanges`: for each state partition the commit wrote, the changelog position just past
+   * its writes (where `readStateChanges` continues after them).
+   */
+  stateNext?: Record<number, number>;
+}
+
+/** What `readStateChanges` gives: writes since a changelog position, and where to continue. */
+export interface StateChanges {
+  changes: Array<[key: string, value: string | null]>;
+  next: number;
 }
 
 export interface SnapshotRequest {
@@ -181,6 +192,19 @@ export interface Log {
 
   /** Every live key of one state namespace partition. */
   readState(namespace: string, partition: number): Promise<Array<[key: string, value: string]>>;
+  /**
+   * Optional, for engines whose `readState` costs a read of a changelog (Kafka): the state writes of one namespace
+   * partition committed from changelog position `from` (0: from its start) up to now, the last write per key in the
+   * order written (`null`: deleted), and the position to continue from; `from` -1 reads nothing and gives the
+   * position of the end. A warm standby keeps its state current with
+   * it and reads only the last delta at activation (see runtime/state-warmer.ts).
+   */
+  readStateChanges?(namespace: string, partition: number, from: number): Promise<StateChanges>;
+  /**
+   * Optional: gets ready to commit under `epoch` now rather than at the first commit (Kafka: takes over the
+   * producer session the epoch was fenced with). Refused with `SLIPWAY_FENCED` when the epoch is not current.
+   */
+  claimEpoch?(owner: string, epoch: number): Promise<void>;
 
   // Cleanup: what a finished run (a shadow run) leaves behind. Each call is idempotent: what does not exist is
   // skipped. None of them checks who still uses what it deletes: stop the readers and writers first.

@@ -9,6 +9,7 @@ import type {
   PartitionOffset,
   Snapshot,
   SnapshotRequest,
+  StateChanges,
   TopicInfo,
   TopicSettings,
   WaitOptions,
@@ -178,9 +179,24 @@ export function namespaceLog(log: Log, prefix: string): NamespacedLog {
           ? {}
           : { offsets: { group: p(batch.offsets.group), offsets: offsetsIn(batch.offsets.offsets) } }),
       });
-      return { offsets: Object.fromEntries(Object.entries(result.offsets).map(([t, o]) => [strip(t), o])) };
+      const offsets = Object.fromEntries(Object.entries(result.offsets).map(([t, o]) => [strip(t), o]));
+      return result.stateNext === undefined ? { offsets } : { offsets, stateNext: result.stateNext };
     },
     readState: (namespace, partition) => log.readState(p(namespace), partition),
+    ...(log.readStateChanges === undefined
+      ? {}
+      : {
+          readStateChanges: (namespace: string, partition: number, from: number): Promise<StateChanges> =>
+            (log.readStateChanges as NonNullable<Log['readStateChanges']>)(p(namespace), partition, from),
+        }),
+    ...(log.claimEpoch === undefined
+      ? {}
+      : {
+          claimEpoch: async (owner: string, epoch: number): Promise<void> => {
+            await use('owner', owner);
+            await (log.claimEpoch as NonNullable<Log['claimEpoch']>)(p(owner), epoch);
+          },
+        }),
     async deleteTopics(names) {
       checkDeletableTopics(names);
       await log.deleteTopics(names.map(p));

@@ -42,6 +42,11 @@ export interface RunnerStats {
   lag: number;
   /** Committed offsets of the assigned partitions. */
   offsets: PartitionOffset[];
+  /**
+   * True while a runner in standby (or paused) on Kafka still reads its state changelog for the first time: a
+   * cutover waits for it to end, so the read stays out of the pause (see state-warmer.ts).
+   */
+  warming?: boolean;
 }
 
 /** Most records sampled for latency per batch, evenly spread (as `RunnerMetrics` samples). */
@@ -156,5 +161,6 @@ export function mergeRunnerStats(members: ReadonlyArray<RunnerStats>, state?: Ru
     },
     lag: sum((s) => s.lag),
     offsets: members.flatMap((s) => s.offsets),
+    ...(members.some((s) => s.warming === true) ? { warming: true } : {}),
   };
 }

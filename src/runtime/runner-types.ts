@@ -82,6 +82,11 @@ export interface RunnerOptions {
   batchSize?: number;
   /** Longest wait for new input before looking again, in ms (default 250). */
   idleWaitMs?: number;
+  /**
+   * On a log with a state changelog (Kafka), keep the state current while in standby or paused, so activation
+   * reads only the last delta (default true for live runners; shadows are handed their state).
+   */
+  warmState?: boolean;
   metrics?: RunnerMetrics;
   /**
    * The clock of commit times and latency, ms since the epoch (default `Date.now`). Tests inject one

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { CommitBatch, Log, LogRecord, PartitionOffset, StateWrite } from '../log/log.js';
+import type { CommitBatch, CommitResult, Log, LogRecord, PartitionOffset, StateWrite } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
@@ -21,6 +21,7 @@ import {
   reverseWrites,
   type StateMigrationResult,
 } from './state-migrate.js';
+import { StateWarmer, seedOf } from './state-warmer.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
@@ -116,6 +117,10 @@ export class Runner extends EventEmitter {
   #replaying = false;
   /** The pipeline's toggles: changes looked for, and placed at offset barriers (undefined when it declares none). */
   readonly #toggles: RunnerToggles | undefined;
+  /** Keeps a copy of the state current from the changelog while not running (Kafka), for a fast activation. */
+  #warmer: StateWarmer | undefined;
+  /** Changelog position per state partition that the state held is exact up to, when known. */
+  #stateAt: Map<number, number> | undefined;
 
   constructor(options: RunnerOptions) {
     super();
@@ -231,6 +236,12 @@ export class Runner extends EventEmitter {
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       if (this.log instanceof SinkLog) await this.log.prepare();
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
+      if (this.mode === 'live' && this.#options.warmState !== false) {
+        this.#warmer = StateWarmer.for(this.log, this.stateNamespace, [
+          ...new Set(this.#slots.map((s) => s.partition)),
+        ]);
+        this.#warmer?.start();
+      }
       this.#setState('standby');
     } catch (err) {
       this.#fail(err);
@@ -262,13 +273,23 @@ export class Runner extends EventEmitter {
       slot.readPos = slot.position;
       slot.target = undefined;
     }
+    // Kafka: take over the producer session now, beside the state's last delta, not at the first commit. A stale
+    // epoch is found at the first commit as before (SLIPWAY_FENCED there).
+    const claim =
+      options.epoch === undefined ? undefined : this.log.claimEpoch?.(this.owner, this.#epoch).catch(() => undefined);
     this.#store.clear();
+    if (options.state !== undefined) this.#warmer?.stop();
+    const warm = options.state === undefined ? await this.#warmer?.take() : undefined;
+    this.#stateAt = warm?.next;
     const state = new Map<number, PartitionEntries>();
     for (const p of new Set(this.#slots.map((s) => s.partition)))
-      state.set(p, options.state?.[p] ?? (await this.log.readState(this.stateNamespace, p)));
+      state.set(p, options.state?.[p] ?? warm?.state.get(p) ?? (await this.log.readState(this.stateNamespace, p)));
+    await claim;
     // State of the layout before is migrated here, committed with its mark under this epoch, before any record.
-    for (const [p, entries] of await this.#commitMigration(state, activationWrites(this.pipeline, state).writes))
-      this.#store.load(p, entries);
+    const migration = activationWrites(this.pipeline, state).writes;
+    // A migration's writes follow the warm position in the changelog: a later warm-up reads the state anew.
+    if (migration.length > 0) this.#stateAt = undefined;
+    for (const [p, entries] of await this.#commitMigration(state, migration)) this.#store.load(p, entries);
     if (this.#toggles !== undefined) {
       this.#toggles.resume(this.#slots, this.#store);
       await this.#refreshToggles(true);
@@ -336,6 +357,7 @@ export class Runner extends EventEmitter {
 
   /** Stops for good (after finishing the batch in flight). Idempotent. */
   async stop(): Promise<void> {
+    this.#warmer?.stop();
     if (this.#state === 'stopped') return;
     if (this.#state === 'running' || this.#state === 'pausing') {
       this.#halt?.abort();
@@ -379,10 +401,11 @@ export class Runner extends EventEmitter {
    */
   async stats(): Promise<RunnerStats> {
     const lag = (await lagOf(this.log, this.#slots)).reduce((n, p) => n + p.lag, 0);
-    return this.#stats.snapshot(
+    const stats = this.#stats.snapshot(
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
+    return this.#warmer?.warming === true ? { ...stats, warming: true } : stats;
   }
 
   /**
@@ -424,7 +447,9 @@ export class Runner extends EventEmitter {
           pendingWrites: () => this.#store.pendingWrites(),
           applyBatch: () => this.#store.applyBatch(),
           discardBatch: () => this.#store.discardBatch(),
-          commit: (batch) => this.#commitWithRetry(batch),
+          commit: async (batch) => {
+            await this.#commitWithRetry(batch);
+          },
         },
         request,
       );
@@ -469,6 +494,17 @@ export class Runner extends EventEmitter {
   /** A copy of the committed keyed state of one partition. */
   stateSnapshot(partition: number): Record<string, unknown> {
     return this.#store.snapshot(partition);
+  }
+
+  /**
+   * Paused cleanly (everything it processed committed), a warm runner keeps its state current for a next
+   * activation (a rollback): from the state it holds and the changelog positions of its own last writes when known.
+   */
+  #warmAfterPause(): void {
+    const partitions = [...new Set(this.#slots.map((s) => s.partition))];
+    // A key share (canary) writes its partitions' state beside another runner: its own copy is not the whole state.
+    const at = this.#keyRange === undefined ? this.#stateAt : undefined;
+    this.#warmer?.start(seedOf(partitions, (p) => this.#store.snapshot(p), at));
   }
 
   #fail(err: unknown): void {
@@ -518,6 +554,9 @@ export class Runner extends EventEmitter {
           touched.push([slot, records.length, (records.at(-1) as LogRecord).offset + 1]);
         }
         next = (next + 1) % Math.max(1, this.#slots.length);
+        // Paused while reading: leave what was read for the next owner rather than hold the pause for one more
+        // batch and commit (nothing of it is processed: the positions stay where they are).
+        if (halt.aborted && batch.length > 0) break;
         if (batch.length === 0) {
           if (inflight !== undefined) {
             const done = inflight;
@@ -546,7 +585,10 @@ export class Runner extends EventEmitter {
         s.position = s.readPos;
         s.target = undefined;
       }
-      if (this.#state === 'running' || this.#state === 'pausing') this.#setState('paused');
+      if (this.#state === 'running' || this.#state === 'pausing') {
+        this.#warmAfterPause();
+        this.#setState('paused');
+      }
     } catch (err) {
       this.#store.discardBatch();
       if (isSlipwayError(err, 'SLIPWAY_FENCED')) {
@@ -592,7 +634,10 @@ export class Runner extends EventEmitter {
   }
 
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
-    await this.#commitWithRetry(prepared.commit);
+    const result = await this.#commitWithRetry(prepared.commit);
+    if (this.#stateAt !== undefined && result.stateNext !== undefined) {
+      for (const [p, next] of Object.entries(result.stateNext)) this.#stateAt.set(Number(p), next);
+    }
     const { touched, batch } = prepared;
     for (const [slot, , next] of touched) slot.position = next;
 
@@ -625,11 +670,10 @@ export class Runner extends EventEmitter {
     }
   }
 
-  async #commitWithRetry(batch: Parameters<Log['commit']>[0]): Promise<void> {
+  async #commitWithRetry(batch: Parameters<Log['commit']>[0]): Promise<CommitResult> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.log.commit(batch);
-        return;
+        return await this.log.commit(batch);
       } catch (err) {
         if (!isSlipwayError(err) || !err.retryable || attempt >= 5) throw err;
         await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));

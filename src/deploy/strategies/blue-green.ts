@@ -39,6 +39,19 @@ export const sameArtifact = (a: ArtifactRef | undefined, b: ArtifactRef): boolea
   a !== undefined && a.digest === b.digest;
 
 /**
+ * Waits (up to `timeoutMs`) while a runner in standby still reads its state for the first time (`stats().warming`),
+ * so that a cutover after it reads only the last delta. A runner that says nothing of it is warm.
+ */
+export async function waitUntilWarm(runner: RunnerHandle, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const stats = await runner.stats().catch(() => undefined);
+    if (stats?.warming !== true) return;
+    await sleep(50);
+  }
+}
+
+/**
  * The exact handoff: pause `from` at its committed offsets N, fence the owner, activate `to` from N.
  * If `from` is gone (crashed), its committed offsets in the log are N all the same.
  */
@@ -287,6 +300,8 @@ export async function runBlueGreen(ctx: StrategyContext): Promise<DeploymentReco
         return steps.finish('aborted', { reason: 'shadow gates failed before cutover', gates: shadow.gates });
       }
     }
+    // Green loads its state in standby (Kafka: the changelog read): wait for it here, not inside the pause.
+    await waitUntilWarm(green);
     // Blue's last minute, just before it pauses: what green's DLQ ratio is compared with during the bake.
     const blueStats = await blue?.stats().catch(() => undefined);
     if (blueStats !== undefined)
@@ -363,6 +378,7 @@ export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | 
     let warm = alive(ctx.warm) ? ctx.warm : await ctx.startRunner(previous, 'blue', {}, ctx.runners());
     const current = ctx.live();
     let result: Handoff;
+    await waitUntilWarm(warm);
     try {
       result = await handoff(ctx, current, warm, reverse);
     } catch (err) {

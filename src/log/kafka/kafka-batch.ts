@@ -1,6 +1,6 @@
 /** Turning `Log` records and state writes into Kafka records (after their topics and partitions are checked). */
 import { SlipwayError } from '../../errors.js';
-import type { AppendRecord, StateWrite } from '../log.js';
+import type { AppendRecord, CommitResult, StateWrite } from '../log.js';
 import { checkRecordFields } from '../log-checks.js';
 import { encodeHeaders, type OutgoingRecord } from './kafka-producer.js';
 
@@ -53,4 +53,32 @@ export function stateRecords(topic: string, writes: ReadonlyArray<StateWrite>, n
     headers: new Map(),
     timestamp: BigInt(now),
   }));
+}
+
+/**
+ * A commit's result from the offsets Kafka assigned to its records (outputs first, then state records): the
+ * outputs' offsets by topic and, when it wrote state, the changelog position past its writes per state partition
+ * (where a warm copy continues). `each` sees every record with its offset.
+ */
+export function commitResult(
+  records: ReadonlyArray<OutgoingRecord>,
+  assigned: ReadonlyArray<number>,
+  outputCount: number,
+  each: (record: OutgoingRecord, offset: number) => void,
+): CommitResult {
+  const offsets: Record<string, number[]> = {};
+  const stateNext: Record<number, number> = {};
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i] as OutgoingRecord;
+    const offset = assigned[i] as number;
+    each(r, offset);
+    if (i >= outputCount) {
+      stateNext[r.partition] = offset + 1;
+      continue;
+    }
+    const list = offsets[r.topic];
+    if (list === undefined) offsets[r.topic] = [offset];
+    else list.push(offset);
+  }
+  return records.length > outputCount ? { offsets, stateNext } : { offsets };
 }

@@ -1,7 +1,5 @@
 /**
- * The Kafka engine of the `Log` interface.
- *
- * Design
+ * The Kafka engine of the `Log` interface. Design:
  * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
  *   consumer group); what a Fetch brings beyond the records asked for is kept briefly for the read that
  *   continues there (kafka-read-ahead.ts), so a runner's batches do not fetch and decode the same bytes again.
@@ -24,9 +22,8 @@
  * - State: namespace N lives in the compacted topic `<prefix>-state.N` (kafka-state.ts, kafka-compacted.ts).
  * - Cleanup: `deleteTopics` and `deleteStateNamespaces` are DeleteTopics, `deleteGroups` is DeleteGroups,
  *   `forgetOwners` fences and tombstones (kafka-admin.ts, kafka-owner-sessions.ts).
- * - `commitOffsets` is a plain OffsetCommit for a group without members (generation -1).
- * - `waitForChange` long-polls read-committed Fetches on the partitions of every topic the handle has used
- *   (see kafka-watch.ts).
+ * - `commitOffsets` is a plain OffsetCommit for a group without members (generation -1). `waitForChange` long-polls
+ *   read-committed Fetches on the partitions of every topic the handle has used (see kafka-watch.ts).
  */
 import { isSlipwayError, SlipwayError } from '../../errors.js';
 import type {
@@ -39,12 +36,13 @@ import type {
   PartitionOffset,
   Snapshot,
   SnapshotRequest,
+  StateChanges,
   TopicInfo,
   TopicSettings,
   WaitOptions,
 } from '../log.js';
 import { alterTopicConfigs, deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
-import { statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
+import { commitResult, statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
 import { forgetCompactedTopic } from './kafka-compacted.js';
 import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
@@ -56,7 +54,7 @@ import { IdempotentAppender, type OutgoingRecord } from './kafka-producer.js';
 import { ReadAhead, readWithReadAhead } from './kafka-read-ahead.js';
 import { committedEnd, countCommitted } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
-import { ensureStateTopic, readStatePartition, stateTopicName } from './kafka-state.js';
+import { ensureStateTopic, readStatePartition, stateChangesOf, stateTopicName } from './kafka-state.js';
 import { fencedError } from './kafka-transactions.js';
 import {
   checkDeletableTopics,
@@ -390,18 +388,10 @@ class KafkaLog implements Log {
           if ((err as SlipwayError).code === 'SLIPWAY_FENCED') this.#sessions.release(batch.owner, producer);
           throw err;
         }
-        const result: Record<string, number[]> = {};
-        for (let i = 0; i < records.length; i++) {
-          const r = records[i] as OutgoingRecord;
-          const offset = assigned[i] as number;
-          // Seen up to our commit marker (right after the record), so our own commit does not wake waitForChange.
-          this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n);
-          if (i >= outputCount) continue;
-          const list = result[r.topic];
-          if (list === undefined) result[r.topic] = [offset];
-          else list.push(offset);
-        }
-        return { offsets: result };
+        // Seen up to our commit marker (right after each record), so our own commit does not wake waitForChange.
+        return commitResult(records, assigned, outputCount, (r, offset) =>
+          this.#watcher.saw(r.topic, r.partition, BigInt(offset) + 2n),
+        );
       },
       () => [...(batch.outputs ?? []).map((o) => o.topic), ...(batch.offsets?.offsets ?? []).map((o) => o.topic)],
     );
@@ -416,6 +406,17 @@ class KafkaLog implements Log {
         partition,
       );
     });
+  }
+
+  readStateChanges(namespace: string, partition: number, from: number): Promise<StateChanges> {
+    return this.#guard(`reading the changes of state '${namespace}'`, () =>
+      stateChangesOf(this.#client, this.#internalPrefix, namespace, partition, from),
+    );
+  }
+
+  claimEpoch(owner: string, epoch: number): Promise<void> {
+    const claim = async () => checkOwner(owner) ?? void (await this.#sessions.producerFor(owner, epoch));
+    return this.#guard(`claiming owner '${owner}'`, claim);
   }
 
   deleteTopics(names: ReadonlyArray<string>): Promise<void> {
