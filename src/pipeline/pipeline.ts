@@ -45,8 +45,13 @@ export interface ProcessContext<C> {
    * Writes one record to an output dataset (validated against the dataset's schema), or one row to the
    * pipeline's sink table: a record whose fields fill the table's columns (`TableColumn.field`).
    */
-  emit<T>(dataset: Dataset<T>, value: T): void;
-  emit(table: Table, row: Record<string, unknown>): void;
+  // One signature, not two overloads: a wrong field in a dataset's record is then reported by the type
+  // checker as that field's error, not as "no overload matches this call".
+  // biome-ignore lint/suspicious/noExplicitAny: a dataset of any record type
+  emit<D extends Dataset<any> | Table>(
+    target: D,
+    value: D extends Dataset<infer T> ? T : Record<string, unknown>,
+  ): void;
   /**
    * Deletes the row of the sink table with the primary key given by `key`'s fields (a sink declared with
    * `deleteOnTombstone`). Within a batch, the last emit or tombstone of a key wins.
