@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { SlipwayError } from '../../errors.js';
 import type { KafkaSaslOptions, KafkaTlsOptions } from './kafka-security.js';
 
 const SCRIPT = fileURLToPath(new URL('../../../scripts/kafka-broker.mjs', import.meta.url));
@@ -71,8 +72,10 @@ export function securedKafka(): SecuredTestKafka {
   const need = (name: string): string => {
     const v = process.env[name]?.trim();
     if (!v)
-      throw new Error(
+      throw new SlipwayError(
+        'SLIPWAY_USAGE',
         `${name} is unset: the secured Kafka tests need the broker's SASL_SSL listener. Start the broker with SLIPWAY_KAFKA_SECURED=1 (node scripts/kafka-broker.mjs start prints the KAFKA_SECURED_* lines to export), or unset KAFKA_BROKERS so the tests start one.`,
+        { details: { variable: name } },
       );
     return v;
   };
