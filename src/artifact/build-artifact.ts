@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
-import { type BuildFailure, build, type Message } from 'esbuild';
+import type { BuildFailure, Message } from 'esbuild';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import { isPipeline, type Pipeline } from '../pipeline/pipeline.js';
 import type { ArtifactStore } from './artifact-store.js';
@@ -147,6 +147,8 @@ async function bundlePipeline(
   named: string,
 ): Promise<{ bundle: Uint8Array; warnings: string[] }> {
   try {
+    // esbuild is loaded when a build runs, not when the CLI starts.
+    const { build } = await import('esbuild');
     const result = await build({
       entryPoints: [relative(cwd, entry)],
       absWorkingDir: cwd,

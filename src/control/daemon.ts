@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
 import { artifactTables, datastoreDeployHook } from '../environment/datastore-deploy-hook.js';
@@ -54,7 +54,9 @@ async function listen(
   app: { fetch: (req: Request, env?: unknown) => Response | Promise<Response> },
   host: string,
   port: number,
-): Promise<ReturnType<typeof serve>> {
+): Promise<ServerType> {
+  // The HTTP server is loaded when a daemon starts, not by every CLI command that only talks to one.
+  const { serve } = await import('@hono/node-server');
   return new Promise((resolvePromise, reject) => {
     const server = serve({ fetch: app.fetch, port, hostname: host }, () => resolvePromise(server));
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -144,7 +146,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   const closed = new Promise<void>((r) => {
     finish = r;
   });
-  let server: ReturnType<typeof serve> | undefined;
+  let server: ServerType | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {

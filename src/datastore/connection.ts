@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { SlipwayError } from '../errors.js';
 
 /**
@@ -32,7 +32,9 @@ export interface DatastoreConnection extends PostgresDatastore {
  *   user: 'postgres', schema: 'prod' }, 'datastores plan');
  */
 export async function connectDatastore(datastore: DatastoreConnection, purpose: string): Promise<pg.Client> {
-  const client = new pg.Client({
+  // pg is loaded at the first connection: the CLI and runners that never reach a database never load it.
+  const { default: driver } = await import('pg');
+  const client = new driver.Client({
     host: datastore.host,
     port: datastore.port,
     database: datastore.database,

@@ -2,8 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import { lintSource } from '@secretlint/core';
-import { creator as recommendedPreset } from '@secretlint/secretlint-rule-preset-recommend';
 import type { SecretLintCoreConfig } from '@secretlint/types';
 import { SlipwayError } from '../errors.js';
 import { SLIPWAY_SECRET_RULES } from './secret-rules.js';
@@ -46,12 +44,25 @@ export interface ScanResult {
   scanned: number;
 }
 
-const CONFIG: SecretLintCoreConfig = {
-  rules: [
-    { id: '@secretlint/secretlint-rule-preset-recommend', rule: recommendedPreset },
-    ...SLIPWAY_SECRET_RULES.map((rule) => ({ id: rule.meta.id, rule })),
-  ],
-};
+/** secretlint and its rules, loaded on the first scan: most commands never scan, and the import is slow. */
+let scanner:
+  | Promise<{ lintSource: typeof import('@secretlint/core').lintSource; config: SecretLintCoreConfig }>
+  | undefined;
+
+function loadScanner(): NonNullable<typeof scanner> {
+  scanner ??= Promise.all([import('@secretlint/core'), import('@secretlint/secretlint-rule-preset-recommend')]).then(
+    ([core, preset]) => ({
+      lintSource: core.lintSource,
+      config: {
+        rules: [
+          { id: '@secretlint/secretlint-rule-preset-recommend', rule: preset.creator },
+          ...SLIPWAY_SECRET_RULES.map((rule) => ({ id: rule.meta.id, rule })),
+        ],
+      },
+    }),
+  );
+  return scanner;
+}
 
 function fingerprintOf(rule: string, file: string, secret: string): string {
   return createHash('sha256').update(`${rule}\0${file}\0${secret}`).digest('hex').slice(0, 16);
@@ -106,10 +117,11 @@ export async function scanSources(
 ): Promise<SecretFinding[]> {
   const allowed = new Set(allow.map((a) => a.fingerprint));
   const findings: SecretFinding[] = [];
+  const { lintSource, config } = await loadScanner();
   for (const { file, content } of sources) {
     const result = await lintSource({
       source: { content, filePath: file, contentType: 'text' },
-      options: { config: CONFIG, maskSecrets: true },
+      options: { config, maskSecrets: true },
     });
     for (const m of result.messages) {
       const fingerprint = fingerprintOf(m.ruleId, file, content.slice(m.range[0], m.range[1]));

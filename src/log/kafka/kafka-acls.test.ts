@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { aclCommands, kafkaAcls } from './kafka-acls.js';
-import { transactionalIdOf } from './kafka-owner-sessions.js';
-import { stateTopicName } from './kafka-state.js';
+import { stateTopicName, transactionalIdOf } from './kafka-names.js';
 
 describe('kafkaAcls', () => {
   it('names what a namespaced pipeline uses, as the engine names it', () => {

@@ -1,11 +1,10 @@
 /**
  * The Kafka ACLs a runner of a pipeline needs on a cluster with an authorizer: which topics it reads and writes,
  * its consumer group, its transactional ids and Slipway's internal topics, named exactly as the Kafka engine
- * names them (transactional ids: kafka-owner-sessions.ts; state topics: kafka-state.ts). Printed by
+ * names them (kafka-names.ts, which the engine uses too). Printed by
  * `slipway kafka acls --env <env>` as kafka-acls.sh commands and as a list; created by tests with the Admin API.
  */
-import { transactionalIdOf } from './kafka-owner-sessions.js';
-import { stateTopicName } from './kafka-state.js';
+import { stateTopicName, transactionalIdOf } from './kafka-names.js';
 
 export type AclResourceType = 'TOPIC' | 'GROUP' | 'TRANSACTIONAL_ID' | 'CLUSTER';
 export type AclPatternType = 'LITERAL' | 'PREFIXED';

@@ -48,13 +48,14 @@ import { forgetCompactedTopic } from './kafka-compacted.js';
 import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
 import type { KafkaLogOptions } from './kafka-log-options.js';
+import { stateTopicName } from './kafka-names.js';
 import { OwnerSessions } from './kafka-owner-sessions.js';
 import { OwnersView } from './kafka-owners.js';
 import { IdempotentAppender, type OutgoingRecord } from './kafka-producer.js';
 import { ReadAhead, readWithReadAhead } from './kafka-read-ahead.js';
 import { committedEnd, countCommitted } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
-import { ensureStateTopic, readStatePartition, stateChangesOf, stateTopicName } from './kafka-state.js';
+import { ensureStateTopic, readStatePartition, stateChangesOf } from './kafka-state.js';
 import { fencedError } from './kafka-transactions.js';
 import {
   checkDeletableTopics,

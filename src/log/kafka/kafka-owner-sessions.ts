@@ -15,15 +15,9 @@
  */
 import { SlipwayError } from '../../errors.js';
 import type { KafkaClient } from './kafka-client.js';
+import { transactionalIdOf } from './kafka-names.js';
 import type { OwnersView } from './kafka-owners.js';
 import { describeSession, fencedError, TransactionalProducer } from './kafka-transactions.js';
-
-/** The transactional id of `owner` under `prefix` (see the top of this file). */
-export function transactionalIdOf(prefix: string, owner: string): string {
-  const base = prefix.endsWith('-') ? prefix.slice(0, -1) : prefix;
-  if (base === '' || owner.startsWith(`${base}.`)) return owner;
-  return `${base}-${owner}`;
-}
 
 export interface OwnerSessionsOptions {
   /** The `transactionalIdPrefix` option as given (undefined: the default). */

@@ -5,23 +5,11 @@
  * partitions are never re-hashed, since every record names its partition. Its compaction settings (segments of
  * an hour, cleaning at 10% dirty) are in kafka-compacted.ts.
  */
-import { createHash } from 'node:crypto';
 import { Isolation, type KafkaClient, OffsetSpec, offsetKey } from './kafka-client.js';
 import { ensureCompactedTopic } from './kafka-compacted.js';
+import { stateTopicName } from './kafka-names.js';
 import { readToStable } from './kafka-reader.js';
 import { checkNamespace, checkOffset } from './kafka-validation.js';
-
-const SAFE = /^[A-Za-z0-9._-]+$/;
-const MAX_TOPIC_NAME = 249;
-
-/** The changelog topic of a namespace. Names Kafka would refuse are made safe and suffixed with a hash. */
-export function stateTopicName(prefix: string, namespace: string): string {
-  const base = `${prefix}-state.`;
-  if (SAFE.test(namespace) && base.length + namespace.length <= MAX_TOPIC_NAME) return base + namespace;
-  const hash = createHash('sha256').update(namespace, 'utf8').digest('hex').slice(0, 12);
-  const readable = namespace.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, MAX_TOPIC_NAME - base.length - hash.length - 1);
-  return `${base}${readable}-${hash}`;
-}
 
 /** Makes sure the changelog topic exists with at least `count` partitions and the compaction settings. */
 export async function ensureStateTopic(
