@@ -254,11 +254,11 @@ export class Controller extends EventEmitter {
       await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
     // Said before it starts: the state changes layout, and whether a rollback can take it back.
     if (stateChange !== undefined) {
-      const { from, to, reversible } = stateChange;
+      const { from, to, direction, reversible } = stateChange;
       await this.store.appendEvent(record.id, {
         step: 'state-migration',
         kind: 'info',
-        data: { what: 'planned', from, to, reversible },
+        data: { what: 'planned', from, to, direction, reversible },
       });
     }
     this.#launch(record);
