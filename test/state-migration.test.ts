@@ -145,7 +145,7 @@ async function scenario(runDir: string, log: LogConfig, rate: number): Promise<v
       );
       assert.equal(oneWay.status, 'completed', JSON.stringify(oneWay.summary));
       const planned = (await store.events(oneWay.id)).find((e) => e.step === 'state-migration');
-      assert.deepEqual(planned?.data, { what: 'planned', from: 1, to: 2, reversible: false });
+      assert.deepEqual(planned?.data, { what: 'planned', from: 1, to: 2, direction: 'up', reversible: false });
       await waitForCaughtUp(reader, GROUP, orders.topic, orders.partitions);
       assert.deepEqual(await keyedState(reader), new Map([...expected].map(([k, n]) => [k, { orders: n }])));
     } finally {

@@ -256,6 +256,47 @@ describe('ArtifactStore', () => {
         delete process.env.ENVY_PARTITIONS;
       }
     });
+
+    it('loads a pipeline with toggles, and refuses one whose toggles depend on the environment', async () => {
+      const toggled = makeProject();
+      writeFileSync(
+        join(toggled, 'toggled.ts'),
+        [
+          "import { Type } from '@sinclair/typebox';",
+          "import { defineDataset, definePipeline, defineToggle } from 'slipway';",
+          "import { orders } from './datasets.js';",
+          "const out = defineDataset({ name: 'toggled', version: '1.0.0', key: 'id', partitions: 4, schema: Type.Object({ id: Type.String(), fast: Type.Boolean() }) });",
+          "const fastLane = defineToggle({ name: process.env.TOGGLE_NAME ?? 'fast-lane', kind: 'data' });",
+          "export const toggledPipeline = definePipeline({ name: 'toggled', version: '1.0.0', inputs: [orders], outputs: [out], toggles: [fastLane], process(o, ctx) { ctx.emit(out, { id: o.orderId, fast: ctx.toggle(fastLane.name) === 'on' }); } });",
+        ].join('\n'),
+      );
+      const toggledStore = new ArtifactStore({ dir: join(toggled, '.slipway/artifacts') });
+      const { digest, manifest } = await buildArtifact({ entry: 'toggled.ts', cwd: toggled, store: toggledStore });
+      assert.deepEqual(
+        manifest.toggles?.map((t) => t.name),
+        ['fast-lane'],
+      );
+      const loaded = await toggledStore.load(digest);
+      assert.deepEqual(
+        loaded.pipeline.toggles.map((t) => t.name),
+        ['fast-lane'],
+      );
+      // A copy elsewhere (a module is imported once per file), loaded where the toggle is named otherwise.
+      const elsewhere = new ArtifactStore({ dir: tempDir() });
+      cpSync(
+        join(toggledStore.dir, digest.slice('sha256:'.length)),
+        join(elsewhere.dir, digest.slice('sha256:'.length)),
+        {
+          recursive: true,
+        },
+      );
+      process.env.TOGGLE_NAME = 'slow-lane';
+      try {
+        await assert.rejects(elsewhere.load(digest), code('SLIPWAY_ARTIFACT_MISMATCH', /toggles differs/));
+      } finally {
+        delete process.env.TOGGLE_NAME;
+      }
+    });
   });
 
   it('keeps a store usable when a folder is renamed to a wrong digest', async () => {

@@ -299,18 +299,30 @@ function parseRef(ref: string, store: string): string {
   return hex;
 }
 
+/**
+ * Every field of a pipeline's description, which `load` compares between the manifest and the loaded code.
+ * The type checker keeps it whole: a field added to PipelineDescription must be listed here (toggles once
+ * was not, and every artifact with a toggle was refused at load as "toggles differs").
+ */
+const DESCRIPTION_FIELDS = {
+  name: true,
+  version: true,
+  description: true,
+  inputs: true,
+  outputs: true,
+  configSchema: true,
+  stateVersion: true,
+  stateMigration: true,
+  toggles: true,
+  sink: true,
+} as const satisfies Record<keyof PipelineDescription, true>;
+
+/** The pipeline's description as the manifest records it (the manifest's own fields left out). */
 function recordedDescription(manifest: ArtifactManifest): PipelineDescription {
-  return {
-    name: manifest.name,
-    version: manifest.version,
-    ...(manifest.description === undefined ? {} : { description: manifest.description }),
-    inputs: manifest.inputs,
-    outputs: manifest.outputs,
-    configSchema: manifest.configSchema,
-    stateVersion: manifest.stateVersion,
-    ...(manifest.stateMigration === undefined ? {} : { stateMigration: manifest.stateMigration }),
-    ...(manifest.sink === undefined ? {} : { sink: manifest.sink }),
-  };
+  const recorded: Record<string, unknown> = {};
+  for (const field of Object.keys(DESCRIPTION_FIELDS) as Array<keyof PipelineDescription>)
+    if (manifest[field] !== undefined) recorded[field] = manifest[field];
+  return recorded as unknown as PipelineDescription;
 }
 
 async function exists(path: string): Promise<boolean> {

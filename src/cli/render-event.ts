@@ -93,6 +93,12 @@ export function describeEvent(e: DeploymentEvent): string {
           'state',
           `taken back from layout ${from} to ${to} with down (${e.data.partitions} partitions, ${e.data.keys} keys)`,
         );
+      // An older version deployed: it does not migrate; the live (newer) one takes its state back first.
+      if (e.data.direction === 'down')
+        return line(
+          'state',
+          `goes back from layout ${from} to ${to} (an older version): the live version takes it back with its down at the cutover; a rollback migrates it up again`,
+        );
       return line(
         'state',
         `migrates from layout ${from} to ${to} at green's activation; ${e.data.reversible ? 'a rollback takes it back with down' : 'NO down migration: a rollback will not be possible (--irreversible-state)'}`,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { ArtifactStore } from '../artifact/artifact-store.js';
 import type { PipelineDescription } from '../artifact/manifest.js';
@@ -6,16 +5,17 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
-import { inputPartitions } from '../runtime/runner-setup.js';
 import type { RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
 import { planDeploy } from './deploy-plan.js';
 import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import { newDeploymentId } from './deployment-id.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
+import { ReleaseOperations } from './release-operations.js';
 import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
@@ -24,7 +24,7 @@ import { handoffSinkLog, sinkDatastore } from './sink-handoff.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
-import { nothingToReplay, planDeadLetterReplay, type ReplayPlanView, runReplay } from './strategies/replay.js';
+import { type ReplayPlanView, runReplay } from './strategies/replay.js';
 import { runScale } from './strategies/scale.js';
 import type { StrategyContext } from './strategy-context.js';
 
@@ -60,8 +60,6 @@ export interface ControllerOptions {
   datastoreOf?: (pipeline: string, datastore: string) => SinkDatastoreRef | undefined;
 }
 
-const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
-
 /**
  * The controller: runs deployments as persisted state machines and keeps the live runner of every
  * pipeline running. Every step is recorded in the control store before it is acted on; `start()`
@@ -88,6 +86,7 @@ export class Controller extends EventEmitter {
   readonly #manifests = new Map<string, PipelineDescription>();
   readonly #handoff = new Set<string>();
   readonly #starter: RunnerStarter;
+  readonly #operations: ReleaseOperations;
   /** When the deployment running for a pipeline began (this run of it), by pipeline. */
   readonly #deployingSince = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
@@ -124,6 +123,15 @@ export class Controller extends EventEmitter {
       mayRestart: (pipeline) => !this.#closing && !this.#handoff.has(pipeline),
       deployingSince: (pipeline) => this.#deployingSince.get(pipeline),
       mark: (pipeline, artifact, deploymentId) => this.#mark(pipeline, artifact, deploymentId),
+    });
+    this.#operations = new ReleaseOperations({
+      store: this.store,
+      environment: this.environment,
+      log: () => this.log,
+      manifestOf: (artifact) => this.manifestOf(artifact),
+      launch: (record) => this.#launch(record),
+      inHandoff: (pipeline) => this.#handoff.has(pipeline),
+      removeLive: (pipeline) => this.#live.remove(pipeline),
     });
   }
 
@@ -232,7 +240,7 @@ export class Controller extends EventEmitter {
     const strategy = options.strategy;
     const { record } = await this.store.createDeployment(
       {
-        id: newId(),
+        id: newDeploymentId(),
         pipeline: artifact.pipeline,
         environment: this.environment,
         artifact,
@@ -246,11 +254,11 @@ export class Controller extends EventEmitter {
       await this.store.appendEvent(record.id, { step: 'config', kind: 'info', data: { from: configFrom, changes } });
     // Said before it starts: the state changes layout, and whether a rollback can take it back.
     if (stateChange !== undefined) {
-      const { from, to, reversible } = stateChange;
+      const { from, to, direction, reversible } = stateChange;
       await this.store.appendEvent(record.id, {
         step: 'state-migration',
         kind: 'info',
-        data: { what: 'planned', from, to, reversible },
+        data: { what: 'planned', from, to, direction, reversible },
       });
     }
     this.#launch(record);
@@ -392,42 +400,8 @@ export class Controller extends EventEmitter {
    * the input partitions, with an exact handoff (see `runScale`). Recorded and resumable like a
    * deployment; refused while a deployment of the pipeline runs. Returns the record at once.
    */
-  async scale(pipeline: string, runners: number): Promise<DeploymentRecord> {
-    const release = await this.store.getRelease(pipeline, this.environment);
-    if (release === undefined) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOYMENT_NOT_FOUND',
-        `${pipeline} is not deployed in ${this.environment}: deploy it first, then scale it.`,
-      );
-    }
-    const partitions = inputPartitions(await this.manifestOf(release.artifact)).length;
-    if (!Number.isInteger(runners) || runners < 1 || runners > partitions) {
-      throw new SlipwayError(
-        'SLIPWAY_USAGE',
-        `Cannot scale ${pipeline} to ${runners} runners: give a whole number from 1 to ${partitions} (its input partitions; each runner owns at least one).`,
-        { details: { runners, partitions } },
-      );
-    }
-    const options: DeployOptions = {
-      strategy: 'scale',
-      runners,
-      config: release.config,
-      previousConfig: release.config,
-    };
-    const { record } = await this.store.createDeployment(
-      {
-        id: newId(),
-        pipeline,
-        environment: this.environment,
-        artifact: release.artifact,
-        previous: release.artifact,
-        options,
-        summary: { strategy: 'scale', from: release.runners, runners, startedAt: Date.now() },
-      },
-      { artifact: release.artifact, previous: release.artifact, options },
-    );
-    this.#launch(record);
-    return record;
+  scale(pipeline: string, runners: number): Promise<DeploymentRecord> {
+    return this.#operations.scale(pipeline, runners);
   }
 
   /**
@@ -439,48 +413,11 @@ export class Controller extends EventEmitter {
    * @example
    * const { deployment } = await controller.replayDeadLetters('enrich-orders', { deployment: 'dep-lx2a-3f9a' })
    */
-  async replayDeadLetters(
+  replayDeadLetters(
     pipeline: string,
     request: ReplayRequestBody = {},
   ): Promise<{ plan: ReplayPlanView; deployment: DeploymentRecord | null }> {
-    const release = await this.store.getRelease(pipeline, this.environment);
-    if (release === undefined) {
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOYMENT_NOT_FOUND',
-        `${pipeline} is not deployed in ${this.environment}: dead letters are replayed through the live version. Deploy it first (\`slipway dlq\` lists dead letters without a control plane).`,
-      );
-    }
-    const { dryRun, ...options } = request;
-    const plan = await planDeadLetterReplay({
-      log: this.log,
-      store: this.store,
-      manifest: await this.manifestOf(release.artifact),
-      pipeline,
-      liveVersion: release.artifact.version,
-      options,
-    });
-    if (dryRun === true) return { plan, deployment: null };
-    if (plan.toReplay === 0) throw nothingToReplay(plan);
-    const replayOptions: DeployOptions = {
-      strategy: 'replay',
-      replay: plan.selection,
-      config: release.config,
-      previousConfig: release.config,
-    };
-    const { record } = await this.store.createDeployment(
-      {
-        id: newId(),
-        pipeline,
-        environment: this.environment,
-        artifact: release.artifact,
-        previous: release.artifact,
-        options: replayOptions,
-        summary: { strategy: 'replay', replayPlanned: plan.toReplay, startedAt: Date.now() },
-      },
-      { artifact: release.artifact, previous: release.artifact, options: replayOptions },
-    );
-    this.#launch(record);
-    return { plan, deployment: record };
+    return this.#operations.replayDeadLetters(pipeline, request);
   }
 
   /**
@@ -488,30 +425,8 @@ export class Controller extends EventEmitter {
    * removed, so it no longer reads or writes its datasets (a major it used can then be retired).
    * Refused with `SLIPWAY_DEPLOY_REFUSED` while a deployment of it runs.
    */
-  async undeploy(pipeline: string): Promise<Release> {
-    const release = await this.store.getRelease(pipeline, this.environment);
-    if (release === undefined)
-      throw new SlipwayError('SLIPWAY_DEPLOYMENT_NOT_FOUND', `${pipeline} is not deployed in ${this.environment}.`);
-    if (
-      this.#handoff.has(pipeline) ||
-      (await this.store.activeDeployments(this.environment)).some((d) => d.pipeline === pipeline)
-    )
-      throw new SlipwayError(
-        'SLIPWAY_DEPLOY_REFUSED',
-        `A deployment of ${pipeline} is running in ${this.environment}: wait for it (or roll it back), then undeploy.`,
-        { details: { pipeline, environment: this.environment } },
-      );
-    await this.#live.remove(pipeline)?.runner.stop();
-    await this.store.removeRelease(pipeline, this.environment);
-    await this.store.appendPipelineEvent({
-      pipeline,
-      environment: this.environment,
-      kind: 'undeployed',
-      runner: null,
-      message: `${pipeline}@${release.artifact.version} undeployed: stopped after its last commit`,
-      data: { digest: release.artifact.digest },
-    });
-    return release;
+  undeploy(pipeline: string): Promise<Release> {
+    return this.#operations.undeploy(pipeline);
   }
 
   /** Resolves with the deployment's final record. */

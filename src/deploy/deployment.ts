@@ -201,6 +201,12 @@ export interface StateMigrationNote {
   what: 'planned' | 'reverse';
   from: number;
   to: number;
+  /**
+   * `planned`: `up` when the new version migrates the state at its activation; `down` when it is an older
+   * version and the live one takes the state back with its `down` at the cutover. Absent in records from
+   * before it was kept (they read as `up`).
+   */
+  direction?: 'up' | 'down';
   /** Whether the migration declares `down` (a rollback can take state back). */
   reversible: boolean;
   /** A reverse migration: partitions and keys taken back. */

@@ -57,10 +57,22 @@ describe('the state layout change of a deployment', () => {
       code(() => plannedStateChange(desc(1), desc(3, { from: 2, reversible: true }), blueGreen)),
       'SLIPWAY_STATE_MIGRATION_MISSING',
     );
-    // Back to a layout the live version cannot take its state back to (no down).
-    assert.equal(
-      code(() => plannedStateChange(desc(2, { from: 1, reversible: false }), desc(1), blueGreen)),
-      'SLIPWAY_STATE_MIGRATION_MISSING',
+    // Back to a layout the live version cannot take its state back to (no down): said so, not "declare a migration".
+    assert.throws(
+      () => plannedStateChange(desc(2, { from: 1, reversible: false }), desc(1), blueGreen),
+      (err: unknown) =>
+        isSlipwayError(err, 'SLIPWAY_STATE_MIGRATION_MISSING') &&
+        /^p 1\.0\.0 goes back to state layout 1, but the live version 2\.0\.0 \(layout 2\) cannot take its state back: its migrateState has no down\./.test(
+          err.message,
+        ),
+    );
+    assert.throws(
+      () => plannedStateChange(desc(3, { from: 2, reversible: true }), desc(1), blueGreen),
+      (err: unknown) =>
+        isSlipwayError(err, 'SLIPWAY_STATE_MIGRATION_MISSING') &&
+        /cannot take its state back: it declares no migration from layout 1\. Deploy a version with state layout 3 instead/.test(
+          err.message,
+        ),
     );
     const oneWay = desc(2, { from: 1, reversible: false });
     assert.equal(

@@ -32,6 +32,21 @@ export function plannedStateChange(
     change = { from, to, direction: 'up', reversible: next.stateMigration.reversible };
   else if (live.stateMigration?.from === to && live.stateMigration.reversible)
     change = { from, to, direction: 'down', reversible: true };
+  else if (to < from)
+    // An older layout: only the live version's `down` could take the state back, and it has none to `to`.
+    throw new SlipwayError(
+      'SLIPWAY_STATE_MIGRATION_MISSING',
+      `${next.name} ${next.version} goes back to state layout ${to}, but the live version ${live.version} (layout ${from}) cannot take its state back: ${live.stateMigration?.from === to ? 'its migrateState has no down' : `it declares no migration from layout ${to}`}. Deploy a version with state layout ${from} instead; a deployment goes back only to the layout the live version migrated from, with its down.`,
+      {
+        details: {
+          pipeline: next.name,
+          from,
+          to,
+          live: live.version,
+          liveDeclaredFrom: live.stateMigration?.from ?? null,
+        },
+      },
+    );
   else
     throw new SlipwayError(
       'SLIPWAY_STATE_MIGRATION_MISSING',

@@ -68,6 +68,38 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 const committed = async (log: Log, group: string): Promise<number> =>
   (await log.committedOffsets(group)).reduce((n, o) => n + o.offset, 0);
 
+/**
+ * Resolves when the runner reports commits of `inputs` input records in all (its `commit` events; listen
+ * before it activates). Its stats are read after this, not after the log shows the offsets: the log has a
+ * commit before the runner hears back from it (the embedded log commits on its own thread, a runner process
+ * reports over IPC), and the runner counts a commit — its stats, then its `commit` event — when it hears back.
+ */
+function reported(runner: RunnerHandle, inputs: number): Promise<void> {
+  let seen = 0;
+  return new Promise((resolve, reject) => {
+    const onCommit = (c: { inputs: number }): void => {
+      seen += c.inputs;
+      if (seen < inputs) return;
+      done();
+      resolve();
+    };
+    const onEnd = (e: { message?: string; code?: number | null }): void => {
+      done();
+      reject(
+        new Error(`the runner ended after ${seen} of ${inputs} inputs committed: ${e.message ?? `exit ${e.code}`}`),
+      );
+    };
+    const done = (): void => {
+      runner.off('commit', onCommit);
+      runner.off('failed', onEnd);
+      runner.off('exit', onEnd);
+    };
+    runner.on('commit', onCommit);
+    runner.on('failed', onEnd);
+    runner.on('exit', onEnd);
+  });
+}
+
 const rejectsWith = (promise: Promise<unknown>, code: string) =>
   assert.rejects(promise, (err: unknown) => {
     assert.ok(isSlipwayError(err), `expected a SlipwayError, got ${String(err)}`);
@@ -122,8 +154,10 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       assert.equal(runner.size, 1);
       const commits: unknown[] = [];
       runner.on('commit', (c) => commits.push(c));
+      const all = reported(runner, 300);
       await runner.activate();
-      await until('300 committed', async () => (await committed(log, 'slipway.sup-counter')) === 300);
+      await all;
+      assert.equal(await committed(log, 'slipway.sup-counter'), 300);
       const stats = await runner.stats();
       assert.equal(stats.state, 'running');
       assert.equal(stats.inputs, 300);
@@ -165,8 +199,9 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       const runner = await supervisor.start(spec);
       await runner.activate();
       assert.equal((await runner.stats()).p99LatencyMs, null, 'no latency before any record');
+      const all = reported(runner, 100);
       await produce(log, 0, 100);
-      await until('100 committed', async () => (await committed(log, 'slipway.sup-counter')) === 100);
+      await all;
       const a = await runner.stats();
       const b = await runner.stats();
       assert.ok(a.p99LatencyMs !== null);
@@ -232,8 +267,10 @@ export function runSupervisorContract(name: string, create: (artifactsDir: strin
       const runner = await supervisor.start(spec);
       const letters: Array<{ reason: string }> = [];
       runner.on('dlq', (d) => letters.push(d));
+      const all = reported(runner, 100);
       await runner.activate();
-      await until('100 committed', async () => (await committed(log, 'slipway.sup-counter')) === 100);
+      await all;
+      assert.equal(await committed(log, 'slipway.sup-counter'), 100);
       const stats = await runner.stats();
       assert.equal(stats.dlq, 10);
       assert.equal(letters.length, 10);
