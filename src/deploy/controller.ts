@@ -7,6 +7,7 @@ import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
 import { inputPartitions } from '../runtime/runner-setup.js';
+import type { SinkLog } from '../runtime/sink-log.js';
 import type { RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
@@ -20,7 +21,7 @@ import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
-import { handoffSinkLog, sinkDatastore } from './sink-handoff.js';
+import { handoffSinkLog, removeSinkShadowOf, sinkDatastore } from './sink-handoff.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -333,7 +334,7 @@ export class Controller extends EventEmitter {
         });
         await this.#mark(pipelineName, artifact, record.id);
       },
-      removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId),
+      removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId, sinkLog),
       warm: undefined,
       rollbackRequested,
       owner: `slipway.${pipelineName}`,
@@ -375,8 +376,10 @@ export class Controller extends EventEmitter {
   }
 
   /** Removes what a shadow run made; returns what it removed (for the deployment's record). */
-  async #removeShadow(manifest: PipelineDescription, shadowId: string): Promise<string[]> {
+  async #removeShadow(manifest: PipelineDescription, shadowId: string, sinkLog?: SinkLog): Promise<string[]> {
     const names = shadowNames(manifest, shadowId);
+    // A sink's shadow keeps its table, offsets, owner and state in the datastore.
+    const removedFromDatastore = sinkLog === undefined ? [] : await removeSinkShadowOf(sinkLog, manifest, shadowId);
     const log = this.log;
     const existing = new Set((await log.listTopics()).map((t) => t.name));
     const topics = names.topics.filter((t) => existing.has(t));
@@ -384,7 +387,13 @@ export class Controller extends EventEmitter {
     await log.deleteGroups([names.group]);
     await log.forgetOwners([names.owner]);
     await log.deleteStateNamespaces([names.stateNamespace]);
-    return [...topics, `group ${names.group}`, `owner ${names.owner}`, `state ${names.stateNamespace}`];
+    return [
+      ...topics,
+      ...removedFromDatastore,
+      `group ${names.group}`,
+      `owner ${names.owner}`,
+      `state ${names.stateNamespace}`,
+    ];
   }
 
   /**
