@@ -13,7 +13,7 @@ import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
 import { planDeploy } from './deploy-plan.js';
-import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import type { ArtifactRef, ContractMigrations, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
 import { writeReleaseMarker } from './release-marker.js';
@@ -59,6 +59,17 @@ export interface ControllerOptions {
    * committed offsets in the database at each handoff.
    */
   datastoreOf?: (pipeline: string, datastore: string) => SinkDatastoreRef | undefined;
+  /**
+   * The environment's contract migrations (expand-and-contract): run by a deployment once it has retired
+   * the previous version, never while that one runs (see `datastoreContractHook`).
+   */
+  contractMigrations?: ContractMigrations;
+}
+
+/** The deployment's contract migrations, bound to it. */
+function contractOf(hook: ContractMigrations, environment: string, record: DeploymentRecord) {
+  const input = { environment, deployment: record.id, green: record.artifact, blue: record.previous };
+  return { pending: () => hook.pending(input), apply: () => hook.apply(input) };
 }
 
 const newId = (): string => `dep-${Date.now().toString(36)}-${randomUUID().slice(0, 4)}`;
@@ -93,6 +104,7 @@ export class Controller extends EventEmitter {
   readonly #deployingSince = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
+  readonly #contract: ContractMigrations | undefined;
 
   constructor(options: ControllerOptions) {
     super();
@@ -105,6 +117,7 @@ export class Controller extends EventEmitter {
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#runnersOf = options.runnersOf ?? (() => undefined);
     this.#datastoreOf = options.datastoreOf ?? (() => undefined);
+    this.#contract = options.contractMigrations;
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -335,6 +348,7 @@ export class Controller extends EventEmitter {
         await this.#mark(pipelineName, artifact, record.id);
       },
       removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId, sinkLog),
+      ...(this.#contract === undefined ? {} : { contract: contractOf(this.#contract, this.environment, record) }),
       warm: undefined,
       rollbackRequested,
       owner: `slipway.${pipelineName}`,

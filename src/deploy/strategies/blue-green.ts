@@ -8,6 +8,7 @@ import { diffOutputs } from '../output-diff.js';
 import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
 import { reverseLayout } from '../state-change.js';
 import type { StrategyContext } from '../strategy-context.js';
+import { contractAfterRetire } from './contract.js';
 import { deadLetteredBy } from './replay.js';
 import { runSinkShadow, type ShadowRun } from './sink-shadow-run.js';
 
@@ -379,7 +380,8 @@ export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | 
   if (verdict.ok === true) {
     if (ctx.warm !== undefined) await ctx.warm.stop();
     ctx.warm = undefined;
-    return steps.finish('completed', { gates: verdict.gates });
+    // Blue is retired: the contract migrations the deployment left pending run now.
+    return steps.finish('completed', { gates: verdict.gates, ...(await contractAfterRetire(ctx)) });
   }
 
   if (previous === null) {
