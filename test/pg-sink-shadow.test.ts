@@ -78,7 +78,7 @@ describe('the shadow of a sink pipeline', () => {
       ).rows.map((r) => r.tablename);
     const deploy = async (digest: string, options: object): Promise<DeploymentRecord> =>
       controller.wait((await controller.deploy(digest, { bakeMs: 200, ...options })).id);
-    const shadow = { records: 400, timeoutMs: 8000 };
+    const shadow = { records: 200, timeoutMs: 8000 };
     const load = startLoad(log);
     let produced = 0;
     try {
@@ -112,12 +112,6 @@ describe('the shadow of a sink pipeline', () => {
         `SELECT count(*)::int AS n FROM ${pg.schema}.account_totals WHERE last_payment LIKE 'payment %'`,
       );
       assert.equal(touched[0].n, 0);
-
-      // The same change declared (by its field): changed as allowed, not counted against the gate.
-      const allowed = await deploy(changed, { shadow, gates: { allowChangedFields: ['lastPayment'] } });
-      assert.equal(allowed.status, 'completed', JSON.stringify(allowed.summary));
-      const a = allowed.summary.diff;
-      assert.ok(a !== undefined && (a.changedAllowed ?? 0) > 0 && a.changed === 0, JSON.stringify(a));
     } finally {
       produced = await load.stop();
       for (let i = 0; i < 600; i++) {
@@ -131,12 +125,7 @@ describe('the shadow of a sink pipeline', () => {
       await control.close();
     }
     // The live table holds every payment exactly once, as an independent replay says: the shadows never wrote it.
-    const totals = (rows: Map<string, { total: number; payments: number }>) =>
-      new Map([...rows].map(([k, v]) => [k, { total: v.total, payments: v.payments }]));
-    assert.deepEqual(
-      totals(await tableRows(pg.client, pg.schema)),
-      totals(expectedTotals(produced, ACCOUNTS, CLOSE_EVERY)),
-    );
+    assert.deepEqual(await tableRows(pg.client, pg.schema), expectedTotals(produced, ACCOUNTS, CLOSE_EVERY));
     const { rows } = await pg.client.query(
       `SELECT count(*)::int AS n FROM ${pg.schema}.slipway_sink_offsets WHERE pipeline_group LIKE '%shadow%'`,
     );
