@@ -46,6 +46,10 @@ export type {
 export { DeployOptionsSchema, DeployRequestSchema } from './deploy/deploy-options.js';
 export type {
   ArtifactRef,
+  ContractInput,
+  ContractMigrations,
+  ContractOutcome,
+  ContractStep,
   DeploymentEvent,
   DeploymentEventBody,
   DeploymentRecord,
@@ -65,6 +69,7 @@ export type { RunnerColour, SupervisedRunner } from './deploy/runner-colour.js';
 export type { ReplayPlanView } from './deploy/strategies/replay.js';
 export type { AlertRule, AlertRuleGroup, AlertRuleOptions } from './environment/alert-rules.js';
 export { alertRuleGroups, alertRulesYaml, SLO_ALERTS } from './environment/alert-rules.js';
+export { datastoreContractHook } from './environment/datastore-contract-hook.js';
 export {
   artifactTables,
   type DeployMigrationsInput,

@@ -13,7 +13,8 @@ import { produceOrders } from './helpers/orders.js';
 // Issue 16, migrations with deployments: a control plane serving a project whose environment declares a
 // datastore deploys artifacts that export a table. The first deployment creates it; blue-green to a version
 // whose table adds a column (expand) and drops an old nullable one (contract) runs the expand before green
-// starts and records the contract as pending; a version that needs a destructive step blue cannot run with
+// starts and records the contract as pending — still pending during the bake and after a rollback (blue may
+// come back) — and runs the contract once a deployment of it completes and blue is retired; a version that needs a destructive step blue cannot run with
 // is refused before anything starts, and changes nothing.
 const schema = `slipway_deploy_${randomBytes(4).toString('hex')}`;
 const project = copyExampleProject({ prefix: 'slipway-datastores-deploy-', tsx: true });
@@ -41,7 +42,7 @@ export const customerTotals = defineTable({ name: 'customer_totals', columns: { 
 }
 
 describe('datastore migrations with deployments (expand-and-contract)', () => {
-  it('expands before green, leaves the contract pending, refuses what blue cannot live with', async () => {
+  it('expands before green, runs the contract only after blue is retired, refuses what blue cannot live with', async () => {
     await client.connect();
     const paths = daemonPaths(join(project.dir, '.slipway'));
     const store = new ArtifactStore({ dir: paths.artifactsDir });
@@ -92,30 +93,68 @@ describe('datastore migrations with deployments (expand-and-contract)', () => {
         [[1, 'applied']],
       );
 
+      // v2 expands (total_eur) before green starts; its contract (drop legacy) waits while blue (v1) may come
+      // back: during the bake, and after a rollback, it is still pending and legacy is still there.
+      const columns = async () =>
+        (
+          await client.query(
+            `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'customer_totals' ORDER BY ordinal_position`,
+            [schema],
+          )
+        ).rows.map((r) => r.column_name);
+      const ledger = async () => (await readLedger(client, schema)).map((r) => [r.version, r.state]);
+      const expanded = [
+        [1, 'applied'],
+        [2, 'applied'],
+        [3, 'pending-contract'],
+      ];
+      const controller = daemon.plane.controller('dev');
+      const baking = await daemon.plane.deploy('dev', v2, { bakeMs: 60_000, allowUntested: true });
+      for (let i = 0; ; i++) {
+        const d = await daemon.plane.store.getDeployment(baking.id);
+        if (d?.step === 'bake') break;
+        assert.ok(i < 600 && d?.status === 'running', `deployment reached no bake: ${JSON.stringify(d)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(await ledger(), expanded);
+      assert.deepEqual(await columns(), ['customer_id', 'total', 'legacy', 'total_eur']);
+      await controller.rollback(baking.pipeline);
+      const back = await controller.wait(baking.id);
+      assert.equal(back.status, 'rolled_back');
+      assert.equal(back.summary.contract, undefined);
+      assert.deepEqual(await ledger(), expanded);
+      assert.deepEqual(await columns(), ['customer_id', 'total', 'legacy', 'total_eur']);
+
+      // Deployed again and completed: blue retired, the contract runs, recorded in the ledger and the events.
       const second = await deploy(v2);
       assert.equal(second.status, 'completed', JSON.stringify(second.summary));
+      assert.deepEqual(await ledger(), [
+        [1, 'applied'],
+        [2, 'applied'],
+        [3, 'applied'],
+      ]);
+      const step3 = (await readLedger(client, schema)).find((r) => r.version === 3);
+      assert.match(step3?.appliedBy ?? '', new RegExp(`deployment ${second.id} .*contract`));
+      assert.deepEqual(await columns(), ['customer_id', 'total', 'total_eur']);
+      assert.deepEqual(second.summary.contract, {
+        applied: [{ datastore: 'main', table: 'customer_totals', version: 3, description: 'drop legacy' }],
+      });
+      const events = (await daemon.plane.store.events(second.id)).filter((e) => e.step === 'contract');
       assert.deepEqual(
-        (await readLedger(client, schema)).map((r) => [r.version, r.state]),
-        [
-          [1, 'applied'],
-          [2, 'applied'],
-          [3, 'pending-contract'],
-        ],
+        events.map((e) => e.kind),
+        ['begin', 'end'],
       );
-      const { rows } = await client.query(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'customer_totals' ORDER BY ordinal_position`,
-        [schema],
-      );
-      assert.deepEqual(
-        rows.map((r) => r.column_name),
-        ['customer_id', 'total', 'legacy', 'total_eur'],
-      );
+      // The contract ran after the bake ended, i.e. after blue was stopped.
+      const all = await daemon.plane.store.events(second.id);
+      const bakeEnd = all.findIndex((e) => e.step === 'bake' && e.kind === 'end');
+      assert.ok(bakeEnd >= 0 && all.findIndex((e) => e.step === 'contract') > bakeEnd);
 
       // v3 retypes total (blue writes it as double precision): refused before anything starts.
       await assert.rejects(daemon.plane.deploy('dev', v3, { bakeMs: 100, allowUntested: true }), (e) =>
         isSlipwayError(e, 'SLIPWAY_MIGRATION_BLOCKS_DEPLOY'),
       );
       assert.equal((await readLedger(client, schema)).length, 3);
+      assert.deepEqual(await columns(), ['customer_id', 'total', 'total_eur']);
     } finally {
       await daemon.close();
     }

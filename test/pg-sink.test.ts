@@ -146,6 +146,52 @@ describe('table sinks against PostgreSQL', () => {
   });
 });
 
+describe('the source of each row', () => {
+  it('records the input record that last wrote the row, also in a table its migrations made (column added)', async () => {
+    const schema = await tempSchema();
+    try {
+      const log = await openMemoryLog();
+      const { payments, table } = accountTotals(id());
+      // The table made by a migration, without the source column: the runner adds it.
+      await schema.client.query(
+        `CREATE TABLE ${schema.schema}.account_totals (account text PRIMARY KEY, total bigint NOT NULL, payments bigint NOT NULL, last_payment text NOT NULL)`,
+      );
+      const migrated = defineTable({
+        name: 'account_totals',
+        columns: Object.fromEntries(table.columns.map((c) => [c.name, { ...c }])),
+        primaryKey: 'account',
+        migrations: [{ up: 'CREATE TABLE account_totals (account text PRIMARY KEY)' }],
+      });
+      const sinkPipeline = definePipeline({
+        name: `last-payment-${id()}`,
+        version: '1.0.0',
+        inputs: [payments],
+        sink: tableSink(migrated, { mode: 'upsert' }),
+        process(p: { id: string; account: string; amount: number }, ctx) {
+          ctx.emit(migrated, { account: p.account, total: p.amount, payments: 1, lastPayment: p.id });
+        },
+      });
+      await producePayments(log, payments.topic, 0, 600, 23);
+      const runner = new Runner({ pipeline: sinkPipeline, log, datastore: schema.datastore });
+      await runner.start();
+      await runner.drain();
+      await runner.stop();
+      const { rows } = await schema.client.query(
+        `SELECT last_payment, _slipway_source FROM ${schema.schema}.account_totals`,
+      );
+      assert.ok(rows.length > 0);
+      for (const r of rows) {
+        const m = /^(.*)\/(\d+)\/(\d+)$/.exec(r._slipway_source) as RegExpExecArray;
+        assert.equal(m?.[1], payments.topic, r._slipway_source);
+        const [record] = await log.read(m[1] as string, Number(m[2]), Number(m[3]), 1);
+        assert.equal(JSON.parse(record?.value ?? '{}').id, r.last_payment);
+      }
+    } finally {
+      await schema.drop();
+    }
+  });
+});
+
 describe('a shadow run of a sink pipeline', () => {
   it('writes its rows to <table>__shadow_<id> under its own owner and offsets, never the live table', async () => {
     const schema = await tempSchema();

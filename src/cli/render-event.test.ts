@@ -53,3 +53,28 @@ describe('the shadow diff line', () => {
     );
   });
 });
+
+describe('the contract line', () => {
+  const at = Date.UTC(2026, 0, 1, 8, 20, 10, 228);
+  const step = { datastore: 'main', table: 'customer_totals', version: 3, description: 'drop legacy' };
+  it('says what runs once blue is retired, and what was applied', () => {
+    const begin = { seq: 9, deploymentId: 'd-1', at, step: 'contract', kind: 'begin', data: { steps: [step] } };
+    assert.equal(
+      describeEvent(begin as DeploymentEvent),
+      '08:20:10.228  contract    blue retired: applying the contract migrations customer_totals step 3 (drop legacy)…',
+    );
+    const end = { ...begin, kind: 'end', data: { applied: [step] } };
+    assert.match(describeEvent(end as DeploymentEvent), /applied customer_totals step 3 \(drop legacy\)/);
+  });
+  it('tells a failed contract on the completed line: green stays live, the steps stay pending', () => {
+    const done = {
+      seq: 10,
+      deploymentId: 'd-1',
+      at,
+      step: 'completed',
+      kind: 'info',
+      data: { contractError: { code: 'SLIPWAY_MIGRATION_FAILED', message: 'lock timeout' } },
+    };
+    assert.match(describeEvent(done as DeploymentEvent), /contract migrations failed .*stay pending/);
+  });
+});

@@ -178,13 +178,25 @@ export function describeEvent(e: DeploymentEvent): string {
         'replay',
         `live again from offset ${e.data.records}${e.data.pauseMs === null ? '' : ` (output paused ${e.data.pauseMs} ms)`}`,
       );
+    case 'contract': {
+      const list = (steps: ReadonlyArray<{ table: string; version: number; description: string }>): string =>
+        steps.map((s) => `${s.table} step ${s.version} (${s.description})`).join(', ');
+      if (e.kind === 'begin')
+        return line('contract', `blue retired: applying the contract migrations ${list(e.data.steps)}…`);
+      return line('contract', `applied ${list(e.data.applied)} (recorded in the ledger)`);
+    }
     case 'runner':
       return line(
         'runner',
         `${e.data.runner} ${e.data.what}${e.data.detail === undefined ? '' : ` (${e.data.detail})`}`,
       );
     case 'completed':
-      return line('completed', '');
+      return line(
+        'completed',
+        e.data.contractError === undefined
+          ? ''
+          : `the contract migrations failed (${describeError(e.data.contractError)}): green stays live, they stay pending (slipway datastores apply --allow-destructive)`,
+      );
     case 'aborted':
     case 'failed':
     case 'rolled_back': {

@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { ServerType } from '@hono/node-server';
 import { ArtifactStore } from '../artifact/artifact-store.js';
 import { Controller } from '../deploy/controller.js';
+import { datastoreContractHook } from '../environment/datastore-contract-hook.js';
 import { artifactTables, datastoreDeployHook } from '../environment/datastore-deploy-hook.js';
 import { datastoreReference } from '../environment/datastores.js';
 import { environmentSecrets } from '../environment/promotion.js';
@@ -125,6 +126,8 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
           secretsOf: (pipeline) => environmentSecrets(env.spec, pipeline, project.dir, resolve),
           runnersOf: (pipeline) => env.spec.pipelines?.[pipeline]?.runners,
           datastoreOf: (_pipeline, datastore) => datastoreReference(env.spec, datastore, project.dir),
+          // The contract of expand-and-contract, once a deployment has retired the previous version.
+          contractMigrations: datastoreContractHook({ project, tablesOf: (a) => artifactTables(artifacts, a) }),
         }),
       );
     }

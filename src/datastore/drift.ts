@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { canonicalType } from './statement-safety.js';
-import type { Table } from './table.js';
+import { SOURCE_COLUMN, type Table } from './table.js';
 
 /** A table as the database has it, read from pg_catalog. */
 export interface LiveTable {
@@ -78,7 +78,8 @@ export function compareTable(table: Table, live: LiveTable | undefined): DriftIt
   }
   const names = new Set(table.columns.map((c) => c.name));
   for (const c of live.columns)
-    if (!names.has(c.name)) drift.push({ problem: 'column-extra', column: c.name, actual: canonicalType(c.type) });
+    if (!names.has(c.name) && c.name !== SOURCE_COLUMN)
+      drift.push({ problem: 'column-extra', column: c.name, actual: canonicalType(c.type) });
   if (live.primaryKey.join(',') !== table.primaryKey.join(','))
     drift.push({
       problem: 'primary-key',

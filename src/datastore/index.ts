@@ -44,6 +44,7 @@ export {
   defineTable,
   isTable,
   quoteIdent,
+  SOURCE_COLUMN,
   type Table,
   type TableColumn,
   type TableDefinition,

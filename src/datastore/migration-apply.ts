@@ -27,6 +27,11 @@ export interface ApplyOptions {
   allowDestructive?: boolean;
   /** Run only each table's pending steps up to its first destructive one (the expand of a deployment). */
   additiveOnly?: boolean;
+  /**
+   * Run only each table's pending steps a deployment left pending-contract (up to the first that is not): the
+   * contract, once the version before it is retired. Give `allowDestructive` too.
+   */
+  contractOnly?: boolean;
   /** Who applies, for the ledger (default: the OS user). */
   appliedBy?: string;
   onProgress?: (event: MigrationEvent) => void;
@@ -71,6 +76,11 @@ export function checkNotEdited(plan: DatastorePlan): void {
 
 function takeAdditivePrefix(steps: readonly PendingStep[]): PendingStep[] {
   const cut = steps.findIndex((s) => s.safety === 'destructive');
+  return cut === -1 ? [...steps] : steps.slice(0, cut);
+}
+
+function takeContractPrefix(steps: readonly PendingStep[]): PendingStep[] {
+  const cut = steps.findIndex((s) => s.pendingContract === undefined);
   return cut === -1 ? [...steps] : steps.slice(0, cut);
 }
 
@@ -128,7 +138,14 @@ export async function applyMigrations(client: pg.Client, options: ApplyOptions):
   const plan = await planDatastore(client, options);
   checkNotEdited(plan);
   const selected = new Map(
-    plan.tables.map((t) => [t.table, options.additiveOnly === true ? takeAdditivePrefix(t.pending) : [...t.pending]]),
+    plan.tables.map((t) => [
+      t.table,
+      options.additiveOnly === true
+        ? takeAdditivePrefix(t.pending)
+        : options.contractOnly === true
+          ? takeContractPrefix(t.pending)
+          : [...t.pending],
+    ]),
   );
   const destructive = [...selected.entries()].flatMap(([table, steps]) =>
     steps.filter((s) => s.safety === 'destructive').map((s) => ({ table, version: s.version, reasons: s.reasons })),

@@ -195,6 +195,13 @@ export function columnsFromSchema(schema: JsonSchema): TableColumn[] {
   });
 }
 
+/**
+ * The column a sink adds to its table: the input record each row was last written by (`topic/partition/offset`,
+ * `#n` for a record's n-th row, as the `slipway-source` header of a topic output). The shadow diff matches a
+ * shadow's rows with the live table's by it. Not a declared column: drift checks leave it out.
+ */
+export const SOURCE_COLUMN = '_slipway_source';
+
 /** `"name"`: an identifier quoted for PostgreSQL. */
 export function quoteIdent(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;

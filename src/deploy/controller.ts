@@ -5,12 +5,14 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
+import { inputPartitions } from '../runtime/runner-setup.js';
+import type { SinkLog } from '../runtime/sink-log.js';
 import type { RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ControlStore } from './control-store.js';
 import { datasetUses } from './dataset-registry.js';
 import type { DeployOptions, DeployRequestOptions } from './deploy-options.js';
 import { planDeploy } from './deploy-plan.js';
-import type { ArtifactRef, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
+import type { ArtifactRef, ContractMigrations, DeploymentEvent, DeploymentRecord, Release } from './deployment.js';
 import { newDeploymentId } from './deployment-id.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
@@ -20,7 +22,7 @@ import type { ReplayRequestBody } from './replay-options.js';
 import type { SupervisedRunner } from './runner-colour.js';
 import { RunnerStarter } from './runner-start.js';
 import { shadowNames } from './shadow-names.js';
-import { handoffSinkLog, sinkDatastore } from './sink-handoff.js';
+import { handoffSinkLog, removeSinkShadowOf, sinkDatastore } from './sink-handoff.js';
 import { runBlueGreen } from './strategies/blue-green.js';
 import { canaryOwnsBlue, canarySteps, runCanary } from './strategies/canary.js';
 import { runRecreate } from './strategies/recreate.js';
@@ -58,6 +60,17 @@ export interface ControllerOptions {
    * committed offsets in the database at each handoff.
    */
   datastoreOf?: (pipeline: string, datastore: string) => SinkDatastoreRef | undefined;
+  /**
+   * The environment's contract migrations (expand-and-contract): run by a deployment once it has retired
+   * the previous version, never while that one runs (see `datastoreContractHook`).
+   */
+  contractMigrations?: ContractMigrations;
+}
+
+/** The deployment's contract migrations, bound to it. */
+function contractOf(hook: ContractMigrations, environment: string, record: DeploymentRecord) {
+  const input = { environment, deployment: record.id, green: record.artifact, blue: record.previous };
+  return { pending: () => hook.pending(input), apply: () => hook.apply(input) };
 }
 
 /**
@@ -91,6 +104,7 @@ export class Controller extends EventEmitter {
   readonly #deployingSince = new Map<string, number>();
   #heartbeat: NodeJS.Timeout | undefined;
   #closing = false;
+  readonly #contract: ContractMigrations | undefined;
 
   constructor(options: ControllerOptions) {
     super();
@@ -103,6 +117,7 @@ export class Controller extends EventEmitter {
     this.#heartbeatMs = options.heartbeatMs ?? 5000;
     this.#runnersOf = options.runnersOf ?? (() => undefined);
     this.#datastoreOf = options.datastoreOf ?? (() => undefined);
+    this.#contract = options.contractMigrations;
     this.#live = new LiveRunners({
       store: this.store,
       environment: this.environment,
@@ -341,7 +356,8 @@ export class Controller extends EventEmitter {
         });
         await this.#mark(pipelineName, artifact, record.id);
       },
-      removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId),
+      removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId, sinkLog),
+      ...(this.#contract === undefined ? {} : { contract: contractOf(this.#contract, this.environment, record) }),
       warm: undefined,
       rollbackRequested,
       owner: `slipway.${pipelineName}`,
@@ -383,8 +399,10 @@ export class Controller extends EventEmitter {
   }
 
   /** Removes what a shadow run made; returns what it removed (for the deployment's record). */
-  async #removeShadow(manifest: PipelineDescription, shadowId: string): Promise<string[]> {
+  async #removeShadow(manifest: PipelineDescription, shadowId: string, sinkLog?: SinkLog): Promise<string[]> {
     const names = shadowNames(manifest, shadowId);
+    // A sink's shadow keeps its table, offsets, owner and state in the datastore.
+    const removedFromDatastore = sinkLog === undefined ? [] : await removeSinkShadowOf(sinkLog, manifest, shadowId);
     const log = this.log;
     const existing = new Set((await log.listTopics()).map((t) => t.name));
     const topics = names.topics.filter((t) => existing.has(t));
@@ -392,7 +410,13 @@ export class Controller extends EventEmitter {
     await log.deleteGroups([names.group]);
     await log.forgetOwners([names.owner]);
     await log.deleteStateNamespaces([names.stateNamespace]);
-    return [...topics, `group ${names.group}`, `owner ${names.owner}`, `state ${names.stateNamespace}`];
+    return [
+      ...topics,
+      ...removedFromDatastore,
+      `group ${names.group}`,
+      `owner ${names.owner}`,
+      `state ${names.stateNamespace}`,
+    ];
   }
 
   /**

@@ -79,6 +79,36 @@ export interface RollbackOutcome {
   rollbackMs: number;
 }
 
+/** A destructive migration step a deployment left for after blue retired (the contract of expand-and-contract). */
+export interface ContractStep {
+  datastore: string;
+  table: string;
+  version: number;
+  description: string;
+}
+
+/** What the contract did once blue was retired: the steps applied (recorded in each datastore's ledger). */
+export interface ContractOutcome {
+  applied: ContractStep[];
+}
+
+/** Which deployment's contract a hook is asked for: green (now live), and blue (retired). */
+export interface ContractInput {
+  environment: string;
+  deployment: string;
+  green: ArtifactRef;
+  blue: ArtifactRef | null;
+}
+
+/**
+ * The environment's contract migrations, given to the controller (the daemon wires `datastoreContractHook`):
+ * `pending` reads which steps green's tables have pending-contract, `apply` runs them (blue retired).
+ */
+export interface ContractMigrations {
+  pending(input: ContractInput): Promise<ContractStep[]>;
+  apply(input: ContractInput): Promise<ContractOutcome>;
+}
+
 /** What a replay of dead letters did: the runner's counts, through which version, how long output paused. */
 export interface ReplayOutcome extends ReplayResult {
   version: string;
@@ -119,6 +149,10 @@ export interface DeploymentSummary {
   replay?: ReplayOutcome;
   /** `replay`: how long the live runner's output paused for it, ms. */
   replayPauseMs?: number;
+  /** The contract migrations applied once blue was retired. */
+  contract?: ContractOutcome;
+  /** The contract migrations failed (green stays live; they stay pending for `slipway datastores apply`). */
+  contractError?: StepError;
 }
 
 /** How a deployment ended, as its terminal event records it (also merged into the summary). */
@@ -188,6 +222,8 @@ export type DeploymentEventBody =
   | Ev<'replay', 'end', ReplayOutcome>
   | Ev<'resume-live', 'begin', Empty>
   | Ev<'resume-live', 'end', LiveOffsets & { pauseMs: number | null }>
+  | Ev<'contract', 'begin', { steps: ContractStep[] }>
+  | Ev<'contract', 'end', ContractOutcome>
   | Ev<'runner', 'info', RunnerNote>
   | Ev<'state-migration', 'info', StateMigrationNote>
   | Ev<StepName, 'error', StepError>
@@ -246,6 +282,7 @@ export type StepName =
   | 'pause-live'
   | 'replay'
   | 'resume-live'
+  | 'contract'
   | 'runner'
   | 'state-migration'
   | TerminalStatus;

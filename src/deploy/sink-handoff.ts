@@ -1,4 +1,5 @@
 import type { PipelineDescription } from '../artifact/manifest.js';
+import { connectDatastore } from '../datastore/connection.js';
 import { defineTable } from '../datastore/table.js';
 import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
@@ -6,6 +7,7 @@ import { resolveSecrets } from '../pipeline/secrets.js';
 import { tableSink } from '../pipeline/table-sink.js';
 import { SinkLog } from '../runtime/sink-log.js';
 import type { SinkDatastoreRef } from '../supervisor/supervisor.js';
+import { removeSinkShadow, sinkShadowNames } from './sink-shadow.js';
 
 /**
  * Sink pipelines in the controller: their runners get the environment's datastore (by reference), and each
@@ -46,4 +48,18 @@ export async function handoffSinkLog(log: Log, manifest: PipelineDescription, re
     sink: tableSink(table, { mode: sink.mode, deleteOnTombstone: sink.deleteOnTombstone }),
     purpose: `${manifest.name} control plane`,
   });
+}
+
+/** Drops a sink shadow's table and removes its offsets, state and owner's epoch from the datastore. */
+export async function removeSinkShadowOf(
+  sinkLog: SinkLog,
+  manifest: PipelineDescription,
+  shadowId: string,
+): Promise<string[]> {
+  const client = await connectDatastore(sinkLog.datastore, `${manifest.name} shadow ${shadowId} cleanup`);
+  try {
+    return await removeSinkShadow(client, sinkShadowNames(manifest, shadowId, sinkLog.datastore.schema));
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

@@ -1,7 +1,7 @@
 import type { PipelineDescription } from '../artifact/manifest.js';
 import type { Log } from '../log/log.js';
 import type { RunnerHandle, RunnerSpec } from '../supervisor/supervisor.js';
-import type { ArtifactRef } from './deployment.js';
+import type { ArtifactRef, ContractOutcome, ContractStep } from './deployment.js';
 import type { DeploymentSteps } from './deployment-steps.js';
 
 /** What a strategy gets from the controller: the deployment's steps, the log, and runners to drive. */
@@ -37,6 +37,14 @@ export interface StrategyContext {
   setLive(runner: RunnerHandle, artifact: ArtifactRef): Promise<void>;
   /** Removes what a shadow run made: its output and DLQ topics, consumer group, owner and state. */
   removeShadow(shadowId: string): Promise<string[]>;
+  /**
+   * The contract migrations of the deployment's datastores (when the environment has any): the steps left
+   * pending-contract for green's tables, and running them. Only once blue is retired.
+   */
+  contract?: {
+    pending(): Promise<ContractStep[]>;
+    apply(): Promise<ContractOutcome>;
+  };
   /** The previous live runner kept warm for a rollback (set by the strategy). */
   warm: RunnerHandle | undefined;
   /** Resolves when someone asks this deployment to roll back (`slipway rollback`). */

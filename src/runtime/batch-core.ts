@@ -192,7 +192,7 @@ export class BatchCore {
     const ctx: ProcessContext<unknown> = {
       emit: (target: Dataset | NonNullable<typeof sinkTable>, value: unknown) => {
         if (target === sinkTable && sink !== undefined) {
-          sink.emit(value);
+          sink.emit(value, source);
           return;
         }
         const dataset = target as Dataset;

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { connectDatastore, type DatastoreConnection, describeDatastore } from '../datastore/connection.js';
-import { createTableStatement, quoteIdent } from '../datastore/table.js';
+import { createTableStatement, quoteIdent, SOURCE_COLUMN } from '../datastore/table.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
 import type {
   AppendRecord,
@@ -18,7 +18,15 @@ import type {
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { TableSink } from '../pipeline/table-sink.js';
 import type { SinkBatch } from './sink-rows.js';
-import { bookkeepingStatements, commitStatement, OFFSETS, OWNERS, STATE, shadowTableStatement } from './sink-sql.js';
+import {
+  bookkeepingStatements,
+  commitStatement,
+  OFFSETS,
+  OWNERS,
+  STATE,
+  shadowTableStatement,
+  sourceColumnStatement,
+} from './sink-sql.js';
 
 /** A commit of a sink pipeline: the log's commit batch and the batch's rows. */
 export interface SinkCommitBatch extends CommitBatch {
@@ -97,6 +105,12 @@ export class SinkLog implements Log {
       // A shadow writes a copy of the live table, as the live table's migrations left it.
       if (this.tableName !== this.sink.table.name)
         await c.query(shadowTableStatement(this.#schema, this.sink.table.name, this.tableName));
+      // Every row records its source (the shadow diff matches rows by it): a table its migrations made gets the column.
+      const { rows } = await c.query(
+        `SELECT to_regclass($1) IS NOT NULL AS table, EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped) AS column`,
+        [`${quoteIdent(this.#schema)}.${quoteIdent(this.tableName)}`, SOURCE_COLUMN],
+      );
+      if (rows[0].table && !rows[0].column) await c.query(sourceColumnStatement(this.#schema, this.tableName));
     });
     this.#prepared = true;
   }
@@ -251,7 +265,7 @@ export class SinkLog implements Log {
       writes.map((w) => w.partition),
       writes.map((w) => w.key),
       writes.map((w) => w.value),
-      ...(rows?.upserts ?? this.sink.table.columns.map(() => [])),
+      ...(rows?.upserts ?? [...this.sink.table.columns.map(() => []), []]),
       ...(this.sink.deleteOnTombstone ? (rows?.deletes ?? this.sink.table.primaryKey.map(() => [])) : []),
     ];
     let ok: number | undefined;

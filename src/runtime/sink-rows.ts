@@ -3,7 +3,10 @@ import type { TableSink } from '../pipeline/table-sink.js';
 
 /** The rows one batch writes to a sink's table, column by column (what `unnest($1::type[], …)` takes). */
 export interface SinkBatch {
-  /** Rows to insert (append) or upsert: one array per column of the table, in the table's column order. */
+  /**
+   * Rows to insert (append) or upsert: one array per column of the table, in the table's column order, then
+   * one of their sources (the `_slipway_source` column: the input record that wrote each row).
+   */
   readonly upserts: unknown[][];
   /** Rows to delete: one array per primary key column, in the primary key's order. */
   readonly deletes: unknown[][];
@@ -38,12 +41,13 @@ export class SinkRows {
     this.#json = this.#columns.map((c) => c.type === 'jsonb' || c.type === 'json');
   }
 
-  emit(row: unknown): void {
+  /** A row of the current record, whose source is `source` (`topic/partition/offset`). */
+  emit(row: unknown, source: string): void {
     if (typeof row !== 'object' || row === null || Array.isArray(row))
       throw new SinkRowError(`a row of table ${this.sink.table.name} must be an object of its fields`);
     const r = row as Record<string, unknown>;
     const columns = this.#columns;
-    const values: unknown[] = new Array(columns.length);
+    const values: unknown[] = new Array(columns.length + 1);
     for (let i = 0; i < columns.length; i++) {
       const c = columns[i] as TableColumn;
       let v = r[c.field];
@@ -60,6 +64,9 @@ export class SinkRows {
         );
       values[i] = v;
     }
+    // The record's n-th write is `source#n`, as its n-th output record's header would be.
+    const n = this.#record.length;
+    values[columns.length] = n === 0 ? source : `${source}#${n}`;
     this.#record.push({
       key: this.sink.mode === 'append' ? '' : this.#keyOf(values, this.#pkIndex),
       values,
@@ -116,7 +123,7 @@ export class SinkRows {
 
   /** The batch's rows, column by column, and a fresh start. */
   takeBatch(): SinkBatch {
-    const columns = this.#columns.length;
+    const columns = this.#columns.length + 1;
     const upserts: unknown[][] = Array.from({ length: columns }, () => []);
     const deletes: unknown[][] = this.#pkIndex.map(() => []);
     let rows = 0;

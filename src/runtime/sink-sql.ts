@@ -1,4 +1,4 @@
-import { quoteIdent } from '../datastore/table.js';
+import { quoteIdent, SOURCE_COLUMN } from '../datastore/table.js';
 import type { TableSink } from '../pipeline/table-sink.js';
 
 /**
@@ -35,18 +35,20 @@ export function commitStatement(schema: string, sink: TableSink, tableName = sin
   const { columns, primaryKey } = sink.table;
   const ok = 'EXISTS (SELECT 1 FROM fence)';
   let n = 10;
-  const rowParams = columns.map((c) => `$${++n}::${c.type}[]`);
+  // The declared columns, then the rows' sources (SOURCE_COLUMN).
+  const rowParams = [...columns.map((c) => `$${++n}::${c.type}[]`), `$${++n}::text[]`];
   const pkColumns = primaryKey.map((name) => columns.find((c) => c.name === name));
   const deleteParams = pkColumns.map((c) => `$${++n}::${c?.type}[]`);
-  const names = columns.map((c) => quoteIdent(c.name));
+  const names = [...columns.map((c) => quoteIdent(c.name)), quoteIdent(SOURCE_COLUMN)];
   const pk = primaryKey.map(quoteIdent);
-  const rest = columns.filter((c) => !primaryKey.includes(c.name)).map((c) => quoteIdent(c.name));
+  const rest = [
+    ...columns.filter((c) => !primaryKey.includes(c.name)).map((c) => quoteIdent(c.name)),
+    quoteIdent(SOURCE_COLUMN),
+  ];
   const onConflict =
     sink.mode === 'append'
       ? ''
-      : rest.length === 0
-        ? ` ON CONFLICT (${pk.join(', ')}) DO NOTHING`
-        : ` ON CONFLICT (${pk.join(', ')}) DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
+      : ` ON CONFLICT (${pk.join(', ')}) DO UPDATE SET ${rest.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`;
   const parts = [
     `fence AS (SELECT epoch FROM ${s}.${OWNERS} WHERE owner = $1 AND epoch = $2 FOR SHARE)`,
     `put AS (INSERT INTO ${t} (${names.join(', ')}) SELECT * FROM unnest(${rowParams.join(', ')}) WHERE ${ok}${onConflict})`,
@@ -59,6 +61,15 @@ export function commitStatement(schema: string, sink: TableSink, tableName = sin
       `gone AS (DELETE FROM ${t} WHERE (${pk.join(', ')}) IN (SELECT * FROM unnest(${deleteParams.join(', ')})) AND ${ok})`,
     );
   return `WITH ${parts.join(',\n')}\nSELECT count(*)::integer AS ok FROM fence`;
+}
+
+/**
+ * Adds the rows' source column to a sink's table when it lacks it (a table its migrations made): nullable, no
+ * default, so PostgreSQL changes only its catalog. Run after checking the catalog, so a table that has it is
+ * never locked for it.
+ */
+export function sourceColumnStatement(schema: string, table: string): string {
+  return `ALTER TABLE ${quoteIdent(schema)}.${quoteIdent(table)} ADD COLUMN IF NOT EXISTS ${quoteIdent(SOURCE_COLUMN)} text`;
 }
 
 /** A shadow's copy of a table: its shape (columns, types, NOT NULL, primary key), empty, made when missing. */

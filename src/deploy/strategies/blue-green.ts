@@ -8,7 +8,9 @@ import { diffOutputs } from '../output-diff.js';
 import { type SampleShadowDiff, sampleShadowDiff } from '../sample-shadow.js';
 import { reverseLayout } from '../state-change.js';
 import type { StrategyContext } from '../strategy-context.js';
+import { contractAfterRetire } from './contract.js';
 import { deadLetteredBy } from './replay.js';
+import { runSinkShadow, type ShadowRun } from './sink-shadow-run.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -124,42 +126,25 @@ export async function reverseState(
 
 /** Shadow run + diff, and the sample diff when live input is too sparse; the gates' verdict on them. */
 async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Promise<ShadowOutcome> {
-  const { manifest, log, steps } = ctx;
+  const { manifest, steps } = ctx;
   const shadowOpts = record.options.shadow ?? { records: 1000 };
   const attempt = steps.record.summary.shadowAttempts ?? 0;
   await steps.summarize({ shadowAttempts: attempt + 1 });
   const shadowId = `${record.id.replace(/[^A-Za-z0-9_-]/g, '')}-${attempt + 1}`;
-  const partitions = [...new Set(manifest.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => p)))];
-  const snap = await log.snapshot({
-    group: ctx.group,
-    namespace: manifest.name,
-    partitions,
-    topics: manifest.outputs.map((d) => d.topic),
-  });
+  const allowChangedFields = record.options.gates?.allowChangedFields;
+  const timeoutMs = shadowOpts.timeoutMs ?? 10_000;
   const shadow = await ctx.startRunner(record.artifact, 'shadow', { mode: 'shadow', shadowId });
   try {
-    await shadow.activate({ offsets: snap.offsets, state: snap.state });
-    const deadline = Date.now() + (shadowOpts.timeoutMs ?? 10_000);
-    let stats = await shadow.stats();
-    while (stats.inputs < shadowOpts.records && Date.now() < deadline && stats.state === 'running') {
-      await sleep(50);
-      stats = await shadow.stats();
-    }
-    const end = await shadow.pause();
-    stats = await shadow.stats();
-    const caughtUp = await waitForCommitted(ctx, end, 30_000);
-    const allowChangedFields = record.options.gates?.allowChangedFields;
-    const diff = await diffOutputs({
-      log,
-      outputs: manifest.outputs.map((d) => ({
-        live: d.topic,
-        shadow: `${d.topic}.shadow.${shadowId}`,
-        liveFrom: snap.endOffsets,
-      })),
-      from: snap.offsets,
-      to: end,
-      ...(allowChangedFields ? { allowChangedFields } : {}),
-    });
+    // A sink pipeline's shadow writes a shadow table, diffed with the live table by source.
+    const { diff, stats, caughtUp } =
+      manifest.sink === undefined
+        ? await topicShadow(ctx, shadow, shadowId, shadowOpts.records, timeoutMs, allowChangedFields)
+        : await runSinkShadow(ctx, shadow, shadowId, {
+            records: shadowOpts.records,
+            timeoutMs,
+            ...(allowChangedFields ? { allowChangedFields } : {}),
+            caughtUp: (end) => waitForCommitted(ctx, end, 30_000),
+          });
     // One look at what the shadow did: a gate that saw too little is inconclusive, not pending.
     const gates: GateVerdict[] = [
       diffGate(diff, record.options.gates),
@@ -196,6 +181,47 @@ async function shadowPhase(ctx: StrategyContext, record: DeploymentRecord): Prom
     // Everything the shadow wrote under its own names goes: nothing is left to grow or to alert on.
     await ctx.removeShadow(shadowId).catch(() => undefined);
   }
+}
+
+/** The shadow run of a pipeline writing topics: its output topics diffed with blue's by source. */
+async function topicShadow(
+  ctx: StrategyContext,
+  shadow: RunnerHandle,
+  shadowId: string,
+  records: number,
+  timeoutMs: number,
+  allowChangedFields: string[] | undefined,
+): Promise<ShadowRun> {
+  const { manifest, log } = ctx;
+  const partitions = [...new Set(manifest.inputs.flatMap((d) => Array.from({ length: d.partitions }, (_, p) => p)))];
+  const snap = await log.snapshot({
+    group: ctx.group,
+    namespace: manifest.name,
+    partitions,
+    topics: manifest.outputs.map((d) => d.topic),
+  });
+  await shadow.activate({ offsets: snap.offsets, state: snap.state });
+  const deadline = Date.now() + timeoutMs;
+  let stats = await shadow.stats();
+  while (stats.inputs < records && Date.now() < deadline && stats.state === 'running') {
+    await sleep(50);
+    stats = await shadow.stats();
+  }
+  const end = await shadow.pause();
+  stats = await shadow.stats();
+  const caughtUp = await waitForCommitted(ctx, end, 30_000);
+  const diff = await diffOutputs({
+    log,
+    outputs: manifest.outputs.map((d) => ({
+      live: d.topic,
+      shadow: `${d.topic}.shadow.${shadowId}`,
+      liveFrom: snap.endOffsets,
+    })),
+    from: snap.offsets,
+    to: end,
+    ...(allowChangedFields ? { allowChangedFields } : {}),
+  });
+  return { diff, stats, caughtUp };
 }
 
 /** Both versions over the project's samples, each in a runner of its own (never activated). */
@@ -354,7 +380,8 @@ export async function bakeThenFinish(ctx: StrategyContext, known: BakeOutcome | 
   if (verdict.ok === true) {
     if (ctx.warm !== undefined) await ctx.warm.stop();
     ctx.warm = undefined;
-    return steps.finish('completed', { gates: verdict.gates });
+    // Blue is retired: the contract migrations the deployment left pending run now.
+    return steps.finish('completed', { gates: verdict.gates, ...(await contractAfterRetire(ctx)) });
   }
 
   if (previous === null) {

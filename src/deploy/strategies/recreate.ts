@@ -1,5 +1,6 @@
 import type { DeploymentRecord } from '../deployment.js';
 import type { StrategyContext } from '../strategy-context.js';
+import { contractAfterRetire } from './contract.js';
 
 /** Recreate: stop blue, then start green from the committed offsets — the naive baseline, kept to measure against. */
 export async function runRecreate(ctx: StrategyContext): Promise<DeploymentRecord> {
@@ -21,5 +22,9 @@ export async function runRecreate(ctx: StrategyContext): Promise<DeploymentRecor
       return { epoch, pauseMs: Math.round(performance.now() - started) };
     });
   }
-  return steps.finish('completed', { cutoverPauseMs: steps.ended('start-green')?.pauseMs ?? null });
+  // Blue was stopped first: the contract migrations the deployment left pending run now.
+  return steps.finish('completed', {
+    cutoverPauseMs: steps.ended('start-green')?.pauseMs ?? null,
+    ...(await contractAfterRetire(ctx)),
+  });
 }
