@@ -5,7 +5,6 @@ import { SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { type LogConfig, openLog } from '../log/open-log.js';
 import type { SecretReference } from '../pipeline/secrets.js';
-import { inputPartitions } from '../runtime/runner-setup.js';
 import type { SinkLog } from '../runtime/sink-log.js';
 import type { RunnerSupervisor, SinkDatastoreRef } from '../supervisor/supervisor.js';
 import type { ControlStore } from './control-store.js';
