@@ -131,13 +131,21 @@ export class BatchCore {
     // The header of a record's outputs names the variants it was given, in evaluation order: its text is
     // built once per combination (a number: each evaluation one digit, base `radix`) and reused, so most
     // records allocate nothing for it.
-    const entries = new Map<string, { f: VariantOf; base: number; variants: readonly string[] }>();
+    type Entry = { name: string; f: VariantOf; base: number; variants: readonly string[] };
+    const entries = new Map<string, Entry>();
     const order = hasToggles ? [...evaluator.toggles.values()] : [];
     const maxVariants = Math.max(1, ...order.map((t) => t.variants.length));
-    order.forEach((t, i) => {
-      entries.set(t.name, { f: compiled.get(t.name) as VariantOf, base: i * maxVariants + 1, variants: t.variants });
+    const ordered: Entry[] = order.map((t, i) => {
+      const e = { name: t.name, f: compiled.get(t.name) as VariantOf, base: i * maxVariants + 1, variants: t.variants };
+      entries.set(t.name, e);
+      return e;
     });
     const radix = order.length * maxVariants + 1;
+    // Header texts by combination: small combinations (a few toggles, as most pipelines have) index an array,
+    // cheaper than a Map lookup per output; larger ones go to the Map.
+    // Every toggle is a digit once at most, so combinations stay below radix ** toggles.
+    const small = Math.min(4096, radix ** order.length);
+    const headerAt = new Array<string | undefined>(small);
     const headerOf = new Map<number, string>();
     let combo = 0;
     const evaluatedNames: string[] = [];
@@ -145,17 +153,23 @@ export class BatchCore {
     let evaluatedCount = 0;
     let currentValue: unknown;
     const togglesHeader = (): string => {
-      let h = combo < 0 ? undefined : headerOf.get(combo);
+      let h = combo < 0 ? undefined : combo < small ? headerAt[combo] : headerOf.get(combo);
       if (h === undefined) {
         h = versionPrefix;
         for (let i = 0; i < evaluatedCount; i++)
           h += `${i === 0 ? '' : ','}${evaluatedNames[i] as string}=${evaluatedVariants[i] as string}`;
-        if (combo >= 0) headerOf.set(combo, h);
+        if (combo >= 0) {
+          if (combo < small) headerAt[combo] = h;
+          else headerOf.set(combo, h);
+        }
       }
       return h;
     };
     const variantOf = (name: string): string => {
-      const e = entries.get(name);
+      // A pipeline asks for its toggles in the same order record after record: the entry at this position is
+      // usually the one (one comparison of the same interned text), else it is looked up by name.
+      let e = ordered[evaluatedCount];
+      if (e === undefined || e.name !== name) e = entries.get(name);
       if (e === undefined) {
         throw new SlipwayError(
           'SLIPWAY_UNKNOWN_TOGGLE',

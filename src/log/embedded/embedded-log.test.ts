@@ -70,6 +70,54 @@ describe('embedded log files', () => {
     rmSync(d, { recursive: true, force: true });
   });
 
+  it('marks its files log format v3 (compact toggles headers), so a Slipway that reads only v2 refuses them at open', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'slipway-v3-'));
+    const file = join(d, 'log.db');
+    const log = await openEmbeddedLog({ path: file });
+    await log.createTopic('t', { partitions: 1 });
+    const epoch = await log.fence('o');
+    const headers = { 'slipway-source': 'in/0/7', 'slipway-toggles': '3;rounding=floor' };
+    await log.commit({
+      owner: 'o',
+      epoch,
+      outputs: [{ topic: 't', records: [{ partition: 0, key: 'k', value: '1', headers }] }],
+    });
+    await log.close();
+    const db = new Database(file);
+    // The stored form a v2 reader would take for header JSON, and the mark that keeps such a reader out.
+    assert.equal((db.prepare('SELECT headers FROM p_1_0').pluck().get() as string).charCodeAt(0), 1);
+    assert.equal(db.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get(), '3');
+    // What a reader that does not know this format sees: its check refuses a version above its own, saying so.
+    db.prepare("UPDATE slipway_meta SET value = '4' WHERE key = 'version'").run();
+    db.close();
+    await assert.rejects(openEmbeddedLog({ path: file }), (err) => {
+      assert.ok(isSlipwayError(err, 'SLIPWAY_LOG_CORRUPT'));
+      assert.match(err.message, /v4; this Slipway reads slipway-embedded-log v3\. Upgrade Slipway/);
+      return true;
+    });
+    rmSync(d, { recursive: true, force: true });
+  });
+
+  it('reads a v2 log as it is and marks it v3 before writing to it', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'slipway-v2-'));
+    const file = join(d, 'log.db');
+    const log = await openEmbeddedLog({ path: file });
+    await log.createTopic('t', { partitions: 1 });
+    await log.append('t', [{ partition: 0, key: 'k', value: '1', headers: { trace: 'a' } }]);
+    await log.close();
+    const db = new Database(file);
+    db.prepare("UPDATE slipway_meta SET value = '2' WHERE key = 'version'").run();
+    db.close();
+    const again = await openEmbeddedLog({ path: file });
+    const [record] = await again.read('t', 0, 0, 10);
+    assert.deepEqual([record?.value, record?.headers], ['1', { trace: 'a' }]);
+    await again.close();
+    const check = new Database(file);
+    assert.equal(check.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get(), '3');
+    check.close();
+    rmSync(d, { recursive: true, force: true });
+  });
+
   for (const commitThread of [false, true]) {
     it(`reads back large appends and commits from any offset (records stored in batches${commitThread ? ', commit thread' : ''})`, async () => {
       const d = mkdtempSync(join(tmpdir(), 'slipway-batches-'));

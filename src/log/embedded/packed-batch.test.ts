@@ -98,7 +98,12 @@ describe('packed commit batches', () => {
               : roll === 2
                 ? { headers: { a: text(), b: 'x' } }
                 : roll === 3
-                  ? { headers: { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': `3;t=${next(100)}` } }
+                  ? {
+                      headers: {
+                        'slipway-source': next(4) === 0 ? `${text()}/0/${i}` : `in.v1/0/${i}`,
+                        'slipway-toggles': `3;t=${next(100)}`,
+                      },
+                    }
                   : { headers: {} }),
           ...(next(3) === 0 ? { timestamp: 1_700_000_000_000 + i } : {}),
         };

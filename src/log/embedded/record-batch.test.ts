@@ -135,10 +135,14 @@ describe('record batches', () => {
         partition: 0,
         key: `k${i}`,
         value: `v${i}`,
+        // A source with any well-formed characters (even the compact form's marks) is kept as it is.
         headers:
           i % 97 === 5
             ? { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': '1;x="quoted"' }
-            : { 'slipway-source': `in.v1/0/${i}`, 'slipway-toggles': toggles },
+            : {
+                'slipway-source': i % 89 === 7 ? `in"\u0001\u0002é😀/0/${i}` : `in.v1/0/${i}`,
+                'slipway-toggles': toggles,
+              },
       });
     }
     const rows = store(records, 1);

@@ -70,7 +70,7 @@ const REFER_PREFIXES = Array.from({ length: MAX_INTERNED_TOGGLES }, (_, k) =>
 
 /**
  * The stored text of `{ slipway-source, slipway-toggles }` (a pipeline with toggles puts both on every output)
- * when neither value needs escaping, else undefined. A stored batch's outputs take few distinct toggles values
+ * when the toggles value needs no escaping and the source is well formed, else undefined. A stored batch's outputs take few distinct toggles values
  * (the combinations of variants at one toggle version), so each value is written in full once per batch and
  * named by one character afterwards: `interned` maps the batch's values to their index, in the order a reader
  * meets them (see `decodeBatches`). Header JSON always starts with `{`, so a reader tells the forms apart by
@@ -93,7 +93,15 @@ export function compactPrefix(headers: Headers, interned: Map<string, number>): 
   }
   const source = headers[SOURCE_HEADER];
   const toggles = headers[TOGGLES_HEADER];
-  if (n !== 2 || typeof source !== 'string' || typeof toggles !== 'string' || !plain(source)) return undefined;
+  // The source follows the prefix to the end of the text, so it may hold any character SQLite keeps: it only has
+  // to be well formed, as a lone source header's value (a one-byte string is, without a scan).
+  if (
+    n !== 2 ||
+    typeof source !== 'string' ||
+    typeof toggles !== 'string' ||
+    !(source as unknown as WellFormed).isWellFormed()
+  )
+    return undefined;
   // An interned value was found plain when it was first met.
   const k = interned.get(toggles);
   if (k !== undefined) return REFER_PREFIXES[k] as string;

@@ -3,7 +3,15 @@ import { SlipwayError } from '../../errors.js';
 
 /** The embedded log's tables (each partition's record batches live in a table of its own: see embedded-log.ts). */
 const FORMAT = 'slipway-embedded-log';
-const FORMAT_VERSION = 2;
+/**
+ * v1 kept one row per record; v2 keeps record batches (record-batch.ts); v3 adds the compact form of a
+ * record's source and toggles headers (`compactSourceAndToggles`), which a v2 reader would take for header JSON
+ * and fail on mid-read with a bare SyntaxError. Marking it v3 makes such a reader refuse the file at open,
+ * saying to upgrade (its check: a version above its own).
+ */
+export const FORMAT_VERSION = 3;
+/** The oldest version this Slipway reads as it is: v3 only adds a header form, so a v2 file is a v3 file without it. */
+const OLDEST_READABLE = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS slipway_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -44,11 +52,17 @@ export function migrateSchema(db: Database.Database, path: string): void {
       return;
     }
     const version = Number(db.prepare("SELECT value FROM slipway_meta WHERE key = 'version'").pluck().get());
-    if (format === FORMAT && version < FORMAT_VERSION) {
+    if (format === FORMAT && version >= OLDEST_READABLE && version < FORMAT_VERSION) {
+      // Marked v3 before this Slipway writes a compact header into it: an older Slipway then refuses the file
+      // at open instead of failing on the first such record it reads.
+      db.prepare("UPDATE slipway_meta SET value = ? WHERE key = 'version'").run(String(FORMAT_VERSION));
+      return;
+    }
+    if (format === FORMAT && version < OLDEST_READABLE) {
       // v1 kept one row per record; v2 keeps record batches (see record-batch.ts). Nothing is changed in the file.
       throw new SlipwayError(
         'SLIPWAY_LOG_CORRUPT',
-        `${path} has log format ${format} v${version}, written by an older Slipway; this Slipway reads v${FORMAT_VERSION} (records stored in batches) and does not convert files. ` +
+        `${path} has log format ${format} v${version}, written by an older Slipway; this Slipway reads v${OLDEST_READABLE}–v${FORMAT_VERSION} (records stored in batches) and does not convert files. ` +
           'Read it with the Slipway that wrote it, or move it aside to start a new log.',
         { details: { path, format, version, expectedVersion: FORMAT_VERSION } },
       );
