@@ -94,17 +94,28 @@ async function verify(log: Log, topic: string): Promise<void> {
   }
 }
 
-async function slipwayRun(log: Log, n: number): Promise<{ seconds: number; topic: string }> {
+/** A leg's time, its output topic, and (Slipway) the seconds to its first commit: activation, first batch. */
+interface LegResult {
+  seconds: number;
+  topic: string;
+  firstCommit?: number;
+}
+
+async function slipwayRun(log: Log, n: number): Promise<LegResult> {
   const { pipeline, output } = slipwayPipeline(n);
   const runner = new Runner({ pipeline, log, batchSize: BATCH });
   await runner.start(); // creates the output and DLQ topics
+  let firstCommit: number | undefined;
+  runner.once('commit', () => {
+    firstCommit = (performance.now() - started) / 1000;
+  });
   const started = performance.now();
   const offsets = await runner.drain();
   const seconds = (performance.now() - started) / 1000;
   await runner.stop();
   const consumed = offsets.reduce((sum, o) => sum + o.offset, 0);
   if (consumed < RECORDS) throw new Error(`slipway consumed up to ${consumed}, expected at least ${RECORDS}`);
-  return { seconds, topic: output };
+  return { seconds, topic: output, ...(firstCommit === undefined ? {} : { firstCommit }) };
 }
 
 // Runner processes run artifacts: each scaled leg builds bench/kafka-pipeline.ts with its own topic names.
@@ -112,7 +123,7 @@ const artifacts = new ArtifactStore({ dir: tempDir('slipway-bench-kafka-artifact
 const supervisor = new ChildProcessSupervisor({ artifactsDir: artifacts.dir });
 
 /** The pipeline as RUNNERS runner processes (`slipway run --runners N`), timed from activation to caught up. */
-async function scaledRun(log: Log, n: number): Promise<{ seconds: number; topic: string }> {
+async function scaledRun(log: Log, n: number): Promise<LegResult> {
   const { pipeline, output } = slipwayPipeline(n);
   process.env.SLIPWAY_BENCH_KAFKA_LEG = `${run}-${n}`; // read by the bundle, here and in the runner processes
   const entry = fileURLToPath(new URL('./kafka-pipeline.ts', import.meta.url));
@@ -265,19 +276,19 @@ async function main(): Promise<void> {
     );
     const avg = await produceInput(log);
     console.log(`input  ${input.topic}: ${RECORDS} records of ~${Math.round(avg)} bytes`);
-    const measure = async (name: string, fn: () => Promise<{ seconds: number; topic: string }>) => {
-      const { seconds, topic } = await fn();
+    const measure = async (name: string, fn: () => Promise<LegResult>) => {
+      const { seconds, topic, firstCommit } = await fn();
       await verify(log, topic);
       const rate = RECORDS / seconds;
       (rates[name] as number[]).push(rate);
       console.log(
-        `${name.padEnd(13)} ${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(rate)} records/s (output verified: each input exactly once, read_committed; load ${loadavg()[0]?.toFixed(1)})`,
+        `${name.padEnd(13)} ${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(rate)} records/s${firstCommit === undefined ? '' : ` (first commit after ${firstCommit.toFixed(2)} s)`} (output verified: each input exactly once, read_committed; load ${loadavg()[0]?.toFixed(1)})`,
       );
     };
     // Alternate the legs, in a different order each round, so none always runs on a warmer (or more loaded) machine.
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const legs: Array<[string, () => Promise<{ seconds: number; topic: string }>]> = [
+      const legs: Array<[string, () => Promise<LegResult>]> = [
         [scaled, () => scaledRun(log, ++n)],
         ['kafka-streams', () => streamsRun(admin, ++n)],
         ['slipway', () => slipwayRun(log, ++n)],
