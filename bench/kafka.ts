@@ -94,7 +94,7 @@ async function verify(log: Log, topic: string): Promise<void> {
   }
 }
 
-/** A leg's time, its output topic, and (Slipway) the seconds to its first commit: activation, first batch. */
+/** A leg's time, its output topic, and (one runner) the seconds to its first commit: activation, first batch. */
 interface LegResult {
   seconds: number;
   topic: string;
