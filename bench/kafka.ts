@@ -119,7 +119,8 @@ async function slipwayRun(log: Log, n: number): Promise<LegResult> {
 }
 
 // Runner processes run artifacts: each scaled leg builds bench/kafka-pipeline.ts with its own topic names.
-const artifacts = new ArtifactStore({ dir: tempDir('slipway-bench-kafka-artifacts-').dir });
+const artifactsDir = tempDir('slipway-bench-kafka-artifacts-');
+const artifacts = new ArtifactStore({ dir: artifactsDir.dir });
 const supervisor = new ChildProcessSupervisor({ artifactsDir: artifacts.dir });
 
 /** The pipeline as RUNNERS runner processes (`slipway run --runners N`), timed from activation to caught up. */
@@ -300,6 +301,7 @@ async function main(): Promise<void> {
     await measure('at-least-once', () => rawRun(admin, ++n, false));
   } finally {
     await supervisor.close();
+    artifactsDir.remove();
     await admin.deleteTopics({ topics: [...topics] }).catch((err) => console.error(`deleting topics: ${err}`));
     await admin.deleteGroups({ groups: [...groups] }).catch((err) => console.error(`deleting groups: ${err}`));
     await admin.close().catch(() => undefined);
