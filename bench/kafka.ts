@@ -12,11 +12,24 @@
 // Every run writes its own output topic; its output is read back read_committed and must hold each input
 // record exactly once. Topics are unique per run and deleted at the end. Last line: one JSON object.
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { Admin, Consumer, type Message, Producer } from '@platformatic/kafka';
-import { type AppendRecord, defineDataset, definePipeline, type Log, partitionFor, Runner } from 'slipway';
+import {
+  type AppendRecord,
+  ArtifactStore,
+  buildArtifact,
+  ChildProcessSupervisor,
+  type Log,
+  partitionFor,
+  Runner,
+} from 'slipway';
 import { openKafkaLog } from 'slipway/kafka';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
-import { argValue, benchIn, benchOut, benchRecord, percentile } from './common.js';
+import { inputPartitions } from '../src/runtime/runner-setup.js';
+import { assignPartitions, RunnerGroup } from '../src/supervisor/runner-group.js';
+import { argValue, benchRecord, tempDir } from './common.js';
+import { kafkaBenchPipeline } from './kafka-pipeline.js';
 import { ensureKafkaStreamsBuilt, runKafkaStreams } from './kafka-streams.js';
 
 const RECORDS = argValue('records', 500_000);
@@ -24,40 +37,21 @@ const BATCH = argValue('batch', 2000);
 const PARTITIONS = 4;
 const ROUNDS = argValue('rounds', 2);
 const STREAMS_THREADS = argValue('streams-threads', 2);
+// Slipway scaled out as Kafka Streams is: one runner process per stream thread, each owning a share of the partitions.
+const RUNNERS = argValue('runners', STREAMS_THREADS);
 const brokers = kafkaBrokers();
 const run = `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 
-const input = defineDataset({
-  name: `bench-in-${run}`,
-  version: '1.0.0',
-  key: 'userId',
-  partitions: PARTITIONS,
-  schema: benchIn.schema,
-});
+const input = kafkaBenchPipeline(run, `${run}-0`, PARTITIONS).input;
 const topics = new Set<string>([input.topic]);
 const groups = new Set<string>();
 
-/** A fresh output dataset and the same map pipeline as bench/throughput.ts, per Slipway run. */
+/** A fresh output dataset and the map pipeline (bench/kafka-pipeline.ts), per Slipway run. */
 function slipwayPipeline(n: number) {
-  const output = defineDataset({
-    name: `bench-out-${run}-${n}`,
-    version: '1.0.0',
-    key: 'userId',
-    partitions: PARTITIONS,
-    schema: benchOut.schema,
-  });
+  const { pipeline, output } = kafkaBenchPipeline(run, `${run}-${n}`, PARTITIONS);
   topics.add(output.topic);
   topics.add(`${input.topic}.dlq`);
-  groups.add(`slipway.bench-map-${run}-${n}`);
-  const pipeline = definePipeline({
-    name: `bench-map-${run}-${n}`,
-    version: '1.0.0',
-    inputs: [input],
-    outputs: [output],
-    process(r: { amount: number }, ctx) {
-      ctx.emit(output, { ...r, amountCents: Math.round(r.amount * 100) });
-    },
-  });
+  groups.add(`slipway.${pipeline.name}`);
   return { pipeline, output: output.topic };
 }
 
@@ -100,17 +94,70 @@ async function verify(log: Log, topic: string): Promise<void> {
   }
 }
 
-async function slipwayRun(log: Log, n: number): Promise<{ seconds: number; topic: string }> {
+/** A leg's time, its output topic, and (one runner) the seconds to its first commit: activation, first batch. */
+interface LegResult {
+  seconds: number;
+  topic: string;
+  firstCommit?: number;
+}
+
+async function slipwayRun(log: Log, n: number): Promise<LegResult> {
   const { pipeline, output } = slipwayPipeline(n);
   const runner = new Runner({ pipeline, log, batchSize: BATCH });
   await runner.start(); // creates the output and DLQ topics
+  let firstCommit: number | undefined;
+  runner.once('commit', () => {
+    firstCommit = (performance.now() - started) / 1000;
+  });
   const started = performance.now();
   const offsets = await runner.drain();
   const seconds = (performance.now() - started) / 1000;
   await runner.stop();
   const consumed = offsets.reduce((sum, o) => sum + o.offset, 0);
   if (consumed < RECORDS) throw new Error(`slipway consumed up to ${consumed}, expected at least ${RECORDS}`);
-  return { seconds, topic: output };
+  return { seconds, topic: output, ...(firstCommit === undefined ? {} : { firstCommit }) };
+}
+
+// Runner processes run artifacts: each scaled leg builds bench/kafka-pipeline.ts with its own topic names.
+const artifactsDir = tempDir('slipway-bench-kafka-artifacts-');
+const artifacts = new ArtifactStore({ dir: artifactsDir.dir });
+const supervisor = new ChildProcessSupervisor({ artifactsDir: artifacts.dir });
+
+/** The pipeline as RUNNERS runner processes (`slipway run --runners N`), timed from activation to caught up. */
+async function scaledRun(log: Log, n: number): Promise<LegResult> {
+  const { pipeline, output } = slipwayPipeline(n);
+  process.env.SLIPWAY_BENCH_KAFKA_LEG = `${run}-${n}`; // read by the bundle, here and in the runner processes
+  const entry = fileURLToPath(new URL('./kafka-pipeline.ts', import.meta.url));
+  const built = await buildArtifact({ entry, pipeline: pipeline.name, store: artifacts });
+  const owner = `slipway.${pipeline.name}`;
+  const group = new RunnerGroup(
+    supervisor,
+    {
+      id: `bench-kafka-${n}`,
+      digest: built.digest,
+      pipeline: pipeline.name,
+      log: { engine: 'kafka', brokers },
+      owner,
+      group: owner,
+      batchSize: BATCH,
+    },
+    assignPartitions(inputPartitions(pipeline), RUNNERS),
+  );
+  try {
+    await group.start(); // each creates the output and DLQ topics, then waits in standby
+    const ends = [];
+    for (const { topic, partition } of inputPartitions(pipeline))
+      ends.push({ topic, partition, offset: await log.endOffset(topic, partition) });
+    const started = performance.now();
+    const offsets = await group.runUntil(ends);
+    const seconds = (performance.now() - started) / 1000;
+    const consumed = offsets.reduce((sum, o) => sum + o.offset, 0);
+    if (consumed < RECORDS)
+      throw new Error(`slipway ×${RUNNERS} consumed up to ${consumed}, expected at least ${RECORDS}`);
+    return { seconds, topic: output };
+  } finally {
+    await group.stop();
+  }
 }
 
 /** The raw @platformatic/kafka loop: consume a batch, map it, produce it; with or without a transaction. */
@@ -215,66 +262,88 @@ async function main(): Promise<void> {
   ensureKafkaStreamsBuilt();
   const log = await openKafkaLog({ brokers, clientId: `bench-${run}` });
   const admin = new Admin({ clientId: `bench-admin-${run}`, bootstrapBrokers: brokers });
-  const rates: Record<string, number[]> = { raw: [], slipway: [], 'kafka-streams': [], 'at-least-once': [] };
+  const scaled = `slipway ×${RUNNERS}`;
+  const rates: Record<string, number[]> = {
+    [scaled]: [],
+    'kafka-streams': [],
+    slipway: [],
+    raw: [],
+    'at-least-once': [],
+  };
+  const loadBefore = loadavg()[0] as number;
   try {
     console.log(
-      `kafka: ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH} records per transaction, brokers ${brokers.join(',')}`,
+      `kafka: ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH} records per transaction, Slipway as ${RUNNERS} runner processes and as one, Kafka Streams with ${STREAMS_THREADS} threads, brokers ${brokers.join(',')}`,
     );
     const avg = await produceInput(log);
     console.log(`input  ${input.topic}: ${RECORDS} records of ~${Math.round(avg)} bytes`);
-    const measure = async (name: string, fn: () => Promise<{ seconds: number; topic: string }>) => {
-      const { seconds, topic } = await fn();
+    const measure = async (name: string, fn: () => Promise<LegResult>) => {
+      const { seconds, topic, firstCommit } = await fn();
       await verify(log, topic);
       const rate = RECORDS / seconds;
       (rates[name] as number[]).push(rate);
       console.log(
-        `${name.padEnd(13)} ${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(rate)} records/s (output verified: each input exactly once, read_committed)`,
+        `${name.padEnd(13)} ${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(rate)} records/s${firstCommit === undefined ? '' : ` (first commit after ${firstCommit.toFixed(2)} s)`} (output verified: each input exactly once, read_committed; load ${loadavg()[0]?.toFixed(1)})`,
       );
     };
     // Alternate the legs, in a different order each round, so none always runs on a warmer (or more loaded) machine.
     let n = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const legs: Array<[string, () => Promise<{ seconds: number; topic: string }>]> = [
-        ['slipway', () => slipwayRun(log, n++)],
-        ['kafka-streams', () => streamsRun(admin, n++)],
-        ['raw', () => rawRun(admin, n++, true)],
+      const legs: Array<[string, () => Promise<LegResult>]> = [
+        [scaled, () => scaledRun(log, ++n)],
+        ['kafka-streams', () => streamsRun(admin, ++n)],
+        ['slipway', () => slipwayRun(log, ++n)],
+        ['raw', () => rawRun(admin, ++n, true)],
       ];
       if (round % 2 === 1) legs.reverse();
       for (const [name, fn] of legs) await measure(name, fn);
     }
-    await measure('at-least-once', () => rawRun(admin, n++, false));
+    await measure('at-least-once', () => rawRun(admin, ++n, false));
   } finally {
+    await supervisor.close();
+    artifactsDir.remove();
     await admin.deleteTopics({ topics: [...topics] }).catch((err) => console.error(`deleting topics: ${err}`));
     await admin.deleteGroups({ groups: [...groups] }).catch((err) => console.error(`deleting groups: ${err}`));
     await admin.close().catch(() => undefined);
     await log.close();
   }
-  const median = (xs: number[]) =>
-    percentile(
-      [...xs].sort((a, b) => a - b),
-      50,
-    );
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(sorted.length / 2);
+    return sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  };
+  const swN = median(rates[scaled] as number[]);
   const sw = median(rates.slipway as number[]);
   const raw = median(rates.raw as number[]);
   const streams = median(rates['kafka-streams'] as number[]);
   const rounded = (xs: number[] | undefined) => (xs ?? []).map((x) => Math.round(x));
+  const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
   console.log(
     JSON.stringify({
       bench: 'kafka',
       records: RECORDS,
       batch: BATCH,
-      recordsPerSec: Math.round(sw),
-      rawRecordsPerSec: Math.round(raw),
-      ratio: Math.round((sw / raw) * 1000) / 1000,
+      runners: RUNNERS,
+      recordsPerSec: Math.round(swN),
       kafkaStreamsRecordsPerSec: Math.round(streams),
       kafkaStreamsThreads: STREAMS_THREADS,
-      vsKafkaStreams: Math.round((sw / streams) * 1000) / 1000,
+      vsKafkaStreams: ratio(swN, streams),
+      singleRunner: {
+        recordsPerSec: Math.round(sw),
+        rawRecordsPerSec: Math.round(raw),
+        ratio: ratio(sw, raw),
+        vsKafkaStreams: ratio(sw, streams),
+      },
       atLeastOnceRecordsPerSec: Math.round(median(rates['at-least-once'] as number[])),
       rounds: {
-        slipway: rounded(rates.slipway),
+        slipway: rounded(rates[scaled]),
         kafkaStreams: rounded(rates['kafka-streams']),
+        singleRunner: rounded(rates.slipway),
         raw: rounded(rates.raw),
       },
+      load: [Math.round(loadBefore * 10) / 10, Math.round((loadavg()[0] as number) * 10) / 10],
     }),
   );
 }
