@@ -25,10 +25,13 @@ export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
 export {
   avro,
   type CompatibilityAnswer,
+  checkRegistryCompatibility,
   decodeWire,
   encodeWire,
   jsonSchema,
   type RegisteredSchema,
+  type RegistryCheckedDataset,
+  type RegistryCheckResult,
   RegistryCodec,
   type RegistrySchemaType,
   type RegistryValueFormat,

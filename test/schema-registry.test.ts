@@ -63,7 +63,9 @@ describe('schema-registry value formats (real registry, real Kafka)', () => {
       { id: 'o2', amount: 7 },
     ];
     const encoded = await Promise.all(orders.map((o) => codec.encode(o)));
-    const registered = await (await fetch(`${registry.url}/subjects/${topic}-value/versions/latest`)).json();
+    const registered = (await (await fetch(`${registry.url}/subjects/${topic}-value/versions/latest`)).json()) as {
+      id: number;
+    };
     for (const bytes of encoded) assert.equal(decodeWire(bytes).schemaId, registered.id);
     const read = await throughKafka(topic, encoded);
     // A fresh codec (a runner elsewhere) reads by schema id from the registry.

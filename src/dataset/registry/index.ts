@@ -1,4 +1,9 @@
 export {
+  checkRegistryCompatibility,
+  type RegistryCheckedDataset,
+  type RegistryCheckResult,
+} from './registry-check.js';
+export {
   type CompatibilityAnswer,
   type RegisteredSchema,
   type RegistrySchemaType,
