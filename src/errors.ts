@@ -160,6 +160,16 @@ export const ErrorCodes = {
   SINK_WITH_TOPICS: 'SLIPWAY_SINK_WITH_TOPICS',
   /** Thrown when a sink's table refuses a batch of rows (a type, a NOT NULL, an append of a key already there). */
   SINK_REJECTED: 'SLIPWAY_SINK_REJECTED',
+  /** Thrown when the schema registry cannot be reached or answers with a server error (retryable). */
+  SCHEMA_REGISTRY_UNAVAILABLE: 'SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE',
+  /** Thrown when the schema registry refuses a request (a malformed schema, a subject it does not know). */
+  SCHEMA_REGISTRY_REFUSED: 'SLIPWAY_SCHEMA_REGISTRY_REFUSED',
+  /** Thrown when the registry finds a dataset's new value schema incompatible with the latest one of its subject. Nothing was registered. */
+  SCHEMA_INCOMPATIBLE: 'SLIPWAY_SCHEMA_INCOMPATIBLE',
+  /** Thrown when a record's value names a schema id that the registry does not know; a runner dead-letters the record. */
+  SCHEMA_UNKNOWN_ID: 'SLIPWAY_SCHEMA_UNKNOWN_ID',
+  /** Thrown when a record's value is not in the Confluent wire format (magic byte 0, 4-byte schema id) or does not decode with its schema. */
+  WIRE_FORMAT: 'SLIPWAY_WIRE_FORMAT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -22,6 +22,24 @@ export {
 } from './dataset/compatibility.js';
 export type { Dataset, DatasetDefinition, DatasetUpcast, RecordOf, WrongPartitionPolicy } from './dataset/dataset.js';
 export { defineDataset, dlqTopic, isDataset } from './dataset/dataset.js';
+export {
+  avro,
+  type CompatibilityAnswer,
+  checkRegistryCompatibility,
+  decodeWire,
+  encodeWire,
+  jsonSchema,
+  type RegisteredSchema,
+  type RegistryCheckedDataset,
+  type RegistryCheckResult,
+  RegistryCodec,
+  type RegistrySchemaType,
+  type RegistryValueFormat,
+  SchemaRegistryClient,
+  type SchemaRegistryOptions,
+  valueSubject,
+  type WireValue,
+} from './dataset/registry/index.js';
 export type { JsonSchema } from './dataset/schema.js';
 export { canonicalJson, schemaDigest } from './dataset/schema.js';
 export type { SubsetRule, SubsetViolation } from './dataset/schema-subset.js';

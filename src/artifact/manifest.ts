@@ -28,6 +28,8 @@ export interface DatasetManifest {
   schemaDigest: string;
   /** The dataset's compatibility mode, when it is not the default (`backward`): older manifests keep their digests. */
   compatibility?: CompatibilityMode;
+  /** The registry value format (`avro`, `jsonSchema`) and its schema text, when the dataset declares one. */
+  valueFormat?: { kind: 'avro' | 'jsonSchema'; schemaType: 'AVRO' | 'JSON'; schema: string };
   /** For an input: the versions the pipeline reads (`^1.2`), when it declares a range (default: the major). */
   range?: string;
 }
@@ -160,6 +162,15 @@ function describeDataset(dataset: Dataset): DatasetManifest {
     schema: dataset.schema,
     schemaDigest: dataset.schemaDigest,
     ...(dataset.compatibility === DEFAULT_COMPATIBILITY ? {} : { compatibility: dataset.compatibility }),
+    ...(dataset.format === undefined
+      ? {}
+      : {
+          valueFormat: {
+            kind: dataset.format.kind,
+            schemaType: dataset.format.schemaType,
+            schema: dataset.format.schemaText,
+          },
+        }),
   };
 }
 

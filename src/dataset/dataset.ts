@@ -7,6 +7,7 @@ import {
   DEFAULT_COMPATIBILITY,
   isCompatibilityMode,
 } from './compatibility.js';
+import type { RegistryValueFormat } from './registry/value-format.js';
 import { parseRetention } from './retention.js';
 import {
   compileFastSchemaCheck,
@@ -68,6 +69,13 @@ export interface DatasetDefinition<S> {
    * migrate` runs it as a bridge pipeline (`bridgePipeline`) that fills this topic from the old one.
    */
   upcast?: DatasetUpcast;
+  /**
+   * How values are written on the topic when a schema registry holds their schema: `avro(avscSchema)` or
+   * `jsonSchema(schema)`, in the Confluent wire format under the subject `<topic>-value`. `slipway build` checks
+   * the schema's compatibility with the subject's latest version in the registry (`SCHEMA_REGISTRY_URL`) and
+   * refuses an incompatible one (`SLIPWAY_SCHEMA_INCOMPATIBLE`). Default: none (JSON values, no registry).
+   */
+  format?: RegistryValueFormat;
   /** And back: how a record of this version becomes one of `upcast.from`, so readers of the old major keep being fed. */
   downcast?(record: never): unknown;
   description?: string;
@@ -107,6 +115,8 @@ export interface Dataset<T = unknown> {
   readonly upcast?: DatasetUpcast;
   /** How a record of this becomes one of `upcast.from`. */
   readonly downcast?: (record: unknown) => unknown;
+  /** The registry value format, when declared (see {@link DatasetDefinition.format}). */
+  readonly format?: RegistryValueFormat;
   readonly description?: string;
   /** True when `value` matches the schema. */
   is(value: unknown): value is T;
@@ -188,6 +198,15 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
       `wrongPartition must be 'dead-letter', 'warn' or 'ignore', got ${JSON.stringify(definition.wrongPartition)}`,
       'wrongPartition',
     );
+  const format = definition.format;
+  if (
+    format !== undefined &&
+    (typeof format !== 'object' ||
+      format === null ||
+      !['avro', 'jsonSchema'].includes(format.kind) ||
+      typeof format.schemaText !== 'string')
+  )
+    bad('format must be made by avro(schema) or jsonSchema(schema)', 'format');
   const schema = toCanonicalSchema(definition.schema);
   let validate: ValidateFunction;
   try {
@@ -233,6 +252,7 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     compatibility: definition.compatibility ?? DEFAULT_COMPATIBILITY,
     ...(upcast === undefined ? {} : { upcast }),
     ...(definition.downcast === undefined ? {} : { downcast: definition.downcast as (record: unknown) => unknown }),
+    ...(format === undefined ? {} : { format }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
     // The fast check first (one read per property); the validator decides when it says no.
     is:

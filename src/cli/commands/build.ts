@@ -3,6 +3,7 @@ import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import type { DatasetManifest } from '../../artifact/manifest.js';
 import { shortDigest } from '../../artifact/manifest.js';
 import { assertVersions } from '../../artifact/version-check.js';
+import { checkRegistryCompatibility } from '../../dataset/registry/registry-check.js';
 import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
@@ -14,6 +15,7 @@ interface BuildOptions {
   json?: boolean;
   against?: string;
   controlPlane?: string;
+  schemaRegistry?: string;
 }
 
 export function registerBuild(program: Command, ctx: CliContext): void {
@@ -32,6 +34,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
       'also check versions against what the pipeline was at this git ref (default without a control plane: the newest tag)',
     )
     .option('--control-plane <url>', 'the control plane whose dataset registry to check against')
+    .option(
+      '--schema-registry <url>',
+      'the schema registry (Confluent-compatible API) that checks avro()/jsonSchema() outputs (default: $SCHEMA_REGISTRY_URL)',
+    )
     .addHelpText(
       'after',
       "\nVersions are enforced: a pipeline version names one code, a dataset version one schema; a patch may not change a\nschema, a minor must be compatible under the dataset's mode, a major may change anything. Checked against the\nartifact store, the control plane's registry, and without one the last release in git (see `slipway datasets check`).",
@@ -52,6 +58,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
             ...(opts.controlPlane === undefined ? {} : { controlPlane: opts.controlPlane }),
           });
           assertVersions(problems.problems, `Building ${manifest.name}@${manifest.version}`);
+          // Outputs in a registry format: the registry must accept the new value schema of <topic>-value.
+          await checkRegistryCompatibility(manifest.outputs, {
+            url: opts.schemaRegistry ?? process.env.SCHEMA_REGISTRY_URL,
+          });
         },
       });
       for (const w of result.warnings) ctx.io.err(`warning: ${w}`);

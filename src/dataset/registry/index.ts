@@ -1,0 +1,15 @@
+export {
+  checkRegistryCompatibility,
+  type RegistryCheckedDataset,
+  type RegistryCheckResult,
+} from './registry-check.js';
+export {
+  type CompatibilityAnswer,
+  type RegisteredSchema,
+  type RegistrySchemaType,
+  SchemaRegistryClient,
+  type SchemaRegistryOptions,
+  valueSubject,
+} from './schema-registry-client.js';
+export { avro, jsonSchema, RegistryCodec, type RegistryValueFormat } from './value-format.js';
+export { decodeWire, encodeWire, WIRE_HEADER_BYTES, WIRE_MAGIC, type WireValue } from './wire-format.js';

@@ -1,0 +1,62 @@
+/**
+ * The build's schema-registry check: each dataset a pipeline writes with a registry value format must be
+ * compatible, under the subject's compatibility level, with the latest schema of its `<topic>-value` subject.
+ */
+import { ErrorCodes, SlipwayError } from '../../errors.js';
+import { type RegistrySchemaType, SchemaRegistryClient, valueSubject } from './schema-registry-client.js';
+
+/** A dataset as the check needs it (a manifest's `DatasetManifest` fits). */
+export interface RegistryCheckedDataset {
+  topic: string;
+  valueFormat?: { schemaType: RegistrySchemaType; schema: string };
+}
+
+/** What the check found for one subject. */
+export interface RegistryCheckResult {
+  subject: string;
+  /** False when the subject has no version yet: the first registration is always allowed. */
+  subjectExists: boolean;
+}
+
+/**
+ * Checks every dataset with a `valueFormat` against the registry at `url`. Registers nothing.
+ * Thrown: `SLIPWAY_SCHEMA_INCOMPATIBLE` naming every refused subject and the registry's reasons;
+ * `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE` when a dataset needs the registry and no `url` is given or it cannot be reached.
+ * @example await checkRegistryCompatibility(manifest.outputs, { url: process.env.SCHEMA_REGISTRY_URL })
+ */
+export async function checkRegistryCompatibility(
+  datasets: readonly RegistryCheckedDataset[],
+  options: { url?: string | undefined },
+): Promise<RegistryCheckResult[]> {
+  const withFormat = datasets.filter((d) => d.valueFormat !== undefined);
+  if (withFormat.length === 0) return [];
+  if (options.url === undefined || options.url === '') {
+    throw new SlipwayError(
+      ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
+      `${withFormat.map((d) => d.topic).join(', ')} ${withFormat.length === 1 ? 'is' : 'are'} written in a schema-registry format, and no registry is named: set SCHEMA_REGISTRY_URL (or --schema-registry) to its Confluent-compatible API so the schema's compatibility can be checked`,
+      { details: { topics: withFormat.map((d) => d.topic) } },
+    );
+  }
+  const registry = new SchemaRegistryClient({ url: options.url });
+  const results: RegistryCheckResult[] = [];
+  const refused: { subject: string; messages: string[] }[] = [];
+  for (const d of withFormat) {
+    const format = d.valueFormat as NonNullable<RegistryCheckedDataset['valueFormat']>;
+    const subject = valueSubject(d.topic);
+    const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
+    if (!answer.compatible) refused.push({ subject, messages: answer.messages.filter((m) => m && m !== 'null') });
+    results.push({ subject, subjectExists: answer.subjectExists });
+  }
+  if (refused.length > 0) {
+    throw new SlipwayError(
+      ErrorCodes.SCHEMA_INCOMPATIBLE,
+      `the registry at ${registry.url} refuses the new value schema of ${refused
+        .map((r) => `${r.subject}${r.messages.length ? ` (${r.messages.join('; ')})` : ''}`)
+        .join(
+          ', ',
+        )}: it is incompatible with the latest registered version under the subject's compatibility level. Make the change compatible (add fields with defaults, keep types) or publish a new major version (a new topic); nothing was built.`,
+      { details: { subjects: refused } },
+    );
+  }
+  return results;
+}
