@@ -58,14 +58,24 @@ describe('SinkRows: a batch of rows for a table sink', () => {
       { ops: [['tombstone', { customerId: 'e' }]] },
       { ops: [['emit', { customerId: 'f', total: 6 }]] },
       { ops: [['tombstone', { customerId: 'f' }]] },
+      // One record deleting then writing a key, and one writing then deleting another: its last write wins.
+      {
+        ops: [
+          ['tombstone', { customerId: 'g' }],
+          ['emit', { customerId: 'g', total: 8 }],
+          ['emit', { customerId: 'h', total: 9 }],
+          ['tombstone', { customerId: 'h' }],
+        ],
+      },
     ]);
     assert.deepEqual(shape(rows.takeBatch()), {
       upserts: [
         ['a', 3, null, null],
         ['c', 4, null, null],
+        ['g', 8, null, null],
       ],
-      deletes: [['b'], ['e'], ['f']],
-      rows: 5,
+      deletes: [['b'], ['e'], ['f'], ['h']],
+      rows: 7,
     });
     assert.deepEqual(shape(rows.takeBatch()), { upserts: [], deletes: [], rows: 0 }, 'a fresh start');
     rows.emit({ customerId: 'a', total: 7, extra: { deep: true } });
