@@ -5,6 +5,7 @@
 // Both run in the same process, alternating, 5 rounds, each run on an emptied table; `ratio` is the median of
 // the rounds' ratios. Last line: one JSON object.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Type } from '@sinclair/typebox';
 import pg from 'pg';
 import {
@@ -25,6 +26,17 @@ const RECORDS = argValue('records', 500_000);
 const ROUNDS = argValue('rounds', 5);
 const BATCH = 2000;
 const PARTITIONS = 4;
+// `--leg slipway` (or `raw`) runs one leg only: for profiling (`node --cpu-prof …`), no ratio.
+const legArg = process.argv.indexOf('--leg');
+const LEG = legArg > 0 ? process.argv[legArg + 1] : 'both';
+
+// Statements sent per leg (every pg.Client's query, counted here only): round trips per batch, reported beside the rates.
+let queries = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  queries++;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
 
 const orders = defineDataset({
   name: 'bench-sink-orders',
@@ -109,13 +121,46 @@ async function checkRows(): Promise<void> {
   if (rows[0].n !== RECORDS) throw new Error(`expected ${RECORDS} rows, found ${rows[0].n}`);
 }
 
+/** Statements per batch of the last run. */
+let perBatch = 0;
+/** CPU time per batch of the last run (ms): this process's, and its PostgreSQL backend's (from /proc, when local). */
+let cpu = { node: 0, backend: Number.NaN };
+
+function backendCpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return Number.NaN; // PostgreSQL on another machine
+  }
+}
+
+/** Measures CPU time from now until the returned function is called with the number of batches. */
+function cpuMeter(backendPid: number | undefined): (batches: number) => void {
+  const node = process.cpuUsage();
+  const backend = backendCpuMs(backendPid);
+  return (batches) => {
+    const used = process.cpuUsage(node);
+    cpu = { node: (used.user + used.system) / 1000 / batches, backend: (backendCpuMs(backendPid) - backend) / batches };
+  };
+}
+
 async function slipway(log: Log): Promise<number> {
   await reset();
   const runner = new Runner({ pipeline, log, datastore, batchSize: BATCH });
   await runner.start();
+  let batches = 0;
+  runner.on('commit', () => batches++);
+  const { rows } = await admin.query(
+    `SELECT pid FROM pg_stat_activity WHERE application_name LIKE 'slipway sink ${schema} %' AND datname = current_database()`,
+  );
+  const stop = cpuMeter(rows[0]?.pid);
+  const q = queries;
   const t = performance.now();
   await runner.drain();
   const ms = performance.now() - t;
+  perBatch = (queries - q) / batches;
+  stop(batches);
   await runner.stop();
   await checkRows();
   return (RECORDS / ms) * 1000;
@@ -132,6 +177,9 @@ async function raw(log: Log): Promise<number> {
   const offsetsSql = `INSERT INTO ${schema}.raw_offsets (pipeline_group, topic, "partition", next_offset, owner, owner_epoch)
     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (pipeline_group, topic, "partition") DO UPDATE SET next_offset = EXCLUDED.next_offset`;
   const positions = new Array(PARTITIONS).fill(0);
+  const stop = cpuMeter((await client.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+  const q = queries;
+  let batches = 0;
   const t = performance.now();
   let done = 0;
   let p = 0;
@@ -154,8 +202,11 @@ async function raw(log: Log): Promise<number> {
     await client.query(offsetsSql, ['raw', orders.topic, partition, positions[partition], 'raw', 1]);
     await client.query('COMMIT');
     done += records.length;
+    batches++;
   }
   const ms = performance.now() - t;
+  perBatch = (queries - q) / batches;
+  stop(batches);
   await client.end();
   await checkRows();
   return (RECORDS / ms) * 1000;
@@ -172,13 +223,17 @@ const ratios: number[] = [];
 try {
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate which goes first: the database's caches and the machine's noise fall on both alike.
-    const pair = round % 2 === 0 ? [raw, slipway] : [slipway, raw];
+    const pair = (round % 2 === 0 ? [raw, slipway] : [slipway, raw]).filter(
+      (run) => LEG === 'both' || LEG === (run === raw ? 'raw' : 'slipway'),
+    );
     for (const run of pair) {
       const rate = await run(log);
       (run === raw ? theirs : ours).push(rate);
-      console.log(`  round ${round + 1} ${run === raw ? 'raw pg loop' : 'slipway sink'}: ${Math.round(rate)} rows/s`);
+      console.log(
+        `  round ${round + 1} ${run === raw ? 'raw pg loop' : 'slipway sink'}: ${Math.round(rate)} rows/s; per batch ${perBatch.toFixed(2)} statements, CPU ${cpu.node.toFixed(1)} ms here, ${cpu.backend.toFixed(1)} ms in its PostgreSQL backend`,
+      );
     }
-    ratios.push((ours.at(-1) as number) / (theirs.at(-1) as number));
+    if (LEG === 'both') ratios.push((ours.at(-1) as number) / (theirs.at(-1) as number));
   }
 } finally {
   await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { connectDatastore, type DatastoreConnection, describeDatastore } from '../datastore/connection.js';
 import { createTableStatement, quoteIdent, SOURCE_COLUMN } from '../datastore/table.js';
@@ -74,6 +75,8 @@ export class SinkLog implements Log {
   #connecting: Promise<pg.Client> | undefined;
   #prepared = false;
   #statement: string;
+  /** The statement's name: prepared once per connection, then only bound and executed (no parse, no planning). */
+  #statementName: string;
   /** A commit whose outcome the dropped connection hid: looked up before it is tried again. */
   #unknown: SinkCommitBatch | undefined;
   #closed = false;
@@ -86,6 +89,7 @@ export class SinkLog implements Log {
     this.#schema = options.datastore.schema;
     this.#purpose = `sink ${this.#schema} ${options.purpose ?? this.tableName}`;
     this.#statement = commitStatement(this.#schema, this.sink, this.tableName);
+    this.#statementName = `slipway_sink_${createHash('sha256').update(this.#statement).digest('hex').slice(0, 16)}`;
   }
 
   get engine(): string {
@@ -275,7 +279,7 @@ export class SinkLog implements Log {
         return;
       }
       this.#unknown = batch;
-      const res = await c.query(this.#statement, params);
+      const res = await c.query({ name: this.#statementName, text: this.#statement, values: params });
       this.#unknown = undefined;
       ok = res.rows[0].ok;
     });

@@ -17,28 +17,49 @@ export interface SinkBatch {
 /** A row the pipeline wrote wrongly: its record goes to the dead-letter topic as `output-schema`. */
 export class SinkRowError extends Error {}
 
-/** One write of a record: a row's values (column order), or a tombstone's primary key values. */
-type Op = { key: string; values: unknown[]; del: boolean };
-
 /**
- * Collects a batch's emits and tombstones to a sink's table: each record's own until it is processed
- * (a record that fails takes them back), then the batch's, where the last write of a primary key wins in
- * upsert mode (PostgreSQL's `ON CONFLICT DO UPDATE` cannot change one row twice in a statement).
+ * Collects a batch's emits and tombstones to a sink's table straight into the columns the statement takes
+ * (no object per row): each record's own until it is processed (a record that fails takes them back), then
+ * the batch's, where the last write of a primary key wins in upsert mode (PostgreSQL's `ON CONFLICT DO
+ * UPDATE` cannot change one row twice in a statement): an earlier write of the key is marked superseded, and
+ * only a batch that has one is compacted when it is taken.
  */
 export class SinkRows {
   readonly sink: TableSink;
   readonly #columns: readonly TableColumn[];
   readonly #pkIndex: number[];
   readonly #json: boolean[];
-  #record: Op[] = [];
-  #ops = new Map<string, Op>();
-  #appended: unknown[][] = [];
+  readonly #upsert: boolean;
+  /**
+   * Rows (upserts or appends) and tombstones of the batch, column by column (the rows' sources last); the
+   * current record's at the end.
+   */
+  #rows: unknown[][];
+  #deletes: unknown[][];
+  /** Where the current record's rows and tombstones start. */
+  #rowStart = 0;
+  #deleteStart = 0;
+  /** Upsert mode: the live write of each key (a row's index, or -1 - a tombstone's index) of committed records. */
+  #live = new Map<string, number>();
+  /** Superseded rows and tombstones (by index), when a key was written again; most batches have none. */
+  #deadRows: number[] = [];
+  #deadDeletes: number[] = [];
+  /** With tombstones: the current record's writes in their order (a row's index, or -1 - a tombstone's). */
+  #order: number[] = [];
 
   constructor(sink: TableSink) {
     this.sink = sink;
     this.#columns = sink.table.columns;
     this.#pkIndex = sink.table.primaryKey.map((name) => this.#columns.findIndex((c) => c.name === name));
     this.#json = this.#columns.map((c) => c.type === 'jsonb' || c.type === 'json');
+    this.#upsert = sink.mode !== 'append';
+    this.#rows = this.#newRows();
+    this.#deletes = this.#pkIndex.map(() => []);
+  }
+
+  /** Empty columns for the rows: the table's, then the sources'. */
+  #newRows(): unknown[][] {
+    return Array.from({ length: this.#columns.length + 1 }, () => []);
   }
 
   /** A row of the current record, whose source is `source` (`topic/partition/offset`). */
@@ -47,31 +68,30 @@ export class SinkRows {
       throw new SinkRowError(`a row of table ${this.sink.table.name} must be an object of its fields`);
     const r = row as Record<string, unknown>;
     const columns = this.#columns;
-    const values: unknown[] = new Array(columns.length + 1);
+    // Every value is checked before any is written: a wrong row leaves the columns as they were.
     for (let i = 0; i < columns.length; i++) {
       const c = columns[i] as TableColumn;
-      let v = r[c.field];
+      const v = r[c.field];
       if (v === undefined || v === null) {
         if (!c.nullable)
           throw new SinkRowError(
             `row of table ${this.sink.table.name} has no ${c.field} (column ${c.name} is NOT NULL)`,
           );
-        v = null;
-      } else if (this.#json[i]) v = JSON.stringify(v);
-      else if (typeof v === 'object' && !(v instanceof Date))
+      } else if (typeof v === 'object' && !this.#json[i] && !(v instanceof Date))
         throw new SinkRowError(
           `field ${c.field} of a row of table ${this.sink.table.name} is an object; column ${c.name} is ${c.type}`,
         );
-      values[i] = v;
+    }
+    const rows = this.#rows;
+    const at = (rows[0] as unknown[]).length;
+    if (this.sink.deleteOnTombstone) this.#order.push(at);
+    for (let i = 0; i < columns.length; i++) {
+      const v = r[(columns[i] as TableColumn).field];
+      (rows[i] as unknown[]).push(v === undefined || v === null ? null : this.#json[i] ? JSON.stringify(v) : v);
     }
     // The record's n-th write is `source#n`, as its n-th output record's header would be.
-    const n = this.#record.length;
-    values[columns.length] = n === 0 ? source : `${source}#${n}`;
-    this.#record.push({
-      key: this.sink.mode === 'append' ? '' : this.#keyOf(values, this.#pkIndex),
-      values,
-      del: false,
-    });
+    const n = at - this.#rowStart + (this.#deletes[0] as unknown[]).length - this.#deleteStart;
+    (rows[columns.length] as unknown[]).push(n === 0 ? source : `${source}#${n}`);
   }
 
   tombstone(key: unknown): void {
@@ -81,66 +101,88 @@ export class SinkRows {
       );
     if (typeof key !== 'object' || key === null)
       throw new SinkRowError(`a tombstone of table ${this.sink.table.name} names its primary key fields in an object`);
-    const values: unknown[] = [];
+    const k = key as Record<string, unknown>;
     for (const i of this.#pkIndex) {
       const c = this.#columns[i] as TableColumn;
-      const v = (key as Record<string, unknown>)[c.field];
+      const v = k[c.field];
       if (v === undefined || v === null)
         throw new SinkRowError(
           `tombstone of table ${this.sink.table.name} has no ${c.field} (primary key column ${c.name})`,
         );
-      values.push(v);
     }
-    this.#record.push({
-      key: this.#keyOf(
-        values,
-        this.#pkIndex.map((_, i) => i),
-      ),
-      values,
-      del: true,
+    this.#order.push(-1 - (this.#deletes[0] as unknown[]).length);
+    this.#pkIndex.forEach((i, j) => {
+      (this.#deletes[j] as unknown[]).push(k[(this.#columns[i] as TableColumn).field]);
     });
   }
 
-  #keyOf(values: unknown[], index: number[]): string {
-    if (index.length === 1) return String(values[index[0] as number]);
-    return JSON.stringify(index.map((i) => values[i]));
+  /** The key of a row or tombstone: its primary key values as text. */
+  #keyOf(columns: unknown[][], index: number[], at: number): string {
+    if (index.length === 1) return String((columns[index[0] as number] as unknown[])[at]);
+    return JSON.stringify(index.map((i) => (columns[i] as unknown[])[at]));
   }
 
   /** The current record was processed: its writes join the batch. Returns how many it made. */
   commitRecord(): number {
-    const n = this.#record.length;
+    const rowEnd = (this.#rows[0] as unknown[]).length;
+    const deleteEnd = (this.#deletes[0] as unknown[]).length;
+    const n = rowEnd - this.#rowStart + deleteEnd - this.#deleteStart;
     if (n === 0) return 0;
-    if (this.sink.mode === 'append') for (const op of this.#record) this.#appended.push(op.values);
-    else for (const op of this.#record) this.#ops.set(op.key, op);
-    this.#record = [];
+    if (this.#upsert && deleteEnd === this.#deleteStart) {
+      for (let at = this.#rowStart; at < rowEnd; at++) this.#supersede(this.#keyOf(this.#rows, this.#pkIndex, at), at);
+    } else if (this.#upsert) {
+      // Rows and tombstones in the order the record wrote them: the last write of a key wins.
+      const pk = this.#pkIndex.map((_, i) => i);
+      for (const w of this.#order)
+        this.#supersede(w >= 0 ? this.#keyOf(this.#rows, this.#pkIndex, w) : this.#keyOf(this.#deletes, pk, -1 - w), w);
+    }
+    this.#order.length = 0;
+    this.#rowStart = rowEnd;
+    this.#deleteStart = deleteEnd;
     return n;
+  }
+
+  /** Makes `write` (a row's index, or -1 - a tombstone's) the live write of `key`; the one before is superseded. */
+  #supersede(key: string, write: number): void {
+    const before = this.#live.get(key);
+    if (before !== undefined) {
+      if (before >= 0) this.#deadRows.push(before);
+      else this.#deadDeletes.push(-1 - before);
+    }
+    this.#live.set(key, write);
   }
 
   /** The current record failed: its writes are dropped. */
   rollbackRecord(): void {
-    this.#record = [];
+    this.#order.length = 0;
+    for (const c of this.#rows) c.length = this.#rowStart;
+    for (const c of this.#deletes) c.length = this.#deleteStart;
   }
 
   /** The batch's rows, column by column, and a fresh start. */
   takeBatch(): SinkBatch {
-    const columns = this.#columns.length + 1;
-    const upserts: unknown[][] = Array.from({ length: columns }, () => []);
-    const deletes: unknown[][] = this.#pkIndex.map(() => []);
-    let rows = 0;
-    const add = (values: unknown[]): void => {
-      for (let i = 0; i < columns; i++) (upserts[i] as unknown[]).push(values[i]);
-      rows++;
+    this.rollbackRecord();
+    const upserts = compact(this.#rows, this.#deadRows);
+    const deletes = compact(this.#deletes, this.#deadDeletes);
+    const batch = {
+      upserts,
+      deletes,
+      rows: (upserts[0] as unknown[]).length + (deletes[0] as unknown[]).length,
     };
-    for (const values of this.#appended) add(values);
-    for (const op of this.#ops.values()) {
-      if (!op.del) add(op.values);
-      else {
-        for (let i = 0; i < deletes.length; i++) (deletes[i] as unknown[]).push(op.values[i]);
-        rows++;
-      }
-    }
-    this.#appended = [];
-    this.#ops = new Map();
-    return { upserts, deletes, rows };
+    this.#rows = this.#newRows();
+    this.#deletes = this.#pkIndex.map(() => []);
+    this.#rowStart = 0;
+    this.#deleteStart = 0;
+    if (this.#live.size > 0) this.#live = new Map();
+    this.#deadRows = [];
+    this.#deadDeletes = [];
+    return batch;
   }
+}
+
+/** The columns without the rows at `dead` (the columns themselves when there are none). */
+function compact(columns: unknown[][], dead: number[]): unknown[][] {
+  if (dead.length === 0) return columns;
+  const drop = new Set(dead);
+  return columns.map((c) => c.filter((_, i) => !drop.has(i)));
 }

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
+import type { DatastoreConnection } from '../../datastore/connection.js';
+import { describeDatastore } from '../../datastore/connection.js';
+import { resolveDatastore } from '../../environment/datastores.js';
 import { SlipwayError } from '../../errors.js';
 import { describeLogConfig, openLog } from '../../log/open-log.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
 import { loadModule, pickPipeline } from '../../project/load-module.js';
 import { serveMetrics } from '../../runtime/metrics.js';
 import { Runner } from '../../runtime/runner.js';
@@ -17,6 +21,25 @@ interface RunOptions {
   untilCaughtUp?: boolean;
   runners?: number;
   force?: boolean;
+}
+
+/**
+ * The datastore a sink pipeline writes its table to: the one the environment (`--env`) declares under the
+ * table's datastore name, resolved as `slipway deploy` resolves it (password from its secret reference).
+ * Without `--env`, or when the environment does not declare it: `SLIPWAY_DATASTORE_NOT_DECLARED`.
+ */
+async function sinkDatastore(ctx: CliContext, pipeline: Pipeline): Promise<DatastoreConnection | undefined> {
+  const sink = pipeline.sink;
+  if (sink === undefined) return undefined;
+  const env = ctx.environment();
+  const loaded = ctx.project();
+  if (env === undefined || loaded === undefined)
+    throw new SlipwayError(
+      'SLIPWAY_DATASTORE_NOT_DECLARED',
+      `${pipeline.name} writes table ${sink.table.name} (datastore '${sink.table.datastore}'): run it with --env <environment> (or $SLIPWAY_ENV), an environment of slipway.config.ts that declares datastores.${sink.table.datastore}.`,
+      { details: { pipeline: pipeline.name, table: sink.table.name, datastore: sink.table.datastore } },
+    );
+  return resolveDatastore(env, sink.table.datastore, loaded.dir);
 }
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -47,6 +70,13 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const pipeline = pickPipeline(module, opts.pipeline);
       const config = parseConfigOption(opts.config);
       const runners = opts.runners ?? 1;
+      const datastore = await sinkDatastore(ctx, pipeline);
+      if (datastore !== undefined && runners > 1)
+        throw new SlipwayError(
+          'SLIPWAY_USAGE',
+          `--runners ${runners}: ${pipeline.name} writes a table, and slipway run runs a sink pipeline as one runner; run several under the control plane (slipway up, slipway scale).`,
+          { details: { option: '--runners' } },
+        );
       // Refused before anything starts when a control plane runs the pipeline here.
       const check = await openLog(ctx.logConfig());
       try {
@@ -67,13 +97,27 @@ export function registerRun(program: Command, ctx: CliContext): void {
         return;
       }
       const log = await openLog(ctx.logConfig(), { commitThread: true });
-      const runner = new Runner({ pipeline, log, config, batchSize: opts.batchSize ?? 2000 });
+      let runner: Runner;
+      try {
+        runner = new Runner({
+          pipeline,
+          log,
+          config,
+          batchSize: opts.batchSize ?? 2000,
+          ...(datastore === undefined ? {} : { datastore }),
+        });
+      } catch (err) {
+        // A runner refused at construction: the log's commit thread would keep the process from exiting.
+        await log.close();
+        throw err;
+      }
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
       const totals = followRun(runner, ctx);
       try {
         await runner.start();
-        // The runner fences its own owner; a group that ran the pipeline before wrote under others.
-        await fenceOtherRunners(log, pipeline, [runOwner(pipeline)]);
+        // The runner fences its own owner; a group that ran the pipeline before wrote under others. (A sink's
+        // epochs are in its datastore: runner.log is the sink's.)
+        await fenceOtherRunners(runner.log, pipeline, [runOwner(pipeline)]);
         if (opts.metricsPort !== undefined) {
           metrics = await serveMetrics([runner.metrics.registry], {
             port: opts.metricsPort,
@@ -81,8 +125,12 @@ export function registerRun(program: Command, ctx: CliContext): void {
           });
           ctx.io.err(`metrics at ${metrics.url}`);
         }
+        const into =
+          datastore === undefined || pipeline.sink === undefined
+            ? pipeline.outputs.map((d) => d.topic).join(', ')
+            : `table ${pipeline.sink.table.name} in ${describeDatastore(datastore)}`;
         ctx.io.err(
-          `running ${pipeline.name}@${pipeline.version} on the ${describeLogConfig(ctx.logConfig())} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${pipeline.outputs.map((d) => d.topic).join(', ')})`,
+          `running ${pipeline.name}@${pipeline.version} on the ${describeLogConfig(ctx.logConfig())} (${pipeline.inputs.map((d) => d.topic).join(', ')} → ${into})`,
         );
         const show = async (): Promise<void> => {
           const lag = (await runner.lag()).reduce((n, p) => n + p.lag, 0);
