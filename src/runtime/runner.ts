@@ -525,6 +525,13 @@ export class Runner extends EventEmitter {
           const done = inflight;
           inflight = undefined;
           await done;
+          // Paused while the batch before committed: hand this one, processed but not committed, to the next
+          // owner rather than hold the pause for one more commit (its state taken back, positions unmoved).
+          if (halt.aborted) {
+            this.#store.revertBatch();
+            for (const [slot] of touched) slot.readPos = slot.position;
+            break;
+          }
         }
         inflight = this.#commitPrepared(prepared);
         // Handled when awaited; this only keeps an early failure from being reported as unhandled.
