@@ -128,11 +128,11 @@ const bgStartedAt = Date.now();
 const bgFrom = await committed(log);
 const rollbackMs: number[] = [];
 for (let i = 0; i < DEPLOYS; i++) {
-  // The latency gate is relaxed: this measures handoffs, and a loaded machine must not roll them back.
+  // The latency and lag gates are relaxed: this measures handoffs, and a loaded machine must not roll them back.
   const record = await deploy(i % 2 === 0 ? v2 : v1, {
     strategy: 'blue-green',
     bakeMs: 300,
-    gates: { maxP99LatencyMs: 60_000 },
+    gates: { maxP99LatencyMs: 60_000, maxLag: 10_000_000 },
   });
   if (record.status !== 'completed')
     throw new Error(`blue-green ${i} ${record.status}: ${JSON.stringify(record.summary)}`);

@@ -47,7 +47,8 @@ export interface Handoff {
 /**
  * The phases of a handoff as the controller sees them: blue paused (its last transaction committed), the owner
  * fenced (state migrated back when needed), the committed offsets read, green activated (producer session
- * claimed, the last state delta read, its loop started).
+ * claimed, the last state delta read, its loop started). When blue paused and there is no state to take back,
+ * green fences the owner itself as it activates: `fenceMs` is 0, the fence is in `activateMs`.
  */
 export interface HandoffPhases {
   pauseMs: number;

@@ -88,6 +88,18 @@ export async function handoff(
   let reversed =
     paused && reverse?.fromIsNewer === true ? await (from as RunnerHandle).migrateState(reverse.version) : undefined;
   lap('pauseMs');
+  if (paused && reverse === undefined && to.size === 1 && [...(from?.owners ?? []), ...to.owners].every(isOwner(ctx))) {
+    // `from` paused: everything it processed is committed and it commits nothing more, so the committed offsets
+    // are where `to` starts. `to` fences the owner itself as it activates (fencing `from`'s session): it holds the
+    // new producer session from the fence on instead of taking over the controller's (fewer requests in the pause).
+    const offsets = await ctx.log.committedOffsets(ctx.group);
+    lap('offsetsMs');
+    await to.activate({ offsets, keyRange: null });
+    lap('activateMs');
+    const pauseMs = Math.round((performance.now() - started) * 10) / 10;
+    const { epoch } = await to.stats();
+    return { offsets, epoch, pauseMs, records: total(offsets), phases };
+  }
   // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
   // still runs), no commit of its can land after the offsets are read. A group of runners writes
   // under an owner per runner: each is fenced.
@@ -119,6 +131,8 @@ export async function handoff(
   const pauseMs = Math.round((performance.now() - started) * 10) / 10;
   return { offsets, epoch, pauseMs, records: total(offsets), phases };
 }
+
+const isOwner = (ctx: StrategyContext) => (owner: string) => owner === ctx.owner;
 
 /** A state layout to take back at a handoff from a newer version to an older one. */
 export interface ReverseState {
