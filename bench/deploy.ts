@@ -33,6 +33,8 @@ if (ENGINE !== 'embedded' && ENGINE !== 'kafka') throw new Error(`--engine takes
 const RATE = argValue('rate', ENGINE === 'kafka' ? 5000 : 20_000);
 const DEPLOYS = argValue('deploys', 20);
 const ROLLBACKS = argValue('rollbacks', 3);
+/** Recreate deployments, the baseline of `pauseRatio` (default as many as blue-green ones). */
+const RECREATES = argValue('recreates', DEPLOYS);
 const EXAMPLE = fileURLToPath(new URL('../examples/orders/', import.meta.url));
 
 const tmp = tempDir('slipway-bench-deploy-');
@@ -102,7 +104,7 @@ producer.stdout.on('data', (d) => {
 const log = await openLog(logConfig);
 await controller.start();
 console.log(
-  `deploy on ${ENGINE}: ${RATE} orders/s; ${DEPLOYS} blue-green and ${DEPLOYS} recreate deployments, ${ROLLBACKS} rollbacks`,
+  `deploy on ${ENGINE}: ${RATE} orders/s; ${DEPLOYS} blue-green and ${RECREATES} recreate deployments, ${ROLLBACKS} rollbacks`,
 );
 
 const committed = async (l: Log) => new Map((await l.committedOffsets(GROUP)).map((o) => [o.partition, o.offset]));
@@ -119,7 +121,8 @@ async function deploy(artifact: string, options: DeployOptions) {
 }
 
 const first = await deploy(v1, { strategy: 'blue-green', bakeMs: 500 });
-if (first.status !== 'completed') throw new Error(`first deployment ${first.status}`);
+if (first.status !== 'completed')
+  throw new Error(`first deployment ${first.status}: ${JSON.stringify(first.summary)}`);
 // Kafka: a consumer that is not ours reads the output (created by the first deployment) as any reader would.
 const watcher = ENGINE === 'kafka' ? await startWatcher() : undefined;
 await new Promise((r) => setTimeout(r, 1000));
@@ -146,10 +149,10 @@ for (let i = 0; i < ROLLBACKS; i++) {
 }
 const bgTo = await committed(log);
 const bgEndedAt = Date.now();
-for (let i = 0; i < DEPLOYS; i++) {
+for (let i = 0; i < RECREATES; i++) {
   const record = await deploy(i % 2 === 0 ? v2 : v1, { strategy: 'recreate' });
   if (record.status !== 'completed') throw new Error(`recreate ${i} ${record.status}`);
-  process.stdout.write(`  recreate ${i + 1}/${DEPLOYS}: ${record.summary.cutoverPauseMs} ms handoff\n`);
+  process.stdout.write(`  recreate ${i + 1}/${RECREATES}: ${record.summary.cutoverPauseMs} ms handoff\n`);
 }
 await new Promise((r) => setTimeout(r, 1000));
 producer.stdin.end();
@@ -258,7 +261,7 @@ console.log(
           }),
     },
     recreate: {
-      deploys: DEPLOYS,
+      deploys: RECREATES,
       pauseP50Ms: rc.p50,
       pauseP99Ms: rc.p99,
       lost: rcCheck.lost,
