@@ -5,7 +5,8 @@
 // from the output topic's commit timestamps. Lost and duplicated records are checked by source.
 // `--engine kafka` runs the same on the Kafka broker at KAFKA_BROKERS (or starts the project's
 // broker), with the example pipeline under names of this run (so a shared broker keeps runs apart)
-// and 5,000 orders/s by default (`--rate N`). Last line: one JSON object.
+// and 5,000 orders/s by default (`--rate N`); there a plain read_committed consumer (bench/deploy-watcher.ts)
+// also notes when output reaches it, for the pause as seen from outside. Last line: one JSON object.
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -32,6 +33,8 @@ if (ENGINE !== 'embedded' && ENGINE !== 'kafka') throw new Error(`--engine takes
 const RATE = argValue('rate', ENGINE === 'kafka' ? 5000 : 20_000);
 const DEPLOYS = argValue('deploys', 20);
 const ROLLBACKS = argValue('rollbacks', 3);
+/** Recreate deployments, the baseline of `pauseRatio` (default as many as blue-green ones). */
+const RECREATES = argValue('recreates', DEPLOYS);
 const EXAMPLE = fileURLToPath(new URL('../examples/orders/', import.meta.url));
 
 const tmp = tempDir('slipway-bench-deploy-');
@@ -68,10 +71,16 @@ const controller = new Controller({
   log: logConfig,
 });
 const windows: Array<{ strategy: string; from: number; to: number }> = [];
+/** The controller's phases of each blue-green cutover (see HandoffPhases). */
+const phases: Array<Record<string, number>> = [];
 let windowStart = 0;
 controller.on('event', (e: DeploymentEvent) => {
   if ((e.step === 'cutover' || e.step === 'stop-blue') && e.kind === 'begin') windowStart = e.at;
-  if (e.step === 'cutover' && e.kind === 'end') windows.push({ strategy: 'blue-green', from: windowStart, to: e.at });
+  if (e.step === 'cutover' && e.kind === 'end') {
+    windows.push({ strategy: 'blue-green', from: windowStart, to: e.at });
+    const of = (e.data as { phases?: Record<string, number> }).phases;
+    if (of !== undefined) phases.push(of);
+  }
   if (e.step === 'start-green' && e.kind === 'end') windows.push({ strategy: 'recreate', from: windowStart, to: e.at });
 });
 
@@ -95,7 +104,7 @@ producer.stdout.on('data', (d) => {
 const log = await openLog(logConfig);
 await controller.start();
 console.log(
-  `deploy on ${ENGINE}: ${RATE} orders/s; ${DEPLOYS} blue-green and ${DEPLOYS} recreate deployments, ${ROLLBACKS} rollbacks`,
+  `deploy on ${ENGINE}: ${RATE} orders/s; ${DEPLOYS} blue-green and ${RECREATES} recreate deployments, ${ROLLBACKS} rollbacks`,
 );
 
 const committed = async (l: Log) => new Map((await l.committedOffsets(GROUP)).map((o) => [o.partition, o.offset]));
@@ -112,17 +121,21 @@ async function deploy(artifact: string, options: DeployOptions) {
 }
 
 const first = await deploy(v1, { strategy: 'blue-green', bakeMs: 500 });
-if (first.status !== 'completed') throw new Error(`first deployment ${first.status}`);
+if (first.status !== 'completed')
+  throw new Error(`first deployment ${first.status}: ${JSON.stringify(first.summary)}`);
+// Kafka: a consumer that is not ours reads the output (created by the first deployment) as any reader would.
+const watcher = ENGINE === 'kafka' ? await startWatcher() : undefined;
 await new Promise((r) => setTimeout(r, 1000));
+const bgStartedAt = Date.now();
 
 const bgFrom = await committed(log);
 const rollbackMs: number[] = [];
 for (let i = 0; i < DEPLOYS; i++) {
-  // The latency gate is relaxed: this measures handoffs, and a loaded machine must not roll them back.
+  // The latency and lag gates are relaxed: this measures handoffs, and a loaded machine must not roll them back.
   const record = await deploy(i % 2 === 0 ? v2 : v1, {
     strategy: 'blue-green',
     bakeMs: 300,
-    gates: { maxP99LatencyMs: 60_000 },
+    gates: { maxP99LatencyMs: 60_000, maxLag: 10_000_000 },
   });
   if (record.status !== 'completed')
     throw new Error(`blue-green ${i} ${record.status}: ${JSON.stringify(record.summary)}`);
@@ -135,15 +148,17 @@ for (let i = 0; i < ROLLBACKS; i++) {
   process.stdout.write(`  broken release ${i + 1}/${ROLLBACKS}: rolled back in ${record.summary.rollbackMs} ms\n`);
 }
 const bgTo = await committed(log);
-for (let i = 0; i < DEPLOYS; i++) {
+const bgEndedAt = Date.now();
+for (let i = 0; i < RECREATES; i++) {
   const record = await deploy(i % 2 === 0 ? v2 : v1, { strategy: 'recreate' });
   if (record.status !== 'completed') throw new Error(`recreate ${i} ${record.status}`);
-  process.stdout.write(`  recreate ${i + 1}/${DEPLOYS}: ${record.summary.cutoverPauseMs} ms handoff\n`);
+  process.stdout.write(`  recreate ${i + 1}/${RECREATES}: ${record.summary.cutoverPauseMs} ms handoff\n`);
 }
 await new Promise((r) => setTimeout(r, 1000));
 producer.stdin.end();
 await new Promise<void>((resolve) => producer.on('exit', () => resolve()));
 const { sent } = JSON.parse(producerOut) as { sent: number };
+const outside = watcher === undefined ? undefined : await watcher.result();
 for (let i = 0; i < 600; i++) {
   if (await caughtUp()) break;
   await new Promise((r) => setTimeout(r, 100));
@@ -181,6 +196,37 @@ await log.close();
 tmp.remove();
 
 const bg = { p50: percentile(bgPauses, 50), p99: percentile(bgPauses, 99) };
+const bgWindows = windows.filter((w) => w.strategy === 'blue-green');
+// Outside: the longest gap between committed output records reaching the plain consumer, around each cutover,
+// and in steady state (each second of the blue-green run at least 2 s away from any cutover).
+const outsideGaps =
+  outside === undefined ? [] : bgWindows.map((w) => gapAround(outside.arrivals, w.from, w.to)).sort((a, b) => a - b);
+const steadyGaps: number[] = [];
+if (outside !== undefined) {
+  for (let t = bgStartedAt; t + 1000 <= bgEndedAt; t += 1000) {
+    if (bgWindows.some((w) => t + 1000 > w.from - 2000 && t < w.to + 2000)) continue;
+    steadyGaps.push(gapAround(outside.arrivals, t, t + 1000));
+  }
+  steadyGaps.sort((a, b) => a - b);
+}
+const phaseP = (name: string, p: number) =>
+  percentile(
+    phases.map((ph) => ph[name] ?? 0).sort((a, b) => a - b),
+    p,
+  );
+const phaseNames = ['pauseMs', 'fenceMs', 'offsetsMs', 'activateMs'];
+if (phases.length > 0)
+  console.log(
+    `cutover phases p50/p99 (ms): ${phaseNames.map((n) => `${n} ${phaseP(n, 50)}/${phaseP(n, 99)}`).join(', ')}`,
+  );
+if (outside !== undefined) {
+  console.log(
+    `outside consumer: ${outside.records} records; gaps around blue-green cutovers (ms): ${outsideGaps.join(' ')}`,
+  );
+  console.log(
+    `outside consumer: steady-state longest gap per second (ms) p50 ${percentile(steadyGaps, 50)}, max ${steadyGaps.at(-1)}`,
+  );
+}
 const rc = { p50: percentile(rcPauses, 50), p99: percentile(rcPauses, 99) };
 rollbackMs.sort((a, b) => a - b);
 console.log(`blue-green pauses (ms): ${bgPauses.join(' ')}`);
@@ -201,9 +247,21 @@ console.log(
       lost: bgCheck.lost,
       duplicated: bgCheck.duplicated,
       rollbackMs: percentile(rollbackMs, 50),
+      ...(phases.length === 0
+        ? {}
+        : { phasesP50Ms: Object.fromEntries(phaseNames.map((n) => [n.replace(/Ms$/, ''), phaseP(n, 50)])) }),
+      ...(outside === undefined
+        ? {}
+        : {
+            outsideGapP50Ms: percentile(outsideGaps, 50),
+            outsideGapP99Ms: percentile(outsideGaps, 99),
+            outsideGapMaxMs: outsideGaps.at(-1) ?? null,
+            steadyGapP50Ms: percentile(steadyGaps, 50),
+            steadyGapMaxMs: steadyGaps.at(-1) ?? null,
+          }),
     },
     recreate: {
-      deploys: DEPLOYS,
+      deploys: RECREATES,
       pauseP50Ms: rc.p50,
       pauseP99Ms: rc.p99,
       lost: rcCheck.lost,
@@ -212,3 +270,37 @@ console.log(
     pauseRatio: Math.round((rc.p50 / Math.max(1, bg.p50)) * 10) / 10,
   }),
 );
+
+/** Starts bench/deploy-watcher.ts on the output topic; resolves once it consumes. */
+async function startWatcher() {
+  const child = spawn(
+    process.execPath,
+    [
+      ...process.execArgv,
+      fileURLToPath(new URL('./deploy-watcher.ts', import.meta.url)),
+      kafkaBrokers().join(','),
+      OUTPUT,
+      `bench-deploy-watcher-${id}`,
+    ],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      if (d.toString().includes('watcher: consuming')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`the output watcher exited (${code}) before it consumed`)));
+  });
+  return {
+    async result(): Promise<{ records: number; arrivals: number[] }> {
+      const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+      child.stdin.end();
+      await exited;
+      return JSON.parse(out) as { records: number; arrivals: number[] };
+    },
+  };
+}

@@ -40,6 +40,21 @@ export interface Handoff {
   pauseMs: number;
   /** Sum of the offsets, for progress lines. */
   records: number;
+  /** Where the handoff's time went (blue-green, canary and rollback handoffs), ms. */
+  phases?: HandoffPhases;
+}
+
+/**
+ * The phases of a handoff as the controller sees them: blue paused (its last transaction committed), the owner
+ * fenced (state migrated back when needed), the committed offsets read, green activated (producer session
+ * claimed, the last state delta read, its loop started). When blue paused and there is no state to take back,
+ * green fences the owner itself as it activates: `fenceMs` is 0, the fence is in `activateMs`.
+ */
+export interface HandoffPhases {
+  pauseMs: number;
+  fenceMs: number;
+  offsetsMs: number;
+  activateMs: number;
 }
 
 /** What the shadow phase found: the diff of green's shadow output against blue's, and its gates. */

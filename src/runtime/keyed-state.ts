@@ -20,6 +20,11 @@ export class StateStore implements KeyedState {
   readonly #undo: unknown[] = [];
   #undoLength = 0;
   #partition = 0;
+  /**
+   * What the last `applyBatch` overwrote, as (base, key, previous value or DELETED when absent) triples: a batch
+   * applied before its commit (the runner processes the next batch meanwhile) can still be taken back.
+   */
+  #applied: unknown[] = [];
 
   /** Replaces the committed base of one partition (values are JSON text). */
   load(partition: number, entries: Array<[string, string]>): void {
@@ -30,6 +35,7 @@ export class StateStore implements KeyedState {
 
   clear(): void {
     this.#base.clear();
+    this.#applied = [];
     this.#overlay = new Map();
     this.#undo.length = 0;
     this.#undoLength = 0;
@@ -99,8 +105,12 @@ export class StateStore implements KeyedState {
     return writes;
   }
 
-  /** After a successful commit: the batch's writes become the base. */
+  /**
+   * The batch's writes become the base (after its commit, or before it: the next batch is processed against
+   * them). Until the next `applyBatch`, `revertBatch` takes them back.
+   */
   applyBatch(): void {
+    const applied: unknown[] = [];
     for (const [partition, overlay] of this.#overlay) {
       let base = this.#base.get(partition);
       if (base === undefined) {
@@ -108,13 +118,28 @@ export class StateStore implements KeyedState {
         this.#base.set(partition, base);
       }
       for (const [key, slot] of overlay) {
+        applied.push(base, key, base.has(key) ? base.get(key) : DELETED);
         if (slot === DELETED) base.delete(key);
         else base.set(key, slot);
       }
     }
+    this.#applied = applied;
     this.#overlay = new Map();
     this.#undo.length = 0;
     this.#undoLength = 0;
+  }
+
+  /** Takes back the last `applyBatch` (a batch processed but never committed); the base is as before it. */
+  revertBatch(): void {
+    const applied = this.#applied;
+    for (let i = applied.length - 3; i >= 0; i -= 3) {
+      const base = applied[i] as Map<string, unknown>;
+      const key = applied[i + 1] as string;
+      const prev = applied[i + 2];
+      if (prev === DELETED) base.delete(key);
+      else base.set(key, prev);
+    }
+    this.#applied = [];
   }
 
   /** After a failed commit: forget the batch. */

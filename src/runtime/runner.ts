@@ -1,27 +1,21 @@
 import { EventEmitter } from 'node:events';
 import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { CommitBatch, CommitResult, Log, LogRecord, PartitionOffset, StateWrite } from '../log/log.js';
+import type { CommitBatch, CommitResult, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
+import { RunnerActivation } from './runner-activation.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import { RunnerToggles } from './runner-toggles.js';
 import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 import { type SinkCommitBatch, SinkLog, sinkLogFor } from './sink-log.js';
-import {
-  activationWrites,
-  applyWrites,
-  type PartitionEntries,
-  reverseWrites,
-  type StateMigrationResult,
-} from './state-migrate.js';
-import { StateWarmer, seedOf } from './state-warmer.js';
+import type { StateMigrationResult } from './state-migrate.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
@@ -117,10 +111,8 @@ export class Runner extends EventEmitter {
   #replaying = false;
   /** The pipeline's toggles: changes looked for, and placed at offset barriers (undefined when it declares none). */
   readonly #toggles: RunnerToggles | undefined;
-  /** Keeps a copy of the state current from the changelog while not running (Kafka), for a fast activation. */
-  #warmer: StateWarmer | undefined;
-  /** Changelog position per state partition that the state held is exact up to, when known. */
-  #stateAt: Map<number, number> | undefined;
+  /** Positions and state at activation (warm on Kafka), state migrations, the warm-up after a pause. */
+  readonly #activation: RunnerActivation;
 
   constructor(options: RunnerOptions) {
     super();
@@ -172,6 +164,14 @@ export class Runner extends EventEmitter {
         this.metrics.wrongPartition.inc({ ...this.#labels, topic, policy: event.policy });
         if (this.listenerCount('wrong-partition') > 0) this.emit('wrong-partition', event);
       },
+    });
+    this.#activation = new RunnerActivation({
+      log: this.log,
+      pipeline: this.pipeline,
+      stateNamespace: this.stateNamespace,
+      store: this.#store,
+      slots: () => this.#slots,
+      commit: (batch) => this.#commitWithRetry(batch),
     });
   }
 
@@ -236,12 +236,7 @@ export class Runner extends EventEmitter {
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       if (this.log instanceof SinkLog) await this.log.prepare();
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
-      if (this.mode === 'live' && this.#options.warmState !== false) {
-        this.#warmer = StateWarmer.for(this.log, this.stateNamespace, [
-          ...new Set(this.#slots.map((s) => s.partition)),
-        ]);
-        this.#warmer?.start();
-      }
+      if (this.mode === 'live' && this.#options.warmState !== false) this.#activation.startWarming();
       this.#setState('standby');
     } catch (err) {
       this.#fail(err);
@@ -265,31 +260,14 @@ export class Runner extends EventEmitter {
     if (options.owner !== undefined) this.#owner = options.owner;
     if (options.group !== undefined) this.#group = options.group;
     this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
-    const committed = new Map<string, number>();
-    for (const o of await this.log.committedOffsets(this.group)) committed.set(`${o.topic}/${o.partition}`, o.offset);
-    for (const o of options.offsets ?? []) committed.set(`${o.topic}/${o.partition}`, o.offset);
-    for (const slot of this.#slots) {
-      slot.position = committed.get(`${slot.topic}/${slot.partition}`) ?? 0;
-      slot.readPos = slot.position;
-      slot.target = undefined;
-    }
-    // Kafka: take over the producer session now, beside the state's last delta, not at the first commit. A stale
-    // epoch is found at the first commit as before (SLIPWAY_FENCED there).
-    const claim =
-      options.epoch === undefined ? undefined : this.log.claimEpoch?.(this.owner, this.#epoch).catch(() => undefined);
-    this.#store.clear();
-    if (options.state !== undefined) this.#warmer?.stop();
-    const warm = options.state === undefined ? await this.#warmer?.take() : undefined;
-    this.#stateAt = warm?.next;
-    const state = new Map<number, PartitionEntries>();
-    for (const p of new Set(this.#slots.map((s) => s.partition)))
-      state.set(p, options.state?.[p] ?? warm?.state.get(p) ?? (await this.log.readState(this.stateNamespace, p)));
-    await claim;
-    // State of the layout before is migrated here, committed with its mark under this epoch, before any record.
-    const migration = activationWrites(this.pipeline, state).writes;
-    // A migration's writes follow the warm position in the changelog: a later warm-up reads the state anew.
-    if (migration.length > 0) this.#stateAt = undefined;
-    for (const [p, entries] of await this.#commitMigration(state, migration)) this.#store.load(p, entries);
+    await this.#activation.prepare({
+      owner: this.owner,
+      group: this.group,
+      epoch: this.#epoch,
+      epochGiven: options.epoch !== undefined,
+      offsets: options.offsets,
+      state: options.state,
+    });
     if (this.#toggles !== undefined) {
       this.#toggles.resume(this.#slots, this.#store);
       await this.#refreshToggles(true);
@@ -357,7 +335,7 @@ export class Runner extends EventEmitter {
 
   /** Stops for good (after finishing the batch in flight). Idempotent. */
   async stop(): Promise<void> {
-    this.#warmer?.stop();
+    this.#activation.stopWarming();
     if (this.#state === 'stopped') return;
     if (this.#state === 'running' || this.#state === 'pausing') {
       this.#halt?.abort();
@@ -405,7 +383,7 @@ export class Runner extends EventEmitter {
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
-    return this.#warmer?.warming === true ? { ...stats, warming: true } : stats;
+    return this.#activation.warming ? { ...stats, warming: true } : stats;
   }
 
   /**
@@ -472,39 +450,12 @@ export class Runner extends EventEmitter {
   async migrateState(version: number, options: { epoch?: number } = {}): Promise<StateMigrationResult> {
     this.#expect('migrate the state of the', 'paused', 'standby', 'fenced');
     if (this.#state !== 'paused') this.#epoch = options.epoch ?? (await this.log.fence(this.owner));
-    const state = new Map<number, PartitionEntries>();
-    for (const p of new Set(this.#slots.map((s) => s.partition)))
-      state.set(p, await this.log.readState(this.stateNamespace, p));
-    const { writes, result } = reverseWrites(this.pipeline, state, version);
-    for (const [p, entries] of await this.#commitMigration(state, writes)) this.#store.load(p, entries);
-    return result;
-  }
-
-  /** Commits a migration's writes (if any) as one commit under the runner's epoch; returns the state after. */
-  async #commitMigration(
-    state: Map<number, PartitionEntries>,
-    writes: StateWrite[],
-  ): Promise<Map<number, PartitionEntries>> {
-    if (writes.length === 0) return state;
-    const namespace = this.stateNamespace;
-    await this.#commitWithRetry({ owner: this.owner, epoch: this.#epoch, state: { namespace, writes } });
-    return applyWrites(state, writes);
+    return this.#activation.migrateBack(version, this.owner, this.#epoch);
   }
 
   /** A copy of the committed keyed state of one partition. */
   stateSnapshot(partition: number): Record<string, unknown> {
     return this.#store.snapshot(partition);
-  }
-
-  /**
-   * Paused cleanly (everything it processed committed), a warm runner keeps its state current for a next
-   * activation (a rollback): from the state it holds and the changelog positions of its own last writes when known.
-   */
-  #warmAfterPause(): void {
-    const partitions = [...new Set(this.#slots.map((s) => s.partition))];
-    // A key share (canary) writes its partitions' state beside another runner: its own copy is not the whole state.
-    const at = this.#keyRange === undefined ? this.#stateAt : undefined;
-    this.#warmer?.start(seedOf(partitions, (p) => this.#store.snapshot(p), at));
   }
 
   #fail(err: unknown): void {
@@ -574,6 +525,13 @@ export class Runner extends EventEmitter {
           const done = inflight;
           inflight = undefined;
           await done;
+          // Paused while the batch before committed: hand this one, processed but not committed, to the next
+          // owner rather than hold the pause for one more commit (its state taken back, positions unmoved).
+          if (halt.aborted) {
+            this.#store.revertBatch();
+            for (const [slot] of touched) slot.readPos = slot.position;
+            break;
+          }
         }
         inflight = this.#commitPrepared(prepared);
         // Handled when awaited; this only keeps an early failure from being reported as unhandled.
@@ -586,7 +544,8 @@ export class Runner extends EventEmitter {
         s.target = undefined;
       }
       if (this.#state === 'running' || this.#state === 'pausing') {
-        this.#warmAfterPause();
+        // Paused cleanly: a warm runner keeps its state current for a next activation (a rollback).
+        this.#activation.warmAfterPause(this.#keyRange);
         this.#setState('paused');
       }
     } catch (err) {
@@ -635,9 +594,7 @@ export class Runner extends EventEmitter {
 
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
     const result = await this.#commitWithRetry(prepared.commit);
-    if (this.#stateAt !== undefined && result.stateNext !== undefined) {
-      for (const [p, next] of Object.entries(result.stateNext)) this.#stateAt.set(Number(p), next);
-    }
+    this.#activation.committed(result);
     const { touched, batch } = prepared;
     for (const [slot, , next] of touched) slot.position = next;
 

@@ -1,7 +1,14 @@
 import { isSlipwayError } from '../../errors.js';
 import type { PartitionOffset } from '../../log/log.js';
 import type { RunnerHandle } from '../../supervisor/supervisor.js';
-import type { ArtifactRef, BakeOutcome, DeploymentRecord, Handoff, ShadowOutcome } from '../deployment.js';
+import type {
+  ArtifactRef,
+  BakeOutcome,
+  DeploymentRecord,
+  Handoff,
+  HandoffPhases,
+  ShadowOutcome,
+} from '../deployment.js';
 import { stepError } from '../deployment-steps.js';
 import { type BaselineCounts, diffGate, evaluateGates, type GateVerdict } from '../gates.js';
 import { diffOutputs } from '../output-diff.js';
@@ -64,6 +71,13 @@ export async function handoff(
   reverse?: ReverseState,
 ): Promise<Handoff> {
   const started = performance.now();
+  const phases: HandoffPhases = { pauseMs: 0, fenceMs: 0, offsetsMs: 0, activateMs: 0 };
+  let mark = started;
+  const lap = (phase: keyof HandoffPhases) => {
+    const now = performance.now();
+    phases[phase] = Math.round((now - mark) * 10) / 10;
+    mark = now;
+  };
   const paused =
     from === undefined
       ? false
@@ -75,6 +89,19 @@ export async function handoff(
   // `from` itself once paused (under its own epochs, so nothing of it commits after), else below.
   let reversed =
     paused && reverse?.fromIsNewer === true ? await (from as RunnerHandle).migrateState(reverse.version) : undefined;
+  lap('pauseMs');
+  if (paused && reverse === undefined && to.size === 1 && [...(from?.owners ?? []), ...to.owners].every(isOwner(ctx))) {
+    // `from` paused: everything it processed is committed and it commits nothing more, so the committed offsets
+    // are where `to` starts. `to` fences the owner itself as it activates (fencing `from`'s session): it holds the
+    // new producer session from the fence on instead of taking over the controller's (fewer requests in the pause).
+    const offsets = await ctx.log.committedOffsets(ctx.group);
+    lap('offsetsMs');
+    await to.activate({ offsets, keyRange: null });
+    lap('activateMs');
+    const pauseMs = Math.round((performance.now() - started) * 10) / 10;
+    const { epoch } = await to.stats();
+    return { offsets, epoch, pauseMs, records: total(offsets), phases };
+  }
   // Fence before reading the offsets: if `from` did not pause (it died, or its IPC broke while it
   // still runs), no commit of its can land after the offsets are read. A group of runners writes
   // under an owner per runner: each is fenced.
@@ -98,10 +125,16 @@ export async function handoff(
       partitions: reversed.partitions,
       keys: reversed.keys,
     });
+  lap('fenceMs');
   const offsets = await ctx.log.committedOffsets(ctx.group);
+  lap('offsetsMs');
   await to.activate({ offsets, epoch, keyRange: null });
-  return { offsets, epoch, pauseMs: Math.round((performance.now() - started) * 10) / 10, records: total(offsets) };
+  lap('activateMs');
+  const pauseMs = Math.round((performance.now() - started) * 10) / 10;
+  return { offsets, epoch, pauseMs, records: total(offsets), phases };
 }
+
+const isOwner = (ctx: StrategyContext) => (owner: string) => owner === ctx.owner;
 
 /** A state layout to take back at a handoff from a newer version to an older one. */
 export interface ReverseState {
