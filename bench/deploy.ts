@@ -121,8 +121,7 @@ async function deploy(artifact: string, options: DeployOptions) {
 }
 
 const first = await deploy(v1, { strategy: 'blue-green', bakeMs: 500 });
-if (first.status !== 'completed')
-  throw new Error(`first deployment ${first.status}: ${JSON.stringify(first.summary)}`);
+if (first.status !== 'completed') throw new Error(`first deployment ${first.status}: ${JSON.stringify(first.summary)}`);
 // Kafka: a consumer that is not ours reads the output (created by the first deployment) as any reader would.
 const watcher = ENGINE === 'kafka' ? await startWatcher() : undefined;
 await new Promise((r) => setTimeout(r, 1000));
