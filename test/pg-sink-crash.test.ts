@@ -12,6 +12,15 @@ const ACCOUNTS = 1000;
 const CLOSE_EVERY = 997;
 const KILLS = 10;
 const TERMINATIONS = 5;
+/**
+ * Each killed run is cut after a seeded share of the input: at most this many records committed, so even a fast
+ * machine needs more than KILLS runs (KILLS × MAX_SLICE < RECORDS) and every kill lands mid-run. Cutting by
+ * time instead let a quiet machine finish the input in 9 runs.
+ */
+const MIN_SLICE = 1000;
+const MAX_SLICE = 6000;
+/** The longest a run is given to reach its slice before it is killed anyway (a slow machine). */
+const SLICE_CAP_MS = 20_000;
 
 /** mulberry32: a small seeded PRNG, so a failing run can be replayed with PG_SINK_CRASH_SEED. */
 function prng(seed: number): () => number {
@@ -79,6 +88,15 @@ describe('exactly once into PostgreSQL under crashes', () => {
       return rows.filter((r) => r.ok === true).length;
     };
 
+    /** Waits until `records` more are committed than `from`, the child has exited, or the cap has passed. */
+    const progressed = async (child: ChildProcess, from: number, records: number): Promise<void> => {
+      const deadline = Date.now() + SLICE_CAP_MS;
+      while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
+        if ((await committed()) - from >= records) return;
+        await new Promise((r) => setTimeout(r, 5 + random() * 15));
+      }
+    };
+
     let kills = 0;
     let terminations = 0;
     let finished = false;
@@ -94,13 +112,15 @@ describe('exactly once into PostgreSQL under crashes', () => {
         exited.then(() => 'exited' as const),
       ]);
       if (outcome === 'running') {
-        const killAfter = 150 + random() * 700;
+        const from = await committed();
+        const slice = MIN_SLICE + Math.floor(random() * (MAX_SLICE - MIN_SLICE));
         if (terminations < TERMINATIONS) {
           // Drop its connection from the server side, mid-run, before the kill.
-          await new Promise((r) => setTimeout(r, random() * killAfter * 0.6));
+          const before = Math.floor(random() * slice * 0.6);
+          await progressed(child, from, before);
           if (child.exitCode === null) terminations += (await terminate()) > 0 ? 1 : 0;
-          await new Promise((r) => setTimeout(r, killAfter * 0.4));
-        } else await new Promise((r) => setTimeout(r, killAfter));
+        }
+        await progressed(child, from, slice);
         child.kill('SIGKILL');
       }
       const { code, signal } = await exited;
