@@ -12,30 +12,15 @@ import {
   openEmbeddedLog,
   openSqliteControlStore,
 } from 'slipway';
-import { expectedTotals, producePayments, tableRows, tempSchema } from './helpers/pg-sink.js';
+import { expectedTotals, producePayments, startPaymentLoad, tableRows, tempSchema } from './helpers/pg-sink.js';
 
 const TOPIC = 'payments-deploy.v1';
 const ACCOUNTS = 211;
 const CLOSE_EVERY = 89;
 
-/** Appends payments in small batches until stopped: the load the deployments run under. */
+/** The load the deployments run under. */
 function startLoad(log: Log): { stop(): Promise<number> } {
-  let produced = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await producePayments(log, TOPIC, produced, 150, ACCOUNTS, CLOSE_EVERY);
-      produced += 150;
-      await new Promise((r) => setTimeout(r, 15));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return produced;
-    },
-  };
+  return startPaymentLoad(log, TOPIC, { batch: 150, pauseMs: 15, accounts: ACCOUNTS, closeEvery: CLOSE_EVERY });
 }
 
 describe('deployments of a sink pipeline', () => {

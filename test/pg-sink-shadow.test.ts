@@ -13,7 +13,7 @@ import {
   openEmbeddedLog,
   openSqliteControlStore,
 } from 'slipway';
-import { expectedTotals, producePayments, tableRows, tempSchema } from './helpers/pg-sink.js';
+import { expectedTotals, producePayments, startPaymentLoad, tableRows, tempSchema } from './helpers/pg-sink.js';
 
 // Issue 16 item 3, the shadow of a sink pipeline: green in shadow mode writes account_totals__shadow_<id>,
 // diffed with the live table row by row by source (the input record that wrote each row), under load with
@@ -22,23 +22,9 @@ const TOPIC = 'payments-deploy.v1';
 const ACCOUNTS = 97;
 const CLOSE_EVERY = 53;
 
+/** The load the deployments run under. */
 function startLoad(log: Log): { stop(): Promise<number> } {
-  let produced = 0;
-  let stopped = false;
-  const loop = (async () => {
-    while (!stopped) {
-      await producePayments(log, TOPIC, produced, 100, ACCOUNTS, CLOSE_EVERY);
-      produced += 100;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  })();
-  return {
-    async stop() {
-      stopped = true;
-      await loop;
-      return produced;
-    },
-  };
+  return startPaymentLoad(log, TOPIC, { batch: 100, pauseMs: 20, accounts: ACCOUNTS, closeEvery: CLOSE_EVERY });
 }
 
 describe('the shadow of a sink pipeline', () => {

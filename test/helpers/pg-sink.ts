@@ -130,6 +130,33 @@ export async function producePayments(
 }
 
 /**
+ * Appends payments in batches of `batch` every `pauseMs` until stopped: the load deployments run under.
+ * `stop()` resolves with how many were produced.
+ */
+export function startPaymentLoad(
+  log: Log,
+  topic: string,
+  load: { batch: number; pauseMs: number; accounts: number; closeEvery: number },
+): { stop(): Promise<number> } {
+  let produced = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await producePayments(log, topic, produced, load.batch, load.accounts, load.closeEvery);
+      produced += load.batch;
+      await new Promise((r) => setTimeout(r, load.pauseMs));
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return produced;
+    },
+  };
+}
+
+/**
  * The table the payments should give, replayed independently of the runner: per account, from its
  * payments in order (a close deletes the row and starts again from zero).
  */
