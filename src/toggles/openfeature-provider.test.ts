@@ -6,6 +6,19 @@ import { SlipwayToggleProvider } from 'slipway/openfeature';
 import { euOutput, fastLane, newPricing } from '../../test/fixtures/toggled-orders.js';
 import { tempLog } from '../../test/helpers/orders.js';
 
+/** `promise`, or a clear failure after `ms`; the ref'd timer keeps the event loop alive meanwhile. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not come within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 describe('the OpenFeature provider', () => {
   it('services read the same toggles through the standard API: same variant per key as a pipeline, changes announced', async () => {
     const t = await tempLog('slipway-openfeature-');
@@ -35,7 +48,9 @@ describe('the OpenFeature provider', () => {
         client.addHandler(ProviderEvents.ConfigurationChanged, (e) => resolve(e?.flagsChanged ?? [])),
       );
       await setToggle(t.log, { toggle: 'eu-output', setting: { fixed: 'on' }, by: 'bo' });
-      assert.deepEqual(await changed, ['eu-output']);
+      // The provider's refresh timer is unref'd (a library must not keep a service alive); while the test waits
+      // for the announcement, a ref'd deadline keeps the process up, and fails clearly if none comes.
+      assert.deepEqual(await within(changed, 10_000, 'the ConfigurationChanged event'), ['eu-output']);
       const d = await client.getBooleanDetails('eu-output', false, { targetingKey: 'c1' });
       assert.equal(d.value, true);
       assert.equal(d.reason, 'STATIC');
