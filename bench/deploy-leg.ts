@@ -50,6 +50,8 @@ export interface DeployFigures {
   blueGreen: Record<string, unknown> & { pauseP50Ms: number; pauseP99Ms: number; lost: number; duplicated: number };
   recreate: { deploys: number; pauseP50Ms: number; pauseP99Ms: number; lost: number; duplicated: number };
   pauseRatio: number;
+  /** Orders appended after the live runner's last commit when the leg ended (0 when it caught up). */
+  behindAtEnd: number;
   /** The 1-minute load average when the leg began and when it ended: these machines are shared. */
   load: [number, number];
 }
@@ -204,11 +206,12 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
       if (await caughtUp()) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const rcTo = await committed();
     await controller.close();
     controller = undefined;
     await controlStore.close();
     controlStore = undefined;
+    // Read once the runners have stopped, so no commit comes after it.
+    const rcTo = await committed();
 
     // Commit times of every output record, to find the longest silence around each handoff.
     const times = await outputTimes(reader, OUTPUT);
@@ -222,7 +225,12 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
     const check = { input: INPUT, outputs: [OUTPUT], dlq: DLQ };
     const bgCheck = await checkExactlyOnce(reader, { ...check, from: bgFrom, upTo: bgTo });
     const rcCheck = await checkExactlyOnce(reader, { ...check, from: bgTo, upTo: rcTo });
-    const all = await checkExactlyOnce(reader, check);
+    // Every input record up to the live runner's last commit. What the load appended after it (a runner behind a
+    // loaded machine's load that did not catch up within the minute given) was never processed: counted apart, not
+    // as lost.
+    const all = await checkExactlyOnce(reader, { ...check, upTo: rcTo });
+    let behind = 0;
+    for (let p = 0; p < 4; p++) behind += (await reader.endOffset(INPUT, p)) - (rcTo.get(p) ?? 0);
 
     const bg = { p50: percentile(bgPauses, 50), p99: percentile(bgPauses, 99) };
     const bgWindows = windows.filter((w) => w.strategy === 'blue-green');
@@ -263,7 +271,8 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
     console.log(`${engine}: blue-green pauses (ms): ${bgPauses.join(' ')}`);
     console.log(`${engine}: recreate pauses (ms):   ${rcPauses.join(' ')}`);
     console.log(
-      `${engine}: ${all.inputs} orders in; lost ${all.lost}, duplicated ${all.duplicated}, dead-lettered by the broken releases ${all.deadLettered}`,
+      `${engine}: ${all.inputs} orders processed; lost ${all.lost}, duplicated ${all.duplicated}, dead-lettered by the broken releases ${all.deadLettered}` +
+        (behind > 0 ? `; ${behind} appended after the live runner's last commit (it had not caught up)` : ''),
     );
     return {
       engine,
@@ -297,6 +306,7 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
         duplicated: rcCheck.duplicated,
       },
       pauseRatio: round1(rc.p50 / Math.max(1, bg.p50)),
+      behindAtEnd: behind,
       load: [loadBefore, round1(loadavg()[0] as number)],
     };
   } finally {
