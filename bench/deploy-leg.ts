@@ -47,6 +47,8 @@ export interface DeployFigures {
   engine: DeployEngine;
   rate: number;
   records: number;
+  /** The rate the load process reached (`rate` is what it was asked for): below it on a loaded machine. */
+  appendedPerSec: number;
   blueGreen: Record<string, unknown> & { pauseP50Ms: number; pauseP99Ms: number; lost: number; duplicated: number };
   recreate: { deploys: number; pauseP50Ms: number; pauseP99Ms: number; lost: number; duplicated: number };
   pauseRatio: number;
@@ -200,7 +202,11 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
     await new Promise((r) => setTimeout(r, 1000));
     load.stdin?.end();
     await producerExited;
-    const { sent } = JSON.parse(producerOut) as { sent: number };
+    const { sent, seconds } = JSON.parse(producerOut) as { sent: number; seconds: number };
+    const appendedPerSec = Math.round(sent / seconds);
+    console.log(
+      `${engine}: load: ${sent} orders appended in ${seconds.toFixed(1)} s, ${appendedPerSec}/s of the ${RATE}/s asked`,
+    );
     const outside = watcher === undefined ? undefined : await watcher.result();
     for (let i = 0; i < 600; i++) {
       if (await caughtUp()) break;
@@ -278,6 +284,7 @@ export async function runDeployLeg(options: DeployLegOptions): Promise<DeployFig
       engine,
       rate: RATE,
       records: sent,
+      appendedPerSec,
       blueGreen: {
         deploys: DEPLOYS,
         pauseP50Ms: bg.p50,

@@ -35,6 +35,7 @@ type Figures = {
   engine: string;
   rate: number;
   records: number;
+  appendedPerSec: number;
   blueGreen: Record<string, unknown>;
   recreate: Record<string, unknown>;
   pauseRatio: number;
@@ -73,6 +74,7 @@ describe('bench:deploy', () => {
       assert.equal(f.engine, engine);
       assert.equal(f.rate, 500, `${engine}: the same load on both`);
       assert.ok(f.records > 0, `${engine}: records ${f.records}`);
+      assert.ok(f.appendedPerSec > 0, `${engine}: appendedPerSec ${f.appendedPerSec}`);
       assert.equal(f.blueGreen.deploys, 2);
       assert.equal(f.recreate.deploys, 1);
       for (const key of ['pauseP50Ms', 'pauseP99Ms', 'rollbackMs'])
