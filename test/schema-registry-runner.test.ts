@@ -29,6 +29,7 @@ import {
 } from 'slipway';
 import { openKafkaLog } from 'slipway/kafka';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { namespaceLog } from '../src/log/namespaced-log.js';
 import { deleteRunTopics, kafkaLogOptions, runId } from './helpers/kafka-run.js';
 import { readAll } from './helpers/orders.js';
 import { schemaRegistryUrl } from './helpers/schema-registry.js';
@@ -206,6 +207,25 @@ describe('registry formats through a running pipeline (real registry, real Kafka
     assert.equal((await readAll(log, `${orders.topic}.dlq`)).length, 0);
   });
 
+  it("runs the same on an environment's namespace (topicPrefix): the codecs follow the prefixed topics", async () => {
+    const { orders, scores, pipeline } = datasets('ns');
+    const base = await openLog();
+    const prefix = `ns${id}.`;
+    const log = namespaceLog(base, prefix);
+    await log.createTopic(orders.topic, { partitions: PARTITIONS });
+    const n = 10;
+    await produce(`${prefix}${orders.topic}`, await externalOrders(orders.topic, n));
+    const runner = new Runner({ pipeline, log, schemaRegistry: { url }, batchSize: 4 });
+    await runner.start();
+    await runner.drain();
+    await runner.stop();
+    const outputs = await Promise.all((await consumeCommitted(`${prefix}${scores.topic}`, n)).map(decodeOutside));
+    assert.deepEqual(
+      outputs.map((o) => (o as { id: string }).id).sort(),
+      Array.from({ length: n }, (_, i) => `o${i}`).sort(),
+    );
+  });
+
   it('dead-letters an unknown schema id (unknown-schema-id) and garbage (undecodable) with their original bytes', async () => {
     const { orders, scores, pipeline } = datasets('dlq');
     const log = await openLog();
@@ -341,8 +361,10 @@ describe('registry formats through a running pipeline (real registry, real Kafka
       assert.equal(runner.state, 'running');
       assert.equal(waits[0]?.code, 'SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE');
       assert.match(waits[0]?.doing ?? '', /^reading /);
+      assert.equal((await runner.stats()).registryUnavailable?.code, 'SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE');
       proxy.cut(false);
       await runner.drain();
+      assert.equal((await runner.stats()).registryUnavailable, undefined, 'no longer waiting');
       await runner.stop();
       const outputs = await Promise.all((await consumeCommitted(scores.topic, n)).map(decodeOutside));
       assert.equal(new Set(outputs.map((o) => (o as { id: string }).id)).size, n);

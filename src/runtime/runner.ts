@@ -262,6 +262,7 @@ export class Runner extends EventEmitter {
           () => Promise.all(this.#outputCodecs.map((c) => c.prepareEncode())),
           this.#tellRegistry,
         );
+        this.#registryWait = undefined;
       }
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       if (this.log instanceof SinkLog) await this.log.prepare();
@@ -413,7 +414,8 @@ export class Runner extends EventEmitter {
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
-    return this.#activation.warming ? { ...stats, warming: true } : stats;
+    const waiting = this.#registryWait === undefined ? {} : { registryUnavailable: { ...this.#registryWait } };
+    return this.#activation.warming ? { ...stats, ...waiting, warming: true } : { ...stats, ...waiting };
   }
 
   /**
@@ -489,7 +491,16 @@ export class Runner extends EventEmitter {
   }
 
   /** Tells `registry-unavailable` listeners (and counts) that the runner waits for the schema registry. */
+  /** Set while the runner waits for an unreachable schema registry (its stats say so). */
+  #registryWait: RunnerStats['registryUnavailable'];
+
   readonly #tellRegistry = (event: RegistryUnavailableEvent): void => {
+    this.#registryWait = {
+      code: event.code,
+      message: event.message,
+      since: this.#registryWait?.since ?? this.#clock(),
+      attempts: event.attempt,
+    };
     this.metrics.registryUnavailable.inc(this.#labels);
     if (this.listenerCount('registry-unavailable') > 0) this.emit('registry-unavailable', event);
   };
@@ -534,6 +545,7 @@ export class Runner extends EventEmitter {
           );
           // Paused while waiting for the registry: nothing of this slot was read.
           if (read === undefined) break;
+          this.#registryWait = undefined;
           let records = read;
           const target = slot.target;
           if (target !== undefined && records.length > 0 && (records.at(-1) as LogRecord).offset >= target) {
