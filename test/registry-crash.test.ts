@@ -97,7 +97,7 @@ describe('exactly once on an Avro topic through SIGKILLs (real registry, real Ka
     }
     const writerId = await registry.register(`${orders.topic}-value`, JSON.stringify(ORDER_AVRO), 'AVRO');
     const type = avsc.Type.forSchema(ORDER_AVRO as avsc.Schema);
-    const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers });
+    const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers, idempotent: true });
     try {
       for (let from = 0; from < RECORDS; from += 500) {
         await producer.send({

@@ -88,7 +88,7 @@ export const score = definePipeline({
     );
     const type = avsc.Type.forSchema(ORDER_AVRO as avsc.Schema);
     const produce = async (from: number, to: number) => {
-      const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers });
+      const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers, idempotent: true });
       try {
         await producer.send({
           messages: Array.from({ length: to - from }, (_, j) => {

@@ -79,9 +79,12 @@ describe('registry formats through a running pipeline (real registry, real Kafka
     return log;
   };
 
-  /** Produces raw values with a plain producer, each on the partition Slipway's partitioner gives its key. */
+  /**
+   * Produces raw values with a plain producer, each on the partition Slipway's partitioner gives its key. Idempotent:
+   * a send retried under load must not write a record twice (the input's duplicate, not Slipway's).
+   */
   const produce = async (topic: string, values: Array<{ key: string; value: Buffer }>): Promise<void> => {
-    const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers });
+    const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers, idempotent: true });
     try {
       await producer.send({
         messages: values.map((v) => ({
@@ -242,6 +245,9 @@ describe('registry formats through a running pipeline (real registry, real Kafka
       { key: 'bad-json', value: notWire },
       { key: 'bad-truncated', value: truncated },
     ]);
+    let inputs = 0;
+    for (let p = 0; p < PARTITIONS; p++) inputs += await log.countRecords(orders.topic, p);
+    assert.equal(inputs, 8, 'each input written once');
     const runner = new Runner({ pipeline, log, schemaRegistry: { url } });
     await runner.start();
     await runner.drain();
