@@ -205,8 +205,13 @@ describe('registry formats through a running pipeline (real registry, real Kafka
     }
     // The outputs carry the id the output subject registered, and the bytes are Avro (not JSON text).
     const latest = await registry.latest(`${scores.topic}-value`);
-    const raw = await consumeCommitted(scores.topic, 1);
-    assert.equal(decodeWire(raw[0] as Buffer).schemaId, latest?.id);
+    const raw = await consumeCommitted(scores.topic, n);
+    const scoreType = avsc.Type.forSchema(SCORE as avsc.Schema);
+    for (const bytes of raw) {
+      assert.equal(decodeWire(bytes).schemaId, latest?.id);
+      // Byte for byte what a Confluent serializer writes: header + Avro binary, never a UTF-8 round trip.
+      assert.deepEqual(bytes, encodeWire(latest?.id as number, scoreType.toBuffer(await decodeOutside(bytes))));
+    }
     assert.equal((await readAll(log, `${orders.topic}.dlq`)).length, 0);
   });
 
