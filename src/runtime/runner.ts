@@ -17,7 +17,7 @@ import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerSta
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 import { type SinkCommitBatch, SinkLog, sinkLogFor } from './sink-log.js';
 import type { StateMigrationResult } from './state-migrate.js';
-import { logWithFormats, type RegistryValueCodec } from './value-codecs.js';
+import { type RegistryValueCodec, runnerFormats } from './value-codecs.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 export type { RegistryUnavailableEvent } from './registry-wait.js';
@@ -117,7 +117,7 @@ export class Runner extends EventEmitter {
   /** Positions and state at activation (warm on Kafka), state migrations, the warm-up after a pause. */
   readonly #activation: RunnerActivation;
   /** Codecs of the formatted outputs (registered at start), and why formats cannot run (refused at start). */
-  readonly #outputCodecs: RegistryValueCodec[] = [];
+  readonly #outputCodecs: RegistryValueCodec[];
   readonly #formatError: unknown;
 
   constructor(options: RunnerOptions) {
@@ -130,21 +130,10 @@ export class Runner extends EventEmitter {
     // Everything a shadow writes goes under its shadow names: outputs, dead letters, owner, group, state.
     const named = (topic: string): string => (shadowId === undefined ? topic : shadowTopic(topic, shadowId));
     // Datasets in a registry format: the Kafka log encodes and decodes their values (see value-codecs.ts).
-    let log = options.log;
-    const formatted = new Map<string, Dataset>();
-    for (const d of this.pipeline.inputs) formatted.set(d.topic, d);
-    for (const d of this.pipeline.outputs) formatted.set(named(d.topic), d);
-    try {
-      const coded = logWithFormats(options.log, formatted, options.schemaRegistry, name);
-      log = coded.log;
-      for (const d of this.pipeline.outputs) {
-        const codec = coded.codecs.get(named(d.topic));
-        if (codec !== undefined) this.#outputCodecs.push(codec);
-      }
-    } catch (err) {
-      this.#formatError = err;
-    }
-    this.log = sinkLogFor(this.pipeline, log, options.datastore, shadowId);
+    const formats = runnerFormats(options.log, this.pipeline, named, options.schemaRegistry);
+    this.#outputCodecs = formats.outputCodecs;
+    this.#formatError = formats.error;
+    this.log = sinkLogFor(this.pipeline, formats.log, options.datastore, shadowId);
     const suffix = shadowId === undefined ? '' : `.shadow.${shadowId}`;
     this.#owner = options.owner ?? `slipway.${name}${suffix}`;
     this.#group = options.group ?? `slipway.${name}${suffix}`;
