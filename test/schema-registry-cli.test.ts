@@ -115,11 +115,17 @@ export const score = definePipeline({
     assert.match(one.stderr, /100 in, 100 out, 0 to the DLQ/);
 
     await produce(100, 250);
+    // slipway produce writes the wire format too (generated orders, Avro with the id it registers).
+    const produced = await runCli(
+      ['--kafka', kafka, 'produce', `cli-orders-${id}`, '--generate', '--count', '50', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(produced.code, 0, produced.stderr);
     const group = await runCli(['--kafka', kafka, 'run', 'avro-score.ts', '--runners', '2', '--until-caught-up'], {
       cwd: project.dir,
       env,
     });
     assert.equal(group.code, 0, group.stderr);
-    assert.match(group.stderr, /150 in, 150 out, 0 to the DLQ/);
+    assert.match(group.stderr, /200 in, 200 out, 0 to the DLQ/);
   });
 });

@@ -479,10 +479,10 @@ export class Runner extends EventEmitter {
     return this.#store.snapshot(partition);
   }
 
-  /** Tells `registry-unavailable` listeners (and counts) that the runner waits for the schema registry. */
   /** Set while the runner waits for an unreachable schema registry (its stats say so). */
   #registryWait: RunnerStats['registryUnavailable'];
 
+  /** Tells `registry-unavailable` listeners (and counts) that the runner waits for the schema registry. */
   readonly #tellRegistry = (event: RegistryUnavailableEvent): void => {
     this.#registryWait = {
       code: event.code,

@@ -79,7 +79,7 @@ export function logWithFormats(
   if (registry === undefined || registry.url === '') {
     throw new SlipwayError(
       ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
-      `'${pipeline}' reads or writes ${formatted.map(([t]) => t).join(', ')} in a schema-registry format on the ${log.engine} log, and no schema registry is configured: set schemaRegistry: { url } in the environment (slipway.config.ts), or SCHEMA_REGISTRY_URL where the runner runs`,
+      `${pipeline.startsWith('slipway ') ? pipeline : `'${pipeline}'`} reads or writes ${formatted.map(([t]) => t).join(', ')} in a schema-registry format on the ${log.engine} log, and no schema registry is configured: set schemaRegistry: { url } in the environment (slipway.config.ts), or SCHEMA_REGISTRY_URL where it runs`,
       { details: { pipeline, topics: formatted.map(([t]) => t) } },
     );
   }
