@@ -26,8 +26,10 @@ export {
   avro,
   type CompatibilityAnswer,
   checkRegistryCompatibility,
+  checkRegistryInputs,
   decodeWire,
   encodeWire,
+  formatMismatch,
   jsonSchema,
   type RegisteredSchema,
   type RegistryCheckedDataset,
@@ -135,9 +137,10 @@ export type {
   WaitOptions,
 } from './log/log.js';
 export { MemoryLogStore, openMemoryLog } from './log/memory/memory-log.js';
-export type { LogConfig } from './log/open-log.js';
+export type { LogConfig, SchemaRegistryConfig } from './log/open-log.js';
 export { openLog } from './log/open-log.js';
 export { murmur2, partitionFor } from './log/partitioner.js';
+export type { UndecodableReason, UndecodableValue, ValueCodec, ValueCodecs } from './log/value-codec.js';
 export { bridgePipeline } from './pipeline/bridge.js';
 export type { KeyedState, Pipeline, PipelineDefinition, ProcessContext, SourceInfo } from './pipeline/pipeline.js';
 export { definePipeline, isPipeline } from './pipeline/pipeline.js';
@@ -167,12 +170,14 @@ export { checkExactlyOnce } from './runtime/exactly-once-check.js';
 export type { LatencyHistogramSnapshot } from './runtime/latency-histogram.js';
 export type { MetricsServer } from './runtime/metrics.js';
 export { RunnerMetrics, serveMetrics } from './runtime/metrics.js';
+export { resolveSchemaRegistry } from './runtime/registry-options.js';
 export type {
   ActivateOptions,
   CommitEvent,
   DlqEvent,
   DlqReason,
   Provenance,
+  RegistryUnavailableEvent,
   ReplayRequest,
   ReplayResult,
   RunnerMode,

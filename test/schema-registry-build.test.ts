@@ -82,3 +82,80 @@ describe('slipway build checks registry formats against the schema registry', ()
     rmSync(file);
   });
 });
+
+/** A pipeline reading topic `topic` as Avro with reader schema `avroSchema` (and writing plain JSON). */
+function readerSource(topic: string, avroSchema: unknown): string {
+  return `import { Type } from '@sinclair/typebox';
+import { avro, defineDataset, definePipeline } from 'slipway';
+
+export const visits = defineDataset({
+  name: 'visits',
+  version: '1.0.0',
+  key: 'user',
+  topic: ${JSON.stringify(topic)},
+  partitions: 4,
+  schema: Type.Object({ user: Type.String(), pages: Type.Integer() }, { additionalProperties: true }),
+  format: avro(${JSON.stringify(avroSchema)}),
+});
+
+export const seen = defineDataset({
+  name: 'seen',
+  version: '1.0.0',
+  key: 'user',
+  partitions: 4,
+  schema: Type.Object({ user: Type.String() }),
+});
+
+export const see = definePipeline({
+  name: 'see',
+  version: '1.0.0',
+  inputs: [visits],
+  outputs: [seen],
+  process(visit, ctx) {
+    ctx.emit(seen, { user: visit.user });
+  },
+});
+`;
+}
+
+describe('slipway build checks that a formatted input can read what its writers registered', () => {
+  const id = runId();
+  const topic = `visits-${id}`;
+  const project = copyExampleProject({ prefix: 'slipway-registry-inputs-', tsx: true });
+  const visit = (fields: Record<string, unknown>[]) => ({ type: 'record', name: 'Visit', fields });
+  let url = '';
+  before(async () => {
+    url = schemaRegistryUrl();
+    // The writers' schema, registered by the producing team.
+    const writer = visit([field('user', 'string'), field('pages', 'int'), field('referrer', 'string')]);
+    await new SchemaRegistryClient({ url }).register(`${topic}-value`, JSON.stringify(writer), 'AVRO');
+  });
+  after(() => project.remove());
+
+  it('refuses a reader that cannot read the latest writer schema (SLIPWAY_SCHEMA_INCOMPATIBLE) and builds one that can', async () => {
+    const file = join(project.dir, 'see.ts');
+    // A field the writers do not write, without a default: the reader cannot fill it.
+    writeFileSync(
+      file,
+      readerSource(topic, visit([field('user', 'string'), field('pages', 'int'), field('country', 'string')])),
+    );
+    const refused = await runCli(['build', 'see.ts', '--schema-registry', url], { cwd: project.dir });
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stderr, /SLIPWAY_SCHEMA_INCOMPATIBLE/);
+    assert.match(refused.stderr, new RegExp(`${topic}-value`));
+    assert.match(refused.stderr, /country/);
+
+    // With a default, and a promotable type (int → long), it reads every record the writers write.
+    writeFileSync(
+      file,
+      readerSource(
+        topic,
+        visit([field('user', 'string'), field('pages', 'long'), field('country', 'string', { default: 'unknown' })]),
+      ),
+    );
+    const built = await runCli(['build', 'see.ts', '--json', '--schema-registry', url], { cwd: project.dir });
+    assert.equal(built.code, 0, built.stderr);
+    assert.equal(JSON.parse(built.stdout).manifest.inputs[0].valueFormat.kind, 'avro');
+    rmSync(file);
+  });
+});

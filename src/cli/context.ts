@@ -74,7 +74,12 @@ export function createContext(program: Command, io: Io, interrupted: AbortSignal
     const flag = opts.kafka as string | undefined;
     const env = process.env.SLIPWAY_KAFKA_BROKERS;
     const security = kafkaSecurityFromOptions(opts);
-    const secured = security === undefined ? {} : { security };
+    // SCHEMA_REGISTRY_URL travels with the log's config to runner processes (slipway run --runners).
+    const registryUrl = process.env.SCHEMA_REGISTRY_URL?.trim();
+    const secured = {
+      ...(security === undefined ? {} : { security }),
+      ...(registryUrl === undefined || registryUrl === '' ? {} : { schemaRegistry: { url: registryUrl } }),
+    };
     if (flag !== undefined) return { engine: 'kafka', brokers: parseBrokers(flag), ...secured };
     if (env !== undefined && env !== '')
       return { engine: 'kafka', brokers: parseBrokers(env, 'SLIPWAY_KAFKA_BROKERS'), ...secured };

@@ -7,7 +7,7 @@ import {
   DEFAULT_COMPATIBILITY,
   isCompatibilityMode,
 } from './compatibility.js';
-import type { RegistryValueFormat } from './registry/value-format.js';
+import { formatMismatch, type RegistryValueFormat } from './registry/value-format.js';
 import { parseRetention } from './retention.js';
 import {
   compileFastSchemaCheck,
@@ -254,12 +254,21 @@ export function defineDataset(definition: DatasetDefinition<unknown>): Dataset<u
     ...(definition.downcast === undefined ? {} : { downcast: definition.downcast as (record: unknown) => unknown }),
     ...(format === undefined ? {} : { format }),
     ...(definition.description === undefined ? {} : { description: definition.description }),
-    // The fast check first (one read per property); the validator decides when it says no.
+    // The fast check first (one read per property); the validator decides when it says no. A registry format's
+    // own schema is checked too, on every engine (see formatMismatch).
     is:
-      fast === undefined
-        ? (value: unknown): value is unknown => validate(value) as boolean
-        : (value: unknown): value is unknown => fast(value) || (validate(value) as boolean),
-    explain: (value: unknown): string | undefined => (validate(value) ? undefined : describeErrors(validate.errors)),
+      format !== undefined
+        ? (value: unknown): value is unknown =>
+            (validate(value) as boolean) && formatMismatch(format, value) === undefined
+        : fast === undefined
+          ? (value: unknown): value is unknown => validate(value) as boolean
+          : (value: unknown): value is unknown => fast(value) || (validate(value) as boolean),
+    explain: (value: unknown): string | undefined =>
+      validate(value)
+        ? format === undefined
+          ? undefined
+          : formatMismatch(format, value)
+        : describeErrors(validate.errors),
     keyOf: (value: unknown): string => String((value as Record<string, unknown>)[key]),
   });
 }

@@ -69,4 +69,17 @@ describe('compareOutputs', () => {
     const diff = compareOutputs([]);
     assert.deepEqual([diff.compared, diff.identical, diff.changedAllowed, diff.changed, diff.ratio], [0, 0, 0, 0, 0]);
   });
+
+  it('compares values that are not JSON text (Avro of a registry format, read as bytes) as a whole, without throwing', () => {
+    const avroText = (bytes: number[]) => Buffer.from([0, 0, 0, 0, 7, ...bytes]).toString('utf8');
+    const diff = compareOutputs([
+      pair([
+        ['orders.v1/0/0', avroText([2, 0x61, 4]), avroText([2, 0x61, 4])],
+        ['orders.v1/0/1', avroText([2, 0x61, 4]), avroText([2, 0x61, 6])],
+      ]),
+    ]);
+    assert.equal(diff.identical, 1);
+    assert.equal(diff.changed, 1);
+    assert.deepEqual(diff.changedFields, { '(value)': 1 });
+  });
 });

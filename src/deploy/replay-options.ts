@@ -13,6 +13,8 @@ export const DlqReasonSchema = Type.Union(
     Type.Literal('process-error'),
     Type.Literal('output-schema'),
     Type.Literal('wrong-partition'),
+    Type.Literal('unknown-schema-id'),
+    Type.Literal('undecodable'),
   ],
   { description: 'why the record was dead-lettered' },
 );

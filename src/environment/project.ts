@@ -158,6 +158,21 @@ export const EnvironmentSchema = Type.Object(
     log: EnvironmentLogSchema,
     /** Prefix of every topic, group and owner of this environment on its log (e.g. `staging.`). */
     topicPrefix: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$' })),
+    /**
+     * The schema registry (Confluent-compatible API) of datasets in a registry format (`avro()`, `jsonSchema()`):
+     * runners on a Kafka log write and read their values in the Confluent wire format with it. Basic
+     * authentication with `username` and the password by reference. Default: `SCHEMA_REGISTRY_URL` where runners run.
+     */
+    schemaRegistry: Type.Optional(
+      Type.Object(
+        {
+          url: Type.String({ pattern: '^https?://[^\\s]+$' }),
+          username: Type.Optional(Type.String({ minLength: 1 })),
+          password: Type.Optional(SecretRefSchema),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     pipelines: Type.Optional(Type.Record(Type.String({ minLength: 1 }), PipelineInEnvironmentSchema)),
     /** The databases its tables live in, by name (`main` is the default of a table). */
     datastores: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,62}$' }), DatastoreSpecSchema)),

@@ -19,7 +19,11 @@ export function embeddedLogPath(projectDir: string, name: string, path: string |
 
 /** The log config of an environment: engine and address from its spec, its topic prefix as the namespace. */
 export function environmentLog(projectDir: string, name: string, spec: EnvironmentSpec): LogConfig {
-  const namespace = spec.topicPrefix === undefined || spec.topicPrefix === '' ? {} : { namespace: spec.topicPrefix };
+  const namespace = {
+    ...(spec.topicPrefix === undefined || spec.topicPrefix === '' ? {} : { namespace: spec.topicPrefix }),
+    // The registry travels with the log's config to every runner of the environment.
+    ...(spec.schemaRegistry === undefined ? {} : { schemaRegistry: { ...spec.schemaRegistry } }),
+  };
   if (spec.log.engine === 'embedded')
     return { engine: 'embedded', path: embeddedLogPath(projectDir, name, spec.log.path), ...namespace };
   const { engine: _engine, brokers, sasl, tls, ...client } = spec.log;

@@ -7,6 +7,8 @@
  * Offsets follow Kafka's convention: a committed offset is the offset of the *next* record to read.
  */
 
+import type { UndecodableValue, ValueCodecs } from './value-codec.js';
+
 /** Record headers: small string key/values carried beside the value. */
 export type Headers = Record<string, string>;
 
@@ -31,6 +33,11 @@ export interface LogRecord {
   value: string;
   headers: Headers;
   timestamp: number;
+  /**
+   * Set only on a topic read through a value codec (`withValueCodecs`) when the value could not be decoded:
+   * why, and its original bytes. `value` is '' then. A runner dead-letters such a record with the reason.
+   */
+  undecodable?: UndecodableValue;
 }
 
 export interface TopicInfo {
@@ -205,6 +212,14 @@ export interface Log {
    * producer session the epoch was fenced with). Refused with `SLIPWAY_FENCED` when the epoch is not current.
    */
   claimEpoch?(owner: string, epoch: number): Promise<void>;
+
+  /**
+   * Optional, for engines that store values as bytes (Kafka): a handle on the same log whose `append`, `commit`
+   * and `read` apply `codecs` to the values of the topics they name (other topics, state and offsets are as
+   * before; the transaction of a commit is the same). The handle shares this one's connections; closing it
+   * closes nothing. Engines without it store values as text: formats are checked as JSON there.
+   */
+  withValueCodecs?(codecs: ValueCodecs): Log;
 
   // Cleanup: what a finished run (a shadow run) leaves behind. Each call is idempotent: what does not exist is
   // skipped. None of them checks who still uses what it deletes: stop the readers and writers first.

@@ -15,6 +15,7 @@ import type {
   WaitOptions,
 } from './log.js';
 import { checkDeletableTopics, checkList, checkTopicName } from './log-checks.js';
+import type { ValueCodecs } from './value-codec.js';
 
 /** What a namespace made on the log: everything `dropNamespace` removes. */
 export interface NamespaceInventory {
@@ -223,6 +224,17 @@ export function namespaceLog(log: Log, prefix: string): NamespacedLog {
       return { offsets: offsetsOut(snap.offsets), state: snap.state, endOffsets: offsetsOut(snap.endOffsets) };
     },
     waitForChange: (options: WaitOptions) => log.waitForChange(options),
+    ...(log.withValueCodecs === undefined
+      ? {}
+      : {
+          // The codecs' topics as the underlying log names them; the view shares the log, so its close is a no-op.
+          withValueCodecs: (codecs: ValueCodecs): Log => {
+            const inner = (log.withValueCodecs as NonNullable<Log['withValueCodecs']>)(
+              new Map([...codecs].map(([topic, codec]) => [p(topic), codec] as const)),
+            );
+            return namespaceLog(inner, prefix);
+          },
+        }),
     close: () => log.close(),
     inventory,
     async dropNamespace(): Promise<NamespaceInventory> {

@@ -1,6 +1,11 @@
 import { SlipwayError } from '../errors.js';
 import { openEmbeddedLog } from './embedded/embedded-log.js';
-import { describeKafkaSecurity, type KafkaSecurityConfig, resolveKafkaSecurity } from './kafka-security-config.js';
+import {
+  describeKafkaSecurity,
+  type KafkaSecretRef,
+  type KafkaSecurityConfig,
+  resolveKafkaSecurity,
+} from './kafka-security-config.js';
 import type { Log } from './log.js';
 import { namespaceLog } from './namespaced-log.js';
 
@@ -31,7 +36,20 @@ export type LogConfig = (
    * namespace carries this prefix on the underlying log (see `namespaceLog`). None by default.
    */
   namespace?: string;
+  /**
+   * The schema registry of the environment's datasets in a registry format (`avro()`, `jsonSchema()`): runners
+   * on this log encode and decode their values with it. The log itself does not use it; it travels with the
+   * log's config to every runner. Without it a runner falls back to `SCHEMA_REGISTRY_URL`.
+   */
+  schemaRegistry?: SchemaRegistryConfig;
 };
+
+/** Where a schema registry is (a Confluent-compatible API), its password by reference (resolved where runners run). */
+export interface SchemaRegistryConfig {
+  url: string;
+  username?: string;
+  password?: KafkaSecretRef;
+}
 
 /** How {@link openLog} opens the log. */
 export interface OpenLogOptions {

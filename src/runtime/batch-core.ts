@@ -262,6 +262,7 @@ export class BatchCore {
         dlqRecords.set(topic, list);
       }
       const code = isSlipwayError(err) ? err.code : undefined;
+      const undecodable = current.undecodable;
       list.push({
         partition: current.partition,
         key: current.key,
@@ -273,7 +274,14 @@ export class BatchCore {
           pipeline: pipeline.name,
           version: pipeline.version,
           key: current.key,
-          value: current.value,
+          // A value that could not be decoded has no text: its bytes are kept, base64, so nothing is lost.
+          value: undecodable === undefined ? current.value : null,
+          ...(undecodable === undefined
+            ? {}
+            : {
+                valueBase64: undecodable.bytesBase64,
+                ...(undecodable.schemaId === undefined ? {} : { schemaId: undecodable.schemaId }),
+              }),
           at: new Date().toISOString(),
         }),
         headers: {
@@ -331,6 +339,11 @@ export class BatchCore {
             continue;
           }
         }
+      }
+      if (current.undecodable !== undefined) {
+        // The log's value codec could not decode it (Kafka, a registry format): its reason, its original bytes.
+        toDlq(current.undecodable.reason, current.undecodable.message);
+        continue;
       }
       let value: unknown;
       try {

@@ -38,6 +38,13 @@ export interface DeadLetter {
   /** The input record's key and value (its text), as the dead letter keeps them; value null when unreadable. */
   key: string | null;
   value: string | null;
+  /**
+   * The input value's original bytes, base64, when it could not be decoded (`unknown-schema-id`, `undecodable`:
+   * a schema-registry format); `value` is null then.
+   */
+  valueBase64?: string;
+  /** The schema id such a value named, when it named one. */
+  schemaId?: number;
   /** When it was written, ms since the epoch. */
   at: number;
 }
@@ -203,6 +210,8 @@ export function parseDeadLetter(r: LogRecord): DeadLetter | undefined {
     replay: r.headers[REPLAY_HEADER] ?? null,
     key: text(body.key) ?? r.key,
     value: text(body.value),
+    ...(typeof body.valueBase64 === 'string' ? { valueBase64: body.valueBase64 } : {}),
+    ...(typeof body.schemaId === 'number' ? { schemaId: body.schemaId } : {}),
     at: r.timestamp,
   };
 }

@@ -8,6 +8,7 @@ export class RunnerMetrics {
   readonly recordsOut: Counter<'pipeline' | 'version' | 'topic'>;
   readonly dlq: Counter<'pipeline' | 'version' | 'topic' | 'reason'>;
   readonly wrongPartition: Counter<'pipeline' | 'version' | 'topic' | 'policy'>;
+  readonly registryUnavailable: Counter<'pipeline' | 'version'>;
   readonly lag: Gauge<'pipeline' | 'version' | 'topic' | 'partition'>;
   readonly batchSeconds: Histogram<'pipeline' | 'version'>;
   readonly endToEndSeconds: Histogram<'pipeline' | 'version'>;
@@ -38,6 +39,12 @@ export class RunnerMetrics {
       name: 'slipway_wrong_partition_total',
       help: "Input records found on another partition than their key's (murmur2), by the dataset's policy",
       labelNames: ['pipeline', 'version', 'topic', 'policy'],
+      registers: [registry],
+    });
+    this.registryUnavailable = new Counter({
+      name: 'slipway_schema_registry_unavailable_total',
+      help: 'Times the runner could not reach the schema registry and waited to ask again (nothing is dead-lettered)',
+      labelNames: ['pipeline', 'version'],
       registers: [registry],
     });
     this.lag = new Gauge({

@@ -47,6 +47,11 @@ export interface RunnerStats {
    * cutover waits for it to end, so the read stays out of the pause (see state-warmer.ts).
    */
   warming?: boolean;
+  /**
+   * Set while the runner cannot reach its schema registry and waits to ask again (nothing is dead-lettered or
+   * lost meanwhile): `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE`, why, since when (ms since the epoch), attempts so far.
+   */
+  registryUnavailable?: { code: string; message: string; since: number; attempts: number };
 }
 
 /** Most records sampled for latency per batch, evenly spread (as `RunnerMetrics` samples). */
@@ -162,5 +167,16 @@ export function mergeRunnerStats(members: ReadonlyArray<RunnerStats>, state?: Ru
     lag: sum((s) => s.lag),
     offsets: members.flatMap((s) => s.offsets),
     ...(members.some((s) => s.warming === true) ? { warming: true } : {}),
+    ...waitingOf(members),
   };
+}
+
+/** The longest wait for the schema registry among the members, when one waits. */
+function waitingOf(members: ReadonlyArray<RunnerStats>): Pick<RunnerStats, 'registryUnavailable'> {
+  let first: RunnerStats['registryUnavailable'];
+  for (const m of members) {
+    const w = m.registryUnavailable;
+    if (w !== undefined && (first === undefined || w.since < first.since)) first = w;
+  }
+  return first === undefined ? {} : { registryUnavailable: first };
 }

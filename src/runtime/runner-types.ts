@@ -1,5 +1,6 @@
 // The runner's public types: its options, lifecycle states, events, and the key bucket of canary shares.
 import { FNV_OFFSET, fnv1a } from '../dataset/key-hash.js';
+import type { SchemaRegistryOptions } from '../dataset/registry/schema-registry-client.js';
 import type { DatastoreConnection } from '../datastore/connection.js';
 import type { Log, PartitionOffset, TopicPartition } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
@@ -43,7 +44,6 @@ export type RunnerState =
 
 export type RunnerMode = 'live' | 'shadow';
 
-/** Why a record went to the dead-letter dataset. */
 /** An input record found on another partition than its key's (see `DatasetDefinition.wrongPartition`). */
 export interface WrongPartitionEvent {
   /** `topic/partition/offset` of the record. */
@@ -55,7 +55,19 @@ export interface WrongPartitionEvent {
   policy: 'dead-letter' | 'warn' | 'ignore';
 }
 
-export type DlqReason = 'invalid-json' | 'input-schema' | 'process-error' | 'output-schema' | 'wrong-partition';
+/**
+ * Why a record went to the dead-letter dataset. `unknown-schema-id` and `undecodable`: an input in a schema-registry
+ * format whose writer schema the registry does not know, or whose value is not in the wire format or does not
+ * decode (the dead letter keeps its bytes as `valueBase64`).
+ */
+export type DlqReason =
+  | 'invalid-json'
+  | 'input-schema'
+  | 'process-error'
+  | 'output-schema'
+  | 'wrong-partition'
+  | 'unknown-schema-id'
+  | 'undecodable';
 
 export interface RunnerOptions {
   pipeline: Pipeline;
@@ -112,6 +124,12 @@ export interface RunnerOptions {
   toggles?: ToggleSource;
   /** How often to look for toggle changes, in ms (default 100). */
   toggleRefreshMs?: number;
+  /**
+   * The schema registry (Confluent-compatible API) of datasets with a registry format (`avro()`, `jsonSchema()`),
+   * its password resolved. Needed on a log that stores bytes (Kafka): without it such a pipeline is refused at
+   * `start()` with `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE`. The embedded log checks formats as JSON without one.
+   */
+  schemaRegistry?: SchemaRegistryOptions;
 }
 
 export interface ActivateOptions {

@@ -8,6 +8,7 @@ import { BatchCore, type OutputSlot } from './batch-core.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
+import { type RegistryUnavailableEvent, untilRegistry } from './registry-wait.js';
 import { RunnerActivation } from './runner-activation.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
@@ -16,8 +17,10 @@ import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerSta
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
 import { type SinkCommitBatch, SinkLog, sinkLogFor } from './sink-log.js';
 import type { StateMigrationResult } from './state-migrate.js';
+import { type RegistryValueCodec, runnerFormats } from './value-codecs.js';
 
 export type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
+export type { RegistryUnavailableEvent } from './registry-wait.js';
 export type { RecentWindow, RunnerStats } from './runner-stats.js';
 export { mergeRunnerStats } from './runner-stats.js';
 export type {
@@ -113,6 +116,9 @@ export class Runner extends EventEmitter {
   readonly #toggles: RunnerToggles | undefined;
   /** Positions and state at activation (warm on Kafka), state migrations, the warm-up after a pause. */
   readonly #activation: RunnerActivation;
+  /** Codecs of the formatted outputs (registered at start), and why formats cannot run (refused at start). */
+  readonly #outputCodecs: RegistryValueCodec[];
+  readonly #formatError: unknown;
 
   constructor(options: RunnerOptions) {
     super();
@@ -121,9 +127,13 @@ export class Runner extends EventEmitter {
     this.mode = options.mode ?? 'live';
     const name = this.pipeline.name;
     const shadowId = this.mode === 'shadow' ? checkShadowId(name, options.shadowId) : undefined;
-    this.log = sinkLogFor(this.pipeline, options.log, options.datastore, shadowId);
     // Everything a shadow writes goes under its shadow names: outputs, dead letters, owner, group, state.
     const named = (topic: string): string => (shadowId === undefined ? topic : shadowTopic(topic, shadowId));
+    // Datasets in a registry format: the Kafka log encodes and decodes their values (see value-codecs.ts).
+    const formats = runnerFormats(options.log, this.pipeline, named, options.schemaRegistry);
+    this.#outputCodecs = formats.outputCodecs;
+    this.#formatError = formats.error;
+    this.log = sinkLogFor(this.pipeline, formats.log, options.datastore, shadowId);
     const suffix = shadowId === undefined ? '' : `.shadow.${shadowId}`;
     this.#owner = options.owner ?? `slipway.${name}${suffix}`;
     this.#group = options.group ?? `slipway.${name}${suffix}`;
@@ -232,7 +242,17 @@ export class Runner extends EventEmitter {
     this.#expect('start', 'created');
     this.#setState('starting');
     try {
+      if (this.#formatError !== undefined) throw this.#formatError;
       this.#config = this.pipeline.resolveConfig(this.#options.config);
+      if (this.#outputCodecs.length > 0) {
+        // Registered (or found) now, so commits never wait for the registry.
+        await untilRegistry(
+          'registering the output schemas',
+          () => Promise.all(this.#outputCodecs.map((c) => c.prepareEncode())),
+          this.#tellRegistry,
+        );
+        this.#registryWait = undefined;
+      }
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       if (this.log instanceof SinkLog) await this.log.prepare();
       this.#slots = assignSlots(this.pipeline, this.#inputs, this.#options.assignment);
@@ -383,7 +403,8 @@ export class Runner extends EventEmitter {
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
-    return this.#activation.warming ? { ...stats, warming: true } : stats;
+    const waiting = this.#registryWait === undefined ? {} : { registryUnavailable: { ...this.#registryWait } };
+    return this.#activation.warming ? { ...stats, ...waiting, warming: true } : { ...stats, ...waiting };
   }
 
   /**
@@ -458,6 +479,21 @@ export class Runner extends EventEmitter {
     return this.#store.snapshot(partition);
   }
 
+  /** Set while the runner waits for an unreachable schema registry (its stats say so). */
+  #registryWait: RunnerStats['registryUnavailable'];
+
+  /** Tells `registry-unavailable` listeners (and counts) that the runner waits for the schema registry. */
+  readonly #tellRegistry = (event: RegistryUnavailableEvent): void => {
+    this.#registryWait = {
+      code: event.code,
+      message: event.message,
+      since: this.#registryWait?.since ?? this.#clock(),
+      attempts: event.attempt,
+    };
+    this.metrics.registryUnavailable.inc(this.#labels);
+    if (this.listenerCount('registry-unavailable') > 0) this.emit('registry-unavailable', event);
+  };
+
   #fail(err: unknown): void {
     this.#error = err;
     this.#setState('failed');
@@ -490,7 +526,16 @@ export class Runner extends EventEmitter {
           if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
           if (max <= 0) continue;
           allAtTarget = false;
-          let records = await this.log.read(slot.topic, slot.partition, slot.readPos, max);
+          const read = await untilRegistry(
+            `reading ${slot.topic}/${slot.partition}`,
+            () => this.log.read(slot.topic, slot.partition, slot.readPos, max),
+            this.#tellRegistry,
+            halt,
+          );
+          // Paused while waiting for the registry: nothing of this slot was read.
+          if (read === undefined) break;
+          this.#registryWait = undefined;
+          let records = read;
           const target = slot.target;
           if (target !== undefined && records.length > 0 && (records.at(-1) as LogRecord).offset >= target) {
             // `max` counts offsets, but Kafka's have gaps (transaction markers), so `max` records can reach past

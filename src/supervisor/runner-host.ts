@@ -3,6 +3,7 @@
 // and exits: a new controller restarts runners from the committed offsets, and fencing keeps any
 // straggler from writing.
 import { errorToJSON } from '../errors.js';
+import { registryLine } from '../runtime/registry-wait.js';
 import type { RunnerCommand, RunnerMessage } from './protocol.js';
 import { RunnerSession } from './runner-session.js';
 
@@ -22,7 +23,10 @@ function current(): RunnerSession {
 async function handle(msg: RunnerCommand): Promise<unknown> {
   switch (msg.cmd) {
     case 'start': {
-      const s = await RunnerSession.open(msg.spec, msg.artifactsDir);
+      // Said where an operator looks: the runner waits (nothing is lost) until the registry answers again.
+      const s = await RunnerSession.open(msg.spec, msg.artifactsDir, (e) =>
+        process.stderr.write(`[${msg.spec.id}] ${registryLine(e)}\n`),
+      );
       session = s;
       s.on('state', (state) => send({ event: 'state', state }));
       s.on('commit', (e) => send({ event: 'commit', ...e }));

@@ -5,7 +5,8 @@ import { errorToJSON, SlipwayError } from '../errors.js';
 import type { Log } from '../log/log.js';
 import { openLog } from '../log/open-log.js';
 import { resolveSecrets } from '../pipeline/secrets.js';
-import { type CommitEvent, type DlqEvent, Runner } from '../runtime/runner.js';
+import { resolveSchemaRegistry } from '../runtime/registry-options.js';
+import { type CommitEvent, type DlqEvent, type RegistryUnavailableEvent, Runner } from '../runtime/runner.js';
 import { runSample, type SampleInput, type SampleOutput } from '../runtime/sample-run.js';
 import type { RunnerCommit, RunnerSpec, RunnerStats } from './supervisor.js';
 
@@ -40,7 +41,12 @@ export class RunnerSession extends EventEmitter {
    * Loads the spec's artifact from the store at `artifactsDir` (verified against its digest; a pipeline
    * other than the one the spec names is refused), opens its log and starts the runner: ends in standby.
    */
-  static async open(spec: RunnerSpec, artifactsDir: string): Promise<RunnerSession> {
+  static async open(
+    spec: RunnerSpec,
+    artifactsDir: string,
+    /** Told each time the runner waits for an unreachable schema registry, from its start on. */
+    onRegistryUnavailable?: (event: RegistryUnavailableEvent) => void,
+  ): Promise<RunnerSession> {
     const loaded = await new ArtifactStore({ dir: artifactsDir }).load(spec.digest);
     if (loaded.manifest.name !== spec.pipeline) {
       throw new SlipwayError(
@@ -55,9 +61,11 @@ export class RunnerSession extends EventEmitter {
       spec.datastore?.password === undefined
         ? undefined
         : (await resolveSecrets({ 'datastore password': spec.datastore.password })).get('datastore password');
+    const schemaRegistry = await resolveSchemaRegistry(spec.log.schemaRegistry);
     const log = await openLog(spec.log, { commitThread: true });
     const runner = new Runner({
       secrets,
+      ...(schemaRegistry === undefined ? {} : { schemaRegistry }),
       pipeline: loaded.pipeline,
       log,
       config: spec.config,
@@ -74,6 +82,7 @@ export class RunnerSession extends EventEmitter {
       // Recorded in every dead letter it writes, for `slipway dlq` and replays.
       provenance: { artifact: spec.digest, ...(spec.deployment === undefined ? {} : { deployment: spec.deployment }) },
     });
+    if (onRegistryUnavailable !== undefined) runner.on('registry-unavailable', onRegistryUnavailable);
     const session = new RunnerSession(spec, runner, log);
     try {
       await runner.start();

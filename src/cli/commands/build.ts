@@ -3,7 +3,7 @@ import { DEFAULT_ARTIFACT_STORE_DIR } from '../../artifact/artifact-store.js';
 import type { DatasetManifest } from '../../artifact/manifest.js';
 import { shortDigest } from '../../artifact/manifest.js';
 import { assertVersions } from '../../artifact/version-check.js';
-import { checkRegistryCompatibility } from '../../dataset/registry/registry-check.js';
+import { checkRegistryCompatibility, checkRegistryInputs } from '../../dataset/registry/registry-check.js';
 import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
@@ -59,9 +59,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
           });
           assertVersions(problems.problems, `Building ${manifest.name}@${manifest.version}`);
           // Outputs in a registry format: the registry must accept the new value schema of <topic>-value.
-          await checkRegistryCompatibility(manifest.outputs, {
-            url: opts.schemaRegistry ?? process.env.SCHEMA_REGISTRY_URL,
-          });
+          const registry = { url: opts.schemaRegistry ?? process.env.SCHEMA_REGISTRY_URL };
+          await checkRegistryCompatibility(manifest.outputs, registry);
+          // Inputs in a registry format: the reader's schema must read the subject's latest writer schema.
+          await checkRegistryInputs(manifest.inputs, registry);
         },
       });
       for (const w of result.warnings) ctx.io.err(`warning: ${w}`);

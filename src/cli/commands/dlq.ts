@@ -29,7 +29,15 @@ interface FilterOptions {
   source?: string;
 }
 
-const REASONS = ['invalid-json', 'input-schema', 'process-error', 'output-schema', 'wrong-partition'] as const;
+const REASONS = [
+  'invalid-json',
+  'input-schema',
+  'process-error',
+  'output-schema',
+  'wrong-partition',
+  'unknown-schema-id',
+  'undecodable',
+] as const;
 
 function checkReason(reason: string | undefined): ReplayRequestBody['reason'] {
   if (reason === undefined) return undefined;

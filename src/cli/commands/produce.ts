@@ -7,6 +7,8 @@ import { SlipwayError } from '../../errors.js';
 import type { AppendRecord, Log } from '../../log/log.js';
 import { partitionFor } from '../../log/partitioner.js';
 import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
+import { resolveSchemaRegistry } from '../../runtime/registry-options.js';
+import { logWithFormats } from '../../runtime/value-codecs.js';
 import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
 
@@ -56,10 +58,14 @@ export function registerProduce(program: Command, ctx: CliContext): void {
       const log = await ctx.openLog();
       try {
         await createDatasetTopic(log, dataset);
+        // A registry format on Kafka: written in the Confluent wire format, as a runner writes it.
+        const registry = await resolveSchemaRegistry(ctx.logConfig().schemaRegistry);
+        const formatted = logWithFormats(log, new Map([[dataset.topic, dataset]]), registry, 'slipway produce');
+        const writer = formatted.log;
         const written =
           values !== undefined
-            ? await produceValues(ctx, log, dataset, values)
-            : await produceGenerated(ctx, log, dataset, opts);
+            ? await produceValues(ctx, writer, dataset, values)
+            : await produceGenerated(ctx, writer, dataset, opts);
         ctx.io.done();
         ctx.io.err(`produced ${written} records to ${dataset.topic}`);
       } finally {

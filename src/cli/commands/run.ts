@@ -7,6 +7,8 @@ import { describeLogConfig, openLog } from '../../log/open-log.js';
 import type { Pipeline } from '../../pipeline/pipeline.js';
 import { loadModule, pickPipeline } from '../../project/load-module.js';
 import { serveMetrics } from '../../runtime/metrics.js';
+import { resolveSchemaRegistry } from '../../runtime/registry-options.js';
+import { type RegistryUnavailableEvent, registryLine } from '../../runtime/registry-wait.js';
 import { Runner } from '../../runtime/runner.js';
 import { parseConfigOption } from '../config-option.js';
 import { type CliContext, intOption } from '../context.js';
@@ -96,6 +98,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         });
         return;
       }
+      const schemaRegistry = await resolveSchemaRegistry(ctx.logConfig().schemaRegistry);
       const log = await openLog(ctx.logConfig(), { commitThread: true });
       let runner: Runner;
       try {
@@ -103,6 +106,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           pipeline,
           log,
           config,
+          ...(schemaRegistry === undefined ? {} : { schemaRegistry }),
           batchSize: opts.batchSize ?? 2000,
           ...(datastore === undefined ? {} : { datastore }),
         });
@@ -113,6 +117,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       }
       let metrics: Awaited<ReturnType<typeof serveMetrics>> | undefined;
       const totals = followRun(runner, ctx);
+      runner.on('registry-unavailable', (e: RegistryUnavailableEvent) => ctx.io.err(registryLine(e)));
       try {
         await runner.start();
         // The runner fences its own owner; a group that ran the pipeline before wrote under others. (A sink's

@@ -81,6 +81,11 @@ export function registerStatus(program: Command, ctx: CliContext): void {
           ctx.io.out(
             `  in ${s.inputs}  out ${s.outputs}  dlq ${s.dlq}  lag ${s.lag}  p99 ${s.p99LatencyMs === null ? '-' : `${s.p99LatencyMs} ms`}`,
           );
+        const waiting = s?.registryUnavailable;
+        if (waiting !== undefined)
+          ctx.io.out(
+            `  WAITING for the schema registry since ${clock(waiting.since)} (${waiting.attempts} attempts): ${waiting.code}: ${waiting.message}; nothing is dead-lettered or lost`,
+          );
       }
       for (const d of status.active)
         ctx.io.out(`deploying ${d.id}: ${d.pipeline}@${d.artifact.version} (${d.options.strategy}) at step ${d.step}`);

@@ -1,5 +1,6 @@
 export {
   checkRegistryCompatibility,
+  checkRegistryInputs,
   type RegistryCheckedDataset,
   type RegistryCheckResult,
 } from './registry-check.js';
@@ -11,5 +12,5 @@ export {
   type SchemaRegistryOptions,
   valueSubject,
 } from './schema-registry-client.js';
-export { avro, jsonSchema, RegistryCodec, type RegistryValueFormat } from './value-format.js';
+export { avro, formatMismatch, jsonSchema, RegistryCodec, type RegistryValueFormat } from './value-format.js';
 export { decodeWire, encodeWire, WIRE_HEADER_BYTES, WIRE_MAGIC, type WireValue } from './wire-format.js';

@@ -2,6 +2,7 @@
  * The build's schema-registry check: each dataset a pipeline writes with a registry value format must be
  * compatible, under the subject's compatibility level, with the latest schema of its `<topic>-value` subject.
  */
+import avsc from 'avsc';
 import { ErrorCodes, SlipwayError } from '../../errors.js';
 import { type RegistrySchemaType, SchemaRegistryClient, valueSubject } from './schema-registry-client.js';
 
@@ -55,6 +56,77 @@ export async function checkRegistryCompatibility(
         .join(
           ', ',
         )}: it is incompatible with the latest registered version under the subject's compatibility level. Make the change compatible (add fields with defaults, keep types) or publish a new major version (a new topic); nothing was built.`,
+      { details: { subjects: refused } },
+    );
+  }
+  return results;
+}
+
+/**
+ * The build's check of INPUTS in a registry format: the pipeline's reader schema must be able to read what the
+ * subject's latest registered writer schema writes (skipped when the subject has no version yet). Avro: resolved
+ * locally with avsc (the reader reads the writer's records: fields it lacks need defaults, types must promote);
+ * JSON Schema: the registry's own check of the reader's schema under the subject's compatibility level.
+ * Thrown: `SLIPWAY_SCHEMA_INCOMPATIBLE` naming each refused subject and why; `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE`
+ * when an input needs the registry and none is named or it cannot be reached.
+ * @example await checkRegistryInputs(manifest.inputs, { url: process.env.SCHEMA_REGISTRY_URL })
+ */
+export async function checkRegistryInputs(
+  datasets: readonly RegistryCheckedDataset[],
+  options: { url?: string | undefined },
+): Promise<RegistryCheckResult[]> {
+  const withFormat = datasets.filter((d) => d.valueFormat !== undefined);
+  if (withFormat.length === 0) return [];
+  if (options.url === undefined || options.url === '') {
+    throw new SlipwayError(
+      ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
+      `${withFormat.map((d) => d.topic).join(', ')} ${withFormat.length === 1 ? 'is' : 'are'} read in a schema-registry format, and no registry is named: set SCHEMA_REGISTRY_URL (or --schema-registry) to its Confluent-compatible API so the reader's schema can be checked against the writers'`,
+      { details: { topics: withFormat.map((d) => d.topic) } },
+    );
+  }
+  const registry = new SchemaRegistryClient({ url: options.url });
+  const results: RegistryCheckResult[] = [];
+  const refused: { subject: string; messages: string[] }[] = [];
+  for (const d of withFormat) {
+    const format = d.valueFormat as NonNullable<RegistryCheckedDataset['valueFormat']>;
+    const subject = valueSubject(d.topic);
+    const latest = await registry.latest(subject);
+    results.push({ subject, subjectExists: latest !== undefined });
+    if (latest === undefined) continue;
+    if (latest.schemaType !== format.schemaType) {
+      refused.push({
+        subject,
+        messages: [
+          `its latest schema (id ${latest.id}) is ${latest.schemaType}; the pipeline reads ${format.schemaType}`,
+        ],
+      });
+      continue;
+    }
+    if (format.schemaType === 'AVRO') {
+      try {
+        const reader = avsc.Type.forSchema(JSON.parse(format.schema));
+        reader.createResolver(avsc.Type.forSchema(JSON.parse(latest.schema)));
+      } catch (err) {
+        refused.push({
+          subject,
+          messages: [
+            `the reader's schema cannot read the latest writer schema (id ${latest.id}, version ${latest.version}): ${(err as Error).message}`,
+          ],
+        });
+      }
+      continue;
+    }
+    const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
+    if (!answer.compatible) refused.push({ subject, messages: answer.messages.filter((m) => m && m !== 'null') });
+  }
+  if (refused.length > 0) {
+    throw new SlipwayError(
+      ErrorCodes.SCHEMA_INCOMPATIBLE,
+      `the pipeline cannot read what is written to ${refused
+        .map((r) => `${r.subject}${r.messages.length ? ` (${r.messages.join('; ')})` : ''}`)
+        .join(
+          ', ',
+        )}: its reader schema must read the subject's latest registered writer schema. Give new fields defaults, keep the types, or read a new major version (a new topic); nothing was built.`,
       { details: { subjects: refused } },
     );
   }

@@ -13,6 +13,9 @@ export interface SchemaRegistryOptions {
   url: string;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /** HTTP basic authentication (Confluent Cloud: the API key and secret), the password resolved. */
+  username?: string;
+  password?: string;
 }
 
 /** A schema as the registry holds it. */
@@ -46,11 +49,16 @@ export function valueSubject(topic: string): string {
 export class SchemaRegistryClient {
   readonly url: string;
   private readonly timeoutMs: number;
+  private readonly authorization: string | undefined;
   private readonly byId = new Map<number, Promise<RegisteredSchema>>();
 
   constructor(options: SchemaRegistryOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.authorization =
+      options.username === undefined
+        ? undefined
+        : `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
   }
 
   /** Registers `schema` under `subject` (or finds it there) and returns its id. */
@@ -100,6 +108,17 @@ export class SchemaRegistryClient {
     if (!answer.compatible) throw incompatible(subject, answer.messages);
   }
 
+  /** The latest version registered under `subject` (its id and schema), or undefined when the subject has none. */
+  async latest(subject: string): Promise<(RegisteredSchema & { id: number; version: number }) | undefined> {
+    const { status, body } = await this.call('GET', `/subjects/${encodeURIComponent(subject)}/versions/latest`);
+    if (status === 404) return undefined;
+    if (status !== 200 || typeof body.schema !== 'string' || typeof body.id !== 'number') {
+      throw this.refused(`reading the latest schema of ${subject}`, status, body);
+    }
+    const schemaType: RegistrySchemaType = body.schemaType === 'JSON' ? 'JSON' : 'AVRO';
+    return { schemaType, schema: body.schema, id: body.id, version: Number(body.version) };
+  }
+
   /** The schema of `id` (cached). Thrown: `SLIPWAY_SCHEMA_UNKNOWN_ID` when the registry does not know it. */
   schemaById(id: number): Promise<RegisteredSchema> {
     let found = this.byId.get(id);
@@ -135,7 +154,11 @@ export class SchemaRegistryClient {
     try {
       res = await fetch(`${this.url}${path}`, {
         method,
-        headers: { accept: CONTENT_TYPE, ...(json === undefined ? {} : { 'content-type': CONTENT_TYPE }) },
+        headers: {
+          accept: CONTENT_TYPE,
+          ...(json === undefined ? {} : { 'content-type': CONTENT_TYPE }),
+          ...(this.authorization === undefined ? {} : { authorization: this.authorization }),
+        },
         body: json === undefined ? undefined : JSON.stringify(json),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

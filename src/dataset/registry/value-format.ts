@@ -4,11 +4,11 @@
  * topic's `<topic>-value` subject (TopicNameStrategy).
  */
 import avsc from 'avsc';
-import { ErrorCodes, SlipwayError } from '../../errors.js';
+import { ErrorCodes, isSlipwayError, SlipwayError } from '../../errors.js';
 import { canonicalJson, compileSchema, describeErrors, type JsonSchema, toCanonicalSchema } from '../schema.js';
-import type { RegistrySchemaType, SchemaRegistryClient } from './schema-registry-client.js';
+import type { RegisteredSchema, RegistrySchemaType, SchemaRegistryClient } from './schema-registry-client.js';
 import { valueSubject } from './schema-registry-client.js';
-import { decodeWire, encodeWire } from './wire-format.js';
+import { decodeWire, encodeWire, WIRE_HEADER_BYTES, WIRE_MAGIC } from './wire-format.js';
 
 /** A value format whose schema lives in a registry. */
 export interface RegistryValueFormat {
@@ -58,9 +58,13 @@ export function jsonSchema(schema: JsonSchema): RegistryValueFormat {
 export class RegistryCodec {
   readonly subject: string;
   private idPromise: Promise<number> | undefined;
+  /** The id `schemaId()` resolved to, once it has. */
+  private id: number | undefined;
   private readonly readerType: avsc.Type | undefined;
   private readonly validate: ReturnType<typeof compileSchema> | undefined;
   private readonly writerTypes = new Map<number, { type: avsc.Type; resolver: avsc.Resolver | undefined }>();
+  /** Writer schemas by id, as fetched (a schema id never changes its schema). */
+  private readonly writers = new Map<number, RegisteredSchema>();
 
   constructor(
     private readonly registry: SchemaRegistryClient,
@@ -76,15 +80,37 @@ export class RegistryCodec {
   schemaId(): Promise<number> {
     if (!this.idPromise) {
       this.idPromise = this.registry.register(this.subject, this.format.schemaText, this.format.schemaType);
-      this.idPromise.catch(() => {
-        this.idPromise = undefined;
-      });
+      this.idPromise.then(
+        (id) => {
+          this.id = id;
+        },
+        () => {
+          this.idPromise = undefined;
+        },
+      );
     }
     return this.idPromise;
   }
 
   async encode(value: unknown): Promise<Buffer> {
-    const id = await this.schemaId();
+    return this.encodeWithId(await this.schemaId(), value);
+  }
+
+  /**
+   * Encodes synchronously with the id `schemaId()` resolved to (await it once first). Thrown: `SLIPWAY_USAGE`
+   * before that, `SLIPWAY_VALIDATION` when the value does not match the schema.
+   */
+  encodeNow(value: unknown): Buffer {
+    if (this.id === undefined) {
+      throw new SlipwayError(
+        ErrorCodes.USAGE,
+        `the schema of ${this.subject} is not registered yet: await schemaId() before encodeNow()`,
+      );
+    }
+    return this.encodeWithId(this.id, value);
+  }
+
+  private encodeWithId(id: number, value: unknown): Buffer {
     if (this.readerType) {
       if (!this.readerType.isValid(value)) {
         throw new SlipwayError(ErrorCodes.VALIDATION, `the value does not match the Avro schema of ${this.subject}`, {
@@ -98,8 +124,51 @@ export class RegistryCodec {
   }
 
   async decode(bytes: Uint8Array): Promise<unknown> {
+    const { schemaId } = decodeWire(bytes);
+    if (!this.writers.has(schemaId)) this.writers.set(schemaId, await this.registry.schemaById(schemaId));
+    return this.decodeNow(bytes);
+  }
+
+  /**
+   * Fetches (cached) the writer schemas the wire-format values name, so `decodeNow` can decode them. Returns the
+   * ids the registry does not know (their values cannot be decoded); thrown: `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE`
+   * (retryable) when the registry cannot be reached or answers with a server error.
+   */
+  async fetchWriterSchemas(values: ReadonlyArray<Uint8Array | null>): Promise<Set<number>> {
+    const ids = new Set<number>();
+    for (const v of values) {
+      if (v !== null && v.length >= WIRE_HEADER_BYTES && v[0] === WIRE_MAGIC) {
+        const id = Buffer.from(v.buffer, v.byteOffset, v.byteLength).readUInt32BE(1);
+        if (!this.writers.has(id)) ids.add(id);
+      }
+    }
+    const unknown = new Set<number>();
+    for (const id of ids) {
+      try {
+        this.writers.set(id, await this.registry.schemaById(id));
+      } catch (err) {
+        if (isSlipwayError(err, ErrorCodes.SCHEMA_UNKNOWN_ID)) unknown.add(id);
+        else throw err;
+      }
+    }
+    return unknown;
+  }
+
+  /**
+   * Decodes one wire-format value synchronously with a writer schema `fetchWriterSchemas` fetched. Thrown:
+   * `SLIPWAY_WIRE_FORMAT` (not wire format, the payload does not decode), `SLIPWAY_SCHEMA_UNKNOWN_ID` (its writer
+   * schema was not fetched), `SLIPWAY_VALIDATION` (a JSON value its schema rejects; not with `validate` false).
+   */
+  decodeNow(bytes: Uint8Array, validate = true): unknown {
     const { schemaId, payload } = decodeWire(bytes);
-    const writer = await this.registry.schemaById(schemaId);
+    const writer = this.writers.get(schemaId);
+    if (writer === undefined) {
+      throw new SlipwayError(
+        ErrorCodes.SCHEMA_UNKNOWN_ID,
+        `schema id ${schemaId} is not known to this reader of ${this.subject}: the registry does not have it`,
+        { details: { reason: 'unknown-schema-id', schemaId } },
+      );
+    }
     if (writer.schemaType !== this.format.schemaType) {
       throw wireError(
         `schema id ${schemaId} is a ${writer.schemaType} schema; ${this.subject} is read as ${this.format.schemaType}`,
@@ -109,9 +178,17 @@ export class RegistryCodec {
     if (this.readerType) {
       let w = this.writerTypes.get(schemaId);
       if (!w) {
-        const type = avsc.Type.forSchema(JSON.parse(writer.schema));
-        const same = type.fingerprint().equals(this.readerType.fingerprint());
-        w = { type, resolver: same ? undefined : this.readerType.createResolver(type) };
+        try {
+          const type = avsc.Type.forSchema(JSON.parse(writer.schema));
+          const same = type.fingerprint().equals(this.readerType.fingerprint());
+          w = { type, resolver: same ? undefined : this.readerType.createResolver(type) };
+        } catch (cause) {
+          throw wireError(
+            `the writer schema of id ${schemaId} cannot be read into the reader's schema of ${this.subject}: ${(cause as Error).message}`,
+            schemaId,
+            cause,
+          );
+        }
         this.writerTypes.set(schemaId, w);
       }
       try {
@@ -134,7 +211,7 @@ export class RegistryCodec {
         cause,
       );
     }
-    this.check(value);
+    if (validate) this.check(value);
     return value;
   }
 
@@ -160,4 +237,31 @@ function toPlain(value: unknown): unknown {
 
 function wireError(message: string, schemaId: number, cause?: unknown): SlipwayError {
   return new SlipwayError(ErrorCodes.WIRE_FORMAT, message, { cause, details: { reason: 'undecodable', schemaId } });
+}
+
+const checks = new WeakMap<RegistryValueFormat, (value: unknown) => string | undefined>();
+
+/**
+ * Why `value` does not fit the format's own schema (the Avro schema, or the JSON Schema registered), or undefined
+ * when it fits. Datasets with a format check every value with it on every engine: the embedded log keeps JSON text,
+ * and a value that could not be encoded on Kafka is refused the same way there.
+ */
+export function formatMismatch(format: RegistryValueFormat, value: unknown): string | undefined {
+  let check = checks.get(format);
+  if (check === undefined) {
+    if (format.kind === 'avro') {
+      const type = avsc.Type.forSchema(JSON.parse(format.schemaText));
+      check = (v) => {
+        const wrong: string[] = [];
+        if (type.isValid(v, { errorHook: (path) => wrong.push(path.join('.') || '(value)') })) return undefined;
+        return `does not match its Avro schema at ${[...new Set(wrong)].join(', ')}`;
+      };
+    } else {
+      const validate = compileSchema(JSON.parse(format.schemaText) as JsonSchema);
+      check = (v) =>
+        validate(v) ? undefined : `does not match its registered JSON Schema: ${describeErrors(validate.errors)}`;
+    }
+    checks.set(format, check);
+  }
+  return check(value);
 }

@@ -2,10 +2,19 @@
 import { SlipwayError } from '../../errors.js';
 import type { AppendRecord, CommitResult, StateWrite } from '../log.js';
 import { checkRecordFields } from '../log-checks.js';
+import type { ValueCodec } from '../value-codec.js';
 import { encodeHeaders, type OutgoingRecord } from './kafka-producer.js';
 
-/** Output or appended records: UTF-8 key and value, headers as Kafka headers, timestamp defaulting to `now`. */
-export function toOutgoing(topic: string, records: ReadonlyArray<AppendRecord>, now: number): OutgoingRecord[] {
+/**
+ * Output or appended records: UTF-8 key, the value as `codec` encodes it (prepared by the caller) or UTF-8, headers
+ * as Kafka headers, timestamp defaulting to `now`.
+ */
+export function toOutgoing(
+  topic: string,
+  records: ReadonlyArray<AppendRecord>,
+  now: number,
+  codec?: ValueCodec,
+): OutgoingRecord[] {
   const out = new Array<OutgoingRecord>(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as AppendRecord;
@@ -14,12 +23,16 @@ export function toOutgoing(topic: string, records: ReadonlyArray<AppendRecord>, 
       topic,
       partition: r.partition,
       key: r.key === null || r.key === undefined ? null : Buffer.from(r.key, 'utf8'),
-      value: Buffer.from(r.value, 'utf8'),
+      value: codec === undefined ? Buffer.from(r.value, 'utf8') : asBuffer(codec.encode(r.value)),
       headers: encodeHeaders(r.headers),
       timestamp: BigInt(r.timestamp ?? now),
     };
   }
   return out;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** How many changelog partitions the writes need (highest partition + 1); checks keys and partitions. */

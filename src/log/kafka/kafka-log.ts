@@ -41,9 +41,11 @@ import type {
   TopicSettings,
   WaitOptions,
 } from '../log.js';
+import type { ValueCodecs } from '../value-codec.js';
 import { alterTopicConfigs, deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
 import { commitResult, statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
+import { type CodedLog, KafkaCodecView } from './kafka-codec-view.js';
 import { forgetCompactedTopic } from './kafka-compacted.js';
 import { isKafkaClientError, kafkaErrorIds, toSlipwayError } from './kafka-errors.js';
 import { commitGroupOffsets, fetchGroupOffsets } from './kafka-groups.js';
@@ -100,7 +102,7 @@ export async function openKafkaLog(options: KafkaLogOptions): Promise<Log> {
   return log;
 }
 
-class KafkaLog implements Log {
+class KafkaLog implements CodedLog {
   readonly engine = 'kafka';
   readonly #client: KafkaClient;
   readonly #sessions: OwnerSessions;
@@ -244,22 +246,37 @@ class KafkaLog implements Log {
     );
   }
 
-  /** Checks the topic and partitions of records and turns them into Kafka records. */
-  async #outgoing(topic: string, records: ReadonlyArray<AppendRecord>, now: number): Promise<OutgoingRecord[]> {
+  /** Checks the topic and partitions of records and turns them into Kafka records (values by the topic's codec). */
+  async #outgoing(
+    topic: string,
+    records: ReadonlyArray<AppendRecord>,
+    now: number,
+    codecs: ValueCodecs | undefined,
+  ): Promise<OutgoingRecord[]> {
     const meta = await this.#topic(topic);
     for (const r of records) {
       if (!(Number.isInteger(r.partition) && r.partition >= 0 && r.partition < meta.partitions.length)) {
         await this.#partition(meta, r.partition);
       }
     }
-    return toOutgoing(topic, records, now);
+    const codec = codecs?.get(topic);
+    if (codec !== undefined && records.length > 0) await codec.prepareEncode();
+    return toOutgoing(topic, records, now, codec);
+  }
+
+  withValueCodecs(codecs: ValueCodecs): Log {
+    return new KafkaCodecView(this, codecs);
   }
 
   append(topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]> {
+    return this.appendWith(undefined, topic, records);
+  }
+
+  appendWith(codecs: ValueCodecs | undefined, topic: string, records: ReadonlyArray<AppendRecord>): Promise<number[]> {
     return this.#guard(
       `appending to '${topic}'`,
       async () => {
-        const outgoing = await this.#outgoing(topic, records, Date.now());
+        const outgoing = await this.#outgoing(topic, records, Date.now(), codecs);
         this.#watcher.touch(topic);
         if (outgoing.length === 0) return [];
         return this.#appender.send(outgoing);
@@ -269,14 +286,31 @@ class KafkaLog implements Log {
   }
 
   read(topic: string, partition: number, fromOffset: number, max: number): Promise<LogRecord[]> {
+    return this.readWith(undefined, topic, partition, fromOffset, max);
+  }
+
+  readWith(
+    codecs: ValueCodecs | undefined,
+    topic: string,
+    partition: number,
+    fromOffset: number,
+    max: number,
+  ): Promise<LogRecord[]> {
     return this.#guard(
       `reading ${topic}/${partition}`,
       async () => {
         await this.#partition(await this.#topic(topic), partition);
         checkOffset(fromOffset, 'The offset to read from');
         this.#watcher.touch(topic);
-        return readWithReadAhead(this.#client, this.#readAhead, topic, partition, fromOffset, max, (lastStable) =>
-          this.#watcher.saw(topic, partition, lastStable),
+        return readWithReadAhead(
+          this.#client,
+          this.#readAhead,
+          topic,
+          partition,
+          fromOffset,
+          max,
+          (lastStable) => this.#watcher.saw(topic, partition, lastStable),
+          codecs?.get(topic),
         );
       },
       () => [topic],
@@ -343,13 +377,18 @@ class KafkaLog implements Log {
   }
 
   commit(batch: CommitBatch): Promise<CommitResult> {
+    return this.commitWith(undefined, batch);
+  }
+
+  commitWith(codecs: ValueCodecs | undefined, batch: CommitBatch): Promise<CommitResult> {
     return this.#guard(
       `committing for owner '${batch.owner}'`,
       async () => {
         checkOwner(batch.owner);
         const now = Date.now();
         const records: OutgoingRecord[] = [];
-        for (const out of batch.outputs ?? []) records.push(...(await this.#outgoing(out.topic, out.records, now)));
+        for (const out of batch.outputs ?? [])
+          records.push(...(await this.#outgoing(out.topic, out.records, now, codecs)));
         const outputCount = records.length;
         const offsets = batch.offsets;
         if (offsets !== undefined) await this.#checkOffsets(offsets.offsets);

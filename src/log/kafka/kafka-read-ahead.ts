@@ -6,6 +6,7 @@
  * (another runner on the same handle) never see them.
  */
 import type { LogRecord } from '../log.js';
+import type { ValueCodec } from '../value-codec.js';
 import type { KafkaClient } from './kafka-client.js';
 import { decodeHeaders, fetchPartition, type RawRecord } from './kafka-reader.js';
 
@@ -58,7 +59,8 @@ export class ReadAhead {
 /**
  * `Log.read` on Kafka: up to `max` committed records of a partition from `fromOffset`, served first from what an
  * earlier read kept, then fetched; what a fetch brings beyond `max` is kept for the read that continues there.
- * `sawEnd` is told the partition's last stable offset whenever a fetch reaches it.
+ * `sawEnd` is told the partition's last stable offset whenever a fetch reaches it. With a `codec`, values are
+ * decoded by it (the read-ahead keeps raw bytes, so handles with other codecs share it); without, as UTF-8.
  */
 export async function readWithReadAhead(
   client: KafkaClient,
@@ -68,24 +70,52 @@ export async function readWithReadAhead(
   fromOffset: number,
   max: number,
   sawEnd: (lastStable: bigint) => void,
+  codec?: ValueCodec,
 ): Promise<LogRecord[]> {
-  const limit = Math.max(0, Math.floor(max));
-  const out: LogRecord[] = [];
-  const push = (r: RawRecord) =>
-    out.push({
+  const raw = await readRaw(client, readAhead, topic, partition, fromOffset, max, sawEnd);
+  const out = new Array<LogRecord>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i] as RawRecord;
+    out[i] = {
       topic,
       partition,
       offset: r.offset,
       key: r.key === null ? null : r.key.toString('utf8'),
       // Slipway never writes null values; another producer's tombstone reads as ''.
-      value: r.value === null ? '' : r.value.toString('utf8'),
+      value: codec !== undefined || r.value === null ? '' : r.value.toString('utf8'),
       headers: decodeHeaders(r.headers),
       timestamp: r.timestamp,
-    });
+    };
+  }
+  if (codec === undefined || raw.length === 0) return out;
+  // Decoded after the fetch, all at once: a registry unreachable throws here, before anything is handed out.
+  const decoded = await codec.decode(raw.map((r) => r.value));
+  for (let i = 0; i < out.length; i++) {
+    const d = decoded[i];
+    const record = out[i] as LogRecord;
+    if (typeof d === 'string') record.value = d;
+    else if (d !== undefined) record.undecodable = d;
+  }
+  return out;
+}
+
+/** The raw records of `readWithReadAhead`, bytes as fetched. */
+async function readRaw(
+  client: KafkaClient,
+  readAhead: ReadAhead,
+  topic: string,
+  partition: number,
+  fromOffset: number,
+  max: number,
+  sawEnd: (lastStable: bigint) => void,
+): Promise<RawRecord[]> {
+  const limit = Math.max(0, Math.floor(max));
+  const out: RawRecord[] = [];
+  const push = (r: RawRecord) => out.push(r);
   /** Keeps what is left of a fetch for the read that continues after the last record returned. */
   const keep = (records: RawRecord[], index: number, next: bigint, reachedEnd: boolean) => {
     if (index >= records.length || out.length === 0 || limit === 0) return;
-    const from = (out[out.length - 1] as LogRecord).offset + 1;
+    const from = (out[out.length - 1] as RawRecord).offset + 1;
     readAhead.keep(topic, partition, from, { records, index, next, reachedEnd, at: Date.now() });
   };
   let position = BigInt(fromOffset);

@@ -1,0 +1,131 @@
+/**
+ * `slipway run --kafka` with a pipeline in registry formats: the registry comes from SCHEMA_REGISTRY_URL, for one
+ * runner in the CLI's process and for runner processes started by the supervisor (`--runners 2`); without one the
+ * run is refused at start with SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE and what to set.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Producer } from '@platformatic/kafka';
+import avsc from 'avsc';
+import { encodeWire, partitionFor, SchemaRegistryClient } from 'slipway';
+import { openKafkaLog } from 'slipway/kafka';
+import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { runCli } from './helpers/cli.js';
+import { copyExampleProject } from './helpers/example-project.js';
+import { deleteRunTopics, runId } from './helpers/kafka-run.js';
+import { ORDER_AVRO, REGISTRY_PARTITIONS, SCORE_AVRO } from './helpers/registry-orders.js';
+import { schemaRegistryUrl } from './helpers/schema-registry.js';
+
+describe('slipway run --kafka with registry formats', () => {
+  const id = runId();
+  const project = copyExampleProject({ prefix: 'slipway-registry-run-', tsx: true });
+  let brokers: string[] = [];
+  let url = '';
+  before(() => {
+    brokers = kafkaBrokers();
+    url = schemaRegistryUrl();
+  });
+  after(async () => {
+    project.remove();
+    if (brokers.length > 0) await deleteRunTopics(brokers, id, []);
+  });
+
+  it('runs with SCHEMA_REGISTRY_URL (one runner, and two runner processes); refuses to start without it', async () => {
+    const input = `cli-orders-${id}.v1`;
+    writeFileSync(
+      join(project.dir, 'avro-score.ts'),
+      `import { Type } from '@sinclair/typebox';
+import { avro, defineDataset, definePipeline } from 'slipway';
+
+export const orders = defineDataset({
+  name: 'cli-orders-${id}',
+  version: '1.0.0',
+  key: 'id',
+  partitions: ${REGISTRY_PARTITIONS},
+  schema: Type.Object({ id: Type.String(), amount: Type.Integer() }),
+  format: avro(${JSON.stringify(ORDER_AVRO)}),
+});
+
+export const scores = defineDataset({
+  name: 'cli-scores-${id}',
+  version: '1.0.0',
+  key: 'id',
+  partitions: ${REGISTRY_PARTITIONS},
+  schema: Type.Object({ id: Type.String(), doubled: Type.Integer() }),
+  format: avro(${JSON.stringify(SCORE_AVRO)}),
+});
+
+export const score = definePipeline({
+  name: 'cli-score-${id}',
+  version: '1.0.0',
+  inputs: [orders],
+  outputs: [scores],
+  process(order, ctx) {
+    ctx.emit(scores, { id: order.id, doubled: order.amount * 2 });
+  },
+});
+`,
+    );
+    const kafka = brokers.join(',');
+    const noRegistry = { SCHEMA_REGISTRY_URL: '' };
+    const refused = await runCli(['--kafka', kafka, 'run', 'avro-score.ts', '--until-caught-up'], {
+      cwd: project.dir,
+      env: noRegistry,
+    });
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stderr, /SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE/);
+    assert.match(refused.stderr, /SCHEMA_REGISTRY_URL/);
+
+    const log = await openKafkaLog({ brokers });
+    await log.createTopic(input, { partitions: REGISTRY_PARTITIONS });
+    await log.close();
+    const writerId = await new SchemaRegistryClient({ url }).register(
+      `${input}-value`,
+      JSON.stringify(ORDER_AVRO),
+      'AVRO',
+    );
+    const type = avsc.Type.forSchema(ORDER_AVRO as avsc.Schema);
+    const produce = async (from: number, to: number) => {
+      const producer = new Producer({ clientId: `ext-${id}`, bootstrapBrokers: brokers, idempotent: true });
+      try {
+        await producer.send({
+          messages: Array.from({ length: to - from }, (_, j) => {
+            const key = `o${from + j}`;
+            return {
+              topic: input,
+              key: Buffer.from(key),
+              value: encodeWire(writerId, type.toBuffer({ id: key, amount: from + j })),
+              partition: partitionFor(key, REGISTRY_PARTITIONS),
+            };
+          }),
+        });
+      } finally {
+        await producer.close();
+      }
+    };
+    await produce(0, 100);
+    const env = { SCHEMA_REGISTRY_URL: url };
+    const one = await runCli(['--kafka', kafka, 'run', 'avro-score.ts', '--until-caught-up'], {
+      cwd: project.dir,
+      env,
+    });
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stderr, /100 in, 100 out, 0 to the DLQ/);
+
+    await produce(100, 250);
+    // slipway produce writes the wire format too (generated orders, Avro with the id it registers).
+    const produced = await runCli(
+      ['--kafka', kafka, 'produce', `cli-orders-${id}`, '--generate', '--count', '50', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(produced.code, 0, produced.stderr);
+    const group = await runCli(['--kafka', kafka, 'run', 'avro-score.ts', '--runners', '2', '--until-caught-up'], {
+      cwd: project.dir,
+      env,
+    });
+    assert.equal(group.code, 0, group.stderr);
+    assert.match(group.stderr, /200 in, 200 out, 0 to the DLQ/);
+  });
+});
