@@ -309,7 +309,8 @@ describe('Runner', () => {
 
   it('gathers the batches read while a commit is in flight into one commit; paused while gathering, hands the group on', async () => {
     const x = await tempLog();
-    await produceOrders(x.log, 0, 200, 10);
+    // Far more input than the test gets through before it pauses: there is always a next batch to read.
+    await produceOrders(x.log, 0, 2000, 10);
     // The real log, its commits held at a gate the test opens: a commit slower than processing, on cue.
     let gate: Promise<void> | undefined;
     let open = () => {};
@@ -325,7 +326,8 @@ describe('Runner', () => {
         };
       });
     };
-    const readsReach = (n: number) => new Promise<void>((resolve) => readWaiters.push([n, resolve]));
+    const readsReach = (n: number) =>
+      new Promise<void>((resolve) => (reads >= n ? resolve() : readWaiters.push([n, resolve])));
     const log = new Proxy(x.log, {
       get(target, name, receiver) {
         const value = Reflect.get(target, name, receiver);
@@ -392,10 +394,10 @@ describe('Runner', () => {
     await runner.activate();
     await runner.drain();
     const out = await readAll(x.log, enrichedOrders.topic);
-    assert.equal(out.length, 200);
-    assert.equal(new Set(out.map((r) => r.headers[SOURCE_HEADER])).size, 200);
+    assert.equal(out.length, 2000);
+    assert.equal(new Set(out.map((r) => r.headers[SOURCE_HEADER])).size, 2000);
     const c3 = out.filter((r) => r.key === 'c3').map((r) => JSON.parse(r.value));
-    assert.equal(Math.max(...c3.map((v) => v.customerOrders)), 20);
+    assert.equal(Math.max(...c3.map((v) => v.customerOrders)), 200);
     await runner.stop();
     await x.cleanup();
   });
