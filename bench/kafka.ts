@@ -1,7 +1,8 @@
 // npm run bench:kafka [-- --records N] [-- --batch N] [-- --rounds N] — the trivial map pipeline (parse, add a field, emit) over
 // 500,000 records on a Kafka broker (KAFKA_BROKERS, else the project's local broker):
 // - slipway ×N: N runner processes (`--runners N`, default the stream threads), as `slipway run --runners N` runs it;
-// - slipway: one Runner over the Kafka Log in the bench's process, exactly once (outputs + input offsets in one transaction);
+// - slipway: one Runner over the Kafka Log in the bench's process, exactly once (outputs + input offsets in one transaction;
+//   batches of `--batch` records, those read while a commit is in flight gathered into the next, up to 4);
 // - raw: the ceiling, a @platformatic/kafka Consumer → transactional Producer loop doing the same map over the
 //   same records and partitions: read_committed, one transaction per batch of the same size, the input offsets
 //   committed in the transaction (TxnOffsetCommit of the last record of each partition);
@@ -367,7 +368,7 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()[0] as number;
   try {
     console.log(
-      `kafka: ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH} records per transaction, Slipway as ${RUNNERS} runner processes and as one, Kafka Streams with ${STREAMS_THREADS} threads, brokers ${brokers.join(',')}`,
+      `kafka: ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH} records (a raw transaction each; Slipway gathers up to 4 read while a commit is in flight), Slipway as ${RUNNERS} runner processes and as one, Kafka Streams with ${STREAMS_THREADS} threads, brokers ${brokers.join(',')}`,
     );
     const avg = await produceInput(log);
     console.log(`input  ${input.topic}: ${RECORDS} records of ~${Math.round(avg)} bytes`);
