@@ -45,6 +45,8 @@ try {
     await log.append(input.topic, batch);
   }
   const runner = new Runner({ pipeline, log: timed, batchSize: BATCH });
+  const sizes: number[] = [];
+  runner.on('commit', (e: { inputs: number }) => sizes.push(e.inputs));
   await runner.start();
   const cpu = process.cpuUsage();
   const started = performance.now();
@@ -57,7 +59,7 @@ try {
     `${RECORDS} records in ${seconds.toFixed(2)} s = ${Math.round(RECORDS / seconds)} records/s; CPU ${((used.user + used.system) / 1e6).toFixed(2)} s (${((used.user + used.system) / RECORDS).toFixed(1)} µs/record)`,
   );
   console.log(
-    `read: ${spent.reads} calls, ${ms(spent.read)} (${(spent.read / spent.reads).toFixed(1)} ms each); commit: ${spent.commits} calls, ${ms(spent.commit)} (${(spent.commit / spent.commits).toFixed(1)} ms each)`,
+    `read: ${spent.reads} calls, ${ms(spent.read)} (${(spent.read / spent.reads).toFixed(1)} ms each); commit: ${spent.commits} calls, ${ms(spent.commit)} (${(spent.commit / spent.commits).toFixed(1)} ms each); records per commit: mean ${Math.round(RECORDS / Math.max(1, sizes.length))}, max ${Math.max(0, ...sizes)} (batches of up to ${BATCH} gathered while a commit was in flight)`,
   );
 } finally {
   await log.deleteTopics([input.topic, output.topic, `${input.topic}.dlq`]).catch(() => undefined);

@@ -1,9 +1,10 @@
 // The Kafka Streams leg of bench/kafka.ts: builds bench/kafka-streams/ once per machine (Maven, Kafka Streams from
 // Maven Central, the broker's version) into its target/ folder (gitignored), and runs it over a topic.
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const DIR = fileURLToPath(new URL('./kafka-streams/', import.meta.url));
@@ -30,15 +31,29 @@ export function ensureKafkaStreamsBuilt(): void {
   writeFileSync(MARKER, hash);
 }
 
-/** Runs the Kafka Streams map over `input` into `output`; resolves with its seconds from RUNNING to all committed. */
-export function runKafkaStreams(options: {
+/** A Kafka Streams app started paused, settled (RUNNING, every partition's task assigned), waiting for `go`. */
+export interface KafkaStreamsApp {
+  /** Resumes processing (the caller starts its clock here). */
+  go(): void;
+  /** Rejects when the app exits before `stop` is called. */
+  readonly failed: Promise<never>;
+  /** Closes the app (it leaves its group and removes its state directory); resolves with its rebalances and CPU seconds after `go`. */
+  stop(): Promise<{ rebalances: number; cpuSeconds: number }>;
+}
+
+/**
+ * Starts the Kafka Streams map over `input` into `output` (bench/kafka-streams/MapBench.java) and resolves once it is
+ * RUNNING with every input partition assigned, paused: JVM start, the first rebalance, task and producer set-up are
+ * all behind it, and nothing is processed until `go()`.
+ */
+export function startKafkaStreams(options: {
   brokers: string[];
   input: string;
   output: string;
   applicationId: string;
-  records: number;
+  partitions: number;
   threads: number;
-}): Promise<number> {
+}): Promise<KafkaStreamsApp> {
   const classpath = `${join(DIR, 'target', 'bench-kafka-streams.jar')}:${join(DIR, 'target', 'lib', '*')}`;
   const args = [
     '-cp',
@@ -48,27 +63,57 @@ export function runKafkaStreams(options: {
     options.input,
     options.output,
     options.applicationId,
-    String(options.records),
+    String(options.partitions),
     String(options.threads),
   ];
-  return new Promise((resolve, reject) => {
-    const child = spawn('java', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err = (err + d).slice(-4000);
-    });
+  const child: ChildProcessWithoutNullStreams = spawn('java', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let err = '';
+  child.stderr.on('data', (d) => {
+    err = (err + d).slice(-4000);
+  });
+  const lines: string[] = [];
+  let onLine: (() => void) | undefined;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!line.startsWith('{')) return;
+    lines.push(line);
+    onLine?.();
+  });
+  let stopping = false;
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  const failed = new Promise<never>((_, reject) => {
     child.on('error', reject);
-    child.on('close', (code) => {
-      const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !line.startsWith('{')) {
-        reject(new Error(`the Kafka Streams app exited ${code}: ${out.slice(-2000)}${err}`));
-        return;
-      }
-      resolve((JSON.parse(line) as { seconds: number }).seconds);
+    void exited.then((code) => {
+      if (!stopping) reject(new Error(`the Kafka Streams app exited ${code} before it was stopped: ${err}`));
     });
+  });
+  failed.catch(() => undefined);
+  const nextLine = () =>
+    Promise.race([
+      new Promise<string>((resolve) => {
+        const take = () => {
+          const line = lines.shift();
+          if (line === undefined) return;
+          onLine = undefined;
+          resolve(line);
+        };
+        onLine = take;
+        take();
+      }),
+      failed,
+    ]);
+  return nextLine().then((ready) => {
+    if (!(JSON.parse(ready) as { ready?: boolean }).ready) throw new Error(`the Kafka Streams app said ${ready}`);
+    return {
+      go: () => void child.stdin.write('go\n'),
+      failed,
+      async stop() {
+        stopping = true;
+        child.stdin.end('stop\n');
+        const code = await exited;
+        const last = lines.at(-1);
+        if (code !== 0 || last === undefined) throw new Error(`the Kafka Streams app exited ${code}: ${err}`);
+        return JSON.parse(last) as { rebalances: number; cpuSeconds: number };
+      },
+    };
   });
 }

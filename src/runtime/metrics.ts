@@ -97,6 +97,8 @@ export class RunnerMetrics {
       outputs: ReadonlyArray<{ topic: string; records: ReadonlyArray<unknown> }>;
       /** The input records, for their timestamps (append times). */
       batch: ReadonlyArray<{ timestamp: number }>;
+      /** How many batches the commit gathered (a group commit; default 1): each gets its share of samples. */
+      batches?: number;
       committedAt: number;
       durationMs: number;
     },
@@ -108,7 +110,7 @@ export class RunnerMetrics {
     // Latency is sampled (at most ~256 records per batch, evenly spread) to keep the hot path cheap.
     const e2e = this.endToEndSeconds.labels(labels);
     const batch = commit.batch;
-    const stride = Math.ceil(batch.length / 256);
+    const stride = Math.ceil(batch.length / (256 * (commit.batches ?? 1)));
     for (let i = 0; i < batch.length; i += stride)
       e2e.observe((commit.committedAt - (batch[i] as { timestamp: number }).timestamp) / 1000);
     this.batchSeconds.observe(labels, commit.durationMs / 1000);

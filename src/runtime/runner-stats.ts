@@ -82,6 +82,8 @@ export class RunnerStatsRecorder {
     committedAt: number,
     counts: { inputs: number; processed: number; outputs: number; dlq: number },
     batch: ReadonlyArray<{ timestamp: number }>,
+    /** How many batches the commit gathered (a group commit): each gets its share of samples. */
+    batches = 1,
   ): void {
     this.#inputs += counts.inputs;
     this.#processed += counts.processed;
@@ -91,7 +93,7 @@ export class RunnerStatsRecorder {
     this.#lastCommitAt = committedAt;
     this.#recent.add(committedAt, counts.processed, counts.dlq);
     const activatedAt = this.#activatedAt;
-    const stride = Math.ceil(batch.length / SAMPLES_PER_BATCH);
+    const stride = Math.ceil(batch.length / (SAMPLES_PER_BATCH * batches));
     for (let i = 0; i < batch.length; i += stride) {
       const appended = (batch[i] as { timestamp: number }).timestamp;
       if (appended >= activatedAt) this.#latency.record(committedAt - appended);

@@ -307,6 +307,101 @@ describe('Runner', () => {
     await x.cleanup();
   });
 
+  it('gathers the batches read while a commit is in flight into one commit; paused while gathering, hands the group on', async () => {
+    const x = await tempLog();
+    // Far more input than the test gets through before it pauses: there is always a next batch to read.
+    await produceOrders(x.log, 0, 2000, 10);
+    // The real log, its commits held at a gate the test opens: a commit slower than processing, on cue.
+    let gate: Promise<void> | undefined;
+    let open = () => {};
+    let reads = 0;
+    let heldCommits = 0;
+    let readsAtHeld = 0;
+    const readWaiters: Array<[number, () => void]> = [];
+    const hold = () => {
+      gate = new Promise<void>((resolve) => {
+        open = () => {
+          gate = undefined;
+          resolve();
+        };
+      });
+    };
+    const readsReach = (n: number) =>
+      new Promise<void>((resolve) => (reads >= n ? resolve() : readWaiters.push([n, resolve])));
+    const log = new Proxy(x.log, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        if (name === 'commit') {
+          return async (...args: unknown[]) => {
+            const held = gate;
+            if (held !== undefined) {
+              heldCommits++;
+              readsAtHeld = reads;
+            }
+            const result = await value.apply(target, args);
+            if (held !== undefined) await held;
+            return result;
+          };
+        }
+        if (name === 'read') {
+          return async (...args: unknown[]) => {
+            const result = await value.apply(target, args);
+            reads++;
+            for (const [n, resolve] of readWaiters) if (reads >= n) resolve();
+            // Let the loop process what it read before a waiter acts on it.
+            await new Promise((resolve) => setImmediate(resolve));
+            return result;
+          };
+        }
+        return value.bind(target);
+      },
+    }) as typeof x.log;
+    const runner = new Runner({ pipeline: enrichOrders, log, batchSize: 10 });
+    const commits: number[] = [];
+    runner.on('commit', (e: { inputs: number }) => commits.push(e.inputs));
+    await runner.start();
+    hold();
+    await runner.activate();
+    // The first batch's commit is held; the loop reads on: four batches (GROUP_MAX_BATCHES) gather, then it waits.
+    while (heldCommits < 1) await new Promise((resolve) => setTimeout(resolve, 1));
+    await readsReach(readsAtHeld + 4);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const readsWhileHeld = reads;
+    open();
+    while (commits.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.deepEqual(commits.slice(0, 2), [10, 40], 'one batch, then the four gathered while it committed');
+    assert.equal(readsWhileHeld, readsAtHeld + 4, 'nothing more read once the group is full');
+
+    // Paused while a group gathers: the commit in flight ends the pause, the group is handed on.
+    hold();
+    while (heldCommits < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    await readsReach(readsAtHeld + 2);
+    const paused = runner.pause();
+    open();
+    const offsets = await paused;
+    assert.equal(runner.state, 'paused');
+    const committed = await x.log.committedOffsets(runner.group);
+    const key = (o: { topic: string; partition: number }) => `${o.topic}/${o.partition}`;
+    const committedAt = new Map(committed.map((o) => [key(o), o.offset]));
+    for (const o of offsets) assert.equal(o.offset, committedAt.get(key(o)) ?? 0, key(o));
+    for (let p = 0; p < orders.partitions; p++) {
+      const stored = Object.fromEntries(
+        (await x.log.readState(runner.stateNamespace, p)).map(([k, v]) => [k, JSON.parse(v)]),
+      );
+      assert.deepEqual(runner.stateSnapshot(p), stored, `state of partition ${p}`);
+    }
+    await runner.activate();
+    await runner.drain();
+    const out = await readAll(x.log, enrichedOrders.topic);
+    assert.equal(out.length, 2000);
+    assert.equal(new Set(out.map((r) => r.headers[SOURCE_HEADER])).size, 2000);
+    const c3 = out.filter((r) => r.key === 'c3').map((r) => JSON.parse(r.value));
+    assert.equal(Math.max(...c3.map((v) => v.customerOrders)), 200);
+    await runner.stop();
+    await x.cleanup();
+  });
+
   it('stops writing once fenced: a commit from the old epoch is refused and writes nothing', async () => {
     const x = await tempLog();
     await produceOrders(x.log, 0, 200, 50);

@@ -5,6 +5,7 @@ import type { CommitBatch, CommitResult, Log, LogRecord, PartitionOffset } from 
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
+import { CommitGroup } from './commit-group.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
@@ -49,6 +50,8 @@ interface PreparedBatch {
   /** Records outside the canary key share, passed over. */
   skipped: number;
   started: number;
+  /** Batches gathered into this commit (see commit-group.ts). */
+  batches: number;
 }
 
 /** The first batch's size after an activation; each next batch may be twice as large, up to batchSize. */
@@ -501,13 +504,17 @@ export class Runner extends EventEmitter {
   }
 
   /**
-   * The loop. Processing of batch k overlaps the commit of batch k-1 (at most one commit in flight):
-   * batch k is processed against the state batch k-1 left, and its commit is issued only after
-   * k-1's commit succeeded, so commits stay in order and a failed one stops everything after it.
+   * The loop. Processing overlaps the commit before (at most one commit in flight): batches read while a commit
+   * is in flight are processed against the state it left and gathered into one group (up to GROUP_MAX_BATCHES,
+   * see commit-group.ts), committed as one transaction once that commit succeeded, so commits stay in order and
+   * a failed one stops everything after it. A log whose commits are quicker than a batch's processing commits
+   * every batch on its own.
    */
   async #run(halt: AbortSignal): Promise<void> {
     let next = 0;
     let inflight: Promise<void> | undefined;
+    let inflightDone = false;
+    let group: CommitGroup | undefined;
     // Right after activation (a cutover, a rollback) the backlog of the pause is waiting: small first
     // batches put output out again sooner than one full batch would, then the batch size ramps up.
     let limit = Math.min(this.#batchSize, RAMP_START);
@@ -553,7 +560,14 @@ export class Runner extends EventEmitter {
         // Paused while reading: leave what was read for the next owner rather than hold the pause for one more
         // batch and commit (nothing of it is processed: the positions stay where they are).
         if (halt.aborted && batch.length > 0) break;
-        if (batch.length === 0) {
+        if (batch.length > 0) {
+          group ??= new CommitGroup(started);
+          this.#processInto(group, batch, touched);
+          for (const [slot, , next] of touched) slot.readPos = next;
+          // The commit before is still in flight: read on, and commit this batch with the next ones.
+          if (inflight !== undefined && !inflightDone && group.canGrow(this.#batchSize)) continue;
+        }
+        if (group === undefined) {
           if (inflight !== undefined) {
             const done = inflight;
             inflight = undefined;
@@ -564,25 +578,41 @@ export class Runner extends EventEmitter {
           await this.log.waitForChange({ timeoutMs: this.#idleWaitMs, signal: halt });
           continue;
         }
-        const prepared = this.#processBatch(batch, touched, started);
-        for (const [slot, , next] of touched) slot.readPos = next;
+        const prepared = this.#seal(group);
+        group = undefined;
         if (inflight !== undefined) {
           const done = inflight;
           inflight = undefined;
           await done;
-          // Paused while the batch before committed: hand this one, processed but not committed, to the next
-          // owner rather than hold the pause for one more commit (its state taken back, positions unmoved).
+          // Paused while the commit before was in flight: hand the group, processed but not committed, to the
+          // next owner rather than hold the pause for one more commit (its state taken back, positions unmoved).
           if (halt.aborted) {
             this.#store.revertBatch();
-            for (const [slot] of touched) slot.readPos = slot.position;
+            for (const [slot] of prepared.touched) slot.readPos = slot.position;
             break;
           }
         }
-        inflight = this.#commitPrepared(prepared);
+        const flight = this.#commitPrepared(prepared);
+        inflight = flight;
+        inflightDone = false;
         // Handled when awaited; this only keeps an early failure from being reported as unhandled.
-        inflight.catch(() => {});
+        flight.then(
+          () => {
+            if (inflight === flight) inflightDone = true;
+          },
+          () => {
+            if (inflight === flight) inflightDone = true;
+          },
+        );
       }
       if (inflight !== undefined) await inflight;
+      if (group !== undefined) {
+        // Paused while gathering a group: it is processed but neither applied nor committed. Its records are the
+        // next owner's (its state writes dropped, positions back to the last commit).
+        this.#store.discardBatch();
+        for (const [slot] of group.touched) slot.readPos = slot.position;
+        group = undefined;
+      }
       for (const s of this.#slots) {
         // Everything read is committed: past the position lie only transaction markers skipped to reach a barrier.
         s.position = s.readPos;
@@ -605,36 +635,43 @@ export class Runner extends EventEmitter {
     }
   }
 
-  /** Runs `process` over a batch (synchronously) and prepares its commit; the batch's state writes become the base. */
-  #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
+  /** Runs `process` over a batch (synchronously) into a group: its state writes stay in the store's overlay. */
+  #processInto(group: CommitGroup, batch: LogRecord[], touched: Array<[Slot, number, number]>): void {
     const toggles = this.#toggles?.current();
     if (toggles !== undefined) this.#toggles?.markBarriers(touched, this.#store, toggles);
-    const done = this.#core.process(batch, this.#config, this.#keyRange, toggles);
-    const offsets: PartitionOffset[] = touched.map(([slot, , next]) => ({
-      topic: slot.topic,
-      partition: slot.partition,
-      offset: next,
-    }));
+    group.add(batch, touched, this.#core.process(batch, this.#config, this.#keyRange, toggles));
+  }
+
+  /** Prepares a group's commit; its state writes become the base (`revertBatch` takes them back). */
+  #seal(group: CommitGroup): PreparedBatch {
     const commit: SinkCommitBatch = {
       owner: this.owner,
       epoch: this.#epoch,
-      outputs: done.outputs,
+      outputs: group.outputs(),
       state: { namespace: this.stateNamespace, writes: this.#store.pendingWrites() },
-      offsets: { group: this.group, offsets },
-      ...(done.rows === undefined ? {} : { rows: done.rows }),
+      offsets: { group: this.group, offsets: group.offsets() },
+      ...(group.rows === undefined ? {} : { rows: group.rows }),
     };
-    // Optimistic: the next batch is processed against this one's state. If this commit fails the
+    // Optimistic: the next group is processed against this one's state. If this commit fails the
     // runner stops, and the next activation reloads state from the log.
     this.#store.applyBatch();
     return {
       commit,
-      touched,
-      batch,
-      outputs: done.outputCount,
-      dlq: done.dlqCount,
-      skipped: done.skipped,
-      started,
+      touched: group.touched,
+      batch: group.batch,
+      outputs: group.outputCount,
+      dlq: group.dlqCount,
+      skipped: group.skipped,
+      started: group.started,
+      batches: group.batches,
     };
+  }
+
+  /** Runs `process` over one batch and prepares its commit (the test harness's path). */
+  #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
+    const group = new CommitGroup(started);
+    this.#processInto(group, batch, touched);
+    return this.#seal(group);
   }
 
   async #commitPrepared(prepared: PreparedBatch): Promise<void> {
@@ -649,6 +686,7 @@ export class Runner extends EventEmitter {
       inputs: touched.map(([slot, count]) => ({ topic: slot.topic, count })),
       outputs: prepared.commit.outputs ?? [],
       batch,
+      batches: prepared.batches,
       committedAt: now,
       durationMs,
     });
@@ -657,6 +695,7 @@ export class Runner extends EventEmitter {
       now,
       { inputs: batch.length, processed, outputs: prepared.outputs, dlq: prepared.dlq },
       batch,
+      prepared.batches,
     );
     if (this.listenerCount('commit') > 0) {
       this.emit('commit', {

@@ -281,6 +281,40 @@ describe('Kafka log', () => {
     );
   });
 
+  it('commits more into one partition than one record batch may hold (message.max.bytes, 1 MiB)', async () => {
+    const log = await open();
+    const topic = unique('big');
+    const group = unique('g');
+    const owner = unique('owner');
+    await log.createTopic(topic, { partitions: 1 });
+    const epoch = await log.fence(owner);
+    // 3,000 records of ~1 KB: 3 MB into partition 0 in one transaction (a runner's group of batches can be this).
+    const records = Array.from({ length: 3000 }, (_, i) => ({
+      partition: 0,
+      key: `k${i}`,
+      value: `${i}:${'x'.repeat(1000)}`,
+    }));
+    await log.commit({
+      owner,
+      epoch,
+      outputs: [{ topic, records }],
+      offsets: { group, offsets: [{ topic, partition: 0, offset: 7 }] },
+    });
+    assert.equal(await log.countRecords(topic, 0), 3000);
+    const read: string[] = [];
+    for (let from = 0; ; ) {
+      const got = await log.read(topic, 0, from, 5000);
+      if (got.length === 0) break;
+      for (const r of got) read.push(r.value.slice(0, r.value.indexOf(':')));
+      from = (got.at(-1)?.offset as number) + 1;
+    }
+    assert.deepEqual(
+      read,
+      records.map((_, i) => String(i)),
+    );
+    assert.deepEqual(await log.committedOffsets(group), [{ topic, partition: 0, offset: 7 }]);
+  });
+
   it('refuses bad options, naming the field', async () => {
     await rejectsWithCode(openKafkaLog({ brokers: [] }), 'SLIPWAY_USAGE');
     await rejectsWithCode(openKafkaLog({ brokers: ['no-port'] }), 'SLIPWAY_USAGE');

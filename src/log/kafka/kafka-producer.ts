@@ -39,9 +39,27 @@ export function newSession(producerId: bigint, producerEpoch: number, transactio
  */
 const MAX_TIMESTAMP_DELTA = 2n ** 31n - 1n;
 
-/** Runs of consecutive records of one partition whose timestamps fit one batch; indexes into `records`. */
+/**
+ * Most bytes (keys, values, headers, and a per-record allowance) of one record batch: a broker refuses a batch
+ * above `message.max.bytes` (1 MiB by default, uncompressed here), so a partition's records past this go in a
+ * batch of their own, sent in the next round.
+ */
+export const MAX_BATCH_BYTES = 900 * 1024;
+
+/** The bytes a record takes in a batch, about (a little over: varints counted at their largest). */
+function recordBytes(r: OutgoingRecord): number {
+  let bytes = 32 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
+  for (const [k, v] of r.headers) bytes += 10 + k.length + v.length;
+  return bytes;
+}
+
+/**
+ * Runs of consecutive records of one partition whose timestamps fit one batch and whose bytes stay within
+ * MAX_BATCH_BYTES; indexes into `records`.
+ */
 function batchRuns(records: ReadonlyArray<OutgoingRecord>): Map<string, number[][]> {
   const runs = new Map<string, number[][]>();
+  const runBytes = new Map<number[], number>();
   for (let i = 0; i < records.length; i++) {
     const r = records[i] as OutgoingRecord;
     const key = offsetKey(r.topic, r.partition);
@@ -49,8 +67,21 @@ function batchRuns(records: ReadonlyArray<OutgoingRecord>): Map<string, number[]
     const run = list[list.length - 1];
     const first = run === undefined ? undefined : (records[run[0] as number] as OutgoingRecord);
     const delta = first === undefined ? 0n : r.timestamp - first.timestamp;
-    if (run === undefined || delta > MAX_TIMESTAMP_DELTA || -delta > MAX_TIMESTAMP_DELTA) list.push([i]);
-    else run.push(i);
+    const bytes = recordBytes(r);
+    const size = run === undefined ? 0 : (runBytes.get(run) as number);
+    if (
+      run === undefined ||
+      delta > MAX_TIMESTAMP_DELTA ||
+      -delta > MAX_TIMESTAMP_DELTA ||
+      (size + bytes > MAX_BATCH_BYTES && run.length > 0)
+    ) {
+      const fresh = [i];
+      list.push(fresh);
+      runBytes.set(fresh, bytes);
+    } else {
+      run.push(i);
+      runBytes.set(run, size + bytes);
+    }
   }
   return runs;
 }
