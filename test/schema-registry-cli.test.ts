@@ -127,5 +127,46 @@ export const score = definePipeline({
     });
     assert.equal(group.code, 0, group.stderr);
     assert.match(group.stderr, /200 in, 200 out, 0 to the DLQ/);
+
+    // slipway tail decodes the Avro output by its schema id, named by dataset or by topic; a garbage value on the
+    // input is shown with its reason and its bytes, not as mangled text.
+    const tailed = await runCli(
+      ['--kafka', kafka, 'tail', `cli-scores-${id}`, '--from', 'beginning', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(tailed.code, 0, tailed.stderr);
+    const scoresOut = tailed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: string; value: { id: string; doubled: number } });
+    assert.equal(scoresOut.length, 300);
+    const o7 = scoresOut.find((r) => r.key === 'o7');
+    assert.deepEqual(o7?.value, { id: 'o7', doubled: 14 });
+    const garbage = new Producer({ clientId: `ext-g-${id}`, bootstrapBrokers: brokers, idempotent: true });
+    try {
+      await garbage.send({
+        messages: [{ topic: input, key: Buffer.from('g1'), value: Buffer.from('not wire'), partition: 0 }],
+      });
+    } finally {
+      await garbage.close();
+    }
+    const byTopic = await runCli(
+      ['--kafka', kafka, 'tail', input, '--partition', '0', '-n', '1', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(byTopic.code, 0, byTopic.stderr);
+    const last = JSON.parse(byTopic.stdout.trim()) as {
+      value: unknown;
+      undecodable: { reason: string; bytesBase64: string };
+    };
+    assert.equal(last.value, null);
+    assert.equal(last.undecodable.reason, 'undecodable');
+    assert.equal(Buffer.from(last.undecodable.bytesBase64, 'base64').toString(), 'not wire');
+    const tailRefused = await runCli(
+      ['--kafka', kafka, 'tail', `cli-scores-${id}`, '--from', 'beginning', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env: noRegistry },
+    );
+    assert.notEqual(tailRefused.code, 0);
+    assert.match(tailRefused.stderr, /SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE/);
   });
 });

@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
+import type { Dataset } from '../../dataset/dataset.js';
 import { SlipwayError } from '../../errors.js';
 import { lastRecords } from '../../log/last-records.js';
 import type { Log, LogRecord } from '../../log/log.js';
 import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
+import { resolveSchemaRegistry } from '../../runtime/registry-options.js';
+import { logWithFormats } from '../../runtime/value-codecs.js';
 import { type CliContext, intOption } from '../context.js';
 
 interface TailOptions {
@@ -14,12 +17,32 @@ interface TailOptions {
   project?: string;
 }
 
-/** A topic name as given, or a dataset name resolved through the project file. */
-async function resolveTopic(log: Log, name: string, project: string | undefined): Promise<string> {
-  if ((await log.describeTopic(name)) !== undefined) return name;
-  let module: Awaited<ReturnType<typeof loadModule>>;
+/**
+ * A topic name as given, or a dataset name resolved through the project file; with the dataset that writes the
+ * topic when the project file declares one (its registry format, if any, decodes the values).
+ */
+async function resolveTopic(
+  log: Log,
+  name: string,
+  project: string | undefined,
+): Promise<{ topic: string; dataset?: Dataset }> {
+  let module: Awaited<ReturnType<typeof loadModule>> | undefined;
+  const load = async () => {
+    module ??= await loadModule(findProjectFile(project));
+    return module;
+  };
+  if ((await log.describeTopic(name)) !== undefined) {
+    // A topic by its name: no project file is needed, but one that declares the topic tells its format.
+    let dataset: Dataset | undefined;
+    try {
+      dataset = (await load()).datasets.find((d) => d.topic === name);
+    } catch {
+      dataset = undefined;
+    }
+    return dataset === undefined ? { topic: name } : { topic: name, dataset };
+  }
   try {
-    module = await loadModule(findProjectFile(project));
+    await load();
   } catch {
     const topics = (await log.listTopics()).map((t) => t.name);
     throw new SlipwayError(
@@ -27,14 +50,14 @@ async function resolveTopic(log: Log, name: string, project: string | undefined)
       `No topic '${name}' in the log (topics: ${topics.join(', ') || 'none'}). Name a topic such as orders.v1.`,
     );
   }
-  const topic = pickDataset(module, name).topic;
-  if ((await log.describeTopic(topic)) === undefined) {
+  const dataset = pickDataset(await load(), name);
+  if ((await log.describeTopic(dataset.topic)) === undefined) {
     throw new SlipwayError(
       'SLIPWAY_TOPIC_NOT_FOUND',
-      `Dataset ${name} has no topic ${topic} in the log yet: nothing has been produced to it.`,
+      `Dataset ${name} has no topic ${dataset.topic} in the log yet: nothing has been produced to it.`,
     );
   }
-  return topic;
+  return { topic: dataset.topic, dataset };
 }
 
 export function registerTail(program: Command, ctx: CliContext): void {
@@ -54,9 +77,20 @@ export function registerTail(program: Command, ctx: CliContext): void {
     .option('--values', 'print only the record values')
     .option('-p, --project <file>', 'module exporting the datasets (default: slipway.config.ts)')
     .action(async (name: string, opts: TailOptions) => {
-      const log = await ctx.openLogForReading();
+      const base = await ctx.openLogForReading();
       try {
-        const topic = await resolveTopic(log, name, opts.project);
+        const { topic, dataset } = await resolveTopic(base, name, opts.project);
+        // A dataset in a registry format (avro(), jsonSchema()) on Kafka: values are decoded by their schema id,
+        // as a runner reads them; a value that does not decode is shown with its reason and its bytes.
+        const log =
+          dataset?.format === undefined
+            ? base
+            : logWithFormats(
+                base,
+                new Map([[topic, dataset]]),
+                await resolveSchemaRegistry(ctx.logConfig().schemaRegistry),
+                'slipway tail',
+              ).log;
         const info = (await log.describeTopic(topic)) as { partitions: number };
         const partitions =
           opts.partition === undefined ? Array.from({ length: info.partitions }, (_, p) => p) : [opts.partition];
@@ -71,11 +105,12 @@ export function registerTail(program: Command, ctx: CliContext): void {
           }
         }
         const print = (r: LogRecord): void => {
-          if (opts.values) ctx.io.out(r.value);
+          const undecodable = r.undecodable;
+          if (opts.values) ctx.io.out(undecodable === undefined ? r.value : JSON.stringify({ undecodable }));
           else {
             let value: unknown = r.value;
             try {
-              value = JSON.parse(r.value);
+              value = undecodable === undefined ? JSON.parse(r.value) : null;
             } catch {
               // not JSON: print the text as is
             }
@@ -88,6 +123,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
                 timestamp: r.timestamp,
                 headers: r.headers,
                 value,
+                ...(undecodable === undefined ? {} : { undecodable }),
               }),
             );
           }
@@ -118,7 +154,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
           if (printed === 0) await log.waitForChange({ timeoutMs: 500, signal: ctx.interrupted });
         }
       } finally {
-        await log.close();
+        await base.close();
       }
     });
 }
