@@ -168,5 +168,25 @@ export const score = definePipeline({
     );
     assert.notEqual(tailRefused.code, 0);
     assert.match(tailRefused.stderr, /SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE/);
+
+    // sample synth --produce writes the wire format (the pipeline reads every synthesised order); sample capture
+    // decodes it (read as text, every Avro value would be invalid and nothing captured).
+    const synth = await runCli(
+      ['--kafka', kafka, 'sample', 'synth', `cli-orders-${id}`, '-n', '40', '--produce', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(synth.code, 0, synth.stderr);
+    const third = await runCli(['--kafka', kafka, 'run', 'avro-score.ts', '--until-caught-up'], {
+      cwd: project.dir,
+      env,
+    });
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /41 in, 40 out, 1 to the DLQ/);
+    const captured = await runCli(
+      ['--kafka', kafka, 'sample', 'capture', `cli-orders-${id}`, '--size', '30', '-p', 'avro-score.ts'],
+      { cwd: project.dir, env },
+    );
+    assert.equal(captured.code, 0, captured.stderr);
+    assert.match(captured.stderr, /captured 30 of \d+ records/);
   });
 });

@@ -24,6 +24,7 @@ import {
 import { createSynthesizer } from '../../samples/synth.js';
 import { createDatasetTopic } from '../../topics/dataset-topic.js';
 import { type CliContext, intOption } from '../context.js';
+import { withDatasetFormat } from '../dataset-format.js';
 
 interface CommonOptions {
   project?: string;
@@ -224,7 +225,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
       try {
         const line = progressLine(dataset.topic);
         const result = await captureSample({
-          log,
+          log: await withDatasetFormat(ctx, log, dataset, 'slipway sample capture'),
           dataset,
           size: opts.size,
           name: opts.name,
@@ -314,7 +315,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
         try {
           const line = progressLine(dataset.topic);
           current = await captureSample({
-            log,
+            log: await withDatasetFormat(ctx, log, dataset, 'slipway sample check'),
             dataset,
             size: opts.size ?? Math.max(1, base.manifest.records),
             seed: opts.seed ?? base.manifest.seed,
@@ -396,9 +397,12 @@ export function registerSample(program: Command, ctx: CliContext): void {
       const file = opts.out === undefined ? undefined : await open(opts.out, 'w');
       try {
         if (log !== undefined) await createDatasetTopic(log, dataset);
+        // A registry format on Kafka: written in the Confluent wire format, as a runner writes it.
+        const writer =
+          log === undefined ? undefined : await withDatasetFormat(ctx, log, dataset, 'slipway sample synth');
         while (written < opts.count && !ctx.interrupted.aborted) {
           const n = Math.min(batch, opts.count - written);
-          if (log !== undefined) {
+          if (writer !== undefined) {
             const now = Date.now();
             const records: AppendRecord[] = new Array(n);
             for (let i = 0; i < n; i++) {
@@ -411,7 +415,7 @@ export function registerSample(program: Command, ctx: CliContext): void {
                 timestamp: now,
               };
             }
-            await log.append(dataset.topic, records);
+            await writer.append(dataset.topic, records);
           } else {
             const lines = new Array<string>(n);
             for (let i = 0; i < n; i++) lines[i] = JSON.stringify(synth.next());

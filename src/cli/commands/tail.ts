@@ -4,9 +4,8 @@ import { SlipwayError } from '../../errors.js';
 import { lastRecords } from '../../log/last-records.js';
 import type { Log, LogRecord } from '../../log/log.js';
 import { findProjectFile, loadModule, pickDataset } from '../../project/load-module.js';
-import { resolveSchemaRegistry } from '../../runtime/registry-options.js';
-import { logWithFormats } from '../../runtime/value-codecs.js';
 import { type CliContext, intOption } from '../context.js';
+import { withDatasetFormat } from '../dataset-format.js';
 
 interface TailOptions {
   lines?: number;
@@ -82,15 +81,7 @@ export function registerTail(program: Command, ctx: CliContext): void {
         const { topic, dataset } = await resolveTopic(base, name, opts.project);
         // A dataset in a registry format (avro(), jsonSchema()) on Kafka: values are decoded by their schema id,
         // as a runner reads them; a value that does not decode is shown with its reason and its bytes.
-        const log =
-          dataset?.format === undefined
-            ? base
-            : logWithFormats(
-                base,
-                new Map([[topic, dataset]]),
-                await resolveSchemaRegistry(ctx.logConfig().schemaRegistry),
-                'slipway tail',
-              ).log;
+        const log = await withDatasetFormat(ctx, base, dataset, 'slipway tail', topic);
         const info = (await log.describeTopic(topic)) as { partitions: number };
         const partitions =
           opts.partition === undefined ? Array.from({ length: info.partitions }, (_, p) => p) : [opts.partition];
