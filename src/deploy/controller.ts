@@ -15,6 +15,7 @@ import type { ArtifactRef, ContractMigrations, DeploymentEvent, DeploymentRecord
 import { newDeploymentId } from './deployment-id.js';
 import { DeploymentSteps, stepError } from './deployment-steps.js';
 import { type LiveRunner, LiveRunners } from './live-runners.js';
+import { outputReader } from './output-formats.js';
 import { writeReleaseMarker } from './release-marker.js';
 import { ReleaseOperations } from './release-operations.js';
 import type { ReplayRequestBody } from './replay-options.js';
@@ -355,6 +356,7 @@ export class Controller extends EventEmitter {
         });
         await this.#mark(pipelineName, artifact, record.id);
       },
+      outputReader: (topics) => outputReader(sinkLog ?? this.log, this.logConfig.schemaRegistry, topics),
       removeShadow: (shadowId) => this.#removeShadow(ctx.manifest, shadowId, sinkLog),
       ...(this.#contract === undefined ? {} : { contract: contractOf(this.#contract, this.environment, record) }),
       warm: undefined,

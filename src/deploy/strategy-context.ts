@@ -1,4 +1,4 @@
-import type { PipelineDescription } from '../artifact/manifest.js';
+import type { DatasetManifest, PipelineDescription } from '../artifact/manifest.js';
 import type { Log } from '../log/log.js';
 import type { RunnerHandle, RunnerSpec } from '../supervisor/supervisor.js';
 import type { ArtifactRef, ContractOutcome, ContractStep } from './deployment.js';
@@ -35,6 +35,11 @@ export interface StrategyContext {
   closing(): boolean;
   /** Makes `runner` the live one for the pipeline and records the release. */
   setLive(runner: RunnerHandle, artifact: ArtifactRef): Promise<void>;
+  /**
+   * The log to read outputs through for a diff: outputs in a registry format decoded by schema id (see
+   * output-formats.ts), each topic read as the dataset given beside it.
+   */
+  outputReader(topics: ReadonlyArray<{ topic: string; dataset: DatasetManifest }>): Promise<Log>;
   /** Removes what a shadow run made: its output and DLQ topics, consumer group, owner and state. */
   removeShadow(shadowId: string): Promise<string[]>;
   /**

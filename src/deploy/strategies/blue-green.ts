@@ -243,8 +243,15 @@ async function topicShadow(
   const end = await shadow.pause();
   stats = await shadow.stats();
   const caughtUp = await waitForCommitted(ctx, end, 30_000);
+  // Outputs in a registry format are decoded (live and shadow alike), so the diff names the fields that changed.
+  const reader = await ctx.outputReader(
+    manifest.outputs.flatMap((d) => [
+      { topic: d.topic, dataset: d },
+      { topic: `${d.topic}.shadow.${shadowId}`, dataset: d },
+    ]),
+  );
   const diff = await diffOutputs({
-    log,
+    log: reader,
     outputs: manifest.outputs.map((d) => ({
       live: d.topic,
       shadow: `${d.topic}.shadow.${shadowId}`,
