@@ -29,16 +29,14 @@ export async function checkRegistryCompatibility(
   datasets: readonly RegistryCheckedDataset[],
   options: { url?: string | undefined },
 ): Promise<RegistryCheckResult[]> {
-  const withFormat = datasets.filter((d) => d.valueFormat !== undefined);
+  const withFormat = formattedNeedingRegistry(
+    datasets,
+    options.url,
+    'written',
+    "the schema's compatibility can be checked",
+  );
   if (withFormat.length === 0) return [];
-  if (options.url === undefined || options.url === '') {
-    throw new SlipwayError(
-      ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
-      `${withFormat.map((d) => d.topic).join(', ')} ${withFormat.length === 1 ? 'is' : 'are'} written in a schema-registry format, and no registry is named: set SCHEMA_REGISTRY_URL (or --schema-registry) to its Confluent-compatible API so the schema's compatibility can be checked`,
-      { details: { topics: withFormat.map((d) => d.topic) } },
-    );
-  }
-  const registry = new SchemaRegistryClient({ url: options.url });
+  const registry = new SchemaRegistryClient({ url: options.url as string });
   const results: RegistryCheckResult[] = [];
   const refused: { subject: string; messages: string[] }[] = [];
   for (const d of withFormat) {
@@ -75,16 +73,14 @@ export async function checkRegistryInputs(
   datasets: readonly RegistryCheckedDataset[],
   options: { url?: string | undefined },
 ): Promise<RegistryCheckResult[]> {
-  const withFormat = datasets.filter((d) => d.valueFormat !== undefined);
+  const withFormat = formattedNeedingRegistry(
+    datasets,
+    options.url,
+    'read',
+    "the reader's schema can be checked against the writers'",
+  );
   if (withFormat.length === 0) return [];
-  if (options.url === undefined || options.url === '') {
-    throw new SlipwayError(
-      ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
-      `${withFormat.map((d) => d.topic).join(', ')} ${withFormat.length === 1 ? 'is' : 'are'} read in a schema-registry format, and no registry is named: set SCHEMA_REGISTRY_URL (or --schema-registry) to its Confluent-compatible API so the reader's schema can be checked against the writers'`,
-      { details: { topics: withFormat.map((d) => d.topic) } },
-    );
-  }
-  const registry = new SchemaRegistryClient({ url: options.url });
+  const registry = new SchemaRegistryClient({ url: options.url as string });
   const results: RegistryCheckResult[] = [];
   const refused: { subject: string; messages: string[] }[] = [];
   for (const d of withFormat) {
@@ -131,4 +127,22 @@ export async function checkRegistryInputs(
     );
   }
   return results;
+}
+
+/** The datasets with a registry format; refused with `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE` when any and no `url`. */
+function formattedNeedingRegistry(
+  datasets: readonly RegistryCheckedDataset[],
+  url: string | undefined,
+  how: 'read' | 'written',
+  so: string,
+): RegistryCheckedDataset[] {
+  const withFormat = datasets.filter((d) => d.valueFormat !== undefined);
+  if (withFormat.length > 0 && (url === undefined || url === '')) {
+    throw new SlipwayError(
+      ErrorCodes.SCHEMA_REGISTRY_UNAVAILABLE,
+      `${withFormat.map((d) => d.topic).join(', ')} ${withFormat.length === 1 ? 'is' : 'are'} ${how} in a schema-registry format, and no registry is named: set SCHEMA_REGISTRY_URL (or --schema-registry) to its Confluent-compatible API so ${so}`,
+      { details: { topics: withFormat.map((d) => d.topic) } },
+    );
+  }
+  return withFormat;
 }
