@@ -1,22 +1,22 @@
 import { EventEmitter } from 'node:events';
 import { type Dataset, dlqTopic } from '../dataset/dataset.js';
 import { isSlipwayError, SlipwayError } from '../errors.js';
-import type { CommitBatch, CommitResult, Log, LogRecord, PartitionOffset } from '../log/log.js';
+import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
-import { CommitGroup } from './commit-group.js';
 import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
-import { type RegistryUnavailableEvent, untilRegistry } from './registry-wait.js';
+import { untilRegistry } from './registry-wait.js';
 import { RunnerActivation } from './runner-activation.js';
+import { commitWithRetry, RunnerLoop } from './runner-loop.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import { RunnerToggles } from './runner-toggles.js';
-import type { ActivateOptions, CommitEvent, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
+import type { ActivateOptions, RunnerMode, RunnerOptions, RunnerState } from './runner-types.js';
 import { checkShadowId, shadowTopic } from './shadow-topics.js';
-import { type SinkCommitBatch, SinkLog, sinkLogFor } from './sink-log.js';
+import { SinkLog, sinkLogFor } from './sink-log.js';
 import type { StateMigrationResult } from './state-migrate.js';
 import { type RegistryValueCodec, runnerFormats } from './value-codecs.js';
 
@@ -39,23 +39,6 @@ export { DLQ_HEADERS, keyBucket, SOURCE_HEADER } from './runner-types.js';
 export { shadowTopic, shadowTopics } from './shadow-topics.js';
 export { shadowTableName } from './sink-log.js';
 export type { StateMigrationResult } from './state-migrate.js';
-
-/** A processed batch, ready to commit. */
-interface PreparedBatch {
-  commit: CommitBatch;
-  touched: Array<[Slot, number, number]>;
-  batch: LogRecord[];
-  outputs: number;
-  dlq: number;
-  /** Records outside the canary key share, passed over. */
-  skipped: number;
-  started: number;
-  /** Batches gathered into this commit (see commit-group.ts). */
-  batches: number;
-}
-
-/** The first batch's size after an activation; each next batch may be twice as large, up to batchSize. */
-const RAMP_START = 128;
 
 /** Set by Runner's static block: the per-record core, reached from outside the class (see `processBatchDirect`). */
 let processDirect: (runner: Runner, batch: LogRecord[]) => CommitBatch;
@@ -119,6 +102,8 @@ export class Runner extends EventEmitter {
   readonly #toggles: RunnerToggles | undefined;
   /** Positions and state at activation (warm on Kafka), state migrations, the warm-up after a pause. */
   readonly #activation: RunnerActivation;
+  /** The read → process → group → commit loop and its commit path (see runner-loop.ts). */
+  readonly #processing: RunnerLoop;
   /** Codecs of the formatted outputs (registered at start), and why formats cannot run (refused at start). */
   readonly #outputCodecs: RegistryValueCodec[];
   readonly #formatError: unknown;
@@ -184,7 +169,29 @@ export class Runner extends EventEmitter {
       stateNamespace: this.stateNamespace,
       store: this.#store,
       slots: () => this.#slots,
-      commit: (batch) => this.#commitWithRetry(batch),
+      commit: (batch) => commitWithRetry(this.log, batch),
+    });
+    this.#processing = new RunnerLoop({
+      log: this.log,
+      store: this.#store,
+      core: this.#core,
+      toggles: this.#toggles,
+      activation: this.#activation,
+      metrics: this.metrics,
+      stats: this.#stats,
+      labels: this.#labels,
+      stateNamespace: this.stateNamespace,
+      batchSize: this.#batchSize,
+      idleWaitMs: this.#idleWaitMs,
+      clock: this.#clock,
+      events: this,
+      slots: () => this.#slots,
+      owner: () => this.#owner,
+      epoch: () => this.#epoch,
+      group: () => this.#group,
+      config: () => this.#config,
+      keyRange: () => this.#keyRange,
+      refreshToggles: () => this.#refreshToggles(),
     });
   }
 
@@ -252,9 +259,9 @@ export class Runner extends EventEmitter {
         await untilRegistry(
           'registering the output schemas',
           () => Promise.all(this.#outputCodecs.map((c) => c.prepareEncode())),
-          this.#tellRegistry,
+          this.#processing.tellRegistry,
         );
-        this.#registryWait = undefined;
+        this.#processing.registryReached();
       }
       await createRunnerTopics(this.log, this.pipeline.inputs, [...this.#outputs.values()], this.#dlqTopics);
       if (this.log instanceof SinkLog) await this.log.prepare();
@@ -406,7 +413,8 @@ export class Runner extends EventEmitter {
       { state: this.#state, epoch: this.#epoch, lag, offsets: this.offsets() },
       this.#clock(),
     );
-    const waiting = this.#registryWait === undefined ? {} : { registryUnavailable: { ...this.#registryWait } };
+    const wait = this.#processing.registryWait;
+    const waiting = wait === undefined ? {} : { registryUnavailable: { ...wait } };
     return this.#activation.warming ? { ...stats, ...waiting, warming: true } : { ...stats, ...waiting };
   }
 
@@ -450,7 +458,7 @@ export class Runner extends EventEmitter {
           applyBatch: () => this.#store.applyBatch(),
           discardBatch: () => this.#store.discardBatch(),
           commit: async (batch) => {
-            await this.#commitWithRetry(batch);
+            await commitWithRetry(this.log, batch);
           },
         },
         request,
@@ -482,142 +490,16 @@ export class Runner extends EventEmitter {
     return this.#store.snapshot(partition);
   }
 
-  /** Set while the runner waits for an unreachable schema registry (its stats say so). */
-  #registryWait: RunnerStats['registryUnavailable'];
-
-  /** Tells `registry-unavailable` listeners (and counts) that the runner waits for the schema registry. */
-  readonly #tellRegistry = (event: RegistryUnavailableEvent): void => {
-    this.#registryWait = {
-      code: event.code,
-      message: event.message,
-      since: this.#registryWait?.since ?? this.#clock(),
-      attempts: event.attempt,
-    };
-    this.metrics.registryUnavailable.inc(this.#labels);
-    if (this.listenerCount('registry-unavailable') > 0) this.emit('registry-unavailable', event);
-  };
-
   #fail(err: unknown): void {
     this.#error = err;
     this.#setState('failed');
     if (this.listenerCount('error') > 0) this.emit('error', err);
   }
 
-  /**
-   * The loop. Processing overlaps the commit before (at most one commit in flight): batches read while a commit
-   * is in flight are processed against the state it left and gathered into one group (up to GROUP_MAX_BATCHES,
-   * see commit-group.ts), committed as one transaction once that commit succeeded, so commits stay in order and
-   * a failed one stops everything after it. A log whose commits are quicker than a batch's processing commits
-   * every batch on its own.
-   */
+  /** Runs the loop (runner-loop.ts) and ends in the state it leaves the runner in: paused, fenced or failed. */
   async #run(halt: AbortSignal): Promise<void> {
-    let next = 0;
-    let inflight: Promise<void> | undefined;
-    let inflightDone = false;
-    let group: CommitGroup | undefined;
-    // Right after activation (a cutover, a rollback) the backlog of the pause is waiting: small first
-    // batches put output out again sooner than one full batch would, then the batch size ramps up.
-    let limit = Math.min(this.#batchSize, RAMP_START);
     try {
-      while (!halt.aborted) {
-        if (this.#toggles !== undefined) await this.#refreshToggles();
-        const started = performance.now();
-        const batch: LogRecord[] = [];
-        const touched: Array<[Slot, number, number]> = [];
-        let allAtTarget = true;
-        const batchSize = limit;
-        limit = Math.min(this.#batchSize, limit * 2);
-        for (let i = 0; i < this.#slots.length && batch.length < batchSize; i++) {
-          const slot = this.#slots[(next + i) % this.#slots.length] as Slot;
-          let max = batchSize - batch.length;
-          if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
-          if (max <= 0) continue;
-          allAtTarget = false;
-          const read = await untilRegistry(
-            `reading ${slot.topic}/${slot.partition}`,
-            () => this.log.read(slot.topic, slot.partition, slot.readPos, max),
-            this.#tellRegistry,
-            halt,
-          );
-          // Paused while waiting for the registry: nothing of this slot was read.
-          if (read === undefined) break;
-          this.#registryWait = undefined;
-          let records = read;
-          const target = slot.target;
-          if (target !== undefined && records.length > 0 && (records.at(-1) as LogRecord).offset >= target) {
-            // `max` counts offsets, but Kafka's have gaps (transaction markers), so `max` records can reach past
-            // the barrier: keep those before it. None: only markers lie between here and the barrier, so the
-            // slot is at it (the position follows when the loop ends).
-            records = records.filter((r) => r.offset < target);
-            if (records.length === 0) slot.readPos = target;
-          }
-          if (records.length === 0) continue;
-          for (const r of records) batch.push(r);
-          // Offsets may have gaps (Kafka's transaction markers): continue after the last record read.
-          touched.push([slot, records.length, (records.at(-1) as LogRecord).offset + 1]);
-        }
-        next = (next + 1) % Math.max(1, this.#slots.length);
-        // Paused while reading: leave what was read for the next owner rather than hold the pause for one more
-        // batch and commit (nothing of it is processed: the positions stay where they are).
-        if (halt.aborted && batch.length > 0) break;
-        if (batch.length > 0) {
-          group ??= new CommitGroup(started);
-          this.#processInto(group, batch, touched);
-          for (const [slot, , next] of touched) slot.readPos = next;
-          // The commit before is still in flight: read on, and commit this batch with the next ones.
-          if (inflight !== undefined && !inflightDone && group.canGrow(this.#batchSize)) continue;
-        }
-        if (group === undefined) {
-          if (inflight !== undefined) {
-            const done = inflight;
-            inflight = undefined;
-            await done;
-            continue;
-          }
-          if (allAtTarget && this.#slots.every((s) => s.target !== undefined)) break;
-          await this.log.waitForChange({ timeoutMs: this.#idleWaitMs, signal: halt });
-          continue;
-        }
-        const prepared = this.#seal(group);
-        group = undefined;
-        if (inflight !== undefined) {
-          const done = inflight;
-          inflight = undefined;
-          await done;
-          // Paused while the commit before was in flight: hand the group, processed but not committed, to the
-          // next owner rather than hold the pause for one more commit (its state taken back, positions unmoved).
-          if (halt.aborted) {
-            this.#store.revertBatch();
-            for (const [slot] of prepared.touched) slot.readPos = slot.position;
-            break;
-          }
-        }
-        const flight = this.#commitPrepared(prepared);
-        inflight = flight;
-        inflightDone = false;
-        // Handled when awaited; this only keeps an early failure from being reported as unhandled.
-        flight.then(
-          () => {
-            if (inflight === flight) inflightDone = true;
-          },
-          () => {
-            if (inflight === flight) inflightDone = true;
-          },
-        );
-      }
-      if (inflight !== undefined) await inflight;
-      if (group !== undefined) {
-        // Paused while gathering a group: it is processed but neither applied nor committed. Its records are the
-        // next owner's (its state writes dropped, positions back to the last commit).
-        this.#store.discardBatch();
-        for (const [slot] of group.touched) slot.readPos = slot.position;
-        group = undefined;
-      }
-      for (const s of this.#slots) {
-        // Everything read is committed: past the position lie only transaction markers skipped to reach a barrier.
-        s.position = s.readPos;
-        s.target = undefined;
-      }
+      await this.#processing.run(halt);
       if (this.#state === 'running' || this.#state === 'pausing') {
         // Paused cleanly: a warm runner keeps its state current for a next activation (a rollback).
         this.#activation.warmAfterPause(this.#keyRange);
@@ -635,98 +517,11 @@ export class Runner extends EventEmitter {
     }
   }
 
-  /** Runs `process` over a batch (synchronously) into a group: its state writes stay in the store's overlay. */
-  #processInto(group: CommitGroup, batch: LogRecord[], touched: Array<[Slot, number, number]>): void {
-    const toggles = this.#toggles?.current();
-    if (toggles !== undefined) this.#toggles?.markBarriers(touched, this.#store, toggles);
-    group.add(batch, touched, this.#core.process(batch, this.#config, this.#keyRange, toggles));
-  }
-
-  /** Prepares a group's commit; its state writes become the base (`revertBatch` takes them back). */
-  #seal(group: CommitGroup): PreparedBatch {
-    const commit: SinkCommitBatch = {
-      owner: this.owner,
-      epoch: this.#epoch,
-      outputs: group.outputs(),
-      state: { namespace: this.stateNamespace, writes: this.#store.pendingWrites() },
-      offsets: { group: this.group, offsets: group.offsets() },
-      ...(group.rows === undefined ? {} : { rows: group.rows }),
-    };
-    // Optimistic: the next group is processed against this one's state. If this commit fails the
-    // runner stops, and the next activation reloads state from the log.
-    this.#store.applyBatch();
-    return {
-      commit,
-      touched: group.touched,
-      batch: group.batch,
-      outputs: group.outputCount,
-      dlq: group.dlqCount,
-      skipped: group.skipped,
-      started: group.started,
-      batches: group.batches,
-    };
-  }
-
-  /** Runs `process` over one batch and prepares its commit (the test harness's path). */
-  #processBatch(batch: LogRecord[], touched: Array<[Slot, number, number]>, started: number): PreparedBatch {
-    const group = new CommitGroup(started);
-    this.#processInto(group, batch, touched);
-    return this.#seal(group);
-  }
-
-  async #commitPrepared(prepared: PreparedBatch): Promise<void> {
-    const result = await this.#commitWithRetry(prepared.commit);
-    this.#activation.committed(result);
-    const { touched, batch } = prepared;
-    for (const [slot, , next] of touched) slot.position = next;
-
-    const now = this.#clock();
-    const durationMs = performance.now() - prepared.started;
-    this.metrics.recordCommit(this.#labels, {
-      inputs: touched.map(([slot, count]) => ({ topic: slot.topic, count })),
-      outputs: prepared.commit.outputs ?? [],
-      batch,
-      batches: prepared.batches,
-      committedAt: now,
-      durationMs,
-    });
-    const processed = batch.length - prepared.skipped;
-    this.#stats.recordCommit(
-      now,
-      { inputs: batch.length, processed, outputs: prepared.outputs, dlq: prepared.dlq },
-      batch,
-      prepared.batches,
-    );
-    if (this.listenerCount('commit') > 0) {
-      this.emit('commit', {
-        inputs: batch.length,
-        processed,
-        outputs: prepared.outputs,
-        dlq: prepared.dlq,
-        offsets: (prepared.commit.offsets?.offsets ?? []).map((o) => ({ ...o })),
-        inputTimestamps: batch.map((r) => r.timestamp),
-        committedAt: now,
-        durationMs,
-      } satisfies CommitEvent);
-    }
-  }
-
-  async #commitWithRetry(batch: Parameters<Log['commit']>[0]): Promise<CommitResult> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.log.commit(batch);
-      } catch (err) {
-        if (!isSlipwayError(err) || !err.retryable || attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-      }
-    }
-  }
-
   static {
     processDirect = (runner, batch) => {
       runner.#expect('hand a batch to the', 'standby');
       try {
-        return runner.#processBatch(batch, [], performance.now()).commit;
+        return runner.#processing.processBatch(batch, [], performance.now()).commit;
       } catch (err) {
         runner.#store.discardBatch();
         runner.#fail(err);
