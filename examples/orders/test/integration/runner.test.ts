@@ -27,7 +27,9 @@ describe('enrich-orders on the embedded log', () => {
       assert.equal(first.inputs, 100);
       assert.equal(first.outputs, 99);
       assert.equal(first.dlq, 1);
-      assert.ok(first.commits >= 4, `batches of 30 make several commits, got ${first.commits}`);
+      // Batches read while a commit is in flight join the next commit (group commit): at least the first batch's
+      // commit and one more.
+      assert.ok(first.commits >= 2, `batches of 30 make more than one commit, got ${first.commits}`);
 
       await produceRecords(
         log,
