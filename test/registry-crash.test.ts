@@ -23,10 +23,14 @@ const RECORDS = 3000;
 const KILLS = 4;
 const chaos = chaosRandom('registry-crash');
 
-/** A child runner, and a promise of its next stdout line matching `pattern`. */
+/**
+ * A child runner, and promises of its stdout: `count` lines matching `pattern`, or commits of `records` inputs in
+ * all (each `commit N` line). Either fails clearly after 90 s rather than wait for a line that cannot come.
+ */
 function startChild(args: string[]): {
   child: ChildProcess;
   waitFor(pattern: RegExp, count?: number): Promise<void>;
+  waitForCommitted(records: number): Promise<void>;
   exited: Promise<number | null>;
 } {
   const child = spawn(process.execPath, ['--conditions=slipway-source', '--import', 'tsx', CHILD, ...args], {
@@ -52,25 +56,35 @@ function startChild(args: string[]): {
       resolve(code);
     }),
   );
+  const until = (done: () => boolean, what: string) =>
+    new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`the runner child did not reach ${what} within 90 s: ${lines.slice(-5).join(' | ')}`));
+      }, 90_000);
+      const check = () => {
+        if (done()) {
+          waiters.delete(check);
+          clearTimeout(deadline);
+          resolve();
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          waiters.delete(check);
+          clearTimeout(deadline);
+          reject(
+            new Error(`the runner child exited (${child.exitCode ?? child.signalCode}) before ${what}: ${stderr}`),
+          );
+        }
+      };
+      waiters.add(check);
+      check();
+    });
+  const committed = () =>
+    lines.reduce((n, l) => (l.startsWith('commit ') ? n + Number(l.slice('commit '.length)) : n), 0);
   return {
     child,
     exited,
-    waitFor: (pattern, count = 1) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (lines.filter((l) => pattern.test(l)).length >= count) {
-            waiters.delete(check);
-            resolve();
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            waiters.delete(check);
-            reject(
-              new Error(`the runner child exited (${child.exitCode ?? child.signalCode}) before ${pattern}: ${stderr}`),
-            );
-          }
-        };
-        waiters.add(check);
-        check();
-      }),
+    waitFor: (pattern, count = 1) => until(() => lines.filter((l) => pattern.test(l)).length >= count, `${pattern}`),
+    waitForCommitted: (records) => until(() => committed() >= records, `${records} committed inputs`),
   };
 }
 
@@ -119,8 +133,9 @@ describe('exactly once on an Avro topic through SIGKILLs (real registry, real Ka
     const args = [brokers.join(','), id, url];
     for (let k = 0; k < KILLS; k++) {
       const run = startChild([...args, 'follow']);
-      // Killed after a seeded number of its commits: mid-run, with input left (50 records a batch).
-      await run.waitFor(/^commit /, chaos.between(1, 8));
+      // Killed after a seeded share of the input is committed (100–300 records). A commit gathers up to 4 batches
+      // of 50, and one more may land before the SIGKILL: at most 700 a run, 4 × 700 < 3,000, so every kill is mid-run.
+      await run.waitForCommitted(chaos.between(100, 300));
       run.child.kill('SIGKILL');
       await run.exited;
     }
