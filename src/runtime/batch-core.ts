@@ -7,7 +7,7 @@ import type { Pipeline, ProcessContext, SourceInfo } from '../pipeline/pipeline.
 import { NO_SECRETS, type Secrets } from '../pipeline/secrets.js';
 import { TOGGLES_HEADER, ToggleEvaluator } from '../toggles/toggle-evaluator.js';
 import { EMPTY_SNAPSHOT, type ToggleSnapshot } from '../toggles/toggle-log.js';
-import type { VariantOf } from '../toggles/toggle-setting.js';
+import { evaluateVariant, type VariantPlan } from '../toggles/variant-plan.js';
 import type { StateStore } from './keyed-state.js';
 import {
   DLQ_HEADERS,
@@ -122,7 +122,7 @@ export class BatchCore {
     // `slipway-toggles` header of its outputs and dead letters), and the outputs a data toggle guards.
     const evaluator = this.#toggles;
     const hasToggles = evaluator !== undefined;
-    const compiled: ReadonlyMap<string, VariantOf> = hasToggles ? evaluator.at(toggles) : new Map();
+    const compiled: ReadonlyMap<string, VariantPlan> = hasToggles ? evaluator.at(toggles) : new Map();
     const versionPrefix = `${toggles.version};`;
     const guards = new Map<string, { name: string; def: string }>();
     if (hasToggles)
@@ -131,12 +131,28 @@ export class BatchCore {
     // The header of a record's outputs names the variants it was given, in evaluation order: its text is
     // built once per combination (a number: each evaluation one digit, base `radix`) and reused, so most
     // records allocate nothing for it.
-    type Entry = { name: string; f: VariantOf; base: number; variants: readonly string[] };
+    // `stamp` is the number of the record the entry was last evaluated for and `last` its variant: a toggle asked
+    // for twice by one record (or by a guarded output after `process` asked) is evaluated once.
+    type Entry = {
+      name: string;
+      plan: VariantPlan;
+      base: number;
+      variants: readonly string[];
+      stamp: number;
+      last: string;
+    };
     const entries = new Map<string, Entry>();
     const order = hasToggles ? [...evaluator.toggles.values()] : [];
     const maxVariants = Math.max(1, ...order.map((t) => t.variants.length));
     const ordered: Entry[] = order.map((t, i) => {
-      const e = { name: t.name, f: compiled.get(t.name) as VariantOf, base: i * maxVariants + 1, variants: t.variants };
+      const e: Entry = {
+        name: t.name,
+        plan: compiled.get(t.name) as VariantPlan,
+        base: i * maxVariants + 1,
+        variants: t.variants,
+        stamp: -1,
+        last: '',
+      };
       entries.set(t.name, e);
       return e;
     });
@@ -148,16 +164,20 @@ export class BatchCore {
     const headerAt = new Array<string | undefined>(small);
     const headerOf = new Map<number, string>();
     let combo = 0;
-    const evaluatedNames: string[] = [];
-    const evaluatedVariants: string[] = [];
+    /** The number of the record in progress (see Entry's stamp). */
+    let recordNo = 0;
+    /** The toggles the current record was given, in evaluation order (the first evaluatedCount entries). */
+    const evaluated: Entry[] = [];
     let evaluatedCount = 0;
     let currentValue: unknown;
     const togglesHeader = (): string => {
       let h = combo < 0 ? undefined : combo < small ? headerAt[combo] : headerOf.get(combo);
       if (h === undefined) {
         h = versionPrefix;
-        for (let i = 0; i < evaluatedCount; i++)
-          h += `${i === 0 ? '' : ','}${evaluatedNames[i] as string}=${evaluatedVariants[i] as string}`;
+        for (let i = 0; i < evaluatedCount; i++) {
+          const e = evaluated[i] as Entry;
+          h += `${i === 0 ? '' : ','}${e.name}=${e.last}`;
+        }
         if (combo >= 0) {
           if (combo < small) headerAt[combo] = h;
           else headerOf.set(combo, h);
@@ -177,13 +197,14 @@ export class BatchCore {
           { details: { toggle: name } },
         );
       }
-      const v = e.f(current.key, currentValue);
-      for (let i = 0; i < evaluatedCount; i++) if (evaluatedNames[i] === name) return v;
-      evaluatedNames[evaluatedCount] = name;
-      evaluatedVariants[evaluatedCount] = v;
-      evaluatedCount++;
+      if (e.stamp === recordNo) return e.last;
+      const index = evaluateVariant(e.plan, current.key, currentValue);
+      const v = e.variants[index] as string;
+      e.stamp = recordNo;
+      e.last = v;
+      evaluated[evaluatedCount++] = e;
       // Past what a double holds exactly, combinations are no longer cached (-1): the text is built each time.
-      combo = combo < 0 || combo > 1e13 ? -1 : combo * radix + e.base + e.variants.indexOf(v);
+      combo = combo < 0 || combo > 1e13 ? -1 : combo * radix + e.base + index;
       return v;
     };
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
@@ -318,6 +339,7 @@ export class BatchCore {
       if (hasToggles) {
         combo = 0;
         evaluatedCount = 0;
+        recordNo++;
       }
       const dataset = inputs.get(current.topic) as Dataset;
       // Cheap check (one murmur2 of the key) only where declared: a record another producer partitioned otherwise.

@@ -1,29 +1,29 @@
 import type { Toggle } from './toggle.js';
 import type { ToggleSnapshot } from './toggle-log.js';
-import { compileSetting, type VariantOf } from './toggle-setting.js';
+import { planSetting, type VariantPlan } from './variant-plan.js';
 
 /** Header of an output (and a dead letter) naming the toggle version and the variants that produced it. */
 export const TOGGLES_HEADER = 'slipway-toggles';
 
 /**
- * A pipeline's toggles compiled against a snapshot: `variantOf(name)` evaluates a record in a few hash
- * steps. Recompiled only when the snapshot changes.
+ * A pipeline's toggles compiled against a snapshot: `evaluateVariant(plan, key, value)` evaluates a record
+ * in a few hash steps, to the index of its variant. Recompiled only when the snapshot changes.
  */
 export class ToggleEvaluator {
   readonly toggles: ReadonlyMap<string, Toggle>;
   #snapshot: ToggleSnapshot | undefined;
-  #compiled = new Map<string, VariantOf>();
+  #compiled = new Map<string, VariantPlan>();
 
   constructor(toggles: readonly Toggle[]) {
     this.toggles = new Map(toggles.map((t) => [t.name, t]));
   }
 
   /** The evaluators at `snapshot` (the same map while it is the same snapshot). */
-  at(snapshot: ToggleSnapshot): ReadonlyMap<string, VariantOf> {
+  at(snapshot: ToggleSnapshot): ReadonlyMap<string, VariantPlan> {
     if (snapshot === this.#snapshot) return this.#compiled;
-    const compiled = new Map<string, VariantOf>();
+    const compiled = new Map<string, VariantPlan>();
     for (const [name, toggle] of this.toggles) {
-      compiled.set(name, compileSetting(name, snapshot.settings.get(name)?.setting ?? null, toggle));
+      compiled.set(name, planSetting(name, snapshot.settings.get(name)?.setting ?? null, toggle));
     }
     this.#snapshot = snapshot;
     this.#compiled = compiled;

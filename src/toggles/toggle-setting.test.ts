@@ -6,6 +6,8 @@ import {
   defineToggle,
   isSlipwayError,
   parseToggleRule,
+  type ToggleRule,
+  type ToggleSetting,
   toggleBucket,
 } from 'slipway';
 
@@ -78,6 +80,103 @@ describe('toggle evaluation', () => {
     assert.equal(compileSetting('t', { fixed: 'new' }, pricing)('k', {}), 'new');
     assert.equal(compileSetting('t', { fixed: 'nope' }, pricing)('k', {}), 'old');
     assert.equal(compileSetting('t', null, pricing)('k', {}), 'old');
+  });
+
+  it('every compiled form (fixed, share, one equals rule, any other rules) gives what the setting says, record by record', () => {
+    // The reference: the setting read literally, one record at a time (rules must all hold, then the share).
+    const field = (value: unknown, path: string): unknown =>
+      path
+        .split('.')
+        .reduce<unknown>(
+          (v, p) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[p] : undefined),
+          value,
+        );
+    const holds = (r: ToggleRule, value: unknown): boolean => {
+      const f = field(value, r.field);
+      const w = r.value;
+      if (r.op === 'eq') return f === w;
+      if (r.op === 'neq') return f !== w;
+      if (r.op === 'in') return (Array.isArray(w) ? w : [w]).includes(f as string);
+      if (r.op === 'prefix') return typeof f === 'string' && f.startsWith(String(w));
+      const n = f as number;
+      return r.op === 'gt'
+        ? n > (w as number)
+        : r.op === 'gte'
+          ? n >= (w as number)
+          : r.op === 'lt'
+            ? n < (w as number)
+            : n <= (w as number);
+    };
+    const toggle = defineToggle({
+      name: 'tiers',
+      kind: 'feature',
+      variants: ['basic', 'gold', 'silver'],
+      default: 'basic',
+    });
+    const reference = (setting: ToggleSetting | null, key: string | null, value: unknown): string => {
+      if (setting === null) return toggle.default;
+      const known = (v: string | undefined) => (v !== undefined && toggle.variants.includes(v) ? v : toggle.default);
+      if (setting.fixed !== undefined) return known(setting.fixed);
+      if (!(setting.where ?? []).every((r) => holds(r, value))) return toggle.default;
+      return toggleBucket('tiers', key ?? '') < Math.round((setting.percent ?? 100) * 1000)
+        ? known(setting.variant ?? toggle.on)
+        : toggle.default;
+    };
+    const settings: Array<ToggleSetting | null> = [
+      null,
+      { fixed: 'silver' },
+      { fixed: 'platinum' },
+      { percent: 0 },
+      { percent: 100 },
+      { percent: 37.5 },
+      { percent: 37.5, variant: 'silver' },
+      { percent: 20, variant: 'platinum' },
+      { where: [{ field: 'currency', op: 'eq', value: 'EUR' }] },
+      { where: [{ field: 'currency', op: 'eq', value: 'EUR' }], percent: 50, variant: 'silver' },
+      { where: [{ field: 'amount', op: 'eq', value: 3 }] },
+      { where: [{ field: 'vip', op: 'eq', value: true }], percent: 0 },
+      { where: [{ field: 'customer.country', op: 'eq', value: 'FR' }] },
+      { where: [{ field: 'currency', op: 'eq', value: ['EUR'] }] },
+      { where: [{ field: 'currency', op: 'neq', value: 'EUR' }], percent: 60 },
+      {
+        where: [
+          { field: 'currency', op: 'in', value: ['EUR', 'GBP'] },
+          { field: 'amount', op: 'gte', value: 5 },
+        ],
+      },
+      {
+        where: [
+          { field: 'sku', op: 'prefix', value: 'X-' },
+          { field: 'amount', op: 'lt', value: 8 },
+        ],
+        percent: 70,
+      },
+    ];
+    const currencies = ['EUR', 'USD', 'GBP', undefined];
+    const records = Array.from({ length: 2000 }, (_, i) => ({
+      key: i % 97 === 0 ? null : `k-${i}`,
+      value:
+        i % 101 === 0
+          ? null
+          : {
+              currency: currencies[i % 4],
+              amount: i % 11,
+              vip: i % 3 === 0,
+              sku: i % 2 === 0 ? `X-${i}` : `Y-${i}`,
+              customer: { country: ['FR', 'DE'][i % 2] },
+            },
+    }));
+    for (const setting of settings) {
+      const compiled = compileSetting('tiers', setting, toggle);
+      for (const r of records) {
+        const want = reference(setting, r.key, r.value);
+        assert.equal(
+          compiled(r.key, r.value),
+          want,
+          `${JSON.stringify(setting)} for ${r.key} ${JSON.stringify(r.value)}`,
+        );
+      }
+    }
   });
 
   it('bad settings and rules are refused with SLIPWAY_INVALID_TOGGLE naming the field', () => {

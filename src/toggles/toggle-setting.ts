@@ -1,5 +1,6 @@
 import { FNV_OFFSET, fmix32, fnv1a } from '../dataset/key-hash.js';
 import { SlipwayError } from '../errors.js';
+import { evaluateVariant, planSetting } from './variant-plan.js';
 
 /** A rule on a record field: `currency eq EUR`, `country in [FR, DE]`, `sku prefix X-`, `amount gt 100`. */
 export interface ToggleRule {
@@ -129,60 +130,7 @@ export function compileSetting(
   setting: ToggleSetting | null,
   toggle: { variants: readonly string[]; default: string; on: string },
 ): VariantOf {
-  const def = toggle.default;
-  if (setting === null) return () => def;
-  const known = (v: string | undefined): string => (v !== undefined && toggle.variants.includes(v) ? v : def);
-  if (setting.fixed !== undefined) {
-    const fixed = known(setting.fixed);
-    return () => fixed;
-  }
-  const variant = known(setting.variant ?? toggle.on);
-  const threshold = Math.round((setting.percent ?? 100) * 1000);
-  // The toggle name's part of the hash is the same for every record: hashed once here.
-  const seed = fnv1a(FNV_OFFSET, name) ^ 0x2f;
-  const rules = (setting.where ?? []).map(compileRule);
-  return (key, value) => {
-    for (let i = 0; i < rules.length; i++) if (!(rules[i] as (v: unknown) => boolean)(value)) return def;
-    if (threshold >= 100_000) return variant;
-    if (threshold <= 0) return def;
-    return fmix32(fnv1a(seed, key ?? '')) % 100_000 < threshold ? variant : def;
-  };
-}
-
-function compileRule(rule: ToggleRule): (value: unknown) => boolean {
-  const path = rule.field.split('.');
-  const get = (value: unknown): unknown => {
-    let v = value;
-    for (const p of path) {
-      if (typeof v !== 'object' || v === null) return undefined;
-      v = (v as Record<string, unknown>)[p];
-    }
-    return v;
-  };
-  const want = rule.value;
-  switch (rule.op) {
-    case 'eq':
-      return (v) => get(v) === want;
-    case 'neq':
-      return (v) => get(v) !== want;
-    case 'in': {
-      const set = new Set(Array.isArray(want) ? want : [want]);
-      return (v) => set.has(get(v) as string);
-    }
-    case 'prefix': {
-      const prefix = String(want);
-      return (v) => {
-        const f = get(v);
-        return typeof f === 'string' && f.startsWith(prefix);
-      };
-    }
-    case 'gt':
-      return (v) => (get(v) as number) > (want as number);
-    case 'gte':
-      return (v) => (get(v) as number) >= (want as number);
-    case 'lt':
-      return (v) => (get(v) as number) < (want as number);
-    case 'lte':
-      return (v) => (get(v) as number) <= (want as number);
-  }
+  const plan = planSetting(name, setting, toggle);
+  const variants = toggle.variants;
+  return (key, value) => variants[evaluateVariant(plan, key, value)] as string;
 }
