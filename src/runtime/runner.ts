@@ -195,6 +195,7 @@ export class Runner extends EventEmitter {
       config: () => this.#config,
       keyRange: () => this.#keyRange,
       refreshToggles: () => this.#refreshToggles(),
+      registryReads: formats.hasCodecs,
     };
     this.#processing = new RunnerLoop(host);
     this.#replays = new RunnerReplay({
