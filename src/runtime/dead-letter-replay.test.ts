@@ -194,6 +194,37 @@ describe('replaying dead letters through the live version', () => {
     }
   });
 
+  it('refuses a replay on a shadow runner, and every other command while a replay runs', async () => {
+    const t = await tempLog();
+    try {
+      await produceOrders(t.log, 0, 100, 10);
+      await runOver(t.log, enrichOrdersBroken as typeof enrichOrders, 'dep-3', 'sha256:v3');
+      const invalid = (pattern: RegExp) => (err: unknown) =>
+        isSlipwayError(err, 'SLIPWAY_INVALID_STATE') && pattern.test(err.message);
+      const shadow = new Runner({ pipeline: enrichOrdersV2, log: t.log, mode: 'shadow', shadowId: 'dep-s' });
+      await shadow.start();
+      await assert.rejects(
+        shadow.replayDeadLetters({ replay: 'dep-r', selection: {} }),
+        invalid(/shadow runner .* cannot replay dead letters/),
+      );
+      await shadow.stop();
+      const live = new Runner({ pipeline: enrichOrdersV2, log: t.log });
+      await live.start();
+      // In standby: the replay fences first, and the runner takes no other command until it has ended.
+      const replay = live.replayDeadLetters({ replay: 'dep-r', selection: { deployment: 'dep-3' } });
+      await assert.rejects(live.activate(), invalid(/Cannot activate .* while it replays dead letters/));
+      await assert.rejects(live.migrateState(1), invalid(/while it replays dead letters/));
+      assert.equal((await replay).replayed, 20);
+      await live.activate();
+      await live.drain();
+      const report = await checkExactlyOnce(t.log, CHECK);
+      assert.deepEqual([report.lost, report.duplicated, report.deadLettered, report.replayed], [0, 0, 20, 20]);
+      await live.stop();
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('the exactly-once check catches a replay applied twice, an output twice, and a dead letter beside outputs', async () => {
     const t = await tempLog();
     try {

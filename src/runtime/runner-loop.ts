@@ -61,6 +61,11 @@ export interface LoopHost {
   keyRange(): { from: number; to: number } | undefined;
   /** Looks for toggle changes (see RunnerToggles.refresh) and tells `toggles` listeners of a new version. */
   refreshToggles(): Promise<void>;
+  /**
+   * Whether the log applies value codecs (datasets in a registry format): then a read waits out an unreachable
+   * schema registry (registry-wait.ts); without codecs nothing read can need the registry, so reads go straight on.
+   */
+  readonly registryReads: boolean;
 }
 
 /**
@@ -132,12 +137,14 @@ export class RunnerLoop {
         if (slot.target !== undefined) max = Math.min(max, slot.target - slot.readPos);
         if (max <= 0) continue;
         allAtTarget = false;
-        const read = await untilRegistry(
-          `reading ${slot.topic}/${slot.partition}`,
-          () => host.log.read(slot.topic, slot.partition, slot.readPos, max),
-          this.tellRegistry,
-          halt,
-        );
+        const read = host.registryReads
+          ? await untilRegistry(
+              `reading ${slot.topic}/${slot.partition}`,
+              () => host.log.read(slot.topic, slot.partition, slot.readPos, max),
+              this.tellRegistry,
+              halt,
+            )
+          : await host.log.read(slot.topic, slot.partition, slot.readPos, max);
         // Paused while waiting for the registry: nothing of this slot was read.
         if (read === undefined) break;
         this.#registryWait = undefined;

@@ -5,12 +5,14 @@ import type { CommitBatch, Log, LogRecord, PartitionOffset } from '../log/log.js
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { LogToggleSource } from '../toggles/toggle-log.js';
 import { BatchCore, type OutputSlot } from './batch-core.js';
-import { type ReplayRequest, type ReplayResult, replayThrough } from './dead-letter-replay.js';
+import type { ReplayRequest, ReplayResult } from './dead-letter-replay.js';
 import { StateStore } from './keyed-state.js';
 import { RunnerMetrics } from './metrics.js';
 import { untilRegistry } from './registry-wait.js';
 import { RunnerActivation } from './runner-activation.js';
-import { commitWithRetry, RunnerLoop } from './runner-loop.js';
+import { setBarriers } from './runner-barriers.js';
+import { commitWithRetry, type LoopHost, RunnerLoop } from './runner-loop.js';
+import { RunnerReplay } from './runner-replay.js';
 import { assignSlots, createRunnerTopics, lagOf, type Slot } from './runner-setup.js';
 import { type RunnerStats, RunnerStatsRecorder } from './runner-stats.js';
 import { RunnerToggles } from './runner-toggles.js';
@@ -97,13 +99,14 @@ export class Runner extends EventEmitter {
   #labels: { pipeline: string; version: string };
   readonly #clock: () => number;
   readonly #stats = new RunnerStatsRecorder();
-  #replaying = false;
   /** The pipeline's toggles: changes looked for, and placed at offset barriers (undefined when it declares none). */
   readonly #toggles: RunnerToggles | undefined;
   /** Positions and state at activation (warm on Kafka), state migrations, the warm-up after a pause. */
   readonly #activation: RunnerActivation;
   /** The read → process → group → commit loop and its commit path (see runner-loop.ts). */
   readonly #processing: RunnerLoop;
+  /** Dead-letter replays through this version (see runner-replay.ts). */
+  readonly #replays: RunnerReplay;
   /** Codecs of the formatted outputs (registered at start), and why formats cannot run (refused at start). */
   readonly #outputCodecs: RegistryValueCodec[];
   readonly #formatError: unknown;
@@ -171,7 +174,7 @@ export class Runner extends EventEmitter {
       slots: () => this.#slots,
       commit: (batch) => commitWithRetry(this.log, batch),
     });
-    this.#processing = new RunnerLoop({
+    const host: LoopHost = {
       log: this.log,
       store: this.#store,
       core: this.#core,
@@ -192,6 +195,15 @@ export class Runner extends EventEmitter {
       config: () => this.#config,
       keyRange: () => this.#keyRange,
       refreshToggles: () => this.#refreshToggles(),
+      registryReads: formats.hasCodecs,
+    };
+    this.#processing = new RunnerLoop(host);
+    this.#replays = new RunnerReplay({
+      ...host,
+      pipeline: this.pipeline,
+      mode: this.mode,
+      dlqTopics: this.#dlqTopics,
+      artifact: options.provenance?.artifact,
     });
   }
 
@@ -231,13 +243,7 @@ export class Runner extends EventEmitter {
   }
 
   #expect(command: string, ...allowed: RunnerState[]): void {
-    if (this.#replaying) {
-      throw new SlipwayError(
-        'SLIPWAY_INVALID_STATE',
-        `Cannot ${command} runner of '${this.pipeline.name}' while it replays dead letters: wait for the replay to end.`,
-        { details: { state: this.#state, command } },
-      );
-    }
+    this.#replays.refuseWhileActive(command, this.#state);
     if (!allowed.includes(this.#state)) {
       throw new SlipwayError(
         'SLIPWAY_INVALID_STATE',
@@ -345,18 +351,7 @@ export class Runner extends EventEmitter {
     this.#expect('runUntil', 'running', 'standby', 'paused');
     const wasRunning = this.#state === 'running';
     if (!wasRunning) await this.#prepare(options);
-    const wanted = new Map(offsets.map((o) => [`${o.topic}/${o.partition}`, o.offset]));
-    for (const slot of this.#slots) {
-      const target = wanted.get(`${slot.topic}/${slot.partition}`);
-      if (target !== undefined && target < slot.readPos) {
-        throw new SlipwayError(
-          'SLIPWAY_INVALID_STATE',
-          `Runner of '${this.pipeline.name}' is already at ${slot.topic}/${slot.partition}@${slot.readPos}, past the barrier ${target}. Pause it first, then run it to a barrier ahead of it.`,
-          { details: { topic: slot.topic, partition: slot.partition, position: slot.readPos, target } },
-        );
-      }
-      slot.target = target ?? slot.readPos;
-    }
+    setBarriers(this.pipeline.name, this.#slots, offsets);
     if (!wasRunning) this.#startLoop();
     await this.#loop;
     if (this.#state === 'failed') throw this.#error;
@@ -433,39 +428,9 @@ export class Runner extends EventEmitter {
    */
   async replayDeadLetters(request: ReplayRequest): Promise<ReplayResult> {
     this.#expect('replay dead letters through the', 'paused', 'standby');
-    if (this.mode === 'shadow') {
-      throw new SlipwayError(
-        'SLIPWAY_INVALID_STATE',
-        `A shadow runner of '${this.pipeline.name}' cannot replay dead letters: its outputs are not the live ones.`,
-      );
-    }
-    this.#replaying = true;
-    try {
+    return this.#replays.run(request, async () => {
       if (this.#state === 'standby') await this.#prepare(request.epoch === undefined ? {} : { epoch: request.epoch });
-      return await replayThrough(
-        {
-          log: this.log,
-          owner: this.owner,
-          epoch: this.#epoch,
-          stateNamespace: this.stateNamespace,
-          version: this.pipeline.version,
-          ...(this.#options.provenance?.artifact === undefined ? {} : { artifact: this.#options.provenance.artifact }),
-          inputs: this.pipeline.inputs,
-          partitions: this.#slots,
-          dlqTopic: (input) => this.#dlqTopics.get(input) as string,
-          process: (records) => this.#core.process(records, this.#config, undefined, this.#toggles?.current()),
-          pendingWrites: () => this.#store.pendingWrites(),
-          applyBatch: () => this.#store.applyBatch(),
-          discardBatch: () => this.#store.discardBatch(),
-          commit: async (batch) => {
-            await commitWithRetry(this.log, batch);
-          },
-        },
-        request,
-      );
-    } finally {
-      this.#replaying = false;
-    }
+    });
   }
 
   /**

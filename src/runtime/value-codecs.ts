@@ -97,22 +97,23 @@ export function logWithFormats(
 
 /**
  * A runner's formats: the log it uses (with codecs for its formatted inputs and outputs, `named` giving the topic it
- * writes each output to), the codecs of its outputs (registered at start), or why it cannot run (thrown at start).
+ * writes each output to), whether it has any codecs, the codecs of its outputs (registered at start), or why it
+ * cannot run (thrown at start).
  */
 export function runnerFormats(
   log: Log,
   pipeline: { name: string; inputs: ReadonlyArray<Dataset>; outputs: ReadonlyArray<Dataset> },
   named: (topic: string) => string,
   registry: SchemaRegistryOptions | undefined,
-): { log: Log; outputCodecs: RegistryValueCodec[]; error?: unknown } {
+): { log: Log; hasCodecs: boolean; outputCodecs: RegistryValueCodec[]; error?: unknown } {
   const formatted = new Map<string, Dataset>();
   for (const d of pipeline.inputs) formatted.set(d.topic, d);
   for (const d of pipeline.outputs) formatted.set(named(d.topic), d);
   try {
     const coded = logWithFormats(log, formatted, registry, pipeline.name);
     const outputCodecs = pipeline.outputs.flatMap((d) => coded.codecs.get(named(d.topic)) ?? []);
-    return { log: coded.log, outputCodecs };
+    return { log: coded.log, hasCodecs: coded.codecs.size > 0, outputCodecs };
   } catch (error) {
-    return { log, outputCodecs: [], error };
+    return { log, hasCodecs: false, outputCodecs: [], error };
   }
 }

@@ -3,10 +3,11 @@
  * - Topics, partitions and offsets are Kafka's own. Reads are read-committed Fetches of one partition (no
  *   consumer group); what a Fetch brings beyond the records asked for is kept briefly for the read that
  *   continues there (kafka-read-ahead.ts), so a runner's batches do not fetch and decode the same bytes again.
- *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back. Each
- *   transaction ends with a commit marker on every partition it wrote, so offsets of transactional outputs have
- *   gaps; plain `append`s (idempotent producer, no transaction) are consecutive. `endOffset` is the offset after
- *   the last committed data record (lag is 0 there even when a marker follows); `countRecords` counts by reading.
+ *   Topics are created with `retention.ms` when a retention is given; `topicSettings` reads it back (topic
+ *   administration: kafka-topic-admin.ts). Each transaction ends with a commit marker on every partition it
+ *   wrote, so offsets of transactional outputs have gaps; plain `append`s (idempotent producer, no transaction)
+ *   are consecutive. `endOffset` is the offset after the last committed data record (lag is 0 there even when
+ *   a marker follows); `countRecords` counts by reading.
  * - Owners (kafka-owner-sessions.ts): owner X is a transactional id; `fence(X)` calls InitProducerId for it, which
  *   bumps Kafka's producer epoch and aborts any open transaction of an older session. The Slipway epoch names the
  *   new session (`producerId * 32768 + producerEpoch + 1`) and is written to the compacted owners topic
@@ -42,7 +43,7 @@ import type {
   WaitOptions,
 } from '../log.js';
 import type { ValueCodecs } from '../value-codec.js';
-import { alterTopicConfigs, deleteGroups, deleteTopics, topicConfigs } from './kafka-admin.js';
+import { deleteGroups, deleteTopics } from './kafka-admin.js';
 import { commitResult, statePartitionsNeeded, stateRecords, toOutgoing } from './kafka-batch.js';
 import { Isolation, KafkaClient, OffsetSpec, offsetKey, type TopicMeta } from './kafka-client.js';
 import { type CodedLog, KafkaCodecView } from './kafka-codec-view.js';
@@ -58,6 +59,7 @@ import { ReadAhead, readWithReadAhead } from './kafka-read-ahead.js';
 import { committedEnd, countCommitted } from './kafka-reader.js';
 import { takeSnapshot } from './kafka-snapshot.js';
 import { ensureStateTopic, readStatePartition, stateChangesOf } from './kafka-state.js';
+import { KafkaTopicAdmin } from './kafka-topic-admin.js';
 import { fencedError } from './kafka-transactions.js';
 import {
   checkDeletableTopics,
@@ -67,8 +69,6 @@ import {
   checkOptions,
   checkOwner,
   checkPartition,
-  checkRetention,
-  checkTopicName,
   topicNotFound,
 } from './kafka-validation.js';
 import { ChangeWatcher } from './kafka-watch.js';
@@ -107,6 +107,8 @@ class KafkaLog implements CodedLog {
   readonly #client: KafkaClient;
   readonly #sessions: OwnerSessions;
   readonly #watcher: ChangeWatcher;
+  /** Creating, describing, growing and listing topics, their settings (kafka-topic-admin.ts). */
+  readonly #topics: KafkaTopicAdmin;
   readonly #internalPrefix: string;
   readonly #replicationFactor: number;
   readonly #waiters = new Set<() => void>();
@@ -138,6 +140,7 @@ class KafkaLog implements CodedLog {
     );
     this.#appender = new IdempotentAppender(this.#client);
     this.#watcher = new ChangeWatcher(this.#client, this.#internalPrefix);
+    this.#topics = new KafkaTopicAdmin(this.#client, this.#watcher, this.#internalPrefix, this.#replicationFactor);
   }
 
   connect(): Promise<void> {
@@ -167,12 +170,6 @@ class KafkaLog implements CodedLog {
     }
   }
 
-  async #topic(name: string): Promise<TopicMeta> {
-    const meta = (await this.#client.topic(name)) ?? (await this.#client.topic(name, true));
-    if (meta === undefined) throw topicNotFound(name, this.#client.brokers);
-    return meta;
-  }
-
   /** Checks a partition number, refreshing metadata once in case partitions were added. */
   async #partition(meta: TopicMeta, partition: number): Promise<void> {
     if (Number.isInteger(partition) && partition >= meta.partitions.length) {
@@ -183,67 +180,27 @@ class KafkaLog implements CodedLog {
   }
 
   createTopic(name: string, options: CreateTopicOptions): Promise<void> {
-    return this.#guard(`creating topic '${name}'`, async () => {
-      checkTopicName(name, options.partitions);
-      const configs = checkRetention(name, options.retentionMs);
-      let meta = await this.#client.topic(name, true);
-      if (meta === undefined) {
-        const created = await this.#client.createTopic(name, options.partitions, configs, this.#replicationFactor);
-        meta = await this.#topic(name);
-        if (created) for (let p = 0; p < options.partitions; p++) this.#watcher.saw(name, p, 0n);
-      }
-      this.#watcher.touch(name);
-      if (meta.partitions.length !== options.partitions) {
-        throw new SlipwayError(
-          'SLIPWAY_TOPIC_MISMATCH',
-          `Topic '${name}' exists with ${meta.partitions.length} partitions, not ${options.partitions}. Slipway does not change partition counts: declare ${meta.partitions.length}, or use a new dataset version.`,
-          { details: { topic: name, existing: meta.partitions.length, wanted: options.partitions } },
-        );
-      }
-    });
+    return this.#guard(`creating topic '${name}'`, () => this.#topics.create(name, options));
   }
 
   describeTopic(name: string): Promise<TopicInfo | undefined> {
-    return this.#guard(`describing topic '${name}'`, async () => {
-      const meta = await this.#client.topic(name, true);
-      return meta === undefined ? undefined : { name, partitions: meta.partitions.length };
-    });
+    return this.#guard(`describing topic '${name}'`, () => this.#topics.describe(name));
   }
 
   topicSettings(name: string): Promise<TopicSettings | undefined> {
-    return this.#guard(`describing the configs of topic '${name}'`, async () => {
-      const configs = await topicConfigs(this.#client, name, ['retention.ms']);
-      if (configs === undefined) return undefined;
-      const retention = Number(configs.get('retention.ms')?.value ?? Number.NaN);
-      return { retentionMs: Number.isSafeInteger(retention) && retention >= 0 ? retention : -1 };
-    });
+    return this.#guard(`describing the configs of topic '${name}'`, () => this.#topics.settings(name));
   }
 
   growTopic(name: string, partitions: number): Promise<void> {
-    return this.#guard(`adding partitions to topic '${name}'`, async () => {
-      checkTopicName(name, partitions);
-      const meta = await this.#client.topic(name, true);
-      if (meta === undefined) throw topicNotFound(name, this.#client.brokers);
-      if (meta.partitions.length >= partitions) return;
-      await this.#client.growTopic(name, partitions);
-      this.#watcher.touch(name);
-    });
+    return this.#guard(`adding partitions to topic '${name}'`, () => this.#topics.grow(name, partitions));
   }
 
   setTopicSettings(name: string, settings: TopicSettings): Promise<void> {
-    return this.#guard(`changing the configs of topic '${name}'`, async () => {
-      await this.#topic(name);
-      await alterTopicConfigs(this.#client, name, checkRetention(name, settings.retentionMs));
-    });
+    return this.#guard(`changing the configs of topic '${name}'`, () => this.#topics.setSettings(name, settings));
   }
 
   listTopics(): Promise<TopicInfo[]> {
-    return this.#guard('listing topics', async () =>
-      (await this.#client.allTopics())
-        .filter((t) => !t.internal && !t.name.startsWith(this.#internalPrefix))
-        .map((t) => ({ name: t.name, partitions: t.partitions.length }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-    );
+    return this.#guard('listing topics', () => this.#topics.list());
   }
 
   /** Checks the topic and partitions of records and turns them into Kafka records (values by the topic's codec). */
@@ -253,7 +210,7 @@ class KafkaLog implements CodedLog {
     now: number,
     codecs: ValueCodecs | undefined,
   ): Promise<OutgoingRecord[]> {
-    const meta = await this.#topic(topic);
+    const meta = await this.#topics.meta(topic);
     for (const r of records) {
       if (!(Number.isInteger(r.partition) && r.partition >= 0 && r.partition < meta.partitions.length)) {
         await this.#partition(meta, r.partition);
@@ -299,7 +256,7 @@ class KafkaLog implements CodedLog {
     return this.#guard(
       `reading ${topic}/${partition}`,
       async () => {
-        await this.#partition(await this.#topic(topic), partition);
+        await this.#partition(await this.#topics.meta(topic), partition);
         checkOffset(fromOffset, 'The offset to read from');
         this.#watcher.touch(topic);
         return readWithReadAhead(
@@ -321,7 +278,7 @@ class KafkaLog implements CodedLog {
     return this.#guard(
       `reading the end of ${topic}/${partition}`,
       async () => {
-        await this.#partition(await this.#topic(topic), partition);
+        await this.#partition(await this.#topics.meta(topic), partition);
         const ends = await this.#client.listOffsets(Isolation.READ_COMMITTED, OffsetSpec.LATEST, [
           { topic, partition },
         ]);
@@ -337,7 +294,7 @@ class KafkaLog implements CodedLog {
     return this.#guard(
       `counting the records of ${topic}/${partition}`,
       async () => {
-        await this.#partition(await this.#topic(topic), partition);
+        await this.#partition(await this.#topics.meta(topic), partition);
         return countCommitted(this.#client, topic, partition);
       },
       () => [topic],
@@ -350,7 +307,7 @@ class KafkaLog implements CodedLog {
 
   async #checkOffsets(offsets: ReadonlyArray<PartitionOffset>): Promise<void> {
     for (const o of offsets) {
-      await this.#partition(await this.#topic(o.topic), o.partition);
+      await this.#partition(await this.#topics.meta(o.topic), o.partition);
       checkOffset(o.offset, `The committed offset of ${o.topic}/${o.partition}`);
     }
   }
@@ -504,7 +461,7 @@ class KafkaLog implements CodedLog {
           client: this.#client,
           stateTopic: stateTopicName(this.#internalPrefix, checkNamespace(request.namespace)),
           committedOffsets: (group) => this.committedOffsets(group),
-          partitionsOf: async (topic) => (await this.#topic(topic)).partitions.length,
+          partitionsOf: async (topic) => (await this.#topics.meta(topic)).partitions.length,
         },
         request,
       ),
