@@ -39,6 +39,7 @@ describe('runUntil barriers', () => {
       await produceOrders(t.log, 0, 200, 10);
       const runner = new Runner({ pipeline: enrichOrders, log: t.log, batchSize: 16, idleWaitMs: 10 });
       await runner.start();
+      await runner.activate();
       const settle = async (want: number) => {
         const deadline = Date.now() + 10_000;
         while ((await runner.stats()).processed < want && Date.now() < deadline)
