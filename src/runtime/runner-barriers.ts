@@ -5,7 +5,8 @@ import type { Slot } from './runner-setup.js';
 /**
  * Sets `runUntil`'s barriers on a runner's slots: each assigned partition named in `offsets` is to stop at its
  * offset (exclusive: the next offset to read), every other one where it is now. A barrier behind a partition's
- * read position is refused with SLIPWAY_INVALID_STATE (the slots before it in order keep the barriers set).
+ * read position is refused with SLIPWAY_INVALID_STATE before any barrier is set: a running runner refused a
+ * barrier goes on as it was.
  */
 export function setBarriers(
   pipeline: string,
@@ -22,6 +23,6 @@ export function setBarriers(
         { details: { topic: slot.topic, partition: slot.partition, position: slot.readPos, target } },
       );
     }
-    slot.target = target ?? slot.readPos;
   }
+  for (const slot of slots) slot.target = wanted.get(`${slot.topic}/${slot.partition}`) ?? slot.readPos;
 }
