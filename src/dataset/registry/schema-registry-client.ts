@@ -50,11 +50,13 @@ export class SchemaRegistryClient {
   readonly url: string;
   private readonly timeoutMs: number;
   private readonly authorization: string | undefined;
+  private readonly username: string | undefined;
   private readonly byId = new Map<number, Promise<RegisteredSchema>>();
 
   constructor(options: SchemaRegistryOptions) {
     this.url = options.url.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.username = options.username;
     this.authorization =
       options.username === undefined
         ? undefined
@@ -187,6 +189,23 @@ export class SchemaRegistryClient {
   }
 
   private refused(what: string, status: number, body: Record<string, unknown>): SlipwayError {
+    if (status === 401 || status === 403) {
+      const who =
+        this.username === undefined
+          ? 'no credentials were sent'
+          : `the credentials of user '${this.username}' were sent`;
+      return new SlipwayError(
+        ErrorCodes.SCHEMA_REGISTRY_REFUSED,
+        `the schema registry at ${this.url} refused ${what}: HTTP ${status} ${status === 401 ? 'unauthorized' : 'forbidden'} (${who}). Set the environment's schemaRegistry.username and its password (a secret reference), and give that user read access to the input subjects and write access to the output subjects.`,
+        {
+          details: {
+            status,
+            errorCode: body.error_code,
+            ...(this.username === undefined ? {} : { username: this.username }),
+          },
+        },
+      );
+    }
     return new SlipwayError(
       ErrorCodes.SCHEMA_REGISTRY_REFUSED,
       `the schema registry at ${this.url} refused ${what}: HTTP ${status} ${String(body.message ?? '')} (error_code ${String(body.error_code ?? '-')})`,
