@@ -7,14 +7,18 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Producer } from '@platformatic/kafka';
 import { Type } from '@sinclair/typebox';
 import avsc from 'avsc';
 import {
   avro,
+  checkRegistryCompatibility,
+  checkRegistryInputs,
   defineDataset,
   definePipeline,
   encodeWire,
@@ -26,6 +30,8 @@ import {
 } from 'slipway';
 import { openKafkaLog } from 'slipway/kafka';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
+import { runCli } from './helpers/cli.js';
+import { copyExampleProject } from './helpers/example-project.js';
 import { deleteRunTopics, kafkaLogOptions, runId } from './helpers/kafka-run.js';
 import { schemaRegistryUrl } from './helpers/schema-registry.js';
 
@@ -212,6 +218,72 @@ describe('a schema registry that requires basic authentication (real registry be
       assert.ok((await direct.latest(`${totals.topic}-value`))?.schema.includes('AuthTotal'));
     } finally {
       await log.close();
+    }
+  });
+
+  it("the build's registry checks take the credentials: SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD for `slipway build`", async () => {
+    const env = { SCHEMA_REGISTRY_URL: proxyUrl, SCHEMA_REGISTRY_USERNAME: USER, SCHEMA_REGISTRY_PASSWORD: password };
+    assert.deepEqual(await resolveSchemaRegistry(undefined, env), { url: proxyUrl, username: USER, password });
+    const topic = `auth-checked-${id}`;
+    await new SchemaRegistryClient({ url: schemaRegistryUrl() }).register(
+      `${topic}-value`,
+      JSON.stringify(TOTAL),
+      'AVRO',
+    );
+    const datasets = [{ topic, valueFormat: { schemaType: 'AVRO' as const, schema: JSON.stringify(TOTAL) } }];
+    const credentials = { url: proxyUrl, username: USER, password };
+    assert.deepEqual(await checkRegistryCompatibility(datasets, credentials), [
+      { subject: `${topic}-value`, subjectExists: true },
+    ]);
+    assert.deepEqual(await checkRegistryInputs(datasets, credentials), [
+      { subject: `${topic}-value`, subjectExists: true },
+    ]);
+    for (const check of [checkRegistryCompatibility, checkRegistryInputs])
+      await assert.rejects(check(datasets, { url: proxyUrl }), (err: unknown) =>
+        isSlipwayError(err, 'SLIPWAY_SCHEMA_REGISTRY_REFUSED'),
+      );
+
+    // The CLI: a pipeline writing Avro, built against the registry behind the proxy.
+    const project = copyExampleProject({ prefix: 'slipway-registry-auth-', tsx: true });
+    try {
+      writeFileSync(
+        join(project.dir, 'totals.ts'),
+        `import { Type } from '@sinclair/typebox';
+import { avro, defineDataset, definePipeline } from 'slipway';
+import { orders } from './datasets.js';
+
+export const totals = defineDataset({
+  name: 'totals',
+  version: '1.0.0',
+  key: 'id',
+  topic: ${JSON.stringify(topic)},
+  partitions: 4,
+  schema: Type.Object({ id: Type.String(), cents: Type.Integer() }),
+  format: avro(${JSON.stringify(TOTAL)}),
+});
+
+export const total = definePipeline({
+  name: 'total',
+  version: '1.0.0',
+  inputs: [orders],
+  outputs: [totals],
+  process(order, ctx) {
+    ctx.emit(totals, { id: order.orderId, cents: Math.round(order.amount * 100) });
+  },
+});
+`,
+      );
+      const refused = await runCli(['build', 'totals.ts'], {
+        cwd: project.dir,
+        env: { SCHEMA_REGISTRY_URL: proxyUrl, SCHEMA_REGISTRY_USERNAME: '', SCHEMA_REGISTRY_PASSWORD: '' },
+      });
+      assert.notEqual(refused.code, 0, refused.stdout);
+      assert.match(refused.stderr, /SLIPWAY_SCHEMA_REGISTRY_REFUSED/);
+      assert.match(refused.stderr, /no credentials were sent/);
+      const built = await runCli(['build', 'totals.ts', '--json'], { cwd: project.dir, env });
+      assert.equal(built.code, 0, built.stderr);
+    } finally {
+      project.remove();
     }
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Where a runner's schema registry is: the environment's `schemaRegistry` (carried in its log config, the password
- * by reference), else `SCHEMA_REGISTRY_URL` of the runner's own process. Resolved where the runner runs, so the
- * password never travels.
+ * by reference), else `SCHEMA_REGISTRY_URL` (with `SCHEMA_REGISTRY_USERNAME` / `SCHEMA_REGISTRY_PASSWORD`) of the
+ * runner's own process. Resolved where the runner runs, so the password never travels.
  */
 import type { SchemaRegistryOptions } from '../dataset/registry/schema-registry-client.js';
 import type { SchemaRegistryConfig } from '../log/open-log.js';
@@ -18,7 +18,16 @@ export async function resolveSchemaRegistry(
 ): Promise<SchemaRegistryOptions | undefined> {
   if (config === undefined) {
     const url = env.SCHEMA_REGISTRY_URL?.trim();
-    return url === undefined || url === '' ? undefined : { url };
+    if (url === undefined || url === '') return undefined;
+    // Basic authentication from the process's environment (a CI job's secrets): SCHEMA_REGISTRY_USERNAME and
+    // SCHEMA_REGISTRY_PASSWORD, as Confluent's `basic.auth.user.info` gives them.
+    const username = env.SCHEMA_REGISTRY_USERNAME?.trim();
+    const password = env.SCHEMA_REGISTRY_PASSWORD;
+    return {
+      url,
+      ...(username === undefined || username === '' ? {} : { username }),
+      ...(password === undefined || password === '' ? {} : { password }),
+    };
   }
   const password =
     config.password === undefined

@@ -4,6 +4,7 @@ import type { DatasetManifest } from '../../artifact/manifest.js';
 import { shortDigest } from '../../artifact/manifest.js';
 import { assertVersions } from '../../artifact/version-check.js';
 import { checkRegistryCompatibility, checkRegistryInputs } from '../../dataset/registry/registry-check.js';
+import { resolveSchemaRegistry } from '../../runtime/registry-options.js';
 import { checkedBuild } from '../checked-build.js';
 import type { CliContext } from '../context.js';
 import { describeCommit, storeFromOption } from './artifacts.js';
@@ -59,7 +60,10 @@ export function registerBuild(program: Command, ctx: CliContext): void {
           });
           assertVersions(problems.problems, `Building ${manifest.name}@${manifest.version}`);
           // Outputs in a registry format: the registry must accept the new value schema of <topic>-value.
-          const registry = { url: opts.schemaRegistry ?? process.env.SCHEMA_REGISTRY_URL };
+          // The registry: --schema-registry, else SCHEMA_REGISTRY_URL; basic authentication from
+          // SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD.
+          const fromEnv = await resolveSchemaRegistry(undefined);
+          const registry = { ...fromEnv, url: opts.schemaRegistry ?? fromEnv?.url };
           await checkRegistryCompatibility(manifest.outputs, registry);
           // Inputs in a registry format: the reader's schema must read the subject's latest writer schema.
           await checkRegistryInputs(manifest.inputs, registry);

@@ -19,45 +19,40 @@ export interface RegistryCheckResult {
   subjectExists: boolean;
 }
 
+/** Where the registry is, and the basic-authentication credentials it takes (the password resolved). */
+export interface RegistryCheckOptions {
+  url?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
+
+/** One subject's refusal: its subject and the reasons. */
+interface Refusal {
+  subject: string;
+  messages: string[];
+}
+
 /**
  * Checks every dataset with a `valueFormat` against the registry at `url`. Registers nothing.
  * Thrown: `SLIPWAY_SCHEMA_INCOMPATIBLE` naming every refused subject and the registry's reasons;
- * `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE` when a dataset needs the registry and no `url` is given or it cannot be reached.
+ * `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE` when a dataset needs the registry and no `url` is given or it cannot be reached;
+ * `SLIPWAY_SCHEMA_REGISTRY_REFUSED` when it refuses the credentials.
  * @example await checkRegistryCompatibility(manifest.outputs, { url: process.env.SCHEMA_REGISTRY_URL })
  */
-export async function checkRegistryCompatibility(
+export function checkRegistryCompatibility(
   datasets: readonly RegistryCheckedDataset[],
-  options: { url?: string | undefined },
+  options: RegistryCheckOptions,
 ): Promise<RegistryCheckResult[]> {
-  const withFormat = formattedNeedingRegistry(
-    datasets,
-    options.url,
-    'written',
-    "the schema's compatibility can be checked",
-  );
-  if (withFormat.length === 0) return [];
-  const registry = new SchemaRegistryClient({ url: options.url as string });
-  const results: RegistryCheckResult[] = [];
-  const refused: { subject: string; messages: string[] }[] = [];
-  for (const d of withFormat) {
-    const format = d.valueFormat as NonNullable<RegistryCheckedDataset['valueFormat']>;
-    const subject = valueSubject(d.topic);
-    const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
-    if (!answer.compatible) refused.push({ subject, messages: answer.messages.filter((m) => m && m !== 'null') });
-    results.push({ subject, subjectExists: answer.subjectExists });
-  }
-  if (refused.length > 0) {
-    throw new SlipwayError(
-      ErrorCodes.SCHEMA_INCOMPATIBLE,
-      `the registry at ${registry.url} refuses the new value schema of ${refused
-        .map((r) => `${r.subject}${r.messages.length ? ` (${r.messages.join('; ')})` : ''}`)
-        .join(
-          ', ',
-        )}: it is incompatible with the latest registered version under the subject's compatibility level. Make the change compatible (add fields with defaults, keep types) or publish a new major version (a new topic); nothing was built.`,
-      { details: { subjects: refused } },
-    );
-  }
-  return results;
+  return checkSubjects(datasets, options, {
+    how: 'written',
+    so: "the schema's compatibility can be checked",
+    async check(registry, subject, format) {
+      const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
+      return { subjectExists: answer.subjectExists, refused: answer.compatible ? undefined : answer.messages };
+    },
+    refusal: (registry, subjects) =>
+      `the registry at ${registry.url} refuses the new value schema of ${subjects}: it is incompatible with the latest registered version under the subject's compatibility level. Make the change compatible (add fields with defaults, keep types) or publish a new major version (a new topic); nothing was built.`,
+  });
 }
 
 /**
@@ -66,65 +61,92 @@ export async function checkRegistryCompatibility(
  * locally with avsc (the reader reads the writer's records: fields it lacks need defaults, types must promote);
  * JSON Schema: the registry's own check of the reader's schema under the subject's compatibility level.
  * Thrown: `SLIPWAY_SCHEMA_INCOMPATIBLE` naming each refused subject and why; `SLIPWAY_SCHEMA_REGISTRY_UNAVAILABLE`
- * when an input needs the registry and none is named or it cannot be reached.
+ * when an input needs the registry and none is named or it cannot be reached; `SLIPWAY_SCHEMA_REGISTRY_REFUSED`
+ * when it refuses the credentials.
  * @example await checkRegistryInputs(manifest.inputs, { url: process.env.SCHEMA_REGISTRY_URL })
  */
-export async function checkRegistryInputs(
+export function checkRegistryInputs(
   datasets: readonly RegistryCheckedDataset[],
-  options: { url?: string | undefined },
+  options: RegistryCheckOptions,
 ): Promise<RegistryCheckResult[]> {
-  const withFormat = formattedNeedingRegistry(
-    datasets,
-    options.url,
-    'read',
-    "the reader's schema can be checked against the writers'",
-  );
-  if (withFormat.length === 0) return [];
-  const registry = new SchemaRegistryClient({ url: options.url as string });
-  const results: RegistryCheckResult[] = [];
-  const refused: { subject: string; messages: string[] }[] = [];
-  for (const d of withFormat) {
-    const format = d.valueFormat as NonNullable<RegistryCheckedDataset['valueFormat']>;
-    const subject = valueSubject(d.topic);
-    const latest = await registry.latest(subject);
-    results.push({ subject, subjectExists: latest !== undefined });
-    if (latest === undefined) continue;
-    if (latest.schemaType !== format.schemaType) {
-      refused.push({
-        subject,
-        messages: [
-          `its latest schema (id ${latest.id}) is ${latest.schemaType}; the pipeline reads ${format.schemaType}`,
-        ],
-      });
-      continue;
-    }
-    if (format.schemaType === 'AVRO') {
-      try {
-        const reader = avsc.Type.forSchema(JSON.parse(format.schema));
-        reader.createResolver(avsc.Type.forSchema(JSON.parse(latest.schema)));
-      } catch (err) {
-        refused.push({
-          subject,
-          messages: [
-            `the reader's schema cannot read the latest writer schema (id ${latest.id}, version ${latest.version}): ${(err as Error).message}`,
+  return checkSubjects(datasets, options, {
+    how: 'read',
+    so: "the reader's schema can be checked against the writers'",
+    async check(registry, subject, format) {
+      const latest = await registry.latest(subject);
+      if (latest === undefined) return { subjectExists: false, refused: undefined };
+      if (latest.schemaType !== format.schemaType) {
+        return {
+          subjectExists: true,
+          refused: [
+            `its latest schema (id ${latest.id}) is ${latest.schemaType}; the pipeline reads ${format.schemaType}`,
           ],
-        });
+        };
       }
-      continue;
-    }
-    const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
-    if (!answer.compatible) refused.push({ subject, messages: answer.messages.filter((m) => m && m !== 'null') });
+      if (format.schemaType === 'AVRO') {
+        try {
+          const reader = avsc.Type.forSchema(JSON.parse(format.schema));
+          reader.createResolver(avsc.Type.forSchema(JSON.parse(latest.schema)));
+          return { subjectExists: true, refused: undefined };
+        } catch (err) {
+          return {
+            subjectExists: true,
+            refused: [
+              `the reader's schema cannot read the latest writer schema (id ${latest.id}, version ${latest.version}): ${(err as Error).message}`,
+            ],
+          };
+        }
+      }
+      const answer = await registry.checkCompatibility(subject, format.schema, format.schemaType);
+      return { subjectExists: true, refused: answer.compatible ? undefined : answer.messages };
+    },
+    refusal: (_registry, subjects) =>
+      `the pipeline cannot read what is written to ${subjects}: its reader schema must read the subject's latest registered writer schema. Give new fields defaults, keep the types, or read a new major version (a new topic); nothing was built.`,
+  });
+}
+
+/** Runs `check` on each formatted dataset's subject; refuses them all at once (`refusal`) if any is refused. */
+async function checkSubjects(
+  datasets: readonly RegistryCheckedDataset[],
+  options: RegistryCheckOptions,
+  how: {
+    how: 'read' | 'written';
+    so: string;
+    check(
+      registry: SchemaRegistryClient,
+      subject: string,
+      format: NonNullable<RegistryCheckedDataset['valueFormat']>,
+    ): Promise<{ subjectExists: boolean; refused: string[] | undefined }>;
+    refusal(registry: SchemaRegistryClient, subjects: string): string;
+  },
+): Promise<RegistryCheckResult[]> {
+  const withFormat = formattedNeedingRegistry(datasets, options.url, how.how, how.so);
+  if (withFormat.length === 0) return [];
+  const registry = new SchemaRegistryClient({
+    url: options.url as string,
+    ...(options.username === undefined ? {} : { username: options.username }),
+    ...(options.password === undefined ? {} : { password: options.password }),
+  });
+  const results: RegistryCheckResult[] = [];
+  const refused: Refusal[] = [];
+  for (const d of withFormat) {
+    const subject = valueSubject(d.topic);
+    const found = await how.check(
+      registry,
+      subject,
+      d.valueFormat as NonNullable<RegistryCheckedDataset['valueFormat']>,
+    );
+    results.push({ subject, subjectExists: found.subjectExists });
+    if (found.refused !== undefined)
+      refused.push({ subject, messages: found.refused.filter((m) => m && m !== 'null') });
   }
   if (refused.length > 0) {
-    throw new SlipwayError(
-      ErrorCodes.SCHEMA_INCOMPATIBLE,
-      `the pipeline cannot read what is written to ${refused
-        .map((r) => `${r.subject}${r.messages.length ? ` (${r.messages.join('; ')})` : ''}`)
-        .join(
-          ', ',
-        )}: its reader schema must read the subject's latest registered writer schema. Give new fields defaults, keep the types, or read a new major version (a new topic); nothing was built.`,
-      { details: { subjects: refused } },
-    );
+    const subjects = refused
+      .map((r) => `${r.subject}${r.messages.length ? ` (${r.messages.join('; ')})` : ''}`)
+      .join(', ');
+    throw new SlipwayError(ErrorCodes.SCHEMA_INCOMPATIBLE, how.refusal(registry, subjects), {
+      details: { subjects: refused },
+    });
   }
   return results;
 }
