@@ -11,7 +11,7 @@ import { argValue, mapPipeline, percentile, produceBench, tempDir } from './comm
 import { toggledMapPipeline } from './toggles-pipeline.js';
 
 const RECORDS = argValue('records', 300_000);
-const ROUNDS = argValue('rounds', 5);
+const ROUNDS = argValue('rounds', 7);
 const CHANGES = argValue('changes', 20);
 
 const template = tempDir('slipway-bench-toggles-input-');

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Admin, Consumer, Producer } from '@platformatic/kafka';
 import { Type } from '@sinclair/typebox';
+import avsc from 'avsc';
 import { avro, decodeWire, encodeWire, isSlipwayError, jsonSchema, RegistryCodec, SchemaRegistryClient } from 'slipway';
 import { kafkaBrokers } from '../src/log/kafka/test-broker.js';
 import { deleteRunTopics, runId } from './helpers/kafka-run.js';
@@ -71,6 +72,38 @@ describe('schema-registry value formats (real registry, real Kafka)', () => {
     // A fresh codec (a runner elsewhere) reads by schema id from the registry.
     const reader = new RegistryCodec(new SchemaRegistryClient({ url: registry.url }), avro(ORDER_V1), topic);
     assert.deepEqual(await Promise.all(read.map((b) => reader.decode(b))), orders);
+  });
+
+  it('round-trips Avro bytes, fixed and decimal as base64 and decimal strings; a plain Avro consumer reads the bytes', async () => {
+    const topic = `payments-avro-${id}`;
+    const PAYMENT = {
+      type: 'record',
+      name: 'Payment',
+      namespace: 'slipway.test',
+      fields: [
+        { name: 'id', type: 'string' },
+        { name: 'signature', type: 'bytes' },
+        { name: 'token', type: { type: 'fixed', name: 'Token', size: 4 } },
+        { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
+      ],
+    };
+    const codec = new RegistryCodec(registry, avro(PAYMENT), topic);
+    const payments = [
+      { id: 'p1', signature: Buffer.from('signed by me').toString('base64'), token: 'AQIDBA==', amount: '-12.34' },
+      { id: 'p2', signature: '', token: '/////w==', amount: '12345678901.99' },
+    ];
+    const read = await throughKafka(topic, await Promise.all(payments.map((p) => codec.encode(p))));
+    const reader = new RegistryCodec(new SchemaRegistryClient({ url: registry.url }), avro(PAYMENT), topic);
+    assert.deepEqual(await Promise.all(read.map((b) => reader.decode(b))), payments);
+    // What any Avro consumer outside Slipway reads: the bytes themselves, the decimal's unscaled two's complement.
+    const plain = avsc.Type.forSchema(PAYMENT as avsc.Schema);
+    const first = plain.fromBuffer(decodeWire(read[0] as Buffer).payload) as Record<string, Buffer>;
+    assert.equal(first.signature?.toString(), 'signed by me');
+    assert.deepEqual([...(first.token as Buffer)], [1, 2, 3, 4]);
+    assert.equal(Buffer.from(first.amount as Buffer).readInt16BE(), -1234);
+    await assert.rejects(codec.encode({ ...payments[0], amount: '1.234' }), (err: unknown) =>
+      isSlipwayError(err, 'SLIPWAY_VALIDATION'),
+    );
   });
 
   it('round-trips JSON Schema values through Kafka and refuses a value its schema rejects', async () => {

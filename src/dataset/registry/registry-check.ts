@@ -2,8 +2,9 @@
  * The build's schema-registry check: each dataset a pipeline writes with a registry value format must be
  * compatible, under the subject's compatibility level, with the latest schema of its `<topic>-value` subject.
  */
-import avsc from 'avsc';
+
 import { ErrorCodes, SlipwayError } from '../../errors.js';
+import { avroType } from './avro-types.js';
 import { type RegistrySchemaType, SchemaRegistryClient, valueSubject } from './schema-registry-client.js';
 
 /** A dataset as the check needs it (a manifest's `DatasetManifest` fits). */
@@ -85,8 +86,8 @@ export function checkRegistryInputs(
       }
       if (format.schemaType === 'AVRO') {
         try {
-          const reader = avsc.Type.forSchema(JSON.parse(format.schema));
-          reader.createResolver(avsc.Type.forSchema(JSON.parse(latest.schema)));
+          const reader = avroType(format.schema);
+          reader.createResolver(avroType(latest.schema));
           return { subjectExists: true, refused: undefined };
         } catch (err) {
           return {

@@ -3,9 +3,10 @@
  * (JSON text checked against a JSON Schema), each written in the Confluent wire format and registered under the
  * topic's `<topic>-value` subject (TopicNameStrategy).
  */
-import avsc from 'avsc';
+import type avsc from 'avsc';
 import { ErrorCodes, isSlipwayError, SlipwayError } from '../../errors.js';
 import { canonicalJson, compileSchema, describeErrors, type JsonSchema, toCanonicalSchema } from '../schema.js';
+import { avroType } from './avro-types.js';
 import type { RegisteredSchema, RegistrySchemaType, SchemaRegistryClient } from './schema-registry-client.js';
 import { valueSubject } from './schema-registry-client.js';
 import { decodeWire, encodeWire, WIRE_HEADER_BYTES, WIRE_MAGIC } from './wire-format.js';
@@ -26,7 +27,7 @@ export interface RegistryValueFormat {
 export function avro(schema: Record<string, unknown> | string): RegistryValueFormat {
   const text = typeof schema === 'string' ? schema : JSON.stringify(schema);
   try {
-    avsc.Type.forSchema(JSON.parse(text));
+    avroType(text);
   } catch (cause) {
     throw new SlipwayError(
       ErrorCodes.INVALID_DEFINITION,
@@ -72,7 +73,7 @@ export class RegistryCodec {
     readonly topic: string,
   ) {
     this.subject = valueSubject(topic);
-    if (format.kind === 'avro') this.readerType = avsc.Type.forSchema(JSON.parse(format.schemaText));
+    if (format.kind === 'avro') this.readerType = avroType(format.schemaText);
     else this.validate = compileSchema(JSON.parse(format.schemaText) as JsonSchema);
   }
 
@@ -179,7 +180,7 @@ export class RegistryCodec {
       let w = this.writerTypes.get(schemaId);
       if (!w) {
         try {
-          const type = avsc.Type.forSchema(JSON.parse(writer.schema));
+          const type = avroType(writer.schema);
           const same = type.fingerprint().equals(this.readerType.fingerprint());
           w = { type, resolver: same ? undefined : this.readerType.createResolver(type) };
         } catch (cause) {
@@ -250,7 +251,7 @@ export function formatMismatch(format: RegistryValueFormat, value: unknown): str
   let check = checks.get(format);
   if (check === undefined) {
     if (format.kind === 'avro') {
-      const type = avsc.Type.forSchema(JSON.parse(format.schemaText));
+      const type = avroType(format.schemaText);
       check = (v) => {
         const wrong: string[] = [];
         if (type.isValid(v, { errorHook: (path) => wrong.push(path.join('.') || '(value)') })) return undefined;
