@@ -53,10 +53,11 @@ const base: Array<{ rate: number; cpuRate: number }> = [];
 const toggled: Array<{ rate: number; cpuRate: number }> = [];
 for (let i = 0; i < ROUNDS; i++) {
   // Each round runs the two back to back, in turn first: neither gains from the order (a warmer JIT, a page cache).
-  const first = i % 2 === 0 ? mapPipeline : toggledMapPipeline;
-  const a = await run(first);
-  const c = await run(first === mapPipeline ? toggledMapPipeline : mapPipeline);
-  const [b, t] = first === mapPipeline ? [a, c] : [c, a];
+  const order = i % 2 === 0 ? [mapPipeline, toggledMapPipeline] : [toggledMapPipeline, mapPipeline];
+  const rates = new Map<Pipeline, { rate: number; cpuRate: number }>();
+  for (const pipeline of order) rates.set(pipeline, await run(pipeline));
+  const b = rates.get(mapPipeline) as { rate: number; cpuRate: number };
+  const t = rates.get(toggledMapPipeline) as { rate: number; cpuRate: number };
   base.push(b);
   toggled.push(t);
   console.log(

@@ -1,6 +1,5 @@
-import { FNV_OFFSET, fmix32, fnv1a } from '../dataset/key-hash.js';
 import { SlipwayError } from '../errors.js';
-import { evaluateVariant, planSetting } from './variant-plan.js';
+import { bucketAt, evaluateVariant, planSetting, toggleSeed } from './variant-plan.js';
 
 /** A rule on a record field: `currency eq EUR`, `country in [FR, DE]`, `sku prefix X-`, `amount gt 100`. */
 export interface ToggleRule {
@@ -118,7 +117,7 @@ export function describeSetting(setting: ToggleSetting | null, on = 'on'): strin
 
 /** The key-sticky bucket (0..99,999) of a record key for a toggle: the same for the same name and key, everywhere. */
 export function toggleBucket(toggle: string, key: string): number {
-  return fmix32(fnv1a(fnv1a(FNV_OFFSET, toggle) ^ 0x2f, key)) % 100_000;
+  return bucketAt(toggleSeed(toggle), key);
 }
 
 /** Evaluates one toggle's setting for a record: `(key, value) => variant`. */

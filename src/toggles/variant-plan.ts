@@ -28,17 +28,27 @@ export interface VariantPlan {
 /** Shares are counted in buckets 0..99,999 (thousandths of a percent): 100,000 is everyone. */
 const ALL = 100_000;
 
+/** A toggle name's part of the key hash: the same for every record, hashed once. */
+export function toggleSeed(name: string): number {
+  return fnv1a(FNV_OFFSET, name) ^ 0x2f;
+}
+
+/** The key-sticky bucket (0..99,999) of a record key under a toggle's seed. */
+export function bucketAt(seed: number, key: string | null): number {
+  return fmix32(fnv1a(seed, key ?? '')) % ALL;
+}
+
 /** The index, in `toggle.variants`, of the variant `setting` gives a record (a variant outside them serves the default). */
 export function evaluateVariant(plan: VariantPlan, key: string | null, value: unknown): number {
   switch (plan.kind) {
     case 0:
       return plan.index;
     case 1:
-      return fmix32(fnv1a(plan.seed, key ?? '')) % ALL < plan.threshold ? plan.on : plan.def;
+      return bucketAt(plan.seed, key) < plan.threshold ? plan.on : plan.def;
     case 2:
       if (typeof value !== 'object' || value === null || (value as Record<string, unknown>)[plan.field] !== plan.want)
         return plan.def;
-      return plan.threshold >= ALL || fmix32(fnv1a(plan.seed, key ?? '')) % ALL < plan.threshold ? plan.on : plan.def;
+      return plan.threshold >= ALL || bucketAt(plan.seed, key) < plan.threshold ? plan.on : plan.def;
     default:
       return plan.f(key, value);
   }
@@ -73,7 +83,7 @@ export function planSetting(
   const threshold = Math.round((setting.percent ?? 100) * 1000);
   const where = setting.where ?? [];
   if (threshold <= 0) return plan(0, def);
-  const seed = fnv1a(FNV_OFFSET, name) ^ 0x2f;
+  const seed = toggleSeed(name);
   if (where.length === 0) return threshold >= ALL ? plan(0, on) : plan(1, def, { on, seed, threshold });
   const only = where[0] as ToggleRule;
   if (where.length === 1 && only.op === 'eq' && !only.field.includes('.') && !Array.isArray(only.value))
@@ -85,7 +95,7 @@ export function planSetting(
     threshold,
     f: (key, value) => {
       for (let i = 0; i < rules.length; i++) if (!(rules[i] as (v: unknown) => boolean)(value)) return def;
-      return threshold >= ALL || fmix32(fnv1a(seed, key ?? '')) % ALL < threshold ? on : def;
+      return threshold >= ALL || bucketAt(seed, key) < threshold ? on : def;
     },
   });
 }

@@ -37,7 +37,7 @@ export function registerBuild(program: Command, ctx: CliContext): void {
     .option('--control-plane <url>', 'the control plane whose dataset registry to check against')
     .option(
       '--schema-registry <url>',
-      'the schema registry (Confluent-compatible API) that checks avro()/jsonSchema() outputs (default: $SCHEMA_REGISTRY_URL)',
+      'the schema registry (Confluent-compatible API) that checks avro()/jsonSchema() inputs and outputs (default: $SCHEMA_REGISTRY_URL; basic authentication from $SCHEMA_REGISTRY_USERNAME / $SCHEMA_REGISTRY_PASSWORD)',
     )
     .addHelpText(
       'after',

@@ -196,7 +196,7 @@ export class SchemaRegistryClient {
           : `the credentials of user '${this.username}' were sent`;
       return new SlipwayError(
         ErrorCodes.SCHEMA_REGISTRY_REFUSED,
-        `the schema registry at ${this.url} refused ${what}: HTTP ${status} ${status === 401 ? 'unauthorized' : 'forbidden'} (${who}). Set the environment's schemaRegistry.username and its password (a secret reference), and give that user read access to the input subjects and write access to the output subjects.`,
+        `the schema registry at ${this.url} refused ${what}: HTTP ${status} ${status === 401 ? 'unauthorized' : 'forbidden'} (${who}). Set the environment's schemaRegistry.username and its password (a secret reference), or SCHEMA_REGISTRY_USERNAME and SCHEMA_REGISTRY_PASSWORD where there is no environment, and give that user read access to the input subjects and write access to the output subjects.`,
         {
           details: {
             status,
