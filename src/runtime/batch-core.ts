@@ -185,20 +185,26 @@ export class BatchCore {
       }
       return h;
     };
+    /** The entry of a toggle the pipeline asked for out of its usual order (an unknown name is refused). */
+    const entryOf = (name: string): Entry => {
+      const e = entries.get(name);
+      if (e !== undefined) return e;
+      throw new SlipwayError(
+        'SLIPWAY_UNKNOWN_TOGGLE',
+        `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...entries.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
+        { details: { toggle: name } },
+      );
+    };
+    // Small, so V8 inlines it into the pipeline's `process` at each `ctx.toggle` (the refusal is in entryOf).
     const variantOf = (name: string): string => {
       // A pipeline asks for its toggles in the same order record after record: the entry at this position is
       // usually the one (one comparison of the same interned text), else it is looked up by name.
       let e = ordered[evaluatedCount];
-      if (e === undefined || e.name !== name) e = entries.get(name);
-      if (e === undefined) {
-        throw new SlipwayError(
-          'SLIPWAY_UNKNOWN_TOGGLE',
-          `ctx.toggle('${name}'): '${pipeline.name}' does not declare that toggle (its toggles: ${[...entries.keys()].join(', ') || 'none'}); add it to the pipeline's toggles.`,
-          { details: { toggle: name } },
-        );
-      }
+      if (e === undefined || e.name !== name) e = entryOf(name);
       if (e.stamp === recordNo) return e.last;
-      const index = evaluateVariant(e.plan, current.key, currentValue);
+      const plan = e.plan;
+      // A fixed variant (kind 0, a toggle fully on or off) without a call.
+      const index = plan.kind === 0 ? plan.index : evaluateVariant(plan, current.key, currentValue);
       const v = e.variants[index] as string;
       e.stamp = recordNo;
       e.last = v;
@@ -207,6 +213,19 @@ export class BatchCore {
       combo = combo < 0 || combo > 1e13 ? -1 : combo * radix + e.base + index;
       return v;
     };
+    const guarding = guards.size > 0;
+    /** Whether an emit to `topic` is dropped: a data toggle guards it and the record's variant is the default. */
+    const isGuarded = (topic: string): boolean => {
+      const guard = guards.get(topic);
+      if (guard === undefined || variantOf(guard.name) !== guard.def) return false;
+      guarded++;
+      return true;
+    };
+    // The headers of an output: one closure or the other for the whole batch, so `emit` stays small enough for
+    // V8 to inline its checks (literal keys, SOURCE_HEADER's and TOGGLES_HEADER's values: one object shape each).
+    const headersOf: (src: string) => Headers = hasToggles
+      ? (src) => ({ 'slipway-source': src, 'slipway-toggles': togglesHeader() })
+      : (src) => ({ 'slipway-source': src });
     // The output slot of each emit of the current record (the first emitIndex entries), to take them back
     // if the record fails. Written by index, never shortened: emitting allocates nothing here.
     const emittedThisRecord: OutputSlot[] = [];
@@ -238,23 +257,14 @@ export class BatchCore {
           );
         }
         if (!dataset.is(value)) throw new OutputError(`output to ${dataset.topic} ${dataset.explain(value)}`);
-        if (hasToggles && guards.size > 0) {
-          const guard = guards.get(dataset.topic);
-          if (guard !== undefined && variantOf(guard.name) === guard.def) {
-            guarded++;
-            return;
-          }
-        }
+        if (guarding && isGuarded(dataset.topic)) return;
         const key = dataset.keyOf(value);
         const src = emitIndex === 0 ? source : `${source}#${emitIndex}`;
         out.records.push({
           partition: partitionFor(key, dataset.partitions),
           key,
           value: JSON.stringify(value),
-          // Literal keys (SOURCE_HEADER's, TOGGLES_HEADER's values): V8 builds literal-keyed objects from one shape, fastest.
-          headers: hasToggles
-            ? { 'slipway-source': src, 'slipway-toggles': togglesHeader() }
-            : { 'slipway-source': src },
+          headers: headersOf(src),
         });
         emittedThisRecord[emitIndex] = out;
         emitIndex++;
