@@ -1,18 +1,20 @@
 // npm run bench:toggles — (1) the map pipeline with three toggles evaluated per record (a key-sticky share, a
 // rule on a field, a fixed variant; each output carrying the slipway-toggles header) against the same map
-// pipeline with none, one runner each over copies of the same input on the embedded log, alternated in one run;
+// pipeline with none, one runner each over copies of the same input on the embedded log, each pipeline in a
+// process of its own (warmed by one uncounted run), alternated in one run;
 // (2) propagation: three runner processes, each on its own partition under load, and 20 toggle changes — the time
 // from a change's append to each runner taking it up. Last line: one JSON object.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { openEmbeddedLog, type Pipeline, Runner, setToggle } from 'slipway';
-import { argValue, mapPipeline, percentile, produceBench, tempDir } from './common.js';
-import { toggledMapPipeline } from './toggles-pipeline.js';
+import { openEmbeddedLog, setToggle } from 'slipway';
+import { argValue, percentile, produceBench, tempDir } from './common.js';
 
 const RECORDS = argValue('records', 300_000);
-const ROUNDS = argValue('rounds', 7);
+const ROUNDS = argValue('rounds', 9);
 const CHANGES = argValue('changes', 20);
+/** Rounds measured in one pair of throughput processes before a new pair starts. */
+const ROUNDS_PER_PROCESS = argValue('rounds-per-process', 3);
 
 const template = tempDir('slipway-bench-toggles-input-');
 {
@@ -28,42 +30,75 @@ const template = tempDir('slipway-bench-toggles-input-');
   await log.close();
 }
 
-/** Records per second of wall time, and per second of this process's CPU time (every thread; steadier on a busy machine). */
-async function run(pipeline: Pipeline): Promise<{ rate: number; cpuRate: number }> {
-  const tmp = tempDir('slipway-bench-toggles-');
-  copyFileSync(template.path, tmp.path);
-  for (const s of ['-wal', '-shm']) if (existsSync(template.path + s)) copyFileSync(template.path + s, tmp.path + s);
-  const log = await openEmbeddedLog({ path: tmp.path, commitThread: true });
-  const runner = new Runner({ pipeline, log });
-  await runner.start();
-  const started = performance.now();
-  const cpu = process.cpuUsage();
-  await runner.drain();
-  const seconds = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
-  const stats = await runner.stats();
-  await runner.stop();
-  await log.close();
-  tmp.remove();
-  if (stats.processed !== RECORDS) throw new Error(`${pipeline.name} processed ${stats.processed} of ${RECORDS}`);
-  return { rate: RECORDS / seconds, cpuRate: RECORDS / ((used.user + used.system) / 1e6) };
+type Rates = { rate: number; cpuRate: number };
+const RUN = fileURLToPath(new URL('./toggles-run.ts', import.meta.url));
+
+/**
+ * One pipeline's throughput process (toggles-run.ts): each pipeline runs in a process of its own, as a runner
+ * does in production. In one process the two would share the runtime's compiled code, which V8 then
+ * specializes for both pipelines' shapes at once and both run slower than either would alone.
+ */
+function throughputProcess(which: 'base' | 'toggled') {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=slipway-source', '--import', 'tsx', RUN, template.path, which, String(RECORDS)],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
+  const exited = new Promise<never>((_, reject) =>
+    child.on('exit', (code) =>
+      reject(new Error(`bench:toggles' ${which} process exited (${code}) before its run ended`)),
+    ),
+  );
+  exited.catch(() => {});
+  return {
+    async run(): Promise<Rates> {
+      child.stdin?.write('run\n');
+      const next = await Promise.race([lines.next(), exited]);
+      return JSON.parse(next.value as string) as Rates;
+    },
+    close(): void {
+      child.stdin?.end();
+    },
+  };
 }
 
-const base: Array<{ rate: number; cpuRate: number }> = [];
-const toggled: Array<{ rate: number; cpuRate: number }> = [];
+const base: Rates[] = [];
+const toggled: Rates[] = [];
+let baseProcess = throughputProcess('base');
+let toggledProcess = throughputProcess('toggled');
 for (let i = 0; i < ROUNDS; i++) {
-  // Each round runs the two back to back, in turn first: neither gains from the order (a warmer JIT, a page cache).
-  const order = i % 2 === 0 ? [mapPipeline, toggledMapPipeline] : [toggledMapPipeline, mapPipeline];
-  const rates = new Map<Pipeline, { rate: number; cpuRate: number }>();
-  for (const pipeline of order) rates.set(pipeline, await run(pipeline));
-  const b = rates.get(mapPipeline) as { rate: number; cpuRate: number };
-  const t = rates.get(toggledMapPipeline) as { rate: number; cpuRate: number };
+  if (i > 0 && i % ROUNDS_PER_PROCESS === 0) {
+    // A new pair of processes every few rounds: one process's JIT may settle a little better or worse than
+    // another's, and that would otherwise weigh on every round.
+    baseProcess.close();
+    toggledProcess.close();
+    baseProcess = throughputProcess('base');
+    toggledProcess = throughputProcess('toggled');
+  }
+  // A runner in production runs for hours: each process's first run (its JIT warming up) is not counted.
+  if (i % ROUNDS_PER_PROCESS === 0) {
+    await baseProcess.run();
+    await toggledProcess.run();
+  }
+  // Each round runs the two back to back, in turn first: neither gains from the order (a page cache, the load).
+  let b: Rates;
+  let t: Rates;
+  if (i % 2 === 0) {
+    b = await baseProcess.run();
+    t = await toggledProcess.run();
+  } else {
+    t = await toggledProcess.run();
+    b = await baseProcess.run();
+  }
   base.push(b);
   toggled.push(t);
   console.log(
     `round ${i + 1}: no toggles ${Math.round(b.rate)} rec/s (${Math.round(b.cpuRate)} per CPU-second), three toggles ${Math.round(t.rate)} rec/s (${Math.round(t.cpuRate)} per CPU-second)`,
   );
 }
+baseProcess.close();
+toggledProcess.close();
 const best = (xs: number[]) => Math.max(...xs);
 const recordsPerSec = best(toggled.map((m) => m.rate));
 const baselineRecordsPerSec = best(base.map((m) => m.rate));
