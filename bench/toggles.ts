@@ -16,7 +16,27 @@ const CHANGES = argValue('changes', 20);
 /** Rounds measured in one pair of throughput processes before a new pair starts. */
 const ROUNDS_PER_PROCESS = argValue('rounds-per-process', 3);
 
+for (const [name, value] of [
+  ['records', RECORDS],
+  ['rounds', ROUNDS],
+  ['rounds-per-process', ROUNDS_PER_PROCESS],
+  ['changes', CHANGES],
+] as const) {
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`bench:toggles: --${name} must be a whole number ≥ 1, not ${value}`);
+}
+
+// Whatever way the bench ends (a run that fails, a change that does not arrive), no process it started keeps
+// running and no temporary folder stays behind.
+const spawned = new Set<ChildProcess>();
+const folders: Array<{ remove(): void }> = [];
+process.on('exit', () => {
+  for (const c of spawned) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const f of folders) f.remove();
+});
+
 const template = tempDir('slipway-bench-toggles-input-');
+folders.push(template);
 {
   const log = await openEmbeddedLog({ path: template.path });
   await produceBench(log, RECORDS);
@@ -44,21 +64,32 @@ function throughputProcess(which: 'base' | 'toggled') {
     ['--conditions=slipway-source', '--import', 'tsx', RUN, template.path, which, String(RECORDS)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  spawned.add(child);
+  // Writing to a process that died fails (EPIPE): its exit says why, below.
+  child.stdin?.on('error', () => {});
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })[Symbol.asyncIterator]();
-  const exited = new Promise<never>((_, reject) =>
-    child.on('exit', (code) =>
-      reject(new Error(`bench:toggles' ${which} process exited (${code}) before its run ended`)),
-    ),
-  );
+  const exited = new Promise<never>((_, reject) => {
+    child.on('error', (err) => reject(new Error(`bench:toggles' ${which} process could not run: ${err.message}`)));
+    child.on('exit', (code, signal) =>
+      reject(new Error(`bench:toggles' ${which} process exited (${signal ?? code}) before its run ended`)),
+    );
+  });
   exited.catch(() => {});
+  const pipeline = which === 'toggled' ? 'bench-map-toggled' : 'bench-map';
   return {
+    pid: child.pid,
     async run(): Promise<Rates> {
       child.stdin?.write('run\n');
       const next = await Promise.race([lines.next(), exited]);
-      return JSON.parse(next.value as string) as Rates;
+      if (next.done === true) return exited;
+      const rates = JSON.parse(next.value) as Rates & { pipeline: string };
+      if (rates.pipeline !== pipeline)
+        throw new Error(`bench:toggles' ${which} process ran '${rates.pipeline}', not '${pipeline}'`);
+      return rates;
     },
-    close(): void {
+    async close(): Promise<void> {
       child.stdin?.end();
+      if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
     },
   };
 }
@@ -71,15 +102,18 @@ for (let i = 0; i < ROUNDS; i++) {
   if (i > 0 && i % ROUNDS_PER_PROCESS === 0) {
     // A new pair of processes every few rounds: one process's JIT may settle a little better or worse than
     // another's, and that would otherwise weigh on every round.
-    baseProcess.close();
-    toggledProcess.close();
+    await baseProcess.close();
+    await toggledProcess.close();
     baseProcess = throughputProcess('base');
     toggledProcess = throughputProcess('toggled');
   }
   // A runner in production runs for hours: each process's first run (its JIT warming up) is not counted.
   if (i % ROUNDS_PER_PROCESS === 0) {
-    await baseProcess.run();
-    await toggledProcess.run();
+    const b = await baseProcess.run();
+    const t = await toggledProcess.run();
+    console.log(
+      `warm-up, not counted: no toggles ${Math.round(b.rate)} rec/s in process ${baseProcess.pid}, three toggles ${Math.round(t.rate)} rec/s in process ${toggledProcess.pid}`,
+    );
   }
   // Each round runs the two back to back, in turn first: neither gains from the order (a page cache, the load).
   let b: Rates;
@@ -97,8 +131,8 @@ for (let i = 0; i < ROUNDS; i++) {
     `round ${i + 1}: no toggles ${Math.round(b.rate)} rec/s (${Math.round(b.cpuRate)} per CPU-second), three toggles ${Math.round(t.rate)} rec/s (${Math.round(t.cpuRate)} per CPU-second): ${(t.rate / b.rate).toFixed(3)}`,
   );
 }
-baseProcess.close();
-toggledProcess.close();
+await baseProcess.close();
+await toggledProcess.close();
 // Figures are medians over the rounds, as bench:kafka's: each round runs the two back to back, so the ratio of a
 // round's pair cancels the machine's load at that moment, and the median leaves out the rounds a neighbour's burst
 // hit. Best against best (`bestRatio`) rests on the two luckiest rounds alone: on these shared machines one
@@ -119,6 +153,7 @@ const bestRatio = Math.max(...toggled.map((m) => m.rate)) / Math.max(...base.map
 // Propagation: three runner processes under load, CHANGES toggle changes.
 const CHILD = fileURLToPath(new URL('./toggles-child.ts', import.meta.url));
 const prop = tempDir('slipway-bench-toggles-prop-');
+folders.push(prop);
 const log = await openEmbeddedLog({ path: prop.path });
 await produceBench(log, 3000);
 const seen = new Map<number, number[]>();
@@ -133,6 +168,7 @@ for (const partition of [0, 1, 2]) {
     },
   );
   children.push(child);
+  spawned.add(child);
   running.push(
     new Promise((resolve) => {
       let buffer = '';
