@@ -2,8 +2,9 @@
  * Generators for the fields an Avro registry format constrains beyond the dataset's JSON Schema. A dataset declares
  * Avro's `bytes` and `fixed` (base64 text), the `decimal` logical type (the exact decimal as text with the schema's
  * scale) and `enum` (a symbol) as `Type.String()`, and its checks include the Avro schema's: values made from the
- * JSON Schema alone would be refused. `sample synth` makes those fields from the Avro schema instead, at the field
- * paths of `GeneratorShape` (`a.b`, `a[]`).
+ * JSON Schema alone would be refused. `sample synth` makes those fields from the Avro schema instead: each field path
+ * the generator asks for (`a.b`, `a[]`, as in `GeneratorShape`) is followed through the Avro schema (records, arrays,
+ * unions, named types by Avro's name resolution), however deep or recursive.
  */
 import type { GeneratorShape, ValueGenerator } from '../dataset/generate.js';
 import type { JsonSchema } from '../dataset/schema.js';
@@ -17,83 +18,137 @@ interface AvroField {
 }
 
 type Node = Record<string, unknown>;
+/** A schema and the namespace its names are resolved in. */
+type Scoped = { schema: unknown; ns: string };
 
-/** The generators of an Avro schema's (its JSON text) bytes, fixed, decimal and enum fields, by field path. */
-export function avroFieldGenerators(schemaText: string): Map<string, AvroField> {
-  const fields = new Map<string, AvroField>();
-  const named = new Map<string, Node>();
-  const walk = (schema: unknown, path: string, namespace: string, nullable: boolean, depth: number): void => {
-    // A record that contains itself (a tree) is followed a few levels deep: generated values are that shallow too.
-    if (depth > 8) return;
-    if (typeof schema === 'string') {
-      const type = named.get(schema) ?? named.get(`${namespace}.${schema}`);
-      if (type !== undefined) walk(type, path, namespace, nullable, depth + 1);
-      else if (schema === 'bytes') add(path, { make: bytes(undefined), strict: true, nullable });
-      return;
-    }
-    if (Array.isArray(schema)) {
-      const withNull = schema.includes('null');
-      for (const branch of schema) if (branch !== 'null') walk(branch, path, namespace, nullable || withNull, depth);
-      return;
-    }
-    if (typeof schema !== 'object' || schema === null) return;
+const NAMED = new Set(['record', 'error', 'enum', 'fixed']);
+
+/** Finds the Avro field generator for a field path of an Avro schema (its JSON text); undefined: none needed. */
+export function avroFieldResolver(schemaText: string): (path: string) => AvroField | undefined {
+  const root = JSON.parse(schemaText) as unknown;
+  // Every named type by its full name, with the namespace its own references resolve in.
+  const named = new Map<string, Scoped>();
+  const collect = (schema: unknown, ns: string): void => {
+    if (Array.isArray(schema)) for (const branch of schema) collect(branch, ns);
+    if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) return;
     const node = schema as Node;
-    const type = node.type;
-    if (typeof node.name === 'string' && ['record', 'error', 'enum', 'fixed'].includes(type as string)) {
-      const ns = typeof node.namespace === 'string' ? node.namespace : namespace;
-      const full = node.name.includes('.') ? node.name : ns === '' ? node.name : `${ns}.${node.name}`;
-      named.set(full, node);
-      named.set(node.name, node);
+    let inner = ns;
+    if (NAMED.has(node.type as string) && typeof node.name === 'string') {
+      const full = fullName(node.name, typeof node.namespace === 'string' ? node.namespace : ns);
+      inner = full.includes('.') ? full.slice(0, full.lastIndexOf('.')) : '';
+      named.set(full, { schema: node, ns: inner });
     }
-    const decimal = node.logicalType === 'decimal';
-    switch (type) {
-      case 'record':
-      case 'error': {
-        const ns = typeof node.namespace === 'string' ? node.namespace : namespace;
-        for (const f of (node.fields ?? []) as Node[])
-          walk(f.type, path === '' ? String(f.name) : `${path}.${String(f.name)}`, ns, false, depth + 1);
-        return;
-      }
-      case 'array':
-        walk(node.items, `${path}[]`, namespace, false, depth + 1);
-        return;
-      case 'enum':
-        add(path, { make: oneOf(node.symbols as string[]), strict: false, nullable });
-        return;
-      case 'fixed':
-      case 'bytes': {
-        const size = type === 'fixed' ? (node.size as number) : undefined;
-        const make = decimal ? decimalText(node.precision as number, (node.scale as number) ?? 0, size) : bytes(size);
-        add(path, { make, strict: true, nullable });
-        return;
-      }
-      default:
-        // `{ "type": "bytes" }` written out, or a type nested in `type`.
-        if (typeof type === 'object' || (typeof type === 'string' && !decimal))
-          walk(type, path, namespace, nullable, depth);
+    for (const f of (node.fields ?? []) as Node[]) collect(f.type, inner);
+    collect(node.items, inner);
+    collect(node.values, inner);
+    if (typeof node.type === 'object') collect(node.type, inner);
+  };
+  collect(root, '');
+
+  /** The schema itself (a named type's definition for its name), with the namespace that goes with it. */
+  const deref = (s: Scoped): Scoped => {
+    if (typeof s.schema === 'string') {
+      const found = (s.ns === '' ? undefined : named.get(`${s.ns}.${s.schema}`)) ?? named.get(s.schema);
+      if (found !== undefined) return found;
     }
+    if (typeof s.schema === 'object' && s.schema !== null && !Array.isArray(s.schema)) {
+      const node = s.schema as Node;
+      if (
+        typeof node.type === 'object' ||
+        (typeof node.type === 'string' &&
+          node.logicalType === undefined &&
+          !NAMED.has(node.type) &&
+          !['array', 'map'].includes(node.type))
+      )
+        return deref({ schema: node.type, ns: s.ns });
+      if (NAMED.has(node.type as string) && typeof node.name === 'string')
+        return named.get(fullName(node.name, typeof node.namespace === 'string' ? node.namespace : s.ns)) ?? s;
+    }
+    return s;
   };
-  const add = (path: string, field: AvroField): void => {
-    if (path !== '' && !fields.has(path)) fields.set(path, field);
+  /** The non-null branches of a union (or the schema alone), dereferenced; whether null was one of them. */
+  const branches = (s: Scoped): { types: Scoped[]; nullable: boolean } => {
+    const d = deref(s);
+    if (!Array.isArray(d.schema)) return { types: [d], nullable: false };
+    const types: Scoped[] = [];
+    let nullable = false;
+    for (const b of d.schema) {
+      const t = deref({ schema: b, ns: d.ns });
+      if (t.schema === 'null' || (t.schema as Node | null)?.type === 'null') nullable = true;
+      else types.push(t);
+    }
+    return { types, nullable };
   };
-  walk(JSON.parse(schemaText), '', '', false, 0);
-  return fields;
+  const step = (s: Scoped, segment: string): Scoped | undefined => {
+    for (const t of branches(s).types) {
+      const node = t.schema as Node;
+      if (typeof node !== 'object' || node === null) continue;
+      if (segment === '[]' && node.type === 'array') return { schema: node.items, ns: t.ns };
+      if (segment !== '[]' && (node.type === 'record' || node.type === 'error')) {
+        const field = ((node.fields ?? []) as Node[]).find((f) => f.name === segment);
+        if (field !== undefined) return { schema: field.type, ns: t.ns };
+      }
+    }
+    return undefined;
+  };
+  const cache = new Map<string, AvroField | undefined>();
+  return (path) => {
+    if (cache.has(path)) return cache.get(path);
+    let at: Scoped | undefined = { schema: root, ns: '' };
+    for (const segment of path.split(/\.|(?=\[\])/)) {
+      if (at === undefined || segment === '') break;
+      at = step(at, segment);
+    }
+    const field = at === undefined ? undefined : leaf(branches(at));
+    cache.set(path, field);
+    return field;
+  };
 }
 
-/** `shape` with the Avro format's fields made from its schema (see {@link avroFieldGenerators}). */
-export function withAvroFields(shape: GeneratorShape, fields: ReadonlyMap<string, AvroField>): GeneratorShape {
-  if (fields.size === 0) return shape;
+/** The generator of a field whose type (its union's non-null branches) is bytes, fixed, a decimal or an enum. */
+function leaf({ types, nullable }: { types: Scoped[]; nullable: boolean }): AvroField | undefined {
+  for (const t of types) {
+    const node: Node = typeof t.schema === 'string' ? { type: t.schema } : (t.schema as Node);
+    if (typeof node !== 'object' || node === null) continue;
+    const decimal = node.logicalType === 'decimal';
+    if (node.type === 'bytes' || node.type === 'fixed') {
+      const size = node.type === 'fixed' ? (node.size as number) : undefined;
+      const make = decimal ? decimalText(node.precision as number, (node.scale as number) ?? 0, size) : bytes(size);
+      return { make, strict: true, nullable };
+    }
+    if (node.type === 'enum' && Array.isArray(node.symbols))
+      return { make: oneOf(node.symbols), strict: false, nullable };
+  }
+  return undefined;
+}
+
+function fullName(name: string, ns: string): string {
+  return name.includes('.') || ns === '' ? name : `${ns}.${name}`;
+}
+
+/** `shape` with an Avro format's fields made from its schema (see {@link avroFieldResolver}). */
+export function withAvroFields(
+  shape: GeneratorShape,
+  fieldAt: (path: string) => AvroField | undefined,
+): GeneratorShape {
   return {
     ...shape,
     value(path, schema, fallback) {
-      const field = fields.get(path);
-      const shaped = shape.value?.(path, schema, fallback);
-      if (field === undefined) return shaped;
-      const make = field.strict || shaped === undefined ? field.make : shaped;
+      const field = fieldAt(path);
+      // A JSON Schema that already names the values (an enum, a const) keeps them: they are narrower than the symbols.
+      if (field === undefined || (!field.strict && namesValues(schema))) return shape.value?.(path, schema, fallback);
+      // A sample's shares shape an enum; what they leave to chance comes from the symbols, not from free text.
+      const make = field.strict ? field.make : (shape.value?.(path, schema, field.make) ?? field.make);
       if (!field.nullable || !allowsNull(schema)) return make;
       return (random) => (random() < 0.2 ? null : make(random));
     },
   };
+}
+
+function namesValues(schema: JsonSchema): boolean {
+  if ('const' in schema || Array.isArray(schema.enum)) return true;
+  const union = (schema.anyOf ?? schema.oneOf) as JsonSchema[] | undefined;
+  return Array.isArray(union) && union.length > 0 && union.every((s) => s.type === 'null' || namesValues(s));
 }
 
 function allowsNull(schema: JsonSchema): boolean {

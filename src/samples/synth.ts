@@ -2,7 +2,7 @@ import type { Dataset } from '../dataset/dataset.js';
 import { compileGenerator, type GeneratorShape, seededRandom, type ValueGenerator } from '../dataset/generate.js';
 import { compileSchema, type JsonSchema } from '../dataset/schema.js';
 import { SlipwayError } from '../errors.js';
-import { avroFieldGenerators, withAvroFields } from './avro-fields.js';
+import { avroFieldResolver, withAvroFields } from './avro-fields.js';
 import type { FieldStats, SampleStats, ScalarValue } from './stats.js';
 
 export interface SynthOptions<T> {
@@ -40,7 +40,7 @@ export function createSynthesizer<T>(options: SynthOptions<T>): Synthesizer<T> {
   const shaped = stats === undefined ? {} : statsShape(stats);
   // An Avro format's bytes, fixed, decimal and enum fields are text the JSON Schema does not describe (see avro-fields.ts).
   const format = dataset.format;
-  const shape = format?.kind === 'avro' ? withAvroFields(shaped, avroFieldGenerators(format.schemaText)) : shaped;
+  const shape = format?.kind === 'avro' ? withAvroFields(shaped, avroFieldResolver(format.schemaText)) : shaped;
   const make = compileGenerator(dataset.schema, { cardinality: options.cardinality ?? 1000 }, shape);
   let retries = 0;
   return {
