@@ -117,4 +117,21 @@ describe('Avro bytes, fixed and decimal as JSON values', () => {
     // Another scale is another number: refused, not silently rescaled.
     assert.throws(() => avroType(decimal(3)).createResolver(avroType(decimal(2))));
   });
+
+  it('ignores a decimal on a type other than bytes or fixed, as the Avro spec says: an int stays an int', () => {
+    const schema = {
+      type: 'record',
+      name: 'Count',
+      fields: [
+        { name: 'n', type: { type: 'int', logicalType: 'decimal', precision: 4, scale: 0 } },
+        { name: 'big', type: { type: 'long', logicalType: 'decimal', precision: 18, scale: 2 } },
+      ],
+    };
+    const t = avroType(schema);
+    const value = { n: 5, big: 1234 };
+    assert.ok(t.isValid(value));
+    assert.deepEqual({ ...t.fromBuffer(avsc.Type.forSchema(schema as avsc.Schema).toBuffer(value)) }, value);
+    assert.equal(formatMismatch(avro(schema), value), undefined);
+    assert.ok(!t.isValid({ n: '5', big: 1234 }));
+  });
 });

@@ -47,6 +47,9 @@ class Decimal extends avsc.types.LogicalType {
   constructor(schema: avsc.Schema, opts?: avsc.ForSchemaOptions) {
     super(schema, opts);
     const s = schema as { type: string; scale?: number; size?: number };
+    // The spec gives `decimal` to bytes and fixed only; on another type it is ignored. Throwing here makes avsc
+    // fall back to the underlying type (an int stays an int).
+    if (s.type !== 'bytes' && s.type !== 'fixed') throw new Error(`decimal applies to bytes and fixed, not ${s.type}`);
     this.#scale = s.scale ?? 0;
     this.#size = s.type === 'fixed' ? s.size : undefined;
   }
