@@ -34,7 +34,7 @@ export function avroFieldResolver(schemaText: string): (path: string) => AvroFie
     const node = schema as Node;
     let inner = ns;
     if (NAMED.has(node.type as string) && typeof node.name === 'string') {
-      const full = fullName(node.name, typeof node.namespace === 'string' ? node.namespace : ns);
+      const full = definedName(node, ns);
       inner = full.includes('.') ? full.slice(0, full.lastIndexOf('.')) : '';
       named.set(full, { schema: node, ns: inner });
     }
@@ -62,7 +62,7 @@ export function avroFieldResolver(schemaText: string): (path: string) => AvroFie
       )
         return deref({ schema: node.type, ns: s.ns });
       if (NAMED.has(node.type as string) && typeof node.name === 'string')
-        return named.get(fullName(node.name, typeof node.namespace === 'string' ? node.namespace : s.ns)) ?? s;
+        return named.get(definedName(node, s.ns)) ?? s;
     }
     return s;
   };
@@ -122,8 +122,11 @@ function leaf({ types, nullable }: { types: Scoped[]; nullable: boolean }): Avro
   return undefined;
 }
 
-function fullName(name: string, ns: string): string {
-  return name.includes('.') || ns === '' ? name : `${ns}.${name}`;
+/** The full name of a named type defined in namespace `ns` (a dotted name is full; else its own namespace, else `ns`). */
+function definedName(node: Node, ns: string): string {
+  const name = node.name as string;
+  const space = typeof node.namespace === 'string' ? node.namespace : ns;
+  return name.includes('.') || space === '' ? name : `${space}.${name}`;
 }
 
 /** `shape` with an Avro format's fields made from its schema (see {@link avroFieldResolver}). */
@@ -171,7 +174,7 @@ function bytes(size: number | undefined): ValueGenerator {
 function decimalText(precision: number, scale: number, size: number | undefined): ValueGenerator {
   let digits = Number.isInteger(precision) && precision > 0 ? precision : 10;
   // A two's complement of `size` bytes holds floor((8 × size − 1) × log10 2) digits for sure.
-  if (size !== undefined) digits = Math.min(digits, Math.floor((8 * size - 1) * Math.LOG10E * Math.LN2));
+  if (size !== undefined) digits = Math.min(digits, Math.floor((8 * size - 1) * Math.log10(2)));
   digits = Math.max(1, digits);
   return (random) => {
     const n = 1 + Math.floor(random() * digits);

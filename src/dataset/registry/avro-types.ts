@@ -7,6 +7,7 @@
  * Other logical types read as their underlying type (`timestamp-millis` a number, `uuid` a string).
  */
 import avsc from 'avsc';
+import { ErrorCodes, SlipwayError } from '../../errors.js';
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -48,8 +49,12 @@ class Decimal extends avsc.types.LogicalType {
     super(schema, opts);
     const s = schema as { type: string; scale?: number; size?: number };
     // The spec gives `decimal` to bytes and fixed only; on another type it is ignored. Throwing here makes avsc
-    // fall back to the underlying type (an int stays an int).
-    if (s.type !== 'bytes' && s.type !== 'fixed') throw new Error(`decimal applies to bytes and fixed, not ${s.type}`);
+    // fall back to the underlying type (an int stays an int): avsc catches it, no caller sees it.
+    if (s.type !== 'bytes' && s.type !== 'fixed')
+      throw new SlipwayError(
+        ErrorCodes.INVALID_DEFINITION,
+        `the decimal logical type applies to bytes and fixed, not ${s.type}; it is ignored there`,
+      );
     this.#scale = s.scale ?? 0;
     this.#size = s.type === 'fixed' ? s.size : undefined;
   }
